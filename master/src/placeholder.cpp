@@ -1,0 +1,1 @@
+// master library: sources arrive with its issue.

@@ -1,0 +1,1 @@
+// receiver library: sources arrive with its issue.

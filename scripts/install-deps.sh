@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package framehive, its tests and its demo need.
+# Idempotent: installs only what is missing; a no-op on a prepared machine.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config python3
+  libboost-dev libboost-program-options-dev libboost-test-dev libboost-system-dev
+  libxmlrpc-c++8-dev libxmlrpc-core-c3-dev libcurl4-openssl-dev
+  libopencv-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
+  libspdlog-dev libfmt-dev
+  libsqlite3-dev libssl-dev
+  opencv-data opencv-doc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,1 @@
+// sender library: sources arrive with its issue.

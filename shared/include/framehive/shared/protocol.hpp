@@ -1,0 +1,81 @@
+#pragma once
+// The framehive datagram format (see docs/protocol.md): encode and decode of one chunk.
+// Pure functions, thread-safe. Decoding never throws: malformed input yields a DecodeError.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fh::shared {
+
+constexpr std::uint32_t k_magic = 0x46485644;  // "FHVD"
+constexpr std::uint8_t k_version = 1;
+constexpr std::size_t k_fixed_header_bytes = 44;
+constexpr std::size_t k_max_stream_name = 64;
+constexpr std::size_t k_max_chunk_payload = 65000;
+constexpr std::size_t k_max_datagram = k_fixed_header_bytes + k_max_stream_name + k_max_chunk_payload;
+
+/// One chunk's header, host byte order.
+struct DatagramHeader {
+  std::uint8_t version = k_version;    ///< format version
+  std::uint8_t flags = 0;              ///< reserved, 0
+  std::uint64_t session = 0;           ///< random per sender run and stream
+  std::uint32_t frame_seq = 0;         ///< frame sequence number within the session
+  std::uint16_t chunk_index = 0;       ///< 0 .. chunk_count-1
+  std::uint16_t chunk_count = 0;       ///< chunks in this frame, >= 1
+  std::uint32_t frame_len = 0;         ///< total JPEG bytes of the frame
+  std::uint16_t payload_len = 0;       ///< bytes of payload in this datagram
+  std::uint64_t capture_us = 0;        ///< capture time, Unix microseconds
+  std::uint32_t payload_crc = 0;       ///< CRC-32 (IEEE) of the payload
+  std::string stream;                  ///< camera name, <= k_max_stream_name bytes
+};
+
+/// Why a datagram was rejected. Order matches decode_error_names().
+enum class DecodeError : std::uint8_t {
+  none = 0,
+  too_short,      ///< shorter than the fixed header
+  bad_magic,      ///< not a framehive datagram
+  bad_version,    ///< a version this build does not speak
+  bad_length,     ///< payload length disagrees with the datagram size, or impossible sizes
+  bad_index,      ///< chunk_count 0 or chunk_index >= chunk_count
+  bad_checksum,   ///< payload CRC mismatch
+  too_large,      ///< frame_len over the receiver's --max-frame-bytes
+  inconsistent,   ///< disagrees with earlier chunks of the same frame
+  count_         ///< number of reasons (not a reason)
+};
+
+constexpr std::size_t k_decode_error_count = static_cast<std::size_t>(DecodeError::count_);
+
+/// Short stable name of a reason, e.g. "bad_magic".
+const char* decode_error_name(DecodeError e);
+
+inline std::ostream& operator<<(std::ostream& os, DecodeError e) {
+  return os << decode_error_name(e);
+}
+
+/// A decoded datagram: header plus a view of the payload inside the caller's buffer.
+struct DecodedDatagram {
+  DatagramHeader header;
+  const std::uint8_t* payload = nullptr;
+  std::size_t payload_size = 0;
+};
+
+/// CRC-32 (IEEE 802.3) of a buffer.
+std::uint32_t crc32(const std::uint8_t* data, std::size_t size);
+
+/// Size of the encoded header for a stream name of this length.
+std::size_t header_size(const DatagramHeader& h);
+
+/// Appends header (payload_len and payload_crc are computed here) and payload to out.
+/// Throws std::invalid_argument when the stream name or payload is too long.
+void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
+                     std::vector<std::uint8_t>& out);
+
+/// Decodes one datagram; never throws. Checks magic, version, lengths, indices and checksum.
+DecodeError decode_datagram(const std::uint8_t* data, std::size_t size, DecodedDatagram& out);
+
+}  // namespace fh::shared

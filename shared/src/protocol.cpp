@@ -1,0 +1,125 @@
+#include "framehive/shared/protocol.hpp"
+
+#include <boost/crc.hpp>
+
+#include <stdexcept>
+
+namespace fh::shared {
+namespace {
+
+void put_u8(std::vector<std::uint8_t>& o, std::uint8_t v) { o.push_back(v); }
+void put_u16(std::vector<std::uint8_t>& o, std::uint16_t v) {
+  o.push_back(static_cast<std::uint8_t>(v >> 8));
+  o.push_back(static_cast<std::uint8_t>(v));
+}
+void put_u32(std::vector<std::uint8_t>& o, std::uint32_t v) {
+  put_u16(o, static_cast<std::uint16_t>(v >> 16));
+  put_u16(o, static_cast<std::uint16_t>(v));
+}
+void put_u64(std::vector<std::uint8_t>& o, std::uint64_t v) {
+  put_u32(o, static_cast<std::uint32_t>(v >> 32));
+  put_u32(o, static_cast<std::uint32_t>(v));
+}
+std::uint16_t get_u16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+std::uint32_t get_u32(const std::uint8_t* p) {
+  return (static_cast<std::uint32_t>(get_u16(p)) << 16) | get_u16(p + 2);
+}
+std::uint64_t get_u64(const std::uint8_t* p) {
+  return (static_cast<std::uint64_t>(get_u32(p)) << 32) | get_u32(p + 4);
+}
+
+}  // namespace
+
+const char* decode_error_name(DecodeError e) {
+  switch (e) {
+    case DecodeError::none: return "none";
+    case DecodeError::too_short: return "too_short";
+    case DecodeError::bad_magic: return "bad_magic";
+    case DecodeError::bad_version: return "bad_version";
+    case DecodeError::bad_length: return "bad_length";
+    case DecodeError::bad_index: return "bad_index";
+    case DecodeError::bad_checksum: return "bad_checksum";
+    case DecodeError::too_large: return "too_large";
+    case DecodeError::inconsistent: return "inconsistent";
+    case DecodeError::count_: break;
+  }
+  return "unknown";
+}
+
+std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
+  boost::crc_32_type crc;
+  crc.process_bytes(data, size);
+  return crc.checksum();
+}
+
+std::size_t header_size(const DatagramHeader& h) { return k_fixed_header_bytes + h.stream.size(); }
+
+void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
+                     std::vector<std::uint8_t>& out) {
+  if (h.stream.size() > k_max_stream_name) {
+    throw std::invalid_argument("stream name longer than 64 bytes");
+  }
+  if (size > k_max_chunk_payload) {
+    throw std::invalid_argument("chunk payload longer than 65000 bytes");
+  }
+  h.payload_len = static_cast<std::uint16_t>(size);
+  h.payload_crc = crc32(payload, size);
+  out.reserve(out.size() + header_size(h) + size);
+  put_u32(out, k_magic);
+  put_u8(out, h.version);
+  put_u8(out, h.flags);
+  put_u8(out, static_cast<std::uint8_t>(h.stream.size()));
+  put_u8(out, 0);
+  put_u64(out, h.session);
+  put_u32(out, h.frame_seq);
+  put_u16(out, h.chunk_index);
+  put_u16(out, h.chunk_count);
+  put_u32(out, h.frame_len);
+  put_u16(out, h.payload_len);
+  put_u16(out, 0);
+  put_u64(out, h.capture_us);
+  put_u32(out, h.payload_crc);
+  out.insert(out.end(), h.stream.begin(), h.stream.end());
+  out.insert(out.end(), payload, payload + size);
+}
+
+DecodeError decode_datagram(const std::uint8_t* p, std::size_t size, DecodedDatagram& out) {
+  if (size < k_fixed_header_bytes) return DecodeError::too_short;
+  if (get_u32(p) != k_magic) return DecodeError::bad_magic;
+  DatagramHeader& h = out.header;
+  h.version = p[4];
+  if (h.version != k_version) return DecodeError::bad_version;
+  h.flags = p[5];
+  const std::size_t name_len = p[6];
+  if (name_len > k_max_stream_name) return DecodeError::bad_length;
+  h.session = get_u64(p + 8);
+  h.frame_seq = get_u32(p + 16);
+  h.chunk_index = get_u16(p + 20);
+  h.chunk_count = get_u16(p + 22);
+  h.frame_len = get_u32(p + 24);
+  h.payload_len = get_u16(p + 28);
+  h.capture_us = get_u64(p + 32);
+  h.payload_crc = get_u32(p + 40);
+  const std::size_t hdr = k_fixed_header_bytes + name_len;
+  if (size < hdr || size - hdr != h.payload_len) return DecodeError::bad_length;
+  if (h.payload_len > k_max_chunk_payload) return DecodeError::bad_length;
+  if (h.chunk_count == 0 || h.chunk_index >= h.chunk_count) return DecodeError::bad_index;
+  // Every chunk but the last carries the same payload size, so the frame length must fit
+  // within chunk_count chunks and must exceed the space of chunk_count-1 chunks of this size.
+  if (h.frame_len == 0 || h.payload_len == 0 || h.payload_len > h.frame_len) {
+    return DecodeError::bad_length;
+  }
+  if (static_cast<std::uint64_t>(h.chunk_count) * k_max_chunk_payload < h.frame_len) {
+    return DecodeError::bad_length;
+  }
+  const std::uint8_t* payload = p + hdr;
+  if (crc32(payload, h.payload_len) != h.payload_crc) return DecodeError::bad_checksum;
+  h.stream.assign(reinterpret_cast<const char*>(p + k_fixed_header_bytes), name_len);
+  out.payload = payload;
+  out.payload_size = h.payload_len;
+  return DecodeError::none;
+}
+
+}  // namespace fh::shared

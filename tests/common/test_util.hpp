@@ -1,0 +1,52 @@
+#pragma once
+// Helpers for tests: paths, child processes started and ended by PID, polling with a deadline.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace fh::test {
+
+/// build/bin/<name>
+inline std::string bin(const std::string& name) { return std::string(FH_BIN_DIR) + "/" + name; }
+
+inline const char* vtest_avi() { return "/usr/share/doc/opencv-doc/examples/data/vtest.avi"; }
+inline const char* megamind_avi() { return "/usr/share/doc/opencv-doc/examples/data/Megamind.avi"; }
+
+/// A child process started with execv; killed (SIGKILL) and reaped on destruction if running.
+class Child {
+ public:
+  Child(const std::string& path, const std::vector<std::string>& args,
+        const std::string& log_file = "");
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  pid_t pid() const { return pid_; }
+  /// Sends a signal to this child only.
+  void signal(int sig);
+  /// Waits up to timeout for exit; returns the exit status (or -signal), or nullopt-like -1000.
+  int wait(std::chrono::milliseconds timeout);
+  bool running();
+
+ private:
+  pid_t pid_ = -1;     ///< child pid
+  int status_ = -1000; ///< exit status once reaped
+};
+
+/// Polls pred every 20 ms until it is true or the deadline passes; returns pred's last value.
+bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+/// A fresh empty temporary directory.
+std::string make_temp_dir(const std::string& tag);
+
+/// A UDP (or TCP) port on 127.0.0.1 that was free a moment ago.
+int free_udp_port();
+int free_tcp_port();
+
+/// Whole file contents.
+std::string read_file(const std::string& path);
+
+}  // namespace fh::test

@@ -1,0 +1,162 @@
+#define BOOST_TEST_MODULE shared
+#include <boost/test/unit_test.hpp>
+
+#include "framehive/shared/jpeg.hpp"
+#include "framehive/shared/protocol.hpp"
+
+#include <random>
+#include <set>
+
+using namespace fh::shared;
+
+namespace {
+
+std::vector<std::uint8_t> payload_of(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::uint8_t> p(n);
+  for (auto& b : p) b = static_cast<std::uint8_t>(rng());
+  return p;
+}
+
+DatagramHeader sample_header() {
+  DatagramHeader h;
+  h.session = 0x0123456789abcdefULL;
+  h.frame_seq = 4242;
+  h.chunk_index = 3;
+  h.chunk_count = 7;
+  h.frame_len = 9000;
+  h.capture_us = 1'700'000'000'123'456ULL;
+  h.stream = "cam-lobby";
+  return h;
+}
+
+std::vector<std::uint8_t> encoded(const DatagramHeader& h, const std::vector<std::uint8_t>& p) {
+  std::vector<std::uint8_t> out;
+  encode_datagram(h, p.data(), p.size(), out);
+  return out;
+}
+
+DecodeError decode(const std::vector<std::uint8_t>& d) {
+  DecodedDatagram out;
+  return decode_datagram(d.data(), d.size(), out);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(round_trip_keeps_every_field) {
+  const auto p = payload_of(1400, 1);
+  const auto h = sample_header();
+  const auto d = encoded(h, p);
+  BOOST_TEST(d.size() == k_fixed_header_bytes + h.stream.size() + p.size());
+  DecodedDatagram out;
+  BOOST_REQUIRE(decode_datagram(d.data(), d.size(), out) == DecodeError::none);
+  BOOST_TEST(out.header.session == h.session);
+  BOOST_TEST(out.header.frame_seq == h.frame_seq);
+  BOOST_TEST(out.header.chunk_index == h.chunk_index);
+  BOOST_TEST(out.header.chunk_count == h.chunk_count);
+  BOOST_TEST(out.header.frame_len == h.frame_len);
+  BOOST_TEST(out.header.payload_len == 1400);
+  BOOST_TEST(out.header.capture_us == h.capture_us);
+  BOOST_TEST(out.header.stream == h.stream);
+  BOOST_TEST(out.payload_size == p.size());
+  BOOST_TEST(std::equal(p.begin(), p.end(), out.payload));
+}
+
+BOOST_AUTO_TEST_CASE(round_trip_with_empty_and_maximal_names) {
+  for (std::size_t len : {std::size_t{0}, k_max_stream_name}) {
+    auto h = sample_header();
+    h.stream = std::string(len, 'x');
+    const auto d = encoded(h, payload_of(100, 2));
+    DecodedDatagram out;
+    BOOST_REQUIRE(decode_datagram(d.data(), d.size(), out) == DecodeError::none);
+    BOOST_TEST(out.header.stream == h.stream);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(encode_refuses_oversized_inputs) {
+  auto h = sample_header();
+  h.stream = std::string(k_max_stream_name + 1, 'x');
+  std::vector<std::uint8_t> out;
+  const auto p = payload_of(10, 3);
+  BOOST_CHECK_THROW(encode_datagram(h, p.data(), p.size(), out), std::invalid_argument);
+  const auto big = payload_of(k_max_chunk_payload + 1, 3);
+  BOOST_CHECK_THROW(encode_datagram(sample_header(), big.data(), big.size(), out),
+                    std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(every_malformed_case_has_its_reason) {
+  const auto p = payload_of(500, 4);
+  const auto good = encoded(sample_header(), p);
+  BOOST_REQUIRE(decode(good) == DecodeError::none);
+
+  // too short: every prefix shorter than the fixed header
+  for (std::size_t n = 0; n < k_fixed_header_bytes; ++n) {
+    std::vector<std::uint8_t> d(good.begin(), good.begin() + static_cast<long>(n));
+    BOOST_TEST(decode(d) == DecodeError::too_short);
+  }
+  auto d = good;
+  d[0] ^= 0xFF;
+  BOOST_TEST(decode(d) == DecodeError::bad_magic);
+  d = good;
+  d[4] = 2;
+  BOOST_TEST(decode(d) == DecodeError::bad_version);
+  d = good;
+  d.pop_back();  // truncated payload
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  d = good;
+  d.push_back(0);  // trailing byte
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  d = good;
+  d[6] = 200;  // name longer than allowed
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+
+  auto h = sample_header();
+  h.chunk_index = 7;  // == count
+  BOOST_TEST(decode(encoded(h, p)) == DecodeError::bad_index);
+  h = sample_header();
+  h.chunk_count = 0;
+  h.chunk_index = 0;
+  BOOST_TEST(decode(encoded(h, p)) == DecodeError::bad_index);
+  h = sample_header();
+  h.frame_len = 100;  // smaller than this chunk's payload
+  BOOST_TEST(decode(encoded(h, p)) == DecodeError::bad_length);
+  h = sample_header();
+  h.frame_len = 0;
+  BOOST_TEST(decode(encoded(h, p)) == DecodeError::bad_length);
+  h = sample_header();
+  h.chunk_count = 1;
+  h.chunk_index = 0;
+  h.frame_len = 70000;  // cannot fit in one chunk
+  BOOST_TEST(decode(encoded(h, p)) == DecodeError::bad_length);
+
+  d = good;
+  d.back() ^= 0x01;  // payload bit flip
+  BOOST_TEST(decode(d) == DecodeError::bad_checksum);
+  d = good;
+  d[41] ^= 0x01;  // stored checksum altered
+  BOOST_TEST(decode(d) == DecodeError::bad_checksum);
+}
+
+BOOST_AUTO_TEST_CASE(random_garbage_never_decodes_and_never_crashes) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    auto d = payload_of(rng() % 2000, static_cast<unsigned>(i));
+    BOOST_TEST((decode(d) != DecodeError::none));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(reason_names_are_distinct) {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < k_decode_error_count; ++i) {
+    names.insert(decode_error_name(static_cast<DecodeError>(i)));
+  }
+  BOOST_TEST(names.size() == k_decode_error_count);
+}
+
+BOOST_AUTO_TEST_CASE(jpeg_markers) {
+  const std::uint8_t ok[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0xFF, 0xD9};
+  const std::uint8_t bad[] = {0x89, 'P', 'N', 'G', 0x00, 0xFF, 0xD9};
+  BOOST_TEST(looks_like_jpeg(ok, sizeof ok));
+  BOOST_TEST(!looks_like_jpeg(bad, sizeof bad));
+  BOOST_TEST(!looks_like_jpeg(ok, 3));
+}

@@ -1,0 +1,1 @@
+// worker library: sources arrive with its issue.
