@@ -1,0 +1,47 @@
+#pragma once
+// The master's XML-RPC endpoint (xmlrpc-c Abyss, http://HOST:PORT/RPC2): the methods of
+// docs/api.md bound to a Scheduler. Abyss runs one thread per connection; the Scheduler does
+// the locking. Construct it before other threads start (it sets xmlrpc-c's process-global XML
+// size limit). run() blocks; stop() may be called from any thread.
+
+#include "framehive/master/result_store.hpp"
+#include "framehive/master/scheduler.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace fh::master {
+
+struct RpcServerConfig {
+  std::string bind = "127.0.0.1";  ///< listen address
+  int port = 8000;                 ///< TCP port; 0 picks a free one (see port())
+  unsigned max_conn = 64;          ///< simultaneous connections (long polls hold one each)
+  std::size_t max_request_bytes = 64u << 20;  ///< XML size limit of one request or response
+  std::size_t max_image_bytes = 16u << 20;    ///< largest accepted JPEG
+  std::size_t max_batch = 1000;    ///< frames in one add_tasks call
+  unsigned request_timeout_s = 15; ///< time a client has to send its request
+  unsigned keepalive_timeout_s = 15;  ///< idle keep-alive connections are closed after this
+};
+
+class RpcServer {
+ public:
+  /// Binds the socket; throws std::runtime_error when the address is unusable.
+  RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config);
+  ~RpcServer();
+  RpcServer(const RpcServer&) = delete;
+  RpcServer& operator=(const RpcServer&) = delete;
+
+  /// The bound TCP port.
+  int port() const;
+  /// Serves until stop().
+  void run();
+  /// Makes run() return (may take up to a few seconds with idle keep-alive clients).
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;  ///< xmlrpc-c registry and server
+};
+
+}  // namespace fh::master

@@ -1,0 +1,170 @@
+#pragma once
+// The master's task state machine: pending -> in progress -> completed | failed, with
+// capability routing, round-robin fairness across ports, bounded per-port queues, frame
+// expiry, stale-task reassignment, dead-worker detection, and result retention.
+// Thread-safe: every public method takes mutex_. Time comes from the injected Clock; tick()
+// is the monitor's step and is called periodically by the master (or by tests).
+
+#include "framehive/master/result_store.hpp"
+#include "framehive/master/types.hpp"
+#include "framehive/shared/clock.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace fh::master {
+
+struct SchedulerConfig {
+  double task_timeout = 10.0;        ///< seconds in progress before a task goes back to pending
+  int max_attempts = 3;              ///< hand-outs before a timing-out task is failed
+  double heartbeat_interval = 2.0;   ///< seconds between worker heartbeats
+  int heartbeat_misses = 3;          ///< missed heartbeats after which a worker is dead
+  std::size_t max_pending_per_port = 256;  ///< pending frames per port; oldest dropped beyond
+  double max_frame_age = 0.0;        ///< seconds since capture; older pending frames expire (0: off)
+  std::string default_detector = "hog";     ///< detector for frames that name none
+  std::map<int, std::string> port_detectors;  ///< per-port default detector
+  std::size_t retain_results = 10000;  ///< results kept per port (memory and database)
+  std::size_t retain_tasks = 100000;   ///< finished task ids remembered for duplicate detection
+  int max_wait_ms = 30000;             ///< cap on request_task long polls
+};
+
+/// Reply to register_worker.
+struct Registration {
+  double heartbeat_interval = 0.0;
+  double task_timeout = 0.0;
+};
+
+struct WorkerStatus {
+  std::string worker_id, address;
+  std::vector<std::string> capabilities;
+  bool alive = true;
+  double registered_at = 0.0, last_seen = 0.0;  ///< Unix seconds
+  std::int64_t assigned = 0, completed = 0, failed = 0;
+  std::vector<std::string> current_tasks;
+};
+
+struct PortStatus {
+  int port = 0;
+  std::string stream;
+  std::string detector;              ///< default detector of the port
+  std::int64_t received = 0;         ///< frames added
+  std::int64_t pending = 0, in_progress = 0;
+  std::int64_t completed = 0, failed = 0;
+  std::int64_t dropped = 0;          ///< dropped: pending queue of the port full
+  std::int64_t expired = 0;          ///< pending longer than max_frame_age
+  std::int64_t last_frame_id = -1;
+  double fps = 0.0;                  ///< completions per second over the last 10 s
+  double latency_p50_ms = 0.0, latency_p99_ms = 0.0;  ///< capture -> completion, recent
+};
+
+struct SchedulerStatus {
+  std::int64_t pending = 0, in_progress = 0, completed = 0, failed = 0;
+  std::int64_t dropped = 0, expired = 0;
+  std::int64_t requeued_timeout = 0, requeued_dead_worker = 0, failed_timeout = 0;
+  std::int64_t duplicate_completions = 0, late_completions = 0, unknown_completions = 0;
+  std::int64_t store_errors = 0;
+  std::vector<std::string> waiting_detectors;  ///< detectors with pending tasks and no live worker
+  std::vector<WorkerStatus> workers;
+  std::vector<PortStatus> ports;
+  double uptime_s = 0.0;
+};
+
+/// Error thrown for contract violations the RPC layer turns into faults.
+struct RequestError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Scheduler {
+ public:
+  /// store may be null (nothing persisted). id_prefix makes task ids unique across restarts.
+  Scheduler(SchedulerConfig config, const shared::Clock& clock, ResultStore* store,
+            std::string id_prefix);
+
+  /// Adds frames (already validated by the caller), returns their task ids in order.
+  std::vector<std::string> add_frames(std::vector<Frame> frames);
+
+  Registration register_worker(const std::string& worker_id, const std::string& address,
+                               std::vector<std::string> capabilities);
+  /// False for an unknown or dead worker (it must register again).
+  bool heartbeat(const std::string& worker_id);
+  /// A task for this worker, waiting up to wait_ms (real time) when none is pending.
+  /// Throws RequestError for an unknown worker.
+  std::optional<Task> request_task(const std::string& worker_id, int wait_ms);
+  /// True when recorded; false when the task is unknown or already finished.
+  bool complete_task(const std::string& worker_id, const std::string& task_id, Result result);
+  /// A job failure: the task ends failed with the reason. False when not in progress.
+  bool fail_task(const std::string& worker_id, const std::string& task_id,
+                 const std::string& reason);
+
+  /// The newest results of a port (limit 0: all retained), newest first.
+  std::vector<ResultRecord> get_results(int port, std::size_t limit);
+  SchedulerStatus status();
+
+  /// The monitor's step: expiry, stale tasks, dead workers. Returns tasks put back.
+  std::size_t tick();
+  /// Wakes every long poll and makes new ones return at once.
+  void shutdown();
+
+ private:
+  enum class State { pending, in_progress, completed, failed };
+  struct Entry {
+    std::uint64_t seq = 0;
+    Task task;
+    State state = State::pending;
+    std::string worker_id;      ///< holder while in progress
+    double started_mono = 0.0;  ///< when handed out
+    double added_mono = 0.0;
+  };
+  struct Worker {
+    WorkerStatus info;
+    double last_seen_mono = 0.0;
+    std::set<std::string> holding;  ///< task ids in progress with this worker
+  };
+  struct Port {
+    PortStatus stats;
+    std::map<std::string, std::deque<std::string>> pending;  ///< detector -> task ids (FIFO)
+    std::deque<double> completions_mono;   ///< recent completion times, for fps
+    std::deque<double> latencies_ms;       ///< recent capture -> completion latencies
+    std::deque<ResultRecord> results;      ///< newest first, retained
+  };
+
+  Entry* find(const std::string& task_id);
+  Port& port(int p);
+  bool take(Worker& w, Entry*& out);
+  void drop_oldest_pending(Port& p);
+  void to_pending(Entry& e);
+  void finish(Entry& e);
+  void fail(Entry& e, const std::string& reason, const std::string& worker_id,
+            std::vector<FailureRecord>& persist);
+  void requeue(Entry& e, const char* why, std::vector<FailureRecord>& persist);
+  void remove_from_holder(Entry& e);
+  bool worker_dead(const Worker& w, double now) const;
+  void persist(const std::vector<FailureRecord>& failures);
+
+  const SchedulerConfig config_;     ///< immutable after construction
+  const shared::Clock& clock_;       ///< time source
+  ResultStore* store_;               ///< persistence, may be null; has its own lock
+  const std::string id_prefix_;      ///< task id prefix, unique per start
+  const double started_wall_;        ///< for uptime
+
+  std::mutex mutex_;  ///< guards everything below
+  std::condition_variable task_ready_;  ///< signalled when tasks become pending or on shutdown
+  bool shutdown_ = false;
+  std::uint64_t next_seq_ = 1;
+  std::unordered_map<std::string, Entry> tasks_;  ///< every live and recently finished task
+  std::deque<std::string> finished_order_;        ///< finished ids, oldest first, for pruning
+  std::map<std::string, Worker> workers_;
+  std::map<int, Port> ports_;
+  int rr_cursor_ = 0;                  ///< last port served, for round-robin
+  SchedulerStatus counters_;           ///< global counters (lists unused)
+};
+
+}  // namespace fh::master

@@ -1,0 +1,90 @@
+// framehive-master: hands frames to detector workers over XML-RPC and keeps their results.
+#include "framehive/master/master_app.hpp"
+#include "framehive/shared/cli.hpp"
+#include "framehive/shared/shutdown.hpp"
+
+#include <iostream>
+
+namespace po = boost::program_options;
+using fh::shared::UsageError;
+
+int main(int argc, char** argv) {
+  return fh::shared::run_main("framehive-master", [&]() -> int {
+    fh::shared::Cli cli(
+        "framehive-master", "framehive-master [options]",
+        "Queues frames submitted by receivers (add_task/add_tasks), hands them as tasks to\n"
+        "detector workers over XML-RPC (http://BIND:PORT/RPC2, see docs/api.md), puts tasks\n"
+        "that stay in progress too long or whose worker died back in the queue, and keeps\n"
+        "the results per port in SQLite.");
+    fh::master::MasterConfig c;
+    std::vector<std::string> detectors;
+    cli.options().add_options()
+        ("bind", po::value(&c.rpc.bind)->default_value("127.0.0.1"),
+         "listen address; 0.0.0.0 to accept workers and receivers from other machines")
+        ("port", po::value(&c.rpc.port)->default_value(8000), "TCP port of the XML-RPC endpoint")
+        ("db", po::value(&c.db_path)->default_value("framehive-master.db"),
+         "SQLite database for results (WAL mode); ':memory:' keeps nothing")
+        ("task-timeout", po::value(&c.scheduler.task_timeout)->default_value(10.0),
+         "seconds a task may stay in progress before it goes back to the queue")
+        ("max-attempts", po::value(&c.scheduler.max_attempts)->default_value(3),
+         "hand-outs of a task before it is failed with reason 'timeout'")
+        ("heartbeat-interval", po::value(&c.scheduler.heartbeat_interval)->default_value(2.0),
+         "seconds between worker heartbeats; 3 missed = worker dead, its tasks reassigned")
+        ("monitor-interval", po::value(&c.monitor_interval)->default_value(0.25),
+         "seconds between passes of the monitor thread")
+        ("detector", po::value(&detectors)->composing(),
+         "default detector of a port, PORT=NAME (repeatable), e.g. 5001=haar:frontalface")
+        ("default-detector", po::value(&c.scheduler.default_detector)->default_value("hog"),
+         "detector of frames whose port has no --detector and that name none")
+        ("max-pending-per-port", po::value(&c.scheduler.max_pending_per_port)->default_value(256),
+         "pending frames kept per port; the oldest is dropped (counted) beyond")
+        ("max-frame-age", po::value(&c.scheduler.max_frame_age)->default_value(10.0),
+         "seconds since capture after which a pending frame expires (counted); 0 = never")
+        ("retain-results", po::value(&c.scheduler.retain_results)->default_value(10000),
+         "results kept per port, in memory and in the database")
+        ("max-conn", po::value(&c.rpc.max_conn)->default_value(64),
+         "simultaneous XML-RPC connections (each long-polling worker holds one)")
+        ("max-request-bytes", po::value(&c.rpc.max_request_bytes)->default_value(64u << 20),
+         "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")
+        ("stats-interval", po::value(&c.stats_interval)->default_value(10.0),
+         "seconds between status log lines; 0 = off");
+    cli.set_epilog(
+        "Examples:\n"
+        "  framehive-master --port 8000 --db results.db\n"
+        "  framehive-master --bind 0.0.0.0 --detector 5000=hog --detector 5001=haar:frontalface");
+    if (auto rc = cli.parse(argc, argv)) return *rc;
+
+    for (const auto& d : detectors) {
+      const auto eq = d.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == d.size()) {
+        throw UsageError("--detector '" + d + "': expected PORT=NAME");
+      }
+      int port = 0;
+      try {
+        port = std::stoi(d.substr(0, eq));
+      } catch (const std::exception&) {
+        throw UsageError("--detector '" + d + "': bad port");
+      }
+      if (port < 1 || port > 65535) throw UsageError("--detector '" + d + "': bad port");
+      c.scheduler.port_detectors[port] = d.substr(eq + 1);
+    }
+    if (c.rpc.port < 0 || c.rpc.port > 65535) throw UsageError("--port: 0..65535");
+    if (c.scheduler.task_timeout <= 0) throw UsageError("--task-timeout: must be > 0");
+    if (c.scheduler.max_attempts < 1) throw UsageError("--max-attempts: must be >= 1");
+    if (c.scheduler.heartbeat_interval <= 0) throw UsageError("--heartbeat-interval: must be > 0");
+    if (c.monitor_interval <= 0) throw UsageError("--monitor-interval: must be > 0");
+    if (c.scheduler.max_frame_age < 0) throw UsageError("--max-frame-age: must be >= 0");
+    if (c.scheduler.retain_results < 1) throw UsageError("--retain-results: must be >= 1");
+    if (c.rpc.max_conn < 4) throw UsageError("--max-conn: must be >= 4");
+    if (c.rpc.max_request_bytes < (1u << 20) || c.rpc.max_request_bytes > (1u << 30)) {
+      throw UsageError("--max-request-bytes: 1 MiB .. 1 GiB");
+    }
+
+    fh::shared::block_shutdown_signals();
+    fh::master::MasterApp app(c);
+    fh::shared::ShutdownWatcher watcher([&app](int) { app.stop(); });
+    app.run();
+    std::cout << app.summary() << std::endl;
+    return 0;
+  });
+}

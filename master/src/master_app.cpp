@@ -1,0 +1,103 @@
+#include "framehive/master/master_app.hpp"
+
+#include "framehive/shared/logging.hpp"
+
+#include <chrono>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace fh::master {
+namespace {
+
+std::string random_prefix() {
+  std::random_device rd;
+  std::ostringstream os;
+  os << "r" << std::hex << (static_cast<std::uint64_t>(rd()) << 32 | rd());
+  return os.str();
+}
+
+}  // namespace
+
+MasterApp::MasterApp(MasterConfig config) : config_(std::move(config)) {
+  store_ = std::make_unique<ResultStore>(config_.db_path);
+  // Task ids carry the start counter of the database, so they never collide across restarts;
+  // without a file the counter restarts, so a random prefix is used instead.
+  const std::string prefix = config_.db_path == ":memory:"
+                                 ? random_prefix()
+                                 : "e" + std::to_string(store_->next_epoch());
+  scheduler_ = std::make_unique<Scheduler>(config_.scheduler, shared::SystemClock::instance(),
+                                           store_.get(), prefix);
+  server_ = std::make_unique<RpcServer>(*scheduler_, store_.get(), config_.rpc);
+  shared::logger("rpc")->info("listening on http://{}:{}/RPC2 (database {}, task ids {}-N)",
+                              config_.rpc.bind, server_->port(), config_.db_path, prefix);
+}
+
+MasterApp::~MasterApp() = default;
+
+void MasterApp::run() {
+  std::thread monitor([this] { monitor_loop(); });
+  server_->run();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  monitor.join();
+}
+
+void MasterApp::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  server_->stop();
+}
+
+void MasterApp::monitor_loop() {
+  using clock = std::chrono::steady_clock;
+  auto next_stats = clock::now() + std::chrono::duration<double>(config_.stats_interval);
+  auto next_prune = clock::now() + std::chrono::duration<double>(config_.prune_interval);
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stop_) {
+    stop_cv_.wait_for(lock, std::chrono::duration<double>(config_.monitor_interval));
+    if (stop_) break;
+    lock.unlock();
+    try {
+      scheduler_->tick();
+      const auto now = clock::now();
+      if (config_.stats_interval > 0 && now >= next_stats) {
+        shared::logger("rpc")->info("{}", summary());
+        next_stats = now + std::chrono::duration<double>(config_.stats_interval);
+      }
+      if (now >= next_prune) {
+        store_->prune(config_.scheduler.retain_results);
+        next_prune = now + std::chrono::duration<double>(config_.prune_interval);
+      }
+    } catch (const std::exception& e) {
+      shared::logger("rpc")->error("monitor: {}", e.what());
+    }
+    lock.lock();
+  }
+}
+
+std::string MasterApp::summary() {
+  const auto s = scheduler_->status();
+  std::ostringstream os;
+  os << "master-stats pending=" << s.pending << " in_progress=" << s.in_progress
+     << " completed=" << s.completed << " failed=" << s.failed << " dropped=" << s.dropped
+     << " expired=" << s.expired << " requeued_timeout=" << s.requeued_timeout
+     << " requeued_dead_worker=" << s.requeued_dead_worker
+     << " duplicate_completions=" << s.duplicate_completions
+     << " late_completions=" << s.late_completions << " store_errors=" << s.store_errors;
+  std::size_t alive = 0;
+  for (const auto& w : s.workers) alive += w.alive ? 1 : 0;
+  os << " workers_alive=" << alive;
+  for (const auto& p : s.ports) {
+    os << " port" << p.port << "=" << p.received << "/" << p.completed << "/" << p.failed;
+  }
+  return os.str();
+}
+
+}  // namespace fh::master

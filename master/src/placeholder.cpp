@@ -1,1 +1,0 @@
-// master library: sources arrive with its issue.

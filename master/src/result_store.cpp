@@ -1,0 +1,273 @@
+#include "framehive/master/result_store.hpp"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace fh::master {
+namespace {
+
+/// Finalizes a statement when it goes out of scope.
+struct Stmt {
+  sqlite3_stmt* s = nullptr;
+  ~Stmt() { sqlite3_finalize(s); }
+};
+
+std::string col_text(sqlite3_stmt* s, int i) {
+  const auto* t = sqlite3_column_text(s, i);
+  return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+}  // namespace
+
+ResultStore::ResultStore(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot open database '" + path + "': " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+  exec("CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, task_id TEXT UNIQUE NOT NULL,"
+       " port INTEGER NOT NULL, stream TEXT, frame_id INTEGER, captured_at REAL,"
+       " received_at REAL, completed_at REAL, worker_id TEXT, detector TEXT,"
+       " processing_ms REAL)");
+  exec("CREATE INDEX IF NOT EXISTS results_port ON results (port, id)");
+  exec("CREATE INDEX IF NOT EXISTS results_port_time ON results (port, completed_at)");
+  exec("CREATE TABLE IF NOT EXISTS detections (result_id INTEGER NOT NULL, label TEXT,"
+       " confidence REAL, x INTEGER, y INTEGER, w INTEGER, h INTEGER)");
+  exec("CREATE INDEX IF NOT EXISTS detections_result ON detections (result_id)");
+  exec("CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL,"
+       " port INTEGER NOT NULL, stream TEXT, frame_id INTEGER, captured_at REAL,"
+       " failed_at REAL, worker_id TEXT, reason TEXT)");
+  exec("CREATE INDEX IF NOT EXISTS failures_port ON failures (port, id)");
+  insert_result_ = prepare(
+      "INSERT OR IGNORE INTO results (task_id, port, stream, frame_id, captured_at, received_at,"
+      " completed_at, worker_id, detector, processing_ms) VALUES (?,?,?,?,?,?,?,?,?,?)");
+  insert_detection_ = prepare(
+      "INSERT INTO detections (result_id, label, confidence, x, y, w, h) VALUES (?,?,?,?,?,?,?)");
+  insert_failure_ = prepare(
+      "INSERT INTO failures (task_id, port, stream, frame_id, captured_at, failed_at, worker_id,"
+      " reason) VALUES (?,?,?,?,?,?,?,?)");
+}
+
+ResultStore::~ResultStore() {
+  sqlite3_finalize(insert_result_);
+  sqlite3_finalize(insert_detection_);
+  sqlite3_finalize(insert_failure_);
+  sqlite3_close(db_);
+}
+
+void ResultStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error(std::string("database: ") + msg + " in: " + sql);
+  }
+}
+
+sqlite3_stmt* ResultStore::prepare(const char* sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("database: ") + sqlite3_errmsg(db_) + " in: " + sql);
+  }
+  return s;
+}
+
+std::int64_t ResultStore::next_epoch() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  exec("INSERT INTO meta (key, value) VALUES ('epoch', 1)"
+       " ON CONFLICT(key) DO UPDATE SET value = value + 1");
+  Stmt st{prepare("SELECT value FROM meta WHERE key = 'epoch'")};
+  if (sqlite3_step(st.s) != SQLITE_ROW) throw std::runtime_error("database: no epoch");
+  return sqlite3_column_int64(st.s, 0);
+}
+
+void ResultStore::add_result(const ResultRecord& r) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  exec("BEGIN");
+  try {
+    sqlite3_stmt* s = insert_result_;
+    sqlite3_reset(s);
+    bind_text(s, 1, r.task_id);
+    sqlite3_bind_int(s, 2, r.port);
+    bind_text(s, 3, r.stream);
+    sqlite3_bind_int64(s, 4, r.frame_id);
+    sqlite3_bind_double(s, 5, r.captured_at);
+    sqlite3_bind_double(s, 6, r.received_at);
+    sqlite3_bind_double(s, 7, r.completed_at);
+    bind_text(s, 8, r.worker_id);
+    bind_text(s, 9, r.detector);
+    sqlite3_bind_double(s, 10, r.processing_ms);
+    if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    const auto id = sqlite3_last_insert_rowid(db_);
+    for (const auto& d : r.detections) {
+      sqlite3_stmt* ds = insert_detection_;
+      sqlite3_reset(ds);
+      sqlite3_bind_int64(ds, 1, id);
+      bind_text(ds, 2, d.label);
+      sqlite3_bind_double(ds, 3, d.confidence);
+      sqlite3_bind_int(ds, 4, d.x);
+      sqlite3_bind_int(ds, 5, d.y);
+      sqlite3_bind_int(ds, 6, d.w);
+      sqlite3_bind_int(ds, 7, d.h);
+      if (sqlite3_step(ds) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    }
+    exec("COMMIT");
+  } catch (const std::exception& e) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw std::runtime_error(std::string("database: cannot store result: ") + e.what());
+  }
+}
+
+void ResultStore::add_failure(const FailureRecord& f) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  sqlite3_stmt* s = insert_failure_;
+  sqlite3_reset(s);
+  bind_text(s, 1, f.task_id);
+  sqlite3_bind_int(s, 2, f.port);
+  bind_text(s, 3, f.stream);
+  sqlite3_bind_int64(s, 4, f.frame_id);
+  sqlite3_bind_double(s, 5, f.captured_at);
+  sqlite3_bind_double(s, 6, f.failed_at);
+  bind_text(s, 7, f.worker_id);
+  bind_text(s, 8, f.reason);
+  if (sqlite3_step(s) != SQLITE_DONE) {
+    throw std::runtime_error(std::string("database: cannot store failure: ") +
+                             sqlite3_errmsg(db_));
+  }
+}
+
+std::vector<Detection> ResultStore::load_detections(std::int64_t result_id) {
+  Stmt st{prepare("SELECT label, confidence, x, y, w, h FROM detections WHERE result_id = ?")};
+  sqlite3_bind_int64(st.s, 1, result_id);
+  std::vector<Detection> out;
+  while (sqlite3_step(st.s) == SQLITE_ROW) {
+    Detection d;
+    d.label = col_text(st.s, 0);
+    d.confidence = sqlite3_column_double(st.s, 1);
+    d.x = sqlite3_column_int(st.s, 2);
+    d.y = sqlite3_column_int(st.s, 3);
+    d.w = sqlite3_column_int(st.s, 4);
+    d.h = sqlite3_column_int(st.s, 5);
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+namespace {
+
+ResultRecord read_result_row(sqlite3_stmt* s) {
+  ResultRecord r;
+  r.task_id = col_text(s, 1);
+  r.port = sqlite3_column_int(s, 2);
+  r.stream = col_text(s, 3);
+  r.frame_id = sqlite3_column_int64(s, 4);
+  r.captured_at = sqlite3_column_double(s, 5);
+  r.received_at = sqlite3_column_double(s, 6);
+  r.completed_at = sqlite3_column_double(s, 7);
+  r.worker_id = col_text(s, 8);
+  r.detector = col_text(s, 9);
+  r.processing_ms = sqlite3_column_double(s, 10);
+  return r;
+}
+
+constexpr const char* k_result_cols =
+    "SELECT id, task_id, port, stream, frame_id, captured_at, received_at, completed_at,"
+    " worker_id, detector, processing_ms FROM results ";
+
+}  // namespace
+
+std::map<int, std::vector<ResultRecord>> ResultStore::load_recent(std::size_t limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<int, std::vector<ResultRecord>> out;
+  std::vector<int> ports;
+  {
+    Stmt st{prepare("SELECT DISTINCT port FROM results")};
+    while (sqlite3_step(st.s) == SQLITE_ROW) ports.push_back(sqlite3_column_int(st.s, 0));
+  }
+  for (int port : ports) {
+    Stmt st{prepare((std::string(k_result_cols) + "WHERE port = ? ORDER BY id DESC LIMIT ?").c_str())};
+    sqlite3_bind_int(st.s, 1, port);
+    sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(limit));
+    auto& v = out[port];
+    while (sqlite3_step(st.s) == SQLITE_ROW) {
+      auto r = read_result_row(st.s);
+      r.detections = load_detections(sqlite3_column_int64(st.s, 0));
+      v.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+std::vector<ResultRecord> ResultStore::results_since(int port, double since, std::size_t limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt st{prepare((std::string(k_result_cols) +
+                   "WHERE port = ? AND completed_at >= ? ORDER BY id ASC LIMIT ?")
+                      .c_str())};
+  sqlite3_bind_int(st.s, 1, port);
+  sqlite3_bind_double(st.s, 2, since);
+  sqlite3_bind_int64(st.s, 3, limit == 0 ? -1 : static_cast<sqlite3_int64>(limit));
+  std::vector<ResultRecord> out;
+  while (sqlite3_step(st.s) == SQLITE_ROW) {
+    auto r = read_result_row(st.s);
+    r.detections = load_detections(sqlite3_column_int64(st.s, 0));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<FailureRecord> ResultStore::failures(int port, std::size_t limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt st{prepare("SELECT task_id, port, stream, frame_id, captured_at, failed_at, worker_id,"
+                  " reason FROM failures WHERE port = ? ORDER BY id DESC LIMIT ?")};
+  sqlite3_bind_int(st.s, 1, port);
+  sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(limit));
+  std::vector<FailureRecord> out;
+  while (sqlite3_step(st.s) == SQLITE_ROW) {
+    FailureRecord f;
+    f.task_id = col_text(st.s, 0);
+    f.port = sqlite3_column_int(st.s, 1);
+    f.stream = col_text(st.s, 2);
+    f.frame_id = sqlite3_column_int64(st.s, 3);
+    f.captured_at = sqlite3_column_double(st.s, 4);
+    f.failed_at = sqlite3_column_double(st.s, 5);
+    f.worker_id = col_text(st.s, 6);
+    f.reason = col_text(st.s, 7);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void ResultStore::prune(std::size_t keep) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const auto k = std::to_string(keep);
+  exec(("DELETE FROM detections WHERE result_id IN (SELECT id FROM results r WHERE id <="
+        " (SELECT id FROM results WHERE port = r.port ORDER BY id DESC LIMIT 1 OFFSET " + k + "))")
+           .c_str());
+  exec(("DELETE FROM results WHERE id <= (SELECT id FROM results r2 WHERE r2.port = results.port"
+        " ORDER BY id DESC LIMIT 1 OFFSET " + k + ")")
+           .c_str());
+  exec(("DELETE FROM failures WHERE id <= (SELECT id FROM failures f2 WHERE f2.port ="
+        " failures.port ORDER BY id DESC LIMIT 1 OFFSET " + k + ")")
+           .c_str());
+}
+
+std::int64_t ResultStore::result_count() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt st{prepare("SELECT COUNT(*) FROM results")};
+  sqlite3_step(st.s);
+  return sqlite3_column_int64(st.s, 0);
+}
+
+}  // namespace fh::master

@@ -1,0 +1,528 @@
+#include "framehive/master/scheduler.hpp"
+
+#include "framehive/shared/logging.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace fh::master {
+namespace {
+
+constexpr std::size_t k_latency_window = 1000;  // latencies kept per port for percentiles
+constexpr double k_fps_window_s = 10.0;         // completions window for fps
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size()) + 0.5);
+  k = std::min(v.size() - 1, k == 0 ? 0 : k - 1);
+  return v[k];
+}
+
+}  // namespace
+
+Scheduler::Scheduler(SchedulerConfig config, const shared::Clock& clock, ResultStore* store,
+                     std::string id_prefix)
+    : config_(std::move(config)),
+      clock_(clock),
+      store_(store),
+      id_prefix_(std::move(id_prefix)),
+      started_wall_(clock.wall()) {
+  if (store_) {
+    for (auto& [p, records] : store_->load_recent(config_.retain_results)) {
+      auto& port_state = port(p);
+      for (auto& r : records) {
+        if (port_state.stats.stream.empty()) port_state.stats.stream = r.stream;
+        port_state.results.push_back(std::move(r));
+      }
+    }
+  }
+}
+
+Scheduler::Entry* Scheduler::find(const std::string& task_id) {
+  auto it = tasks_.find(task_id);
+  return it == tasks_.end() ? nullptr : &it->second;
+}
+
+Scheduler::Port& Scheduler::port(int p) {
+  auto it = ports_.find(p);
+  if (it == ports_.end()) {
+    it = ports_.emplace(p, Port{}).first;
+    it->second.stats.port = p;
+    auto d = config_.port_detectors.find(p);
+    it->second.stats.detector = d == config_.port_detectors.end() ? config_.default_detector
+                                                                  : d->second;
+  }
+  return it->second;
+}
+
+std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
+  std::vector<std::string> ids;
+  ids.reserve(frames.size());
+  const double now_wall = clock_.wall();
+  const double now_mono = clock_.mono();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& f : frames) {
+    Port& p = port(f.port);
+    if (f.detector.empty()) f.detector = p.stats.detector;
+    if (f.received_at <= 0.0) f.received_at = now_wall;
+    if (!f.stream.empty()) p.stats.stream = f.stream;
+    p.stats.received++;
+    p.stats.last_frame_id = f.frame_id;
+    if (config_.max_pending_per_port > 0 &&
+        static_cast<std::size_t>(p.stats.pending) >= config_.max_pending_per_port) {
+      drop_oldest_pending(p);
+    }
+    const std::uint64_t seq = next_seq_++;
+    std::string id = id_prefix_ + "-" + std::to_string(seq);
+    Entry e;
+    e.seq = seq;
+    e.task.task_id = id;
+    e.task.attempt = 1;
+    e.task.frame = std::move(f);
+    e.added_mono = now_mono;
+    p.pending[e.task.frame.detector].push_back(id);
+    p.stats.pending++;
+    counters_.pending++;
+    tasks_.emplace(id, std::move(e));
+    ids.push_back(std::move(id));
+  }
+  task_ready_.notify_all();
+  return ids;
+}
+
+void Scheduler::drop_oldest_pending(Port& p) {
+  // The oldest pending task of the port over all its detector queues (stale heads skipped).
+  std::deque<std::string>* oldest_q = nullptr;
+  std::uint64_t oldest_seq = 0;
+  for (auto& [det, q] : p.pending) {
+    while (!q.empty()) {
+      Entry* e = find(q.front());
+      if (e && e->state == State::pending) break;
+      q.pop_front();
+    }
+    if (q.empty()) continue;
+    Entry* e = find(q.front());
+    if (!oldest_q || e->seq < oldest_seq) {
+      oldest_q = &q;
+      oldest_seq = e->seq;
+    }
+  }
+  if (!oldest_q) return;
+  const std::string id = oldest_q->front();
+  oldest_q->pop_front();
+  tasks_.erase(id);
+  p.stats.pending--;
+  p.stats.dropped++;
+  counters_.pending--;
+  counters_.dropped++;
+}
+
+Registration Scheduler::register_worker(const std::string& worker_id, const std::string& address,
+                                        std::vector<std::string> capabilities) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Worker& w = workers_[worker_id];
+  const bool returning = !w.info.worker_id.empty();
+  if (returning && !w.holding.empty()) {
+    // A worker that registers again lost whatever it held (it restarted): put it back now.
+    std::vector<FailureRecord> failures;
+    for (const auto& id : std::set<std::string>(w.holding)) {
+      if (Entry* e = find(id)) requeue(*e, "worker_restarted", failures);
+    }
+    w.holding.clear();
+    persist(failures);
+    task_ready_.notify_all();
+  }
+  w.info.worker_id = worker_id;
+  w.info.address = address;
+  w.info.capabilities = std::move(capabilities);
+  w.info.alive = true;
+  w.info.registered_at = clock_.wall();
+  w.info.last_seen = w.info.registered_at;
+  w.last_seen_mono = clock_.mono();
+  return Registration{config_.heartbeat_interval, config_.task_timeout};
+}
+
+bool Scheduler::heartbeat(const std::string& worker_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || !it->second.info.alive) return false;
+  it->second.info.last_seen = clock_.wall();
+  it->second.last_seen_mono = clock_.mono();
+  return true;
+}
+
+bool Scheduler::take(Worker& w, Entry*& out) {
+  if (ports_.empty()) return false;
+  const double now_wall = clock_.wall();
+  const double now_mono = clock_.mono();
+  // Round robin: start with the port after the one served last, wrap around.
+  auto start = ports_.upper_bound(rr_cursor_);
+  for (std::size_t n = 0; n < ports_.size(); ++n, ++start) {
+    if (start == ports_.end()) start = ports_.begin();
+    Port& p = start->second;
+    if (p.stats.pending == 0) continue;
+    std::deque<std::string>* best_q = nullptr;
+    Entry* best = nullptr;
+    for (const auto& cap : w.info.capabilities) {
+      auto qi = p.pending.find(cap);
+      if (qi == p.pending.end()) continue;
+      auto& q = qi->second;
+      while (!q.empty()) {
+        Entry* e = find(q.front());
+        if (!e || e->state != State::pending) {  // stale: finished late, dropped
+          q.pop_front();
+          continue;
+        }
+        const double age = e->task.frame.captured_at > 0.0 ? now_wall - e->task.frame.captured_at
+                                                             : now_mono - e->added_mono;
+        if (config_.max_frame_age > 0.0 && age > config_.max_frame_age) {
+          q.pop_front();
+          p.stats.pending--;
+          p.stats.expired++;
+          counters_.pending--;
+          counters_.expired++;
+          tasks_.erase(e->task.task_id);
+          continue;
+        }
+        if (!best || e->seq < best->seq) {
+          best = e;
+          best_q = &q;
+        }
+        break;
+      }
+    }
+    if (best) {
+      best_q->pop_front();
+      rr_cursor_ = start->first;
+      out = best;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<Task> Scheduler::request_task(const std::string& worker_id, int wait_ms) {
+  wait_ms = std::clamp(wait_ms, 0, config_.max_wait_ms);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    auto it = workers_.find(worker_id);
+    if (it == workers_.end() || !it->second.info.alive) {
+      throw RequestError("unknown worker '" + worker_id + "': call register_worker first");
+    }
+    Worker& w = it->second;
+    w.info.last_seen = clock_.wall();
+    w.last_seen_mono = clock_.mono();
+    Entry* e = nullptr;
+    if (!shutdown_ && take(w, e)) {
+      e->state = State::in_progress;
+      e->worker_id = worker_id;
+      e->started_mono = clock_.mono();
+      Port& p = port(e->task.frame.port);
+      p.stats.pending--;
+      p.stats.in_progress++;
+      counters_.pending--;
+      counters_.in_progress++;
+      w.holding.insert(e->task.task_id);
+      w.info.assigned++;
+      return e->task;
+    }
+    if (shutdown_ || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    task_ready_.wait_until(lock, deadline);
+  }
+}
+
+void Scheduler::remove_from_holder(Entry& e) {
+  if (e.worker_id.empty()) return;
+  auto it = workers_.find(e.worker_id);
+  if (it != workers_.end()) it->second.holding.erase(e.task.task_id);
+  e.worker_id.clear();
+}
+
+void Scheduler::finish(Entry& e) {
+  e.task.frame.image.reset();  // free the JPEG; keep the entry to recognise duplicates
+  finished_order_.push_back(e.task.task_id);
+  while (finished_order_.size() > config_.retain_tasks) {
+    tasks_.erase(finished_order_.front());
+    finished_order_.pop_front();
+  }
+}
+
+void Scheduler::to_pending(Entry& e) {
+  Port& p = port(e.task.frame.port);
+  e.state = State::pending;
+  e.worker_id.clear();
+  // Back at the front: the frame is older than anything queued behind it.
+  p.pending[e.task.frame.detector].push_front(e.task.task_id);
+  p.stats.pending++;
+  counters_.pending++;
+}
+
+void Scheduler::fail(Entry& e, const std::string& reason, const std::string& worker_id,
+                     std::vector<FailureRecord>& persist) {
+  Port& p = port(e.task.frame.port);
+  if (e.state == State::in_progress) {
+    p.stats.in_progress--;
+    counters_.in_progress--;
+  } else if (e.state == State::pending) {
+    p.stats.pending--;
+    counters_.pending--;
+  }
+  remove_from_holder(e);
+  e.state = State::failed;
+  p.stats.failed++;
+  counters_.failed++;
+  FailureRecord f;
+  f.task_id = e.task.task_id;
+  f.port = e.task.frame.port;
+  f.stream = e.task.frame.stream;
+  f.frame_id = e.task.frame.frame_id;
+  f.captured_at = e.task.frame.captured_at;
+  f.failed_at = clock_.wall();
+  f.worker_id = worker_id;
+  f.reason = reason;
+  persist.push_back(std::move(f));
+  finish(e);
+}
+
+void Scheduler::requeue(Entry& e, const char* why, std::vector<FailureRecord>& persist) {
+  if (e.state != State::in_progress) return;
+  const std::string holder = e.worker_id;
+  if (e.task.attempt >= config_.max_attempts) {
+    if (std::string(why) == "timeout") counters_.failed_timeout++;
+    fail(e, why, holder, persist);
+    return;
+  }
+  Port& p = port(e.task.frame.port);
+  p.stats.in_progress--;
+  counters_.in_progress--;
+  remove_from_holder(e);
+  e.task.attempt++;
+  if (std::string(why) == "timeout") {
+    counters_.requeued_timeout++;
+  } else {
+    counters_.requeued_dead_worker++;
+  }
+  to_pending(e);
+}
+
+bool Scheduler::complete_task(const std::string& worker_id, const std::string& task_id,
+                              Result result) {
+  ResultRecord rec;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry* e = find(task_id);
+    if (!e) {
+      counters_.unknown_completions++;
+      return false;
+    }
+    if (e->state == State::completed || e->state == State::failed) {
+      counters_.duplicate_completions++;
+      return false;
+    }
+    Port& p = port(e->task.frame.port);
+    if (e->state != State::in_progress || e->worker_id != worker_id) {
+      counters_.late_completions++;  // after a reassignment: the first result wins
+    }
+    if (e->state == State::in_progress) {
+      p.stats.in_progress--;
+      counters_.in_progress--;
+    } else {
+      p.stats.pending--;  // its queue entry goes stale and is skipped
+      counters_.pending--;
+    }
+    remove_from_holder(*e);
+    e->state = State::completed;
+    counters_.completed++;
+    const double now_wall = clock_.wall();
+    const double now_mono = clock_.mono();
+    const Frame& f = e->task.frame;
+    rec.task_id = task_id;
+    rec.port = f.port;
+    rec.stream = f.stream;
+    rec.frame_id = f.frame_id;
+    rec.captured_at = f.captured_at;
+    rec.received_at = f.received_at;
+    rec.completed_at = now_wall;
+    rec.worker_id = worker_id;
+    rec.detector = f.detector;
+    rec.detections = std::move(result.detections);
+    rec.processing_ms = result.processing_ms;
+    p.stats.completed++;
+    p.completions_mono.push_back(now_mono);
+    while (!p.completions_mono.empty() && now_mono - p.completions_mono.front() > k_fps_window_s) {
+      p.completions_mono.pop_front();
+    }
+    if (f.captured_at > 0.0) {
+      p.latencies_ms.push_back((now_wall - f.captured_at) * 1000.0);
+      if (p.latencies_ms.size() > k_latency_window) p.latencies_ms.pop_front();
+    }
+    p.results.push_front(rec);
+    if (p.results.size() > config_.retain_results) p.results.pop_back();
+    auto w = workers_.find(worker_id);
+    if (w != workers_.end()) {
+      w->second.info.completed++;
+      w->second.info.last_seen = now_wall;
+      w->second.last_seen_mono = now_mono;
+    }
+    finish(*e);
+  }
+  if (store_) {
+    try {
+      store_->add_result(rec);
+    } catch (const std::exception& ex) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      counters_.store_errors++;
+      shared::logger("rpc")->error("{}", ex.what());
+    }
+  }
+  return true;
+}
+
+bool Scheduler::fail_task(const std::string& worker_id, const std::string& task_id,
+                          const std::string& reason) {
+  std::vector<FailureRecord> failures;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Entry* e = find(task_id);
+    if (!e || e->state != State::in_progress) return false;
+    auto w = workers_.find(worker_id);
+    if (w != workers_.end()) w->second.info.failed++;
+    fail(*e, "worker: " + reason, worker_id, failures);
+  }
+  persist(failures);
+  return true;
+}
+
+void Scheduler::persist(const std::vector<FailureRecord>& failures) {
+  if (!store_) return;
+  for (const auto& f : failures) {
+    try {
+      store_->add_failure(f);
+    } catch (const std::exception& ex) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      counters_.store_errors++;
+      shared::logger("rpc")->error("{}", ex.what());
+    }
+  }
+}
+
+bool Scheduler::worker_dead(const Worker& w, double now) const {
+  return now - w.last_seen_mono > config_.heartbeat_interval * config_.heartbeat_misses;
+}
+
+std::size_t Scheduler::tick() {
+  std::vector<FailureRecord> failures;
+  std::size_t requeued = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const double now_mono = clock_.mono();
+    const double now_wall = clock_.wall();
+    // Dead workers: everything they hold goes back at once.
+    for (auto& [id, w] : workers_) {
+      if (!w.info.alive || !worker_dead(w, now_mono)) continue;
+      w.info.alive = false;
+      shared::logger("rpc")->warn("worker {} missed {} heartbeats: dead, {} task(s) reassigned",
+                                  id, config_.heartbeat_misses, w.holding.size());
+      for (const auto& tid : std::set<std::string>(w.holding)) {
+        if (Entry* e = find(tid)) {
+          requeue(*e, "worker_dead", failures);
+          ++requeued;
+        }
+      }
+    }
+    // Stale tasks: in progress for longer than the timeout.
+    for (auto& [id, w] : workers_) {
+      for (const auto& tid : std::set<std::string>(w.holding)) {
+        Entry* e = find(tid);
+        if (e && now_mono - e->started_mono > config_.task_timeout) {
+          requeue(*e, "timeout", failures);
+          ++requeued;
+        }
+      }
+    }
+    // Expiry of pending frames (queue heads; requeued frames sit at the front).
+    if (config_.max_frame_age > 0.0) {
+      for (auto& [pn, p] : ports_) {
+        for (auto& [det, q] : p.pending) {
+          while (!q.empty()) {
+            Entry* e = find(q.front());
+            if (!e || e->state != State::pending) {
+              q.pop_front();
+              continue;
+            }
+            const double age = e->task.frame.captured_at > 0.0
+                                   ? now_wall - e->task.frame.captured_at
+                                   : now_mono - e->added_mono;
+            if (age <= config_.max_frame_age) break;
+            q.pop_front();
+            p.stats.pending--;
+            p.stats.expired++;
+            counters_.pending--;
+            counters_.expired++;
+            tasks_.erase(e->task.task_id);
+          }
+        }
+      }
+    }
+    if (requeued) task_ready_.notify_all();
+  }
+  persist(failures);
+  return requeued;
+}
+
+std::vector<ResultRecord> Scheduler::get_results(int p, std::size_t limit) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = ports_.find(p);
+  if (it == ports_.end()) return {};
+  const auto& r = it->second.results;
+  const std::size_t n = limit == 0 ? r.size() : std::min(limit, r.size());
+  return std::vector<ResultRecord>(r.begin(), r.begin() + static_cast<long>(n));
+}
+
+SchedulerStatus Scheduler::status() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  SchedulerStatus s = counters_;
+  const double now_mono = clock_.mono();
+  s.uptime_s = clock_.wall() - started_wall_;
+  std::set<std::string> offered;
+  for (const auto& [id, w] : workers_) {
+    WorkerStatus ws = w.info;
+    ws.current_tasks.assign(w.holding.begin(), w.holding.end());
+    if (w.info.alive) offered.insert(w.info.capabilities.begin(), w.info.capabilities.end());
+    s.workers.push_back(std::move(ws));
+  }
+  std::set<std::string> waiting;
+  for (auto& [pn, p] : ports_) {
+    PortStatus ps = p.stats;
+    std::size_t recent = 0;
+    for (double t : p.completions_mono) recent += (now_mono - t <= k_fps_window_s) ? 1 : 0;
+    ps.fps = static_cast<double>(recent) / k_fps_window_s;
+    std::vector<double> lat(p.latencies_ms.begin(), p.latencies_ms.end());
+    ps.latency_p50_ms = percentile(lat, 50);
+    ps.latency_p99_ms = percentile(std::move(lat), 99);
+    for (const auto& [det, q] : p.pending) {
+      bool any = false;
+      for (const auto& id : q) {
+        auto it = tasks_.find(id);
+        if (it != tasks_.end() && it->second.state == State::pending) {
+          any = true;
+          break;
+        }
+      }
+      if (any && !offered.count(det)) waiting.insert(det);
+    }
+    s.ports.push_back(std::move(ps));
+  }
+  s.waiting_detectors.assign(waiting.begin(), waiting.end());
+  return s;
+}
+
+void Scheduler::shutdown() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  shutdown_ = true;
+  task_ready_.notify_all();
+}
+
+}  // namespace fh::master
