@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config python3
+  build-essential cmake pkg-config python3 python3-opencv python3-numpy
   libboost-dev libboost-program-options-dev libboost-test-dev libboost-system-dev
   libxmlrpc-c++8-dev libxmlrpc-core-c3-dev libcurl4-openssl-dev
   libopencv-dev

@@ -1,0 +1,50 @@
+#pragma once
+// A synchronous XML-RPC client over xmlrpc-c's curl transport, for workers, receivers and
+// tools. Not thread-safe: one instance per thread (the transport serialises calls on one
+// connection). Include only from .cpp files: it exposes xmlrpc-c value types.
+
+#include <xmlrpc-c/base.hpp>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace fh::shared {
+
+/// The server answered with an XML-RPC fault.
+struct RpcFault : std::runtime_error {
+  RpcFault(int code, const std::string& msg) : std::runtime_error(msg), code(code) {}
+  int code;  ///< xmlrpc_c::fault::code_t value
+};
+
+/// The call did not reach the server or got no valid answer (connection refused, timeout,
+/// malformed response).
+struct RpcTransportError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class RpcClient {
+ public:
+  /// url: http://HOST:PORT/RPC2. timeout_ms: whole-call limit, rounded up to seconds by curl.
+  RpcClient(std::string url, int timeout_ms = 30000);
+  ~RpcClient();
+  RpcClient(const RpcClient&) = delete;
+  RpcClient& operator=(const RpcClient&) = delete;
+
+  /// Calls method; throws RpcFault or RpcTransportError.
+  xmlrpc_c::value call(const std::string& method, const xmlrpc_c::paramList& params);
+  const std::string& url() const { return url_; }
+
+ private:
+  void reset();
+
+  std::string url_;  ///< endpoint
+  int timeout_ms_;   ///< per call
+  struct Impl;
+  std::unique_ptr<Impl> impl_;  ///< transport + client, recreated after a transport error
+};
+
+/// Sets xmlrpc-c's process-global XML size limit. Call from main() before threads start.
+void set_xmlrpc_size_limit(std::size_t bytes);
+
+}  // namespace fh::shared

@@ -1,0 +1,70 @@
+#pragma once
+// The framehive-worker process: registers with the master, heartbeats on its own thread,
+// long-polls for tasks on N task threads (one XML-RPC client and one detector set per thread),
+// decodes, detects, and completes or fails each task. Re-registers when the master forgot it,
+// backs off and reconnects while the master is down. run() blocks until stop() and the
+// threads have finished the tasks they hold; stop() is thread-safe.
+
+#include "framehive/worker/detector_options.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace fh::worker {
+
+struct WorkerConfig {
+  std::string master_url = "http://127.0.0.1:8000/RPC2";
+  std::vector<std::string> detectors;  ///< capabilities offered, e.g. {"hog"}
+  int threads = 1;                     ///< task threads
+  std::string id;                      ///< worker id; empty = hostname-pid
+  int wait_ms = 1000;                  ///< long-poll wait per request_task
+  double heartbeat_interval = 0.0;     ///< 0: the master's value from register_worker
+  DetectorOptions detector_options;    ///< detector tuning
+  std::int64_t max_tasks = 0;          ///< exit after this many tasks (0: no limit), for tests
+};
+
+/// Counters of one worker process; readable from any thread.
+struct WorkerCounters {
+  std::atomic<std::int64_t> completed{0};   ///< complete_task accepted
+  std::atomic<std::int64_t> rejected{0};    ///< complete_task returned false (late duplicate)
+  std::atomic<std::int64_t> failed{0};      ///< fail_task sent (corrupt JPEG, detector error)
+  std::atomic<std::int64_t> registrations{0};  ///< register_worker calls that succeeded
+  std::atomic<std::int64_t> rpc_errors{0};  ///< transport errors (master unreachable)
+};
+
+class WorkerApp {
+ public:
+  /// Validates the configuration and builds one detector per capability (so a bad
+  /// capability fails at start); throws std::invalid_argument.
+  explicit WorkerApp(WorkerConfig config);
+
+  void run();
+  void stop();
+  const WorkerCounters& counters() const { return counters_; }
+  const std::string& id() const { return config_.id; }
+  std::string summary() const;
+
+ private:
+  void task_loop(int index);
+  void heartbeat_loop();
+  /// Registers (retrying with backoff until it works or stop); returns false on stop.
+  bool ensure_registered();
+  bool register_now();
+  void backoff(int& attempt);
+  bool stopping() const { return stop_.load(); }
+
+  WorkerConfig config_;                 ///< immutable after construction
+  WorkerCounters counters_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> registered_{false};  ///< false: the next call must register first
+  std::atomic<std::int64_t> tasks_taken_{0};
+  std::atomic<double> heartbeat_interval_{2.0};
+  std::mutex mutex_;                    ///< guards registration and the stop wait
+  std::condition_variable stop_cv_;     ///< wakes sleepers on stop
+};
+
+}  // namespace fh::worker

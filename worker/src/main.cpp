@@ -1,0 +1,67 @@
+// framehive-worker: takes frames from a framehive-master and runs object detection on them.
+#include "framehive/shared/cli.hpp"
+#include "framehive/shared/rpc_client.hpp"
+#include "framehive/shared/shutdown.hpp"
+#include "framehive/worker/worker_app.hpp"
+
+#include <iostream>
+
+namespace po = boost::program_options;
+using fh::shared::UsageError;
+
+int main(int argc, char** argv) {
+  return fh::shared::run_main("framehive-worker", [&]() -> int {
+    fh::shared::Cli cli(
+        "framehive-worker", "framehive-worker --master URL --detector NAME [options]",
+        "Registers with a framehive-master, heartbeats, long-polls for tasks, decodes each\n"
+        "frame's JPEG, runs the detector the task names and reports the detections (or the\n"
+        "reason it could not). Re-registers when the master forgot it and reconnects with\n"
+        "backoff while the master is down. On SIGINT/SIGTERM it stops taking tasks, finishes\n"
+        "what it holds and exits.\n\n"
+        "Detectors (capability names):\n"
+        "  hog               OpenCV's default HOG people detector (label 'person')\n"
+        "  haar:NAME         a cascade from /usr/share/opencv4/haarcascades, e.g.\n"
+        "                    haar:frontalface (label 'face'), haar:fullbody, or a path to .xml\n"
+        "  dnn:CONFIG        YOLO through OpenCV DNN; CONFIG is a key=value file naming the\n"
+        "                    model (Darknet cfg+weights or ONNX), class names and thresholds\n"
+        "  null              decode only, no detection (benchmarks)");
+    fh::worker::WorkerConfig c;
+    cli.options().add_options()
+        ("master", po::value(&c.master_url)->default_value("http://127.0.0.1:8000/RPC2"),
+         "the master's XML-RPC endpoint")
+        ("detector", po::value(&c.detectors)->composing(),
+         "a capability this worker offers (repeatable); required")
+        ("threads", po::value(&c.threads)->default_value(1),
+         "task threads, each with its own detectors and connection")
+        ("id", po::value(&c.id), "worker id (default: HOSTNAME-PID)")
+        ("wait-ms", po::value(&c.wait_ms)->default_value(1000),
+         "long-poll wait of each request_task in ms")
+        ("heartbeat-interval", po::value(&c.heartbeat_interval)->default_value(0.0),
+         "seconds between heartbeats; 0 = the interval the master asks for")
+        ("opencv-threads", po::value(&c.detector_options.threads)->default_value(1),
+         "OpenCV threads inside one detection (0 = OpenCV's default, all cores)")
+        ("max-tasks", po::value(&c.max_tasks)->default_value(0),
+         "exit after this many tasks (0 = run until stopped)");
+    cli.set_epilog(
+        "Examples:\n"
+        "  framehive-worker --master http://10.0.0.5:8000/RPC2 --detector hog --threads 2\n"
+        "  framehive-worker --detector hog --detector haar:frontalface --id cam-gpu-1");
+    if (auto rc = cli.parse(argc, argv)) return *rc;
+    if (c.detectors.empty()) throw UsageError("--detector is required (e.g. --detector hog)");
+    if (c.wait_ms < 0 || c.wait_ms > 30000) throw UsageError("--wait-ms: 0..30000");
+    if (c.max_tasks < 0) throw UsageError("--max-tasks: must be >= 0");
+
+    fh::shared::set_xmlrpc_size_limit(64u << 20);
+    fh::shared::block_shutdown_signals();
+    std::unique_ptr<fh::worker::WorkerApp> app;
+    try {
+      app = std::make_unique<fh::worker::WorkerApp>(c);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+    fh::shared::ShutdownWatcher watcher([&app](int) { app->stop(); });
+    app->run();
+    std::cout << app->summary() << std::endl;
+    return 0;
+  });
+}
