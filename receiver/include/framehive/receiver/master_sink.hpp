@@ -1,0 +1,69 @@
+#pragma once
+// FrameSink that forwards complete frames to a framehive-master with add_tasks, in batches.
+// While the master is unreachable it retries with exponential backoff, blocking the consumer
+// thread, so the receiver's bounded queue drops its oldest frames (counted) meanwhile: memory
+// stays bounded and fresh frames go first once the master is back. A batch the master refuses
+// with a fault is retried frame by frame so one bad frame cannot sink the others.
+// deliver() runs on the consumer thread; request_stop() may be called from any thread.
+
+#include "framehive/receiver/frame_sink.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace fh::shared {
+class RpcClient;
+}
+
+namespace fh::receiver {
+
+struct MasterSinkConfig {
+  std::string url;                 ///< http://HOST:PORT/RPC2
+  std::size_t batch_max = 16;      ///< frames per add_tasks call
+  int timeout_ms = 10000;          ///< per call
+  double max_backoff_s = 5.0;      ///< cap of the retry delay
+  double shutdown_grace_s = 3.0;   ///< after request_stop, how long a batch may still be retried
+};
+
+/// Counters of the forwarding path; readable from any thread.
+struct MasterSinkCounters {
+  std::atomic<std::int64_t> calls{0};       ///< add_tasks calls that succeeded
+  std::atomic<std::int64_t> retries{0};     ///< transport errors retried
+  std::atomic<std::int64_t> refused{0};     ///< frames the master refused with a fault
+  std::atomic<std::int64_t> abandoned{0};   ///< frames given up at shutdown, master unreachable
+};
+
+class MasterSink final : public FrameSink {
+ public:
+  explicit MasterSink(MasterSinkConfig config);
+  ~MasterSink() override;
+
+  void deliver(std::vector<Frame>& batch, std::vector<bool>& failed) override;
+  void close() override;
+  std::string name() const override { return "master " + config_.url; }
+
+  /// Makes retries give up after the shutdown grace period.
+  void request_stop();
+  const MasterSinkCounters& counters() const { return counters_; }
+
+ private:
+  /// Sends frames [begin, end); returns false when the master stayed unreachable.
+  bool send(std::vector<Frame>& batch, std::size_t begin, std::size_t end,
+            std::vector<bool>& failed);
+  void wait_backoff(int attempt);
+
+  MasterSinkConfig config_;                     ///< immutable
+  std::unique_ptr<shared::RpcClient> client_;   ///< used by the consumer thread only
+  MasterSinkCounters counters_;
+  std::atomic<bool> stop_{false};
+  std::atomic<double> stop_deadline_{0.0};      ///< steady seconds after which retries stop
+  std::mutex mutex_;                            ///< guards nothing but the wait below
+  std::condition_variable wake_;                ///< wakes a backoff wait on stop
+  bool logged_down_ = false;                    ///< one warning per outage
+};
+
+}  // namespace fh::receiver
