@@ -1,7 +1,7 @@
 #include "framehive/master/rpc_server.hpp"
 
 #include "framehive/shared/logging.hpp"
-#include "rpc_convert.hpp"
+#include "rpc_methods.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,41 +24,20 @@ namespace {
 using xmlrpc_c::paramList;
 using xmlrpc_c::value;
 
-/// One XML-RPC method from a lambda. Exceptions other than faults become faults here, so none
-/// escapes into Abyss.
-class LambdaMethod : public xmlrpc_c::method2 {
+/// One XML-RPC method of the shared table, as xmlrpc-c wants it.
+class TableMethod : public xmlrpc_c::method2 {
  public:
-  using Body = std::function<value(const paramList&)>;
-  LambdaMethod(std::string signature, std::string help, Body body) : body_(std::move(body)) {
-    _signature = std::move(signature);
-    _help = std::move(help);
+  explicit TableMethod(rpc::MethodDef def) : def_(std::move(def)) {
+    _signature = def_.signature;
+    _help = def_.help;
   }
   void execute(const paramList& params, const xmlrpc_c::callInfo*, value* result) override {
-    try {
-      *result = body_(params);
-    } catch (const xmlrpc_c::fault&) {
-      throw;
-    } catch (const RequestError& e) {
-      throw xmlrpc_c::fault(e.what(), xmlrpc_c::fault::CODE_REQUEST_REFUSED);
-    } catch (const girerr::error& e) {
-      throw xmlrpc_c::fault(e.what(), xmlrpc_c::fault::CODE_TYPE);
-    } catch (const std::exception& e) {
-      shared::logger("rpc")->error("internal error: {}", e.what());
-      throw xmlrpc_c::fault(std::string("internal error: ") + e.what(),
-                            xmlrpc_c::fault::CODE_INTERNAL);
-    }
+    *result = rpc::invoke(def_, params);
   }
 
  private:
-  Body body_;  ///< the method's work
+  rpc::MethodDef def_;  ///< name, help and body
 };
-
-void check_count(const paramList& p, unsigned lo, unsigned hi, const char* usage) {
-  if (p.size() < lo || p.size() > hi) {
-    rpc::type_fault(std::string("wrong number of parameters (") + std::to_string(p.size()) +
-                    "); usage: " + usage);
-  }
-}
 
 int open_listen_socket(const std::string& bind, int port) {
   sockaddr_in addr{};
@@ -100,128 +79,13 @@ struct RpcServer::Impl {
   Impl(Scheduler& s, ResultStore* st, RpcServerConfig c)
       : scheduler(s), store(st), config(std::move(c)) {}
 
-  void add(const std::string& name, const std::string& sig, const std::string& help,
-           LambdaMethod::Body body) {
-    registry.addMethod(name, xmlrpc_c::methodPtr(new LambdaMethod(sig, help, std::move(body))));
+  void register_methods() {
+    for (auto& m : rpc::make_methods(scheduler, store, config)) {
+      const std::string name = m.name;
+      registry.addMethod(name, xmlrpc_c::methodPtr(new TableMethod(std::move(m))));
+    }
   }
-
-  void register_methods();
 };
-
-void RpcServer::Impl::register_methods() {
-  const std::size_t max_image = config.max_image_bytes;
-  const std::size_t max_batch = config.max_batch;
-  Scheduler& s = scheduler;
-
-  add("add_task", "s:S", "add_task(Frame) -> task_id. Queues one JPEG frame for detection.",
-      [&s, max_image](const paramList& p) -> value {
-        check_count(p, 1, 1, "add_task(Frame)");
-        std::vector<Frame> frames;
-        frames.push_back(rpc::to_frame(p[0], "frame", max_image));
-        return xmlrpc_c::value_string(s.add_frames(std::move(frames)).at(0));
-      });
-  add("add_tasks", "A:A", "add_tasks(array<Frame>) -> array<task_id>. All or none are queued.",
-      [&s, max_image, max_batch](const paramList& p) -> value {
-        check_count(p, 1, 1, "add_tasks(array<Frame>)");
-        if (p[0].type() != value::TYPE_ARRAY) rpc::type_fault("frames: expected array");
-        const auto items = xmlrpc_c::value_array(p[0]).vectorValueValue();
-        if (items.size() > max_batch) {
-          rpc::type_fault("frames: " + std::to_string(items.size()) +
-                          " frames in one call, over the limit of " + std::to_string(max_batch));
-        }
-        std::vector<Frame> frames;
-        frames.reserve(items.size());
-        for (std::size_t i = 0; i < items.size(); ++i) {
-          frames.push_back(rpc::to_frame(items[i], "frames[" + std::to_string(i) + "]", max_image));
-        }
-        std::vector<value> ids;
-        for (auto& id : s.add_frames(std::move(frames))) ids.push_back(xmlrpc_c::value_string(id));
-        return xmlrpc_c::value_array(ids);
-      });
-  add("register_worker", "S:ssA",
-      "register_worker(worker_id, address, capabilities) -> {heartbeat_interval, task_timeout}",
-      [&s](const paramList& p) -> value {
-        check_count(p, 3, 3, "register_worker(worker_id, address, capabilities)");
-        const auto id = rpc::as_string(p[0], "worker_id");
-        if (id.empty() || id.size() > 256) rpc::type_fault("worker_id: 1 to 256 bytes");
-        auto caps = rpc::to_string_list(p[2], "capabilities");
-        if (caps.empty()) rpc::type_fault("capabilities: at least one detector name");
-        const auto reg = s.register_worker(id, rpc::as_string(p[1], "address"), std::move(caps));
-        return xmlrpc_c::value_struct(std::map<std::string, value>{
-            {"heartbeat_interval", xmlrpc_c::value_double(reg.heartbeat_interval)},
-            {"task_timeout", xmlrpc_c::value_double(reg.task_timeout)}});
-      });
-  add("heartbeat", "b:s", "heartbeat(worker_id) -> boolean; false: unknown, register again.",
-      [&s](const paramList& p) -> value {
-        check_count(p, 1, 1, "heartbeat(worker_id)");
-        return xmlrpc_c::value_boolean(s.heartbeat(rpc::as_string(p[0], "worker_id")));
-      });
-  add("request_task", "S:s,S:si",
-      "request_task(worker_id [, wait_ms]) -> Task or {} when there is nothing to do; waits up "
-      "to wait_ms for a task.",
-      [&s](const paramList& p) -> value {
-        check_count(p, 1, 2, "request_task(worker_id [, wait_ms])");
-        const auto id = rpc::as_string(p[0], "worker_id");
-        const int wait_ms = p.size() > 1
-                                ? static_cast<int>(std::clamp<std::int64_t>(
-                                      rpc::as_int(p[1], "wait_ms"), 0, 1 << 30))
-                                : 0;
-        auto task = s.request_task(id, wait_ms);
-        if (!task) return xmlrpc_c::value_struct(std::map<std::string, value>{});
-        return rpc::from_task(*task);
-      });
-  add("complete_task", "b:ssS",
-      "complete_task(worker_id, task_id, Result) -> boolean; false: unknown or already done.",
-      [&s](const paramList& p) -> value {
-        check_count(p, 3, 3, "complete_task(worker_id, task_id, Result)");
-        return xmlrpc_c::value_boolean(s.complete_task(rpc::as_string(p[0], "worker_id"),
-                                                       rpc::as_string(p[1], "task_id"),
-                                                       rpc::to_result(p[2])));
-      });
-  add("fail_task", "b:sss",
-      "fail_task(worker_id, task_id, reason) -> boolean. The frame could not be processed.",
-      [&s](const paramList& p) -> value {
-        check_count(p, 3, 3, "fail_task(worker_id, task_id, reason)");
-        auto reason = rpc::as_string(p[2], "reason");
-        if (reason.size() > 1024) reason.resize(1024);
-        return xmlrpc_c::value_boolean(s.fail_task(rpc::as_string(p[0], "worker_id"),
-                                                   rpc::as_string(p[1], "task_id"), reason));
-      });
-  add("get_results", "A:i,A:ii",
-      "get_results(port [, limit]) -> array<ResultRecord>, newest first.",
-      [&s](const paramList& p) -> value {
-        check_count(p, 1, 2, "get_results(port [, limit])");
-        const auto port = rpc::as_int(p[0], "port");
-        const auto limit = p.size() > 1 ? rpc::as_int(p[1], "limit") : 0;
-        if (limit < 0) rpc::type_fault("limit: must be >= 0");
-        std::vector<value> out;
-        for (const auto& r : s.get_results(static_cast<int>(port), static_cast<std::size_t>(limit))) {
-          out.push_back(rpc::from_record(r));
-        }
-        return xmlrpc_c::value_array(out);
-      });
-  ResultStore* st = store;
-  add("get_failures", "A:i,A:ii",
-      "get_failures(port [, limit]) -> array<FailureRecord>, newest first (persisted).",
-      [st](const paramList& p) -> value {
-        check_count(p, 1, 2, "get_failures(port [, limit])");
-        const auto port = rpc::as_int(p[0], "port");
-        const auto limit = p.size() > 1 ? rpc::as_int(p[1], "limit") : 100;
-        if (limit < 0) rpc::type_fault("limit: must be >= 0");
-        std::vector<value> out;
-        if (st) {
-          for (const auto& f : st->failures(static_cast<int>(port), static_cast<std::size_t>(limit))) {
-            out.push_back(rpc::from_failure(f));
-          }
-        }
-        return xmlrpc_c::value_array(out);
-      });
-  add("status", "S:", "status() -> {pending, in_progress, completed, failed, workers, ports, ...}",
-      [&s](const paramList& p) -> value {
-        check_count(p, 0, 0, "status()");
-        return rpc::from_status(s.status());
-      });
-}
 
 RpcServer::RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config)
     : impl_(std::make_unique<Impl>(scheduler, store, std::move(config))) {

@@ -1,0 +1,35 @@
+#pragma once
+// The master's XML-RPC methods (docs/api.md) as a table shared by the server back ends: each
+// method parses its parameters from xmlrpc-c values, calls the Scheduler (thread-safe) and
+// builds the reply. invoke() turns every exception into an xmlrpc_c::fault with a clear
+// message, so no exception escapes into a server thread.
+
+#include "framehive/master/result_store.hpp"
+#include "framehive/master/rpc_server.hpp"
+#include "framehive/master/scheduler.hpp"
+
+#include <xmlrpc-c/base.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace fh::master::rpc {
+
+using MethodBody = std::function<xmlrpc_c::value(const xmlrpc_c::paramList&)>;
+
+struct MethodDef {
+  std::string name;       ///< e.g. "add_task"
+  std::string signature;  ///< xmlrpc-c signature string, e.g. "s:S"
+  std::string help;       ///< one line for system.methodHelp
+  MethodBody body;        ///< the work
+};
+
+/// The contract's methods bound to a scheduler and store (store may be null).
+std::vector<MethodDef> make_methods(Scheduler& scheduler, ResultStore* store,
+                                    const RpcServerConfig& config);
+
+/// Runs m on params; every failure comes out as xmlrpc_c::fault.
+xmlrpc_c::value invoke(const MethodDef& m, const xmlrpc_c::paramList& params);
+
+}  // namespace fh::master::rpc
