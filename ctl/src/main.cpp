@@ -1,0 +1,72 @@
+// framehive-ctl: review a master's results per port, over its XML-RPC API only.
+#include "framehive/ctl/ctl.hpp"
+#include "framehive/shared/cli.hpp"
+#include "framehive/shared/rpc_client.hpp"
+
+#include <iostream>
+
+namespace po = boost::program_options;
+using fh::shared::UsageError;
+
+int main(int argc, char** argv) {
+  return fh::shared::run_main("framehive-ctl", [&]() -> int {
+    fh::shared::Cli cli(
+        "framehive-ctl", "framehive-ctl [--master URL] COMMAND [options]",
+        "Reviews what a framehive-master recorded, per port (= camera), over its XML-RPC API.\n\n"
+        "Commands:\n"
+        "  status                          workers, queue depths, per-port counters\n"
+        "  results --port P [--limit N] [--follow] [--json]\n"
+        "                                  recent results as a table (or JSON lines); --follow\n"
+        "                                  keeps printing new ones as they arrive\n"
+        "  summary --port P [--interval 10s] [--since 10m] [--json]\n"
+        "                                  detections per label per time bucket\n"
+        "  frame --task ID [-o out.jpg]    the frame with its boxes and labels drawn (the\n"
+        "                                  master keeps the last --keep-frames per port)\n"
+        "  export --port P [--format csv|jsonl] [--since 1h] [-o FILE]\n"
+        "                                  every persisted result, oldest first, one row per\n"
+        "                                  detection (csv) or one JSON object per frame\n\n"
+        "Exit codes: 0 ok, 1 master unreachable or other error, 2 bad usage,\n"
+        "3 unknown port or task.");
+    fh::ctl::CtlOptions o;
+    std::string interval = "10s", since;
+    cli.options().add_options()
+        ("master", po::value(&o.master)->default_value(o.master), "the master's XML-RPC endpoint")
+        ("command", po::value(&o.command), "status | results | summary | frame | export")
+        ("port", po::value(&o.port), "the camera's UDP port")
+        ("limit", po::value(&o.limit)->default_value(20), "results: how many recent results")
+        ("follow", po::bool_switch(&o.follow), "results: keep printing new results")
+        ("json", po::bool_switch(&o.json), "JSON lines instead of a table")
+        ("interval", po::value(&interval)->default_value("10s"), "summary: bucket length")
+        ("since", po::value(&since), "summary/export: how far back (e.g. 10m, 2h, 1d)")
+        ("task", po::value(&o.task), "frame: the task id (from results)")
+        ("output,o", po::value(&o.output), "frame/export: output file")
+        ("format", po::value(&o.format)->default_value("csv"), "export: csv or jsonl")
+        ("timeout-ms", po::value(&o.timeout_ms)->default_value(10000), "per call");
+    cli.positional().add("command", 1);
+    cli.set_epilog(
+        "Examples:\n"
+        "  framehive-ctl status\n"
+        "  framehive-ctl --master http://10.0.0.5:8000/RPC2 results --port 5001 --follow\n"
+        "  framehive-ctl summary --port 5001 --interval 1m --since 10m\n"
+        "  framehive-ctl frame --task e3-1042 -o person.jpg\n"
+        "  framehive-ctl export --port 5000 --format jsonl --since 1h -o cam5000.jsonl");
+    if (auto rc = cli.parse(argc, argv)) return *rc;
+    if (o.command.empty()) throw UsageError("a command is required: status, results, summary, frame, export");
+    const bool needs_port = o.command == "results" || o.command == "summary" || o.command == "export";
+    if (needs_port && (o.port < 1 || o.port > 65535)) throw UsageError("--port 1..65535 is required for " + o.command);
+    if (o.command == "frame" && o.task.empty()) throw UsageError("frame needs --task ID");
+    if (o.limit < 1) throw UsageError("--limit must be >= 1");
+    if (o.format != "csv" && o.format != "jsonl") throw UsageError("--format: csv or jsonl");
+    try {
+      o.interval_s = fh::ctl::parse_duration(interval);
+      if (!since.empty()) {
+        o.since_s = fh::ctl::parse_duration(since);
+        o.since_given = true;
+      }
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+    fh::shared::set_xmlrpc_size_limit(256u << 20);
+    return fh::ctl::run(o, std::cout, std::cerr);
+  });
+}
