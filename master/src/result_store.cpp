@@ -42,7 +42,7 @@ ResultStore::ResultStore(const std::string& path) {
        " received_at REAL, completed_at REAL, worker_id TEXT, detector TEXT,"
        " processing_ms REAL)");
   exec("CREATE INDEX IF NOT EXISTS results_port ON results (port, id)");
-  exec("CREATE INDEX IF NOT EXISTS results_port_time ON results (port, completed_at)");
+  exec("CREATE INDEX IF NOT EXISTS results_port_time ON results (port, captured_at)");
   exec("CREATE TABLE IF NOT EXISTS detections (result_id INTEGER NOT NULL, label TEXT,"
        " confidence REAL, x INTEGER, y INTEGER, w INTEGER, h INTEGER)");
   exec("CREATE INDEX IF NOT EXISTS detections_result ON detections (result_id)");
@@ -210,20 +210,55 @@ std::map<int, std::vector<ResultRecord>> ResultStore::load_recent(std::size_t li
   return out;
 }
 
-std::vector<ResultRecord> ResultStore::results_since(int port, double since, std::size_t limit) {
+std::vector<ResultRecord> ResultStore::results_after(int port, double since, std::int64_t after_id,
+                                                     std::size_t limit, std::int64_t& last_id) {
   std::lock_guard<std::mutex> lock(mutex_);
   Stmt st{prepare((std::string(k_result_cols) +
-                   "WHERE port = ? AND completed_at >= ? ORDER BY id ASC LIMIT ?")
+                   "WHERE port = ? AND captured_at >= ? AND id > ? ORDER BY id ASC LIMIT ?")
                       .c_str())};
   sqlite3_bind_int(st.s, 1, port);
   sqlite3_bind_double(st.s, 2, since);
-  sqlite3_bind_int64(st.s, 3, limit == 0 ? -1 : static_cast<sqlite3_int64>(limit));
+  sqlite3_bind_int64(st.s, 3, after_id);
+  sqlite3_bind_int64(st.s, 4, limit == 0 ? -1 : static_cast<sqlite3_int64>(limit));
   std::vector<ResultRecord> out;
+  last_id = after_id;
   while (sqlite3_step(st.s) == SQLITE_ROW) {
     auto r = read_result_row(st.s);
-    r.detections = load_detections(sqlite3_column_int64(st.s, 0));
+    last_id = sqlite3_column_int64(st.s, 0);
+    r.detections = load_detections(last_id);
     out.push_back(std::move(r));
   }
+  return out;
+}
+
+std::vector<ResultStore::SummaryBucket> ResultStore::summary(int port, double interval,
+                                                             double since) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<std::int64_t, SummaryBucket> buckets;
+  {
+    Stmt st{prepare("SELECT CAST(captured_at / ? AS INTEGER) AS b, COUNT(*) FROM results"
+                    " WHERE port = ? AND captured_at >= ? GROUP BY b")};
+    sqlite3_bind_double(st.s, 1, interval);
+    sqlite3_bind_int(st.s, 2, port);
+    sqlite3_bind_double(st.s, 3, since);
+    while (sqlite3_step(st.s) == SQLITE_ROW) {
+      auto& b = buckets[sqlite3_column_int64(st.s, 0)];
+      b.start = static_cast<double>(sqlite3_column_int64(st.s, 0)) * interval;
+      b.frames = sqlite3_column_int64(st.s, 1);
+    }
+  }
+  Stmt st{prepare("SELECT CAST(r.captured_at / ? AS INTEGER) AS b, d.label, COUNT(*)"
+                  " FROM results r JOIN detections d ON d.result_id = r.id"
+                  " WHERE r.port = ? AND r.captured_at >= ? GROUP BY b, d.label")};
+  sqlite3_bind_double(st.s, 1, interval);
+  sqlite3_bind_int(st.s, 2, port);
+  sqlite3_bind_double(st.s, 3, since);
+  while (sqlite3_step(st.s) == SQLITE_ROW) {
+    auto& b = buckets[sqlite3_column_int64(st.s, 0)];
+    b.labels[col_text(st.s, 1)] = sqlite3_column_int64(st.s, 2);
+  }
+  std::vector<SummaryBucket> out;
+  for (auto& [k, b] : buckets) out.push_back(std::move(b));
   return out;
 }
 

@@ -49,7 +49,7 @@ const value& required(const Struct& s, const std::string& name, const std::strin
   return *v;
 }
 
-double as_double(const value& v, const std::string& where) {
+double to_double(const value& v, const std::string& where) {
   switch (v.type()) {
     case value::TYPE_DOUBLE: {
       const double d = xmlrpc_c::value_double(v);
@@ -81,6 +81,8 @@ std::int64_t as_int(const value& v, const std::string& where) {
   wrong_type(where, "int", v);
 }
 
+double as_double(const value& v, const std::string& where) { return to_double(v, where); }
+
 std::string as_string(const value& v, const std::string& where) {
   if (v.type() != value::TYPE_STRING) wrong_type(where, "string", v);
   return static_cast<std::string>(xmlrpc_c::value_string(v));
@@ -91,10 +93,10 @@ Frame to_frame(const value& v, const std::string& where, std::size_t max_image_b
   Frame f;
   f.port = as_int32(required(s, "port", where), where + ".port", 1, 65535);
   f.frame_id = as_int(required(s, "frame_id", where), where + ".frame_id");
-  f.captured_at = as_double(required(s, "captured_at", where), where + ".captured_at");
+  f.captured_at = to_double(required(s, "captured_at", where), where + ".captured_at");
   if (const value* x = field(s, "stream")) f.stream = as_string(*x, where + ".stream");
   if (const value* x = field(s, "received_at")) {
-    f.received_at = as_double(*x, where + ".received_at");
+    f.received_at = to_double(*x, where + ".received_at");
   }
   if (const value* x = field(s, "width")) f.width = as_int32(*x, where + ".width", 0, 1 << 16);
   if (const value* x = field(s, "height")) f.height = as_int32(*x, where + ".height", 0, 1 << 16);
@@ -120,7 +122,7 @@ Result to_result(const value& v) {
   const Struct s = as_struct(v, "result");
   Result r;
   if (const value* x = field(s, "processing_ms")) {
-    r.processing_ms = as_double(*x, "result.processing_ms");
+    r.processing_ms = to_double(*x, "result.processing_ms");
   }
   const value& dets = required(s, "detections", "result");
   if (dets.type() != value::TYPE_ARRAY) wrong_type("result.detections", "array", dets);
@@ -132,7 +134,7 @@ Result to_result(const value& v) {
     const Struct d = as_struct(items[i], w);
     Detection det;
     det.label = as_string(required(d, "label", w), w + ".label");
-    det.confidence = as_double(required(d, "confidence", w), w + ".confidence");
+    det.confidence = to_double(required(d, "confidence", w), w + ".confidence");
     det.x = as_int32(required(d, "x", w), w + ".x", -(1 << 20), 1 << 20);
     det.y = as_int32(required(d, "y", w), w + ".y", -(1 << 20), 1 << 20);
     det.w = as_int32(required(d, "w", w), w + ".w", 0, 1 << 20);

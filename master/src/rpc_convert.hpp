@@ -21,6 +21,8 @@ std::vector<std::string> to_string_list(const xmlrpc_c::value& v, const std::str
 /// Integer from int or i8 (and integral doubles are refused).
 std::int64_t as_int(const xmlrpc_c::value& v, const std::string& where);
 std::string as_string(const xmlrpc_c::value& v, const std::string& where);
+/// Number from double, int or i8; refuses NaN and infinities.
+double as_double(const xmlrpc_c::value& v, const std::string& where);
 
 xmlrpc_c::value from_task(const Task& t);
 xmlrpc_c::value from_record(const ResultRecord& r);

@@ -6,6 +6,8 @@
 #include <xmlrpc-c/girerr.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <map>
 
 namespace fh::master::rpc {
@@ -155,6 +157,76 @@ std::vector<MethodDef> make_methods(Scheduler& s, ResultStore* store,
       [&s](const paramList& p) -> value {
         check_count(p, 0, 0, "status()");
         return from_status(s.status());
+      });
+  add("get_summary", "A:idd",
+      "get_summary(port, interval_s, since_s) -> array<{start, end, frames, labels}>: results "
+      "captured in the last since_s seconds, per interval_s bucket, detections per label.",
+      [st](const paramList& p) -> value {
+        check_count(p, 3, 3, "get_summary(port, interval_s, since_s)");
+        const auto port = as_int(p[0], "port");
+        const double interval = as_double(p[1], "interval_s");
+        const double since_s = as_double(p[2], "since_s");
+        if (!(interval >= 0.001)) type_fault("interval_s: must be >= 0.001");
+        if (!(since_s > 0) || since_s / interval > 100000) {
+          type_fault("since_s: must be > 0 and at most 100000 intervals");
+        }
+        const double now = std::chrono::duration<double>(
+                               std::chrono::system_clock::now().time_since_epoch()).count();
+        std::vector<value> out;
+        if (st) {
+          for (const auto& b : st->summary(static_cast<int>(port), interval, now - since_s)) {
+            std::map<std::string, value> labels;
+            for (const auto& [label, n] : b.labels) {
+              labels.emplace(label, xmlrpc_c::value_int(static_cast<int>(n)));
+            }
+            out.push_back(xmlrpc_c::value_struct(std::map<std::string, value>{
+                {"start", xmlrpc_c::value_double(b.start)},
+                {"end", xmlrpc_c::value_double(b.start + interval)},
+                {"frames", xmlrpc_c::value_int(static_cast<int>(b.frames))},
+                {"labels", xmlrpc_c::value_struct(labels)}}));
+          }
+        }
+        return xmlrpc_c::value_array(out);
+      });
+  add("get_frame", "S:s",
+      "get_frame(task_id) -> ResultRecord plus image:base64, for the last --keep-frames "
+      "completed frames of each port; fault 404 when not kept.",
+      [&s](const paramList& p) -> value {
+        check_count(p, 1, 1, "get_frame(task_id)");
+        const auto id = as_string(p[0], "task_id");
+        auto kept = s.get_frame(id);
+        if (!kept) {
+          throw xmlrpc_c::fault("unknown task '" + id + "' (or no longer kept: the master keeps "
+                                "the last --keep-frames completed frames per port)",
+                                static_cast<xmlrpc_c::fault::code_t>(404));
+        }
+        auto rec = static_cast<std::map<std::string, value>>(
+            xmlrpc_c::value_struct(from_record(kept->record)));
+        rec.emplace("image", xmlrpc_c::value_bytestring(*kept->image));
+        return xmlrpc_c::value_struct(rec);
+      });
+  add("export_results", "S:idii",
+      "export_results(port, since, cursor, limit) -> {results: array<ResultRecord>, cursor}: "
+      "persisted results captured at or after since (Unix s), oldest first, after cursor (0 to "
+      "start; pass the returned cursor to continue).",
+      [st](const paramList& p) -> value {
+        check_count(p, 4, 4, "export_results(port, since, cursor, limit)");
+        const auto port = as_int(p[0], "port");
+        const double since = as_double(p[1], "since");
+        const auto cursor = as_int(p[2], "cursor");
+        const auto limit = std::clamp<std::int64_t>(as_int(p[3], "limit"), 1, 10000);
+        std::vector<value> out;
+        std::int64_t last = cursor;
+        if (st) {
+          for (const auto& r : st->results_after(static_cast<int>(port), since, cursor,
+                                                 static_cast<std::size_t>(limit), last)) {
+            out.push_back(from_record(r));
+          }
+        }
+        return xmlrpc_c::value_struct(std::map<std::string, value>{
+            {"results", xmlrpc_c::value_array(out)},
+            {"cursor", last <= INT32_MAX ? value(xmlrpc_c::value_int(static_cast<int>(last)))
+                                         : value(xmlrpc_c::value_i8(last))}});
       });
   return methods;
 }

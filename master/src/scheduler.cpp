@@ -360,6 +360,14 @@ bool Scheduler::complete_task(const std::string& worker_id, const std::string& t
     }
     p.results.push_front(rec);
     if (p.results.size() > config_.retain_results) p.results.pop_back();
+    if (config_.keep_frames > 0 && f.image) {
+      kept_[task_id] = KeptFrame{rec, f.image};
+      p.kept_order.push_back(task_id);
+      while (p.kept_order.size() > config_.keep_frames) {
+        kept_.erase(p.kept_order.front());
+        p.kept_order.pop_front();
+      }
+    }
     auto w = workers_.find(worker_id);
     if (w != workers_.end()) {
       w->second.info.completed++;
@@ -470,6 +478,13 @@ std::size_t Scheduler::tick() {
   }
   persist(failures);
   return requeued;
+}
+
+std::optional<KeptFrame> Scheduler::get_frame(const std::string& task_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = kept_.find(task_id);
+  if (it == kept_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<ResultRecord> Scheduler::get_results(int p, std::size_t limit) {

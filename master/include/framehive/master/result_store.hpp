@@ -36,8 +36,20 @@ class ResultStore {
   std::map<int, std::vector<ResultRecord>> load_recent(std::size_t limit);
   /// The newest `limit` failures of a port, newest first.
   std::vector<FailureRecord> failures(int port, std::size_t limit);
-  /// Results of a port with completed_at >= since, oldest first, at most limit (0 = all).
-  std::vector<ResultRecord> results_since(int port, double since, std::size_t limit);
+  /// Results of a port captured at or after `since` with row id > after_id, oldest first,
+  /// at most limit; last_id is set to the row id of the last one returned (after_id if none).
+  std::vector<ResultRecord> results_after(int port, double since, std::int64_t after_id,
+                                          std::size_t limit, std::int64_t& last_id);
+
+  /// One time bucket of get_summary: frames completed and detections per label.
+  struct SummaryBucket {
+    double start = 0.0;                       ///< Unix seconds, multiple of the interval
+    std::int64_t frames = 0;                  ///< results captured in the bucket
+    std::map<std::string, std::int64_t> labels;  ///< detections per label
+  };
+  /// Buckets of `interval` seconds over results of a port captured at or after `since`,
+  /// oldest first; buckets without results are left out.
+  std::vector<SummaryBucket> summary(int port, double interval, double since);
 
   /// Deletes all but the newest `keep` results and failures of each port.
   void prune(std::size_t keep);

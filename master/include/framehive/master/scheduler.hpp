@@ -34,6 +34,13 @@ struct SchedulerConfig {
   std::size_t retain_results = 10000;  ///< results kept per port (memory and database)
   std::size_t retain_tasks = 100000;   ///< finished task ids remembered for duplicate detection
   int max_wait_ms = 30000;             ///< cap on request_task long polls
+  std::size_t keep_frames = 50;        ///< completed frames (JPEG + result) kept per port
+};
+
+/// A completed frame kept for review (get_frame): the JPEG and its result.
+struct KeptFrame {
+  ResultRecord record;
+  std::shared_ptr<const std::vector<std::uint8_t>> image;
 };
 
 /// Reply to register_worker.
@@ -104,6 +111,9 @@ class Scheduler {
   bool fail_task(const std::string& worker_id, const std::string& task_id,
                  const std::string& reason);
 
+  /// A recently completed frame with its JPEG, if still kept (--keep-frames per port).
+  std::optional<KeptFrame> get_frame(const std::string& task_id);
+
   /// The newest results of a port (limit 0: all retained), newest first.
   std::vector<ResultRecord> get_results(int port, std::size_t limit);
   SchedulerStatus status();
@@ -134,6 +144,7 @@ class Scheduler {
     std::deque<double> completions_mono;   ///< recent completion times, for fps
     std::deque<double> latencies_ms;       ///< recent capture -> completion latencies
     std::deque<ResultRecord> results;      ///< newest first, retained
+    std::deque<std::string> kept_order;    ///< kept frames of this port, oldest first
   };
 
   Entry* find(const std::string& task_id);
@@ -163,6 +174,7 @@ class Scheduler {
   std::deque<std::string> finished_order_;        ///< finished ids, oldest first, for pruning
   std::map<std::string, Worker> workers_;
   std::map<int, Port> ports_;
+  std::unordered_map<std::string, KeptFrame> kept_;  ///< task id -> kept frame
   int rr_cursor_ = 0;                  ///< last port served, for round-robin
   SchedulerStatus counters_;           ///< global counters (lists unused)
 };
