@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The whole framehive pipeline on the bundled sample videos, on this machine (127.0.0.1 only):
+# a master, a receiver on ports 5000-5001, two workers (hog, haar:frontalface) and two
+# publishers (vtest.avi -> 5000, Megamind.avi -> 5001). Shows progress, prints the per-port
+# summary, writes annotated frames to demo-out/ and stops every process it started.
+# Installs dependencies and builds when needed. Safe to run again: demo-out/ is recreated.
+#
+# Knobs (environment): DEMO_MASTER_PORT (8000), DEMO_PORT_A (5000), DEMO_PORT_B (5001),
+# DEMO_VTEST_FRAMES (150), DEMO_VTEST_FPS (5), DEMO_MEGAMIND_FPS (8), DEMO_OUT (demo-out).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MASTER_PORT=${DEMO_MASTER_PORT:-8000}
+PORT_A=${DEMO_PORT_A:-5000}
+PORT_B=${DEMO_PORT_B:-5001}
+VTEST_FRAMES=${DEMO_VTEST_FRAMES:-150}
+VTEST_FPS=${DEMO_VTEST_FPS:-5}
+MEGAMIND_FPS=${DEMO_MEGAMIND_FPS:-8}
+OUT=${DEMO_OUT:-demo-out}
+DATA=/usr/share/doc/opencv-doc/examples/data
+BIN=build/bin
+URL="http://127.0.0.1:${MASTER_PORT}/RPC2"
+
+echo "== framehive demo: preparing (dependencies, build)"
+bash scripts/install-deps.sh
+bash scripts/build.sh > /tmp/framehive-demo-build.log 2>&1 || {
+  tail -40 /tmp/framehive-demo-build.log; echo "demo: build failed (log: /tmp/framehive-demo-build.log)"; exit 1; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT/logs"
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
+
+start() {  # start NAME CMD... : runs CMD in the background, logs to $OUT/logs/NAME.log
+  local name=$1; shift
+  "$@" > "$OUT/logs/$name.log" 2>&1 &
+  PIDS+=($!)
+  eval "PID_${name//-/_}=$!"
+}
+
+wait_until() {  # wait_until SECONDS CMD... : polls CMD every 0.2 s
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" > /dev/null 2>&1; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.2
+  done
+}
+
+echo "== starting master on $URL, receiver on UDP $PORT_A-$PORT_B, workers hog and haar:frontalface"
+start master "$BIN/framehive-master" --port "$MASTER_PORT" --db "$OUT/master.db" \
+  --detector "$PORT_A=hog" --detector "$PORT_B=haar:frontalface" --keep-frames 200 \
+  --max-frame-age 30 --stats-interval 0
+wait_until 15 "$BIN/framehive-ctl" --master "$URL" status || {
+  cat "$OUT/logs/master.log"; echo "demo: the master did not start (port $MASTER_PORT busy? set DEMO_MASTER_PORT)"; exit 1; }
+start receiver "$BIN/framehive-receiver" --bind 127.0.0.1 --ports "$PORT_A-$PORT_B" \
+  --master "$URL" --stats-interval 0
+start worker-hog "$BIN/framehive-worker" --master "$URL" --detector hog --id demo-hog
+start worker-face "$BIN/framehive-worker" --master "$URL" --detector haar:frontalface --id demo-face
+sleep 0.5
+for p in "$PID_receiver" "$PID_worker_hog" "$PID_worker_face"; do
+  kill -0 "$p" 2>/dev/null || { tail -5 "$OUT"/logs/*.log; echo "demo: a component failed to start"; exit 1; }
+done
+
+echo "== publishing vtest.avi -> $PORT_A ($VTEST_FRAMES frames at $VTEST_FPS fps), Megamind.avi -> $PORT_B ($MEGAMIND_FPS fps)"
+start sender-a "$BIN/framehive-sender" --source "$DATA/vtest.avi" --receiver 127.0.0.1 \
+  --port "$PORT_A" --stream vtest --fps "$VTEST_FPS" --frames "$VTEST_FRAMES" --stats-interval 0
+start sender-b "$BIN/framehive-sender" --source "$DATA/Megamind.avi" --receiver 127.0.0.1 \
+  --port "$PORT_B" --stream megamind --fps "$MEGAMIND_FPS" --stats-interval 0
+
+progress() {
+  "$BIN/framehive-ctl" --master "$URL" status --json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+parts = ["%d: %d received, %d done, %d failed, %d dropped, %.1f fps" % (
+    p["port"], p["received"], p["completed"], p["failed"], p["dropped"] + p["expired"], p["fps"])
+    for p in s["ports"]]
+print("   queue %d pending, %d in progress | %s" % (s["pending"], s["in_progress"], " | ".join(parts) or "waiting for frames"))
+' || true
+}
+while kill -0 "$PID_sender_a" 2>/dev/null || kill -0 "$PID_sender_b" 2>/dev/null; do
+  progress
+  sleep 3
+done
+wait "$PID_sender_a" || { tail -5 "$OUT/logs/sender-a.log"; echo "demo: sender for $PORT_A failed"; exit 1; }
+wait "$PID_sender_b" || { tail -5 "$OUT/logs/sender-b.log"; echo "demo: sender for $PORT_B failed"; exit 1; }
+
+echo "== publishers done; letting the queue drain"
+sleep 1.5  # the receiver's frame timeout: incomplete frames are counted
+kill -TERM "$PID_receiver"; wait "$PID_receiver" || true
+drained() {
+  "$BIN/framehive-ctl" --master "$URL" status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["pending"] + s["in_progress"] == 0 else 1)'
+}
+wait_until 120 drained || echo "demo: the queue did not drain within 120 s (see status below)"
+progress
+
+echo "== annotated frames"
+for port in "$PORT_A" "$PORT_B"; do
+  "$BIN/framehive-ctl" --master "$URL" results --port "$port" --limit 200 --json 2>/dev/null \
+    | python3 -c '
+import json, sys
+recs = [json.loads(l) for l in sys.stdin if l.strip()]
+hits = [r for r in recs if r["detections"]]
+hits.sort(key=lambda r: -len(r["detections"]))
+for r in hits[:3]:
+    print(r["task_id"])' | while read -r task; do
+      "$BIN/framehive-ctl" --master "$URL" frame --task "$task" -o "$OUT/port$port-$task.jpg" | sed 's/^/   /'
+    done
+done
+
+echo "== summary"
+"$BIN/framehive-ctl" --master "$URL" status --json > "$OUT/status.json"
+for port in "$PORT_A" "$PORT_B"; do
+  "$BIN/framehive-ctl" --master "$URL" summary --port "$port" --interval 1d --since 2d --json \
+    > "$OUT/summary-$port.jsonl" || true
+  "$BIN/framehive-ctl" --master "$URL" export --port "$port" --format csv -o "$OUT/results-$port.csv" 2>/dev/null || true
+done
+python3 scripts/demo_summary.py "$OUT" "$PORT_A" "$PORT_B"
+echo "== results, logs and annotated frames are in $OUT/"
