@@ -1,0 +1,58 @@
+#pragma once
+// Chunker: splits one JPEG into framehive datagrams (docs/protocol.md) of at most chunk_size
+// bytes each. Immutable after construction: thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fh::sender {
+
+/// chunk_size is the whole datagram (header + stream name + payload); every chunk but the last
+/// carries payload_size() = chunk_size - 44 - stream length bytes of the JPEG.
+class Chunker {
+ public:
+  static constexpr std::size_t k_default_chunk_size = 1400;
+  static constexpr std::size_t k_max_chunk_size = 65000;
+  static constexpr std::size_t k_max_chunks = 65535;
+
+  /// Throws std::invalid_argument when the stream name is empty or over 64 bytes, or
+  /// chunk_size is outside min_chunk_size(stream) .. k_max_chunk_size.
+  Chunker(std::string stream, std::uint64_t session, std::size_t chunk_size = k_default_chunk_size);
+
+  /// Smallest legal chunk size for a stream name: header + name + 1 payload byte.
+  static std::size_t min_chunk_size(const std::string& stream);
+
+  /// Payload bytes per (non-last) chunk.
+  std::size_t payload_size() const { return payload_size_; }
+
+  /// Chunks needed for a frame of frame_len bytes (0 for an empty frame).
+  std::size_t chunk_count(std::size_t frame_len) const;
+
+  /// True when a frame of this size can be sent (1 .. k_max_chunks chunks).
+  bool fits(std::size_t frame_len) const;
+
+  /// Encodes chunk `index` of the frame into out (replaced). Precondition: fits(size) and
+  /// index < chunk_count(size).
+  void encode_chunk(const std::uint8_t* jpeg, std::size_t size, std::uint32_t frame_seq,
+                    std::uint64_t capture_us, std::size_t index,
+                    std::vector<std::uint8_t>& out) const;
+
+  /// All datagrams of one frame, in chunk order; empty when !fits(jpeg.size()).
+  std::vector<std::vector<std::uint8_t>> split(const std::vector<std::uint8_t>& jpeg,
+                                               std::uint32_t frame_seq,
+                                               std::uint64_t capture_us) const;
+
+  const std::string& stream() const { return stream_; }
+  std::uint64_t session() const { return session_; }
+  std::size_t chunk_size() const { return chunk_size_; }
+
+ private:
+  std::string stream_;        ///< stream name carried in every datagram
+  std::uint64_t session_;     ///< session id carried in every datagram
+  std::size_t chunk_size_;    ///< whole datagram size
+  std::size_t payload_size_;  ///< chunk_size_ - header - name
+};
+
+}  // namespace fh::sender

@@ -1,0 +1,66 @@
+#include "framehive/sender/chunker.hpp"
+
+#include <stdexcept>
+
+#include "framehive/shared/protocol.hpp"
+
+namespace fh::sender {
+
+namespace proto = fh::shared;
+
+Chunker::Chunker(std::string stream, std::uint64_t session, std::size_t chunk_size)
+    : stream_(std::move(stream)), session_(session), chunk_size_(chunk_size) {
+  if (stream_.empty() || stream_.size() > proto::k_max_stream_name) {
+    throw std::invalid_argument("stream name must be 1..64 bytes");
+  }
+  if (chunk_size_ < min_chunk_size(stream_) || chunk_size_ > k_max_chunk_size) {
+    throw std::invalid_argument("chunk size " + std::to_string(chunk_size_) + " is outside " +
+                                std::to_string(min_chunk_size(stream_)) + " .. " +
+                                std::to_string(k_max_chunk_size) + " for stream '" + stream_ + "'");
+  }
+  payload_size_ = chunk_size_ - proto::k_fixed_header_bytes - stream_.size();
+}
+
+std::size_t Chunker::min_chunk_size(const std::string& stream) {
+  return proto::k_fixed_header_bytes + stream.size() + 1;
+}
+
+std::size_t Chunker::chunk_count(std::size_t frame_len) const {
+  return (frame_len + payload_size_ - 1) / payload_size_;
+}
+
+bool Chunker::fits(std::size_t frame_len) const {
+  return frame_len > 0 && frame_len <= 0xFFFFFFFFu && chunk_count(frame_len) <= k_max_chunks;
+}
+
+void Chunker::encode_chunk(const std::uint8_t* jpeg, std::size_t size, std::uint32_t frame_seq,
+                           std::uint64_t capture_us, std::size_t index,
+                           std::vector<std::uint8_t>& out) const {
+  proto::DatagramHeader h;
+  h.session = session_;
+  h.frame_seq = frame_seq;
+  h.chunk_index = static_cast<std::uint16_t>(index);
+  h.chunk_count = static_cast<std::uint16_t>(chunk_count(size));
+  h.frame_len = static_cast<std::uint32_t>(size);
+  h.capture_us = capture_us;
+  h.stream = stream_;
+  const std::size_t offset = index * payload_size_;
+  const std::size_t n = std::min(payload_size_, size - offset);
+  out.clear();
+  proto::encode_datagram(std::move(h), jpeg + offset, n, out);
+}
+
+std::vector<std::vector<std::uint8_t>> Chunker::split(const std::vector<std::uint8_t>& jpeg,
+                                                      std::uint32_t frame_seq,
+                                                      std::uint64_t capture_us) const {
+  std::vector<std::vector<std::uint8_t>> out;
+  if (!fits(jpeg.size())) return out;
+  const std::size_t count = chunk_count(jpeg.size());
+  out.resize(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    encode_chunk(jpeg.data(), jpeg.size(), frame_seq, capture_us, i, out[i]);
+  }
+  return out;
+}
+
+}  // namespace fh::sender

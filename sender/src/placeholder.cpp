@@ -1,1 +1,0 @@
-// sender library: sources arrive with its issue.

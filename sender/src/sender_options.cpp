@@ -1,0 +1,204 @@
+#include "framehive/sender/sender_options.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "framehive/sender/chunker.hpp"
+#include "framehive/sender/frame_source.hpp"
+#include "framehive/sender/test_pattern_source.hpp"
+#include "framehive/shared/cli.hpp"
+#include "framehive/shared/protocol.hpp"
+
+namespace fh::sender {
+
+namespace po = boost::program_options;
+using fh::shared::UsageError;
+
+namespace {
+
+template <typename T>
+std::string str(T v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+void check_range(const char* flag, double v, double lo, double hi) {
+  if (!std::isfinite(v) || v < lo || v > hi) {
+    throw UsageError(std::string("--") + flag + " must be in " + str(lo) + " .. " + str(hi) +
+                     " (got " + str(v) + ")");
+  }
+}
+
+void check_stream_name(const std::string& name) {
+  if (name.empty()) throw UsageError("--stream must not be empty");
+  if (name.size() > fh::shared::k_max_stream_name) {
+    throw UsageError("--stream '" + name + "' is longer than 64 bytes");
+  }
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) {
+      throw UsageError("--stream '" + name + "' must not contain spaces or control characters");
+    }
+  }
+}
+
+}  // namespace
+
+void SenderOptions::add_options(po::options_description& desc) {
+  // clang-format off
+  desc.add_options()
+    ("source", po::value<std::vector<std::string>>()->value_name("SRC"),
+     "what to publish; repeat for several cameras (one thread each). SRC is a video file "
+     "(e.g. vtest.avi), a network URL (rtsp://, http://, ...), a V4L2 camera (/dev/video0) or "
+     "the synthetic moving pattern test:WIDTHxHEIGHT[@FPS] (e.g. test:640x480, 30 fps)")
+    ("port", po::value<std::vector<int>>()->value_name("N"),
+     "receiver UDP port, one per --source: the i-th --source goes to the i-th --port")
+    ("stream", po::value<std::vector<std::string>>()->value_name("NAME"),
+     "stream name carried in every datagram, one per --source (default: the source's file "
+     "name, e.g. vtest.avi or video0, or \"test\"); 1..64 bytes, no spaces")
+    ("receiver", po::value<std::string>()->default_value("127.0.0.1")->value_name("HOST"),
+     "receiver host name or IPv4 address")
+    ("fps", po::value<double>()->value_name("F"),
+     "frames per second to publish (default: the source's own rate, paced in real time by "
+     "the frame timestamps); 0 = as fast as possible. Files are slowed down or sped up; live "
+     "sources skip frames to stay at or under F")
+    ("width", po::value<int>()->default_value(0)->value_name("W"),
+     "scale frames to this width before encoding, keeping the aspect ratio (even height); "
+     "0 = native size")
+    ("quality", po::value<int>()->default_value(80)->value_name("Q"), "JPEG quality, 1..100")
+    ("chunk-size", po::value<long long>()->default_value(1400)->value_name("B"),
+     "size of each whole UDP datagram (44-byte header + stream name + payload); 1400 never "
+     "fragments on a 1500-byte MTU. Range: 44 + name length + 1 .. 65000")
+    ("frames", po::value<long long>()->default_value(0)->value_name("N"),
+     "stop each stream after N frames; 0 = until the source ends")
+    ("loop", po::bool_switch(),
+     "restart files from the beginning at the end (frame numbers keep counting)")
+    ("max-rate", po::value<double>()->default_value(0)->value_name("MBIT"),
+     "pace each stream's datagrams with a token bucket at this many Mbit/s so a large frame "
+     "does not leave as one burst; 0 = no limit")
+    ("stats-interval", po::value<double>()->default_value(5)->value_name("S"),
+     "seconds between periodic statistics on stderr; 0 = only the final line")
+    ("test-drop-fraction", po::value<double>()->default_value(0)->value_name("F"),
+     "testing: withhold this fraction (0..1) of datagrams, chosen by a seeded generator, and "
+     "count them as dropped_datagrams / frames_damaged")
+    ("test-seed", po::value<long long>()->default_value(1)->value_name("S"),
+     "testing: seed of the drop generator (stream i uses S + i)");
+  // clang-format on
+}
+
+SenderOptions SenderOptions::from_vm(const po::variables_map& vm) {
+  SenderOptions o;
+  const auto sources =
+      vm.count("source") ? vm["source"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  const auto ports = vm.count("port") ? vm["port"].as<std::vector<int>>() : std::vector<int>{};
+  const auto names =
+      vm.count("stream") ? vm["stream"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (sources.empty()) throw UsageError("--source is required (e.g. --source test:640x480)");
+  if (ports.size() != sources.size()) {
+    throw UsageError("give one --port per --source (got " + str(sources.size()) + " --source, " +
+                     str(ports.size()) + " --port)");
+  }
+  if (!names.empty() && names.size() != sources.size()) {
+    throw UsageError("give one --stream per --source, or none (got " + str(sources.size()) +
+                     " --source, " + str(names.size()) + " --stream)");
+  }
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    if (ports[i] < 1 || ports[i] > 65535) {
+      throw UsageError("--port must be in 1 .. 65535 (got " + str(ports[i]) + ")");
+    }
+    StreamSpec s;
+    s.source = sources[i];
+    s.port = static_cast<std::uint16_t>(ports[i]);
+    s.stream = names.empty() ? FrameSource::default_stream_name(sources[i]) : names[i];
+    o.streams.push_back(std::move(s));
+  }
+  o.receiver = vm["receiver"].as<std::string>();
+  if (vm.count("fps")) o.fps = vm["fps"].as<double>();
+  o.width = vm["width"].as<int>();
+  o.quality = vm["quality"].as<int>();
+  const long long chunk = vm["chunk-size"].as<long long>();
+  // Out-of-range values are reported by validate(), which knows each stream's minimum.
+  o.chunk_size = chunk < 0 ? 0 : static_cast<std::size_t>(std::min(chunk, 1'000'000LL));
+  const long long frames = vm["frames"].as<long long>();
+  if (frames < 0) throw UsageError("--frames must be >= 0 (got " + str(frames) + ")");
+  o.frames = static_cast<std::uint64_t>(frames);
+  o.loop = vm["loop"].as<bool>();
+  o.max_rate_mbit = vm["max-rate"].as<double>();
+  o.stats_interval = vm["stats-interval"].as<double>();
+  o.drop_fraction = vm["test-drop-fraction"].as<double>();
+  const long long seed = vm["test-seed"].as<long long>();
+  if (seed < 0) throw UsageError("--test-seed must be >= 0 (got " + str(seed) + ")");
+  o.seed = static_cast<std::uint64_t>(seed);
+  o.validate();
+  return o;
+}
+
+void SenderOptions::validate() const {
+  if (streams.empty()) throw UsageError("--source is required (e.g. --source test:640x480)");
+  if (receiver.empty()) throw UsageError("--receiver must not be empty");
+  std::set<std::uint16_t> seen;
+  for (const auto& s : streams) {
+    if (s.source.empty()) throw UsageError("--source must not be empty");
+    if (s.port == 0) throw UsageError("--port must be in 1 .. 65535 (got 0)");
+    if (!seen.insert(s.port).second) {
+      throw UsageError("--port " + str(s.port) +
+                       " is given twice: each --source needs its own port");
+    }
+    check_stream_name(s.stream);
+    if (s.source.rfind("test:", 0) == 0) {
+      try {
+        TestPatternSource::from_spec(s.source);
+      } catch (const FrameSourceError& e) {
+        throw UsageError(std::string("--source: ") + e.what());
+      }
+    }
+    const std::size_t min = Chunker::min_chunk_size(s.stream);
+    if (chunk_size < min || chunk_size > Chunker::k_max_chunk_size) {
+      throw UsageError("--chunk-size must be in " + str(min) + " .. " +
+                       str(Chunker::k_max_chunk_size) + " bytes for stream '" + s.stream +
+                       "' (44-byte header + " + str(s.stream.size()) +
+                       "-byte name + at least 1 payload byte; got " + str(chunk_size) + ")");
+    }
+  }
+  if (fps) check_range("fps", *fps, 0, 1000);
+  if (width != 0 && (width < 8 || width > 16384)) {
+    throw UsageError("--width must be 0 (native) or 8 .. 16384 (got " + str(width) + ")");
+  }
+  if (quality < 1 || quality > 100) {
+    throw UsageError("--quality must be in 1 .. 100 (got " + str(quality) + ")");
+  }
+  check_range("max-rate", max_rate_mbit, 0, 100000);
+  check_range("stats-interval", stats_interval, 0, 86400);
+  check_range("test-drop-fraction", drop_fraction, 0, 1);
+}
+
+std::string SenderOptions::help_epilog() {
+  return "Examples:\n"
+         "  # publish a file in real time to a receiver listening on port 5000\n"
+         "  framehive-sender --source vtest.avi --receiver 10.0.0.5 --port 5000\n"
+         "  # a USB camera and an IP camera from one process, 640 pixels wide, JPEG quality 70\n"
+         "  framehive-sender --receiver recv.lan --width 640 --quality 70 \\\n"
+         "      --source /dev/video0 --port 5000 --stream lobby \\\n"
+         "      --source rtsp://cam2/stream1 --port 5001 --stream door\n"
+         "  # a synthetic pattern, 20 frames as fast as possible, 8 KB datagrams, 200 Mbit/s\n"
+         "  framehive-sender --source test:640x480 --port 5000 --frames 20 --fps 0 \\\n"
+         "      --chunk-size 8000 --max-rate 200\n"
+         "  # loop a file forever and withhold 20% of datagrams (receiver loss test)\n"
+         "  framehive-sender --source vtest.avi --port 5000 --loop --test-drop-fraction 0.2 "
+         "--test-seed 7\n"
+         "\n"
+         "At the end (source finished, --frames reached, SIGINT or SIGTERM) one line per stream\n"
+         "is printed on stdout:\n"
+         "  sender-stats port=5000 stream=vtest.avi session=<16 hex digits> frames=N "
+         "datagrams=N\n"
+         "    bytes=N dropped_datagrams=N frames_damaged=N send_errors=N seconds=S fps=F\n"
+         "datagrams/bytes count what was handed to the network; dropped_datagrams were withheld\n"
+         "by --test-drop-fraction; frames_damaged frames lost at least one datagram that way.\n"
+         "Logs go to stderr. Exit status: 0 ok, 1 runtime error (e.g. the source cannot be\n"
+         "opened), 2 usage error.";
+}
+
+}  // namespace fh::sender

@@ -1,0 +1,290 @@
+#include "framehive/sender/stream_publisher.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+
+#include "framehive/shared/clock.hpp"
+#include "framehive/shared/logging.hpp"
+
+namespace fh::sender {
+namespace {
+
+/// IPv4 + UDP header bytes, counted by the rate limiter as wire overhead.
+constexpr std::size_t k_ip_udp_overhead = 28;
+/// Seconds between reconnect attempts of a failed live source.
+constexpr double k_reconnect_delay_s = 2.0;
+/// Falling further behind than this does not make the pacer burst to catch up.
+constexpr double k_max_lag_s = 1.0;
+
+double mono() { return fh::shared::SystemClock::instance().mono(); }
+
+const std::shared_ptr<spdlog::logger>& app_log() {
+  static const auto log = fh::shared::logger("app");
+  return log;
+}
+
+/// Schedules file / test-pattern frames in real time: each frame leaves its timestamp
+/// difference (or 1/fps) after the previous one; schedules build on each other, so no drift.
+class FilePacer {
+ public:
+  FilePacer(double fixed_fps, double native_fps)
+      : fixed_(fixed_fps), interval_(native_fps > 0 ? 1.0 / native_fps : 1.0 / 25.0) {}
+
+  /// Monotonic time at which the frame with this pts should leave.
+  double due(double pts, double now) {
+    if (last_due_ < 0) {
+      last_due_ = now;
+      last_pts_ = pts;
+      return now;
+    }
+    double step = interval_;
+    if (fixed_ > 0) {
+      step = 1.0 / fixed_;
+    } else if (pts >= 0 && last_pts_ >= 0 && pts > last_pts_ && pts - last_pts_ < 10.0) {
+      step = pts - last_pts_;  // a rewind or a timestamp jump falls back to 1/fps
+    }
+    last_pts_ = pts;
+    last_due_ = std::max(last_due_ + step, now - k_max_lag_s);
+    return last_due_;
+  }
+
+ private:
+  double fixed_;            ///< --fps, 0 = follow the timestamps
+  double interval_;         ///< 1 / native rate
+  double last_due_ = -1.0;  ///< schedule of the previous frame
+  double last_pts_ = -1.0;  ///< pts of the previous frame
+};
+
+}  // namespace
+
+StreamPublisher::StreamPublisher(std::uint16_t port, std::string stream, std::uint64_t session,
+                                 std::unique_ptr<FrameSource> source,
+                                 std::unique_ptr<UdpSender> sender, Options options, Reopen reopen)
+    : port_(port),
+      stream_(std::move(stream)),
+      session_(session),
+      source_(std::move(source)),
+      sender_(std::move(sender)),
+      options_(std::move(options)),
+      reopen_(std::move(reopen)),
+      encoder_(options_.jpeg),
+      chunker_(stream_, session_, options_.chunk_size),
+      limiter_(options_.max_rate_mbit * 1e6 / 8.0,
+               std::max(2.0 * static_cast<double>(options_.chunk_size + k_ip_udp_overhead),
+                        options_.max_rate_mbit * 1e6 / 8.0 * 0.002)),
+      drop_rng_(options_.seed) {
+  if (!source_ || !sender_)
+    throw std::invalid_argument("StreamPublisher needs a source and a socket");
+}
+
+std::uint64_t StreamPublisher::random_session() {
+  std::random_device rd;
+  std::uint64_t s = 0;
+  while (s == 0) s = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return s;
+}
+
+void StreamPublisher::stop() {
+  {
+    std::lock_guard<std::mutex> lock(wait_mutex_);
+    stop_.store(true);
+  }
+  wait_cv_.notify_all();
+}
+
+bool StreamPublisher::wait_until(double deadline) {
+  std::unique_lock<std::mutex> lock(wait_mutex_);
+  while (!stop_.load()) {
+    const double left = deadline - mono();
+    if (left <= 0) return true;
+    wait_cv_.wait_for(lock, std::chrono::duration<double>(left));
+  }
+  return false;
+}
+
+bool StreamPublisher::drop_next() {
+  if (options_.drop_fraction <= 0) return false;
+  const double u = static_cast<double>(drop_rng_() >> 11) * 0x1.0p-53;  // uniform [0, 1)
+  return u < options_.drop_fraction;
+}
+
+bool StreamPublisher::read_frame(Frame& frame) {
+  const auto& log = app_log();
+  while (true) {
+    if (source_->next(frame)) {
+      ++frames_since_rewind_;
+      decode_errors_.store(decode_errors_base_ + source_->decode_errors());
+      return true;
+    }
+    if (stopping()) return false;
+    const std::string error = source_->error();
+    if (!source_->live()) {
+      if (!error.empty()) {
+        log->error("stream {}: source failed: {}", stream_, error);
+        failed_ = true;
+        return false;
+      }
+      if (!options_.loop) return false;
+      if (frames_since_rewind_ == 0 || !source_->rewind()) {
+        log->error("stream {}: cannot restart the source{}", stream_,
+                   source_->error().empty() ? "" : ": " + source_->error());
+        failed_ = true;
+        return false;
+      }
+      frames_since_rewind_ = 0;
+      log->debug("stream {}: end of file, looping", stream_);
+      continue;
+    }
+    // A live source (camera, network stream) is never finished: whether it failed or its
+    // connection closed, reopen it until stop() or --frames ends the stream.
+    if (!reopen_) {
+      if (!error.empty()) {
+        log->error("stream {}: source failed: {}", stream_, error);
+        failed_ = true;
+      }
+      return false;
+    }
+    log->warn("stream {}: source {}; reconnecting every {:.0f} s", stream_,
+              error.empty() ? "ended" : "failed: " + error, k_reconnect_delay_s);
+    decode_errors_base_ += source_->decode_errors();
+    while (true) {
+      if (!wait_until(mono() + k_reconnect_delay_s)) return false;
+      try {
+        source_ = reopen_();
+        reconnects_.fetch_add(1);
+        log->info("stream {}: reconnected: {}", stream_, source_->describe());
+        break;
+      } catch (const std::exception& e) {
+        if (stopping()) return false;
+        log->debug("stream {}: reconnect failed: {}", stream_, e.what());
+      }
+    }
+  }
+}
+
+bool StreamPublisher::publish(const Frame& frame, std::uint64_t capture_us) {
+  const auto& log = app_log();
+  if (!encoder_.encode(frame.image, jpeg_)) {
+    if (encode_errors_.fetch_add(1) == 0) {
+      log->warn("stream {}: a frame failed to encode (further failures only counted)", stream_);
+    }
+    return false;
+  }
+  if (!chunker_.fits(jpeg_.size())) {
+    if (encode_errors_.fetch_add(1) == 0) {
+      log->warn(
+          "stream {}: a {}-byte JPEG needs more than {} chunks of {} bytes; raise "
+          "--chunk-size (further failures only counted)",
+          stream_, jpeg_.size(), Chunker::k_max_chunks, chunker_.chunk_size());
+    }
+    return false;
+  }
+  const std::uint32_t seq = next_seq_++;
+  const std::size_t count = chunker_.chunk_count(jpeg_.size());
+  bool damaged = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (drop_next()) {
+      dropped_.fetch_add(1);
+      damaged = true;
+      continue;
+    }
+    chunker_.encode_chunk(jpeg_.data(), jpeg_.size(), seq, capture_us, i, datagram_);
+    if (limiter_.enabled()) {
+      const double wait = limiter_.reserve(datagram_.size() + k_ip_udp_overhead, mono());
+      // After stop() the rest of the frame goes out unpaced, so a tiny --max-rate cannot
+      // delay the shutdown.
+      if (wait > 0 && !stopping()) wait_until(mono() + wait);
+    }
+    if (sender_->send(datagram_.data(), datagram_.size())) {
+      datagrams_.fetch_add(1);
+      bytes_.fetch_add(datagram_.size());
+    } else {
+      send_errors_.fetch_add(1);
+    }
+  }
+  if (damaged) damaged_.fetch_add(1);
+  frames_.fetch_add(1);
+  log->trace("stream {}: frame {} sent: {} bytes in {} chunks", stream_, seq, jpeg_.size(), count);
+  return true;
+}
+
+bool StreamPublisher::run() {
+  const auto& log = app_log();
+  started_.store(mono());
+  try {
+    const bool live = source_->live();
+    const double fixed = options_.fps.value_or(0.0);
+    const bool unpaced = options_.fps.has_value() && fixed == 0;
+    FilePacer pacer(fixed, source_->fps());
+    const double native = source_->fps();
+    const double tolerance = 0.5 / (native > 0 ? std::max(native, fixed) : std::max(fixed, 1.0));
+    double next_slot = -1.0;
+    Frame frame;
+    while (!stopping()) {
+      if (options_.frames != 0 && frames_.load() >= options_.frames) break;
+      if (!read_frame(frame)) break;
+      const double now = mono();
+      std::uint64_t capture_us = frame.capture_us;
+      if (live) {
+        // Live sources pace themselves; --fps only thins them out.
+        if (fixed > 0) {
+          if (next_slot >= 0 && now < next_slot - tolerance) {
+            skipped_.fetch_add(1);
+            continue;
+          }
+          next_slot = std::max(next_slot < 0 ? now : next_slot, now - 1.0 / fixed) + 1.0 / fixed;
+        }
+      } else if (!unpaced) {
+        if (!wait_until(pacer.due(frame.pts, now))) break;
+        // A file frame is "captured" when it is released in simulated real time.
+        capture_us = fh::shared::unix_micros();
+      } else {
+        capture_us = fh::shared::unix_micros();
+      }
+      publish(frame, capture_us);
+    }
+  } catch (const std::exception& e) {
+    log->error("stream {}: {}", stream_, e.what());
+    failed_ = true;
+  } catch (...) {
+    log->error("stream {}: unknown exception", stream_);
+    failed_ = true;
+  }
+  finished_.store(mono());
+  return !failed_;
+}
+
+StreamStats StreamPublisher::stats() const {
+  StreamStats s;
+  s.frames = frames_.load();
+  s.datagrams = datagrams_.load();
+  s.bytes = bytes_.load();
+  s.dropped_datagrams = dropped_.load();
+  s.frames_damaged = damaged_.load();
+  s.send_errors = send_errors_.load();
+  s.frames_skipped = skipped_.load();
+  s.encode_errors = encode_errors_.load();
+  s.decode_errors = decode_errors_.load();
+  s.reconnects = reconnects_.load();
+  const double start = started_.load();
+  const double end = finished_.load();
+  if (start >= 0) s.seconds = (end >= 0 ? end : mono()) - start;
+  return s;
+}
+
+std::string StreamPublisher::final_line() const {
+  const StreamStats s = stats();
+  const double fps = s.seconds > 0 ? static_cast<double>(s.frames) / s.seconds : 0.0;
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "sender-stats port=%u stream=%s session=%016" PRIx64 " frames=%" PRIu64
+                " datagrams=%" PRIu64 " bytes=%" PRIu64 " dropped_datagrams=%" PRIu64
+                " frames_damaged=%" PRIu64 " send_errors=%" PRIu64 " seconds=%.3f fps=%.2f",
+                static_cast<unsigned>(port_), stream_.c_str(), session_, s.frames, s.datagrams,
+                s.bytes, s.dropped_datagrams, s.frames_damaged, s.send_errors, s.seconds, fps);
+  return buf;
+}
+
+}  // namespace fh::sender
