@@ -1,0 +1,139 @@
+// decode_yolo() on hand-built outputs: known boxes in, known boxes out after threshold,
+// per-class NMS, scaling and clipping.
+#include "framehive/worker/detector_yolo.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <sstream>
+
+using namespace fh::worker;
+
+namespace {
+
+/// A 2-D output [rows, 7] (2 classes) from a list of rows.
+cv::Mat rows_of(std::initializer_list<std::array<float, 7>> rows) {
+  cv::Mat m(static_cast<int>(rows.size()), 7, CV_32F);
+  int r = 0;
+  for (const auto& row : rows) {
+    for (int c = 0; c < 7; ++c) m.at<float>(r, c) = row[static_cast<std::size_t>(c)];
+    ++r;
+  }
+  return m;
+}
+
+std::string str(const YoloBox& b) {
+  std::ostringstream os;
+  os << "class " << b.class_id << " conf " << b.confidence << " " << b.box;
+  return os.str();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(detector_yolo)
+
+// Darknet layout, frame 200x100: values are fractions of the input; scores include objectness.
+BOOST_AUTO_TEST_CASE(darknet_threshold_nms_clip) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  //                        cx     cy    w     h    obj  s0    s1
+  const cv::Mat out1 = rows_of({{0.25f, 0.5f, 0.2f, 0.4f, 0.9f, 0.9f, 0.0f},      // A
+                                {0.25f, 0.5f, 0.2f, 0.4f, 0.9f, 0.1f, 0.7f},      // C: class 1
+                                {0.75f, 0.5f, 0.1f, 0.2f, 0.9f, 0.6f, 0.0f},      // D
+                                {0.5f, 0.5f, 0.1f, 0.1f, 0.9f, 0.3f, 0.0f},       // E: weak
+                                {0.98f, 0.1f, 0.1f, 0.4f, 0.9f, 0.55f, 0.0f},     // F: clipped
+                                {0.3f, 0.3f, 0.0f, 0.2f, 0.9f, 0.95f, 0.0f},      // G: no width
+                                {nan, 0.3f, 0.1f, 0.2f, 0.9f, 0.95f, 0.0f}});     // H: NaN
+  const cv::Mat out2 = rows_of({{0.26f, 0.5f, 0.2f, 0.4f, 0.9f, 0.8f, 0.0f}});   // B: ~A
+  YoloDecodeParams p;
+  p.layout = YoloLayout::darknet;
+  p.input_size = cv::Size(64, 64);  // unused for darknet
+  p.frame_size = cv::Size(200, 100);
+  p.confidence = 0.5f;
+  p.nms = 0.4f;
+  const auto boxes = decode_yolo({out1, out2}, p);
+  for (const auto& b : boxes) BOOST_TEST_MESSAGE(str(b));
+  BOOST_TEST_REQUIRE(boxes.size() == 4u);
+  // A: centre (50,50), 40x40.
+  BOOST_TEST(boxes[0].class_id == 0);
+  BOOST_TEST(boxes[0].confidence == 0.9f);
+  BOOST_TEST(boxes[0].box == cv::Rect(30, 30, 40, 40));
+  // C: same box, other class: NMS is per class.
+  BOOST_TEST(boxes[1].class_id == 1);
+  BOOST_TEST(boxes[1].confidence == 0.7f);
+  BOOST_TEST(boxes[1].box == cv::Rect(30, 30, 40, 40));
+  // D: centre (150,50), 20x20.
+  BOOST_TEST(boxes[2].class_id == 0);
+  BOOST_TEST(boxes[2].box == cv::Rect(140, 40, 20, 20));
+  // F: centre (196,10), 20x40 -> x 186..206, y -10..30, clipped to the frame.
+  BOOST_TEST(boxes[3].confidence == 0.55f);
+  BOOST_TEST(boxes[3].box == cv::Rect(186, 0, 14, 30));
+
+  // Without NMS, B (IoU 0.9 with A, from the other output) comes back.
+  p.nms = 1.0f;
+  const auto all = decode_yolo({out1, out2}, p);
+  BOOST_TEST_REQUIRE(all.size() == 5u);
+  BOOST_TEST(all[1].confidence == 0.8f);
+  BOOST_TEST(all[1].box == cv::Rect(32, 30, 40, 40));
+
+  // Threshold 0 keeps E too; a threshold over everything keeps nothing.
+  p.nms = 0.4f;
+  p.confidence = 0.0f;
+  BOOST_TEST(decode_yolo({out1, out2}, p).size() == 5u);
+  p.confidence = 0.96f;
+  BOOST_TEST(decode_yolo({out1, out2}, p).empty());
+}
+
+// YOLOv5 layout: [1, N, 5+C] in input pixels; confidence = objectness * class score.
+BOOST_AUTO_TEST_CASE(yolov5_layout) {
+  const int sizes[] = {1, 3, 7};
+  cv::Mat out(3, sizes, CV_32F);
+  const float rows[3][7] = {
+      {160, 160, 32, 32, 0.8f, 0.9f, 0.1f},  // 0.72, class 0
+      {100, 100, 32, 32, 0.5f, 0.9f, 0.1f},  // 0.45: under threshold
+      {10, 10, 20, 20, 0.9f, 0.2f, 0.6f},    // 0.54, class 1, at the corner
+  };
+  std::memcpy(out.ptr<float>(), rows, sizeof rows);
+  YoloDecodeParams p;
+  p.layout = YoloLayout::yolov5;
+  p.input_size = cv::Size(320, 320);
+  p.frame_size = cv::Size(640, 480);  // x2, x1.5
+  p.confidence = 0.5f;
+  const auto boxes = decode_yolo({out}, p);
+  for (const auto& b : boxes) BOOST_TEST_MESSAGE(str(b));
+  BOOST_TEST_REQUIRE(boxes.size() == 2u);
+  BOOST_TEST(boxes[0].class_id == 0);
+  BOOST_TEST(std::abs(boxes[0].confidence - 0.72f) < 1e-6f);
+  BOOST_TEST(boxes[0].box == cv::Rect(288, 216, 64, 48));
+  BOOST_TEST(boxes[1].class_id == 1);
+  BOOST_TEST(std::abs(boxes[1].confidence - 0.54f) < 1e-6f);
+  BOOST_TEST(boxes[1].box == cv::Rect(0, 0, 40, 30));
+}
+
+BOOST_AUTO_TEST_CASE(odd_outputs_are_skipped) {
+  YoloDecodeParams p;
+  p.frame_size = cv::Size(100, 100);
+  const cv::Mat good = rows_of({{0.5f, 0.5f, 0.2f, 0.2f, 1.0f, 0.9f, 0.0f}});
+  const cv::Mat narrow(4, 5, CV_32F, cv::Scalar(0.9));
+  const cv::Mat wrong_type(4, 7, CV_64F, cv::Scalar(0.9));
+  BOOST_TEST(decode_yolo({cv::Mat(), narrow, wrong_type, good}, p).size() == 1u);
+  BOOST_TEST(decode_yolo({}, p).empty());
+  p.frame_size = cv::Size();
+  BOOST_TEST(decode_yolo({good}, p).empty());
+  // A box wholly outside the frame disappears when clipped.
+  p.frame_size = cv::Size(100, 100);
+  BOOST_TEST(decode_yolo({rows_of({{1.5f, 0.5f, 0.2f, 0.2f, 1.0f, 0.9f, 0.0f}})}, p).empty());
+}
+
+BOOST_AUTO_TEST_CASE(layout_names) {
+  YoloLayout l = YoloLayout::darknet;
+  BOOST_TEST(parse_yolo_layout("yolov5", l));
+  BOOST_TEST((l == YoloLayout::yolov5));
+  BOOST_TEST(parse_yolo_layout("darknet", l));
+  BOOST_TEST((l == YoloLayout::darknet));
+  BOOST_TEST(!parse_yolo_layout("yolov8", l));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

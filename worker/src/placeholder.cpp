@@ -1,1 +1,0 @@
-// worker library: sources arrive with its issue.
