@@ -36,14 +36,27 @@ int main(int argc, char** argv) {
          "default detector of a port, PORT=NAME (repeatable), e.g. 5001=haar:frontalface")
         ("default-detector", po::value(&c.scheduler.default_detector)->default_value("hog"),
          "detector of frames whose port has no --detector and that name none")
-        ("max-pending-per-port", po::value(&c.scheduler.max_pending_per_port)->default_value(256),
-         "pending frames kept per port; the oldest is dropped (counted) beyond")
+        ("max-pending-per-port", po::value(&c.scheduler.max_pending_per_port)->default_value(8),
+         "pending frames kept per port; the oldest is dropped (counted) beyond. Bounds the\n"
+         "latency under overload to about this many frames / detection rate")
         ("max-frame-age", po::value(&c.scheduler.max_frame_age)->default_value(10.0),
          "seconds since capture after which a pending frame expires (counted); 0 = never")
+        ("keep-frames", po::value(&c.scheduler.keep_frames)->default_value(50),
+         "completed frames (JPEG + result) kept per port for get_frame / framehive-ctl frame")
         ("retain-results", po::value(&c.scheduler.retain_results)->default_value(10000),
          "results kept per port, in memory and in the database")
+        ("rpc-backend", po::value(&c.rpc.backend)->default_value("native"),
+         "XML-RPC server back end; both speak the same contract (docs/api.md). 'native': "
+         "Boost.Beast HTTP/1.1 with framehive's own XML-RPC codec (the default; about a third "
+         "of the CPU per task). 'xmlrpc-c': xmlrpc-c's Abyss server (the reference "
+         "implementation)")
         ("max-conn", po::value(&c.rpc.max_conn)->default_value(64),
-         "simultaneous XML-RPC connections (each long-polling worker holds one)")
+         "simultaneous XML-RPC connections (each long-polling worker holds one); beyond it the "
+         "native back end answers 503 and closes, the xmlrpc-c one stops accepting for a while")
+        ("request-timeout", po::value(&c.rpc.request_timeout_s)->default_value(15),
+         "seconds a client has to send a whole request (slow clients are dropped)")
+        ("keepalive-timeout", po::value(&c.rpc.keepalive_timeout_s)->default_value(15),
+         "seconds an idle keep-alive connection is kept open")
         ("max-request-bytes", po::value(&c.rpc.max_request_bytes)->default_value(64u << 20),
          "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")
         ("stats-interval", po::value(&c.stats_interval)->default_value(10.0),
@@ -74,8 +87,15 @@ int main(int argc, char** argv) {
     if (c.scheduler.heartbeat_interval <= 0) throw UsageError("--heartbeat-interval: must be > 0");
     if (c.monitor_interval <= 0) throw UsageError("--monitor-interval: must be > 0");
     if (c.scheduler.max_frame_age < 0) throw UsageError("--max-frame-age: must be >= 0");
+    if (c.scheduler.keep_frames > 100000) throw UsageError("--keep-frames: at most 100000");
+    if (c.scheduler.max_pending_per_port < 1) throw UsageError("--max-pending-per-port: >= 1");
     if (c.scheduler.retain_results < 1) throw UsageError("--retain-results: must be >= 1");
+    if (c.rpc.backend != "native" && c.rpc.backend != "xmlrpc-c") {
+      throw UsageError("--rpc-backend '" + c.rpc.backend + "': expected native or xmlrpc-c");
+    }
     if (c.rpc.max_conn < 4) throw UsageError("--max-conn: must be >= 4");
+    if (c.rpc.request_timeout_s < 1) throw UsageError("--request-timeout: must be >= 1");
+    if (c.rpc.keepalive_timeout_s < 1) throw UsageError("--keepalive-timeout: must be >= 1");
     if (c.rpc.max_request_bytes < (1u << 20) || c.rpc.max_request_bytes > (1u << 30)) {
       throw UsageError("--max-request-bytes: 1 MiB .. 1 GiB");
     }

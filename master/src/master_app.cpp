@@ -29,8 +29,9 @@ MasterApp::MasterApp(MasterConfig config) : config_(std::move(config)) {
   scheduler_ = std::make_unique<Scheduler>(config_.scheduler, shared::SystemClock::instance(),
                                            store_.get(), prefix);
   server_ = std::make_unique<RpcServer>(*scheduler_, store_.get(), config_.rpc);
-  shared::logger("rpc")->info("listening on http://{}:{}/RPC2 (database {}, task ids {}-N)",
-                              config_.rpc.bind, server_->port(), config_.db_path, prefix);
+  shared::logger("rpc")->info(
+      "listening on http://{}:{}/RPC2 ({} back end, database {}, task ids {}-N)",
+      config_.rpc.bind, server_->port(), config_.rpc.backend, config_.db_path, prefix);
 }
 
 MasterApp::~MasterApp() = default;

@@ -1,43 +1,21 @@
 #include "framehive/master/rpc_server.hpp"
 
-#include "framehive/shared/logging.hpp"
+#include "abyss_server.hpp"
+#include "native_server.hpp"
 #include "rpc_methods.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <xmlrpc-c/base.h>
-#include <xmlrpc-c/girerr.hpp>
-#include <xmlrpc-c/registry.hpp>
-#include <xmlrpc-c/server_abyss.hpp>
 
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <functional>
 #include <stdexcept>
 
 namespace fh::master {
 namespace {
-
-using xmlrpc_c::paramList;
-using xmlrpc_c::value;
-
-/// One XML-RPC method of the shared table, as xmlrpc-c wants it.
-class TableMethod : public xmlrpc_c::method2 {
- public:
-  explicit TableMethod(rpc::MethodDef def) : def_(std::move(def)) {
-    _signature = def_.signature;
-    _help = def_.help;
-  }
-  void execute(const paramList& params, const xmlrpc_c::callInfo*, value* result) override {
-    *result = rpc::invoke(def_, params);
-  }
-
- private:
-  rpc::MethodDef def_;  ///< name, help and body
-};
 
 int open_listen_socket(const std::string& bind, int port) {
   sockaddr_in addr{};
@@ -64,67 +42,58 @@ int open_listen_socket(const std::string& bind, int port) {
   return fd;
 }
 
+int bound_port(int fd) {
+  sockaddr_in addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
 }  // namespace
 
 struct RpcServer::Impl {
-  Scheduler& scheduler;
-  ResultStore* store;
-  RpcServerConfig config;
-  xmlrpc_c::registry registry;
-  int fd = -1;
-  int bound_port = 0;
-  std::unique_ptr<xmlrpc_c::serverAbyss> server;
-  std::atomic<bool> stopping{false};
+  Scheduler& scheduler;                 ///< woken on stop (long polls)
+  std::unique_ptr<RpcBackend> backend;  ///< native or xmlrpc-c
+  int bound_port = 0;                   ///< the listening port
+  std::atomic<bool> stopping{false};    ///< stop() was called
 
-  Impl(Scheduler& s, ResultStore* st, RpcServerConfig c)
-      : scheduler(s), store(st), config(std::move(c)) {}
-
-  void register_methods() {
-    for (auto& m : rpc::make_methods(scheduler, store, config)) {
-      const std::string name = m.name;
-      registry.addMethod(name, xmlrpc_c::methodPtr(new TableMethod(std::move(m))));
-    }
-  }
+  explicit Impl(Scheduler& s) : scheduler(s) {}
 };
 
 RpcServer::RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config)
-    : impl_(std::make_unique<Impl>(scheduler, store, std::move(config))) {
-  xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, impl_->config.max_request_bytes);
-  impl_->register_methods();
-  impl_->fd = open_listen_socket(impl_->config.bind, impl_->config.port);
-  sockaddr_in addr{};
-  socklen_t len = sizeof addr;
-  ::getsockname(impl_->fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  impl_->bound_port = ntohs(addr.sin_port);
-  impl_->server = std::make_unique<xmlrpc_c::serverAbyss>(
-      xmlrpc_c::serverAbyss::constrOpt()
-          .registryP(&impl_->registry)
-          .socketFd(impl_->fd)
-          .maxConn(impl_->config.max_conn)
-          .maxConnBacklog(128)
-          .keepaliveTimeout(impl_->config.keepalive_timeout_s)
-          .keepaliveMaxConn(100000)
-          .timeout(impl_->config.request_timeout_s)
-          .dontAdvertise(true)
-          .serverOwnsSignals(false));
+    : impl_(std::make_unique<Impl>(scheduler)) {
+  if (config.backend != "native" && config.backend != "xmlrpc-c") {
+    throw std::runtime_error("unknown RPC back end '" + config.backend +
+                             "' (expected native or xmlrpc-c)");
+  }
+  auto methods = rpc::make_methods(scheduler, store, config);
+  const int fd = open_listen_socket(config.bind, config.port);
+  impl_->bound_port = bound_port(fd);
+  try {
+    if (config.backend == "native") {
+      impl_->backend = std::make_unique<NativeServer>(std::move(methods), config, fd);
+    } else {
+      impl_->backend = std::make_unique<AbyssServer>(std::move(methods), config, fd);
+    }
+  } catch (...) {
+    ::close(fd);  // the back end owns it only once constructed
+    throw;
+  }
 }
 
-RpcServer::~RpcServer() {
-  impl_->server.reset();
-  if (impl_->fd >= 0) ::close(impl_->fd);
-}
+RpcServer::~RpcServer() = default;
 
 int RpcServer::port() const { return impl_->bound_port; }
 
 void RpcServer::run() {
   if (impl_->stopping) return;
-  impl_->server->run();
+  impl_->backend->run();
 }
 
 void RpcServer::stop() {
   impl_->stopping = true;
   impl_->scheduler.shutdown();
-  impl_->server->terminate();
+  impl_->backend->stop();
 }
 
 }  // namespace fh::master

@@ -1,9 +1,13 @@
-// The master's XML-RPC endpoint over a real socket on 127.0.0.1: every method, every fault
-// path, persistence across a restart, and a foreign (Python xmlrpc.client) client.
+// The master's XML-RPC endpoint over a real socket on 127.0.0.1, against both server back ends
+// (native and xmlrpc-c): every method, every fault path, introspection and multicall,
+// persistence across a restart, and a foreign (Python xmlrpc.client) client.
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include "framehive/master/master_app.hpp"
 #include "framehive/shared/rpc_client.hpp"
+#include "master_under_test.hpp"
 #include "test_util.hpp"
 
 #include <unistd.h>
@@ -33,27 +37,8 @@ xmlrpc_c::value frame_value(int port, int id, std::vector<unsigned char> img = t
                                        {"image", xmlrpc_c::value_bytestring(img)}});
 }
 
-/// A master (in this process) on a free port, serving on its own thread.
-struct Server {
-  std::unique_ptr<MasterApp> app;
-  std::thread thread;
-  std::string url;
-  explicit Server(const std::string& db, double task_timeout = 10.0) {
-    MasterConfig c;
-    c.db_path = db;
-    c.rpc.port = 0;
-    c.scheduler.task_timeout = task_timeout;
-    c.scheduler.max_frame_age = 0;
-    c.stats_interval = 0;
-    app = std::make_unique<MasterApp>(c);
-    url = "http://127.0.0.1:" + std::to_string(app->port()) + "/RPC2";
-    thread = std::thread([this] { app->run(); });
-  }
-  ~Server() {
-    app->stop();
-    thread.join();
-  }
-};
+using Server = fh::test::MasterUnderTest;
+namespace bdata = boost::unit_test::data;
 
 xmlrpc_c::paramList params(std::initializer_list<xmlrpc_c::value> v) {
   xmlrpc_c::paramList p;
@@ -85,8 +70,9 @@ std::string fault_of(RpcClient& c, const std::string& method, const xmlrpc_c::pa
 
 BOOST_AUTO_TEST_SUITE(rpc)
 
-BOOST_AUTO_TEST_CASE(every_method_over_a_real_socket) {
-  Server srv(":memory:");
+BOOST_DATA_TEST_CASE(every_method_over_a_real_socket, bdata::make(fh::test::kRpcBackends),
+                     backend) {
+  Server srv(":memory:", backend);
   RpcClient c(srv.url, 10000);
   // introspection
   const auto methods = xmlrpc_c::value_array(c.call("system.listMethods", params({})))
@@ -151,8 +137,9 @@ BOOST_AUTO_TEST_CASE(every_method_over_a_real_socket) {
   BOOST_TEST(as_struct(c.call("request_task", params({S("w2"), I(50)}))).empty());
 }
 
-BOOST_AUTO_TEST_CASE(faults_are_clear_and_the_server_stays_up) {
-  Server srv(":memory:");
+BOOST_DATA_TEST_CASE(faults_are_clear_and_the_server_stays_up, bdata::make(fh::test::kRpcBackends),
+                     backend) {
+  Server srv(":memory:", backend);
   RpcClient c(srv.url, 10000);
   auto bad_frame = [](const std::string& drop, const std::string& key = "",
                       xmlrpc_c::value v = xmlrpc_c::value_int(0)) {
@@ -200,8 +187,9 @@ BOOST_AUTO_TEST_CASE(faults_are_clear_and_the_server_stays_up) {
   BOOST_TEST(num(st.at("pending")) == 0);
 }
 
-BOOST_AUTO_TEST_CASE(large_frames_and_batches_fit) {
-  Server srv(":memory:");
+BOOST_DATA_TEST_CASE(large_frames_and_batches_fit, bdata::make(fh::test::kRpcBackends),
+                     backend) {
+  Server srv(":memory:", backend);
   fh::shared::set_xmlrpc_size_limit(64u << 20);
   RpcClient c(srv.url, 30000);
   std::vector<unsigned char> big(2u << 20, 0x55);  // 2 MiB "JPEG"
@@ -215,12 +203,13 @@ BOOST_AUTO_TEST_CASE(large_frames_and_batches_fit) {
   BOOST_TEST(xmlrpc_c::value_bytestring(task.at("image")).length() == big.size());
 }
 
-BOOST_AUTO_TEST_CASE(results_survive_a_restart_and_ids_do_not_collide) {
+BOOST_DATA_TEST_CASE(results_survive_a_restart_and_ids_do_not_collide,
+                     bdata::make(fh::test::kRpcBackends), backend) {
   const std::string dir = fh::test::make_temp_dir("master-db");
   const std::string db = dir + "/results.db";
   std::set<std::string> first_ids;
   {
-    Server srv(db);
+    Server srv(db, backend);
     RpcClient c(srv.url, 10000);
     c.call("register_worker", params({S("w"), S(""), A({S("hog")})}));
     for (int i = 0; i < 5; ++i) {
@@ -232,7 +221,7 @@ BOOST_AUTO_TEST_CASE(results_survive_a_restart_and_ids_do_not_collide) {
                                                    {"processing_ms", xmlrpc_c::value_double(1)}})}));
     }
   }
-  Server srv(db);
+  Server srv(db, backend);
   RpcClient c(srv.url, 10000);
   const auto res = xmlrpc_c::value_array(c.call("get_results", params({I(5000)}))).vectorValueValue();
   BOOST_TEST(res.size() == 5u);
@@ -243,11 +232,70 @@ BOOST_AUTO_TEST_CASE(results_survive_a_restart_and_ids_do_not_collide) {
   BOOST_TEST(first_ids.count(id) == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(python_xmlrpc_client_drives_the_master) {
-  Server srv(":memory:");
+BOOST_DATA_TEST_CASE(python_xmlrpc_client_drives_the_master, bdata::make(fh::test::kRpcBackends),
+                     backend) {
+  Server srv(":memory:", backend);
   const std::string script = std::string(FH_SOURCE_DIR) + "/tests/master/foreign_client.py";
   const std::string cmd = "python3 " + script + " " + srv.url;
+  BOOST_TEST_MESSAGE("foreign client against the " << backend << " back end");
   BOOST_TEST(std::system(cmd.c_str()) == 0);
+}
+
+BOOST_DATA_TEST_CASE(introspection_and_multicall, bdata::make(fh::test::kRpcBackends),
+                     backend) {
+  Server srv(":memory:", backend);
+  RpcClient c(srv.url, 10000);
+  std::set<std::string> names;
+  for (const auto& m : xmlrpc_c::value_array(c.call("system.listMethods", params({})))
+                           .vectorValueValue()) {
+    names.insert(str(m));
+  }
+  for (const char* m : {"system.listMethods", "system.methodHelp", "system.methodSignature",
+                        "system.multicall", "system.methodExist", "get_failures"}) {
+    BOOST_TEST(names.count(m) == 1u, m);
+  }
+  // signatures as xmlrpc-c reports them: arrays of type names, return type first
+  const auto sigs = xmlrpc_c::value_array(
+                        c.call("system.methodSignature", params({S("request_task")})))
+                        .vectorValueValue();
+  BOOST_REQUIRE(sigs.size() == 2u);
+  std::vector<std::string> second;
+  for (const auto& t : xmlrpc_c::value_array(sigs[1]).vectorValueValue()) second.push_back(str(t));
+  BOOST_TEST((second == std::vector<std::string>{"struct", "string", "int"}));
+  BOOST_TEST(str(c.call("system.methodHelp", params({S("status")}))).find("status()") == 0u);
+  BOOST_TEST(yes(c.call("system.methodExist", params({S("add_task")}))));
+  BOOST_TEST(!yes(c.call("system.methodExist", params({S("nope")}))));
+  try {
+    c.call("no_such_method", params({}));
+    BOOST_TEST(false, "unknown method must fault");
+  } catch (const RpcFault& f) {
+    BOOST_TEST(f.code == -506);
+    BOOST_TEST(std::string(f.what()).find("no_such_method") != std::string::npos);
+  }
+  auto one = [](const std::string& method, std::vector<xmlrpc_c::value> p) {
+    return xmlrpc_c::value_struct(Struct{{"methodName", S(method)}, {"params", A(std::move(p))}});
+  };
+  const auto results =
+      xmlrpc_c::value_array(
+          c.call("system.multicall",
+                 params({A({one("heartbeat", {S("ghost")}), one("nosuch", {}),
+                            one("status", {I(1)}), one("system.methodExist", {S("status")})})})))
+          .vectorValueValue();
+  BOOST_REQUIRE(results.size() == 4u);
+  BOOST_TEST(!yes(xmlrpc_c::value_array(results[0]).vectorValueValue().at(0)));
+  BOOST_TEST(num(as_struct(results[1]).at("faultCode")) == -506);
+  BOOST_TEST(num(as_struct(results[2]).at("faultCode")) == -501);
+  BOOST_TEST(str(as_struct(results[2]).at("faultString")).find("wrong number") !=
+             std::string::npos);
+  BOOST_TEST(yes(xmlrpc_c::value_array(results[3]).vectorValueValue().at(0)));
+  // a multicall inside a multicall is refused as a whole
+  try {
+    c.call("system.multicall", params({A({one("system.multicall", {A({})})})}));
+    BOOST_TEST(false, "recursive multicall must fault");
+  } catch (const RpcFault& f) {
+    BOOST_TEST(f.code == -507);
+  }
+  BOOST_TEST(fault_of(c, "system.multicall", params({S("x")})) != "NO FAULT");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,8 +1,10 @@
 #pragma once
-// The master's XML-RPC endpoint (xmlrpc-c Abyss, http://HOST:PORT/RPC2): the methods of
-// docs/api.md bound to a Scheduler. Abyss runs one thread per connection; the Scheduler does
-// the locking. Construct it before other threads start (it sets xmlrpc-c's process-global XML
-// size limit). run() blocks; stop() may be called from any thread.
+// The master's XML-RPC endpoint (http://HOST:PORT/RPC2): the methods of docs/api.md bound to a
+// Scheduler, served by one of two back ends that speak the same contract: "native" (Beast
+// HTTP + a fast XML-RPC codec, the default) or "xmlrpc-c" (Abyss). Both run one thread per
+// connection; the Scheduler does the locking. Construct it before other threads start (the
+// xmlrpc-c back end sets xmlrpc-c's process-global XML size limit). run() blocks; stop() may be
+// called from any thread.
 
 #include "framehive/master/result_store.hpp"
 #include "framehive/master/scheduler.hpp"
@@ -20,13 +22,15 @@ struct RpcServerConfig {
   std::size_t max_request_bytes = 64u << 20;  ///< XML size limit of one request or response
   std::size_t max_image_bytes = 16u << 20;    ///< largest accepted JPEG
   std::size_t max_batch = 1000;    ///< frames in one add_tasks call
-  unsigned request_timeout_s = 15; ///< time a client has to send its request
+  unsigned request_timeout_s = 15; ///< time a client has to send its request (0: no limit)
   unsigned keepalive_timeout_s = 15;  ///< idle keep-alive connections are closed after this
+  std::string backend = "native";  ///< "native" (Beast + own codec) or "xmlrpc-c" (Abyss)
 };
 
 class RpcServer {
  public:
-  /// Binds the socket; throws std::runtime_error when the address is unusable.
+  /// Binds the socket; throws std::runtime_error when the address is unusable or the back end
+  /// unknown.
   RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config);
   ~RpcServer();
   RpcServer(const RpcServer&) = delete;
@@ -36,12 +40,13 @@ class RpcServer {
   int port() const;
   /// Serves until stop().
   void run();
-  /// Makes run() return (may take up to a few seconds with idle keep-alive clients).
+  /// Makes run() return (the xmlrpc-c back end may take a few seconds with idle keep-alive
+  /// clients; the native one closes them at once).
   void stop();
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;  ///< xmlrpc-c registry and server
+  std::unique_ptr<Impl> impl_;  ///< the back end (keeps xmlrpc-c and Beast out of this header)
 };
 
 }  // namespace fh::master

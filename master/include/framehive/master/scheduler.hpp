@@ -27,7 +27,7 @@ struct SchedulerConfig {
   int max_attempts = 3;              ///< hand-outs before a timing-out task is failed
   double heartbeat_interval = 2.0;   ///< seconds between worker heartbeats
   int heartbeat_misses = 3;          ///< missed heartbeats after which a worker is dead
-  std::size_t max_pending_per_port = 256;  ///< pending frames per port; oldest dropped beyond
+  std::size_t max_pending_per_port = 8;  ///< pending frames per port; oldest dropped beyond
   double max_frame_age = 0.0;        ///< seconds since capture; older pending frames expire (0: off)
   std::string default_detector = "hog";     ///< detector for frames that name none
   std::map<int, std::string> port_detectors;  ///< per-port default detector

@@ -47,7 +47,7 @@ class MasterSink final : public FrameSink {
   std::string name() const override { return "master " + config_.url; }
 
   /// Makes retries give up after the shutdown grace period.
-  void request_stop();
+  void request_stop() override;
   const MasterSinkCounters& counters() const { return counters_; }
 
  private:

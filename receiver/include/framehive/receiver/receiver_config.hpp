@@ -1,0 +1,23 @@
+#pragma once
+// Everything framehive-receiver is told on its command line, validated. Plain value type.
+
+#include "framehive/receiver/reassembler.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fh::receiver {
+
+struct ReceiverConfig {
+  std::string bind_address = "0.0.0.0";  ///< local address to listen on (all IPv4 interfaces)
+  std::vector<std::uint16_t> ports;      ///< one UDP port per camera
+  std::size_t rcvbuf = 8u << 20;         ///< SO_RCVBUF to ask for, bytes
+  ReassemblerConfig reassembly;          ///< timeouts and memory caps
+  std::size_t queue_per_port = 64;       ///< complete frames queued per port (oldest dropped)
+  double stats_interval = 5.0;           ///< seconds between stats lines on stderr, 0 = off
+  std::string dump_dir;                  ///< --dump DIR, empty when not dumping
+};
+
+}  // namespace fh::receiver

@@ -1,1 +1,0 @@
-// receiver library: sources arrive with its issue.

@@ -1,0 +1,200 @@
+#include "framehive/receiver/receiver.hpp"
+
+#include "framehive/receiver/frame_consumer.hpp"
+#include "framehive/receiver/reassembler.hpp"
+#include "framehive/shared/logging.hpp"
+#include "udp_port.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <fstream>
+#include <ostream>
+
+namespace fh::receiver {
+
+namespace asio = boost::asio;
+
+namespace {
+
+/// net.core.rmem_max, or 0 when unreadable.
+std::size_t rmem_max() {
+  std::ifstream in("/proc/sys/net/core/rmem_max");
+  std::size_t v = 0;
+  in >> v;
+  return v;
+}
+
+std::string join_ports(const std::vector<std::uint16_t>& ports) {
+  std::string s;
+  for (auto p : ports) s += (s.empty() ? "" : ",") + std::to_string(p);
+  return s;
+}
+
+}  // namespace
+
+class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Listener {
+ public:
+  Impl(const ReceiverConfig& config, std::unique_ptr<FrameSink> sink,
+       const fh::shared::Clock& clock)
+      : config_(config),
+        clock_(clock),
+        signals_(io_, SIGINT, SIGTERM),
+        stats_(config.ports),
+        queue_(config.queue_per_port),
+        reassembler_(config.reassembly, clock, stats_, *this),
+        sink_name_(sink ? sink->name() : "none"),
+        consumer_(queue_, std::move(sink), stats_),
+        expire_timer_(io_),
+        stats_timer_(io_) {
+    const auto address = asio::ip::make_address(config.bind_address);
+    std::size_t granted = config.rcvbuf;
+    for (auto port : config.ports) {
+      ports_.push_back(std::make_unique<UdpPort>(io_, address, port, *this));
+      granted = std::min(granted, ports_.back()->set_receive_buffer(config.rcvbuf));
+    }
+    granted_ = granted;
+    if (granted < config.rcvbuf) {
+      const std::size_t max = rmem_max();
+      log_->warn(
+          "UDP receive buffer capped: asked for {} bytes per port, the kernel granted {} "
+          "(net.core.rmem_max = {}); bursts may lose datagrams. Raise the limit with "
+          "'sysctl -w net.core.rmem_max={}' or run as root",
+          config.rcvbuf, granted, max, config.rcvbuf);
+    }
+  }
+
+  int run(std::ostream& out) {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      log_->info("signal {} received: stopping", sig);
+      shutdown();
+    });
+    consumer_.start();
+    for (auto& p : ports_) p->start();
+    schedule_expire();
+    last_stats_time_ = clock_.mono();
+    last_stats_ = stats_.snapshot();
+    schedule_stats();
+    log_->info("listening on {} UDP ports {} (receive buffer {} bytes), output: {}",
+               config_.bind_address, join_ports(config_.ports), granted_,
+               config_.dump_dir.empty() ? sink_name_ : sink_name_ + " " + config_.dump_dir);
+    io_.run();
+
+    // Stopped: frames still partial are given up; frames complete are all delivered.
+    reassembler_.drop_all();
+    consumer_.stop();
+    std::uint64_t complete = 0;
+    std::uint64_t delivered = 0;
+    for (const auto& s : stats_.snapshot()) {
+      out << format_stats_line(s, s.average_fps()) << "\n";
+      complete += s.frames_complete;
+      delivered += s.frames_delivered;
+    }
+    out.flush();
+    log_->info("stopped: {} frames complete, {} delivered", complete, delivered);
+    return 0;
+  }
+
+  void stop() {
+    asio::post(io_, [this] { shutdown(); });
+  }
+
+  const StatsTable& stats() const { return stats_; }
+
+  void on_datagram(std::uint16_t port, const std::uint8_t* data, std::size_t size) override {
+    reassembler_.push(port, data, size);
+  }
+
+  void on_frame(Frame&& frame) override {
+    const auto port = frame.port;
+    if (queue_.push(std::move(frame)) > 0) {
+      if (auto* s = stats_.find(port)) s->frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+
+ private:
+  void shutdown() {
+    if (stopping_) return;
+    stopping_ = true;
+    consumer_.request_stop();  // a sink blocked in retries starts its grace period now
+    for (auto& p : ports_) p->close();
+    expire_timer_.cancel();
+    stats_timer_.cancel();
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+  }
+
+  void schedule_expire() {
+    // Check a few times per timeout, at least every 250 ms, at most every 10 ms.
+    const double tick = std::clamp(config_.reassembly.frame_timeout / 4, 0.01, 0.25);
+    expire_timer_.expires_after(std::chrono::microseconds(static_cast<long>(tick * 1e6)));
+    expire_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      reassembler_.expire();
+      schedule_expire();
+    });
+  }
+
+  void schedule_stats() {
+    if (config_.stats_interval <= 0) return;
+    stats_timer_.expires_after(
+        std::chrono::microseconds(static_cast<long>(config_.stats_interval * 1e6)));
+    stats_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      log_stats();
+      schedule_stats();
+    });
+  }
+
+  /// One line per port on stderr; fps over the last interval.
+  void log_stats() {
+    const double now = clock_.mono();
+    const double dt = now - last_stats_time_;
+    auto snap = stats_.snapshot();
+    for (std::size_t i = 0; i < snap.size(); ++i) {
+      const auto before = i < last_stats_.size() ? last_stats_[i].frames_complete : 0;
+      const double fps =
+          dt > 0 ? static_cast<double>(snap[i].frames_complete - before) / dt : 0.0;
+      log_->info("{}", format_stats_line(snap[i], fps));
+    }
+    last_stats_ = std::move(snap);
+    last_stats_time_ = now;
+  }
+
+  const ReceiverConfig config_;                   ///< validated settings
+  const fh::shared::Clock& clock_;                ///< time source
+  std::shared_ptr<spdlog::logger> log_ = fh::shared::logger("net");  ///< "net" logger
+  asio::io_context io_;                           ///< the receive thread's loop
+  asio::signal_set signals_;                      ///< SIGINT/SIGTERM
+  StatsTable stats_;                              ///< per-port counters
+  FrameQueue queue_;                              ///< receive thread -> consumer thread
+  Reassembler reassembler_;                       ///< datagrams -> frames (receive thread)
+  std::string sink_name_;                         ///< for the start-up log
+  FrameConsumer consumer_;                        ///< queue -> sink (own thread)
+  std::vector<std::unique_ptr<UdpPort>> ports_;   ///< one socket per port
+  asio::steady_timer expire_timer_;               ///< drives Reassembler::expire()
+  asio::steady_timer stats_timer_;                ///< drives log_stats()
+  std::size_t granted_ = 0;                       ///< smallest SO_RCVBUF granted
+  std::vector<PortStatsSnapshot> last_stats_;     ///< previous periodic snapshot (receive thread)
+  double last_stats_time_ = 0;                    ///< when it was taken
+  bool stopping_ = false;                         ///< shutdown() ran (receive thread only)
+};
+
+Receiver::Receiver(const ReceiverConfig& config, std::unique_ptr<FrameSink> sink,
+                   const fh::shared::Clock& clock)
+    : impl_(std::make_unique<Impl>(config, std::move(sink), clock)) {}
+
+Receiver::~Receiver() = default;
+
+int Receiver::run(std::ostream& out) { return impl_->run(out); }
+
+void Receiver::stop() { impl_->stop(); }
+
+const StatsTable& Receiver::stats() const { return impl_->stats(); }
+
+}  // namespace fh::receiver

@@ -1,0 +1,115 @@
+#pragma once
+// Test helpers for process tests: a framehive-receiver child, a UDP client, and parsing of the
+// "receiver-stats ..." / "sender-stats ..." key=value lines.
+
+#include "datagrams.hpp"
+#include "temp_dir.hpp"
+#include "test_util.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fh::receiver::test {
+
+using Fields = std::map<std::string, std::string>;
+
+/// The key=value fields of the last line that starts with prefix and has port=<port>.
+inline std::optional<Fields> stats_line(const std::string& text, const std::string& prefix,
+                                        int port) {
+  std::optional<Fields> found;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix + " ", 0) != 0) continue;
+    Fields f;
+    std::istringstream words(line.substr(prefix.size()));
+    std::string w;
+    while (words >> w) {
+      const auto eq = w.find('=');
+      if (eq != std::string::npos) f[w.substr(0, eq)] = w.substr(eq + 1);
+    }
+    if (f["port"] == std::to_string(port)) found = f;
+  }
+  return found;
+}
+
+/// A numeric field; throws when absent so a renamed key fails loudly.
+inline std::uint64_t num(const Fields& f, const std::string& key) {
+  const auto it = f.find(key);
+  if (it == f.end()) throw std::runtime_error("stats line has no field '" + key + "'");
+  return std::stoull(it->second);
+}
+
+/// Sends datagrams to 127.0.0.1:port.
+class UdpClient {
+ public:
+  explicit UdpClient(int port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    to_.sin_family = AF_INET;
+    to_.sin_port = htons(static_cast<std::uint16_t>(port));
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const int big = 8 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  }
+  ~UdpClient() { ::close(fd_); }
+  UdpClient(const UdpClient&) = delete;
+  UdpClient& operator=(const UdpClient&) = delete;
+
+  bool send(const Datagram& d) {
+    return ::sendto(fd_, d.data(), d.size(), 0, reinterpret_cast<const sockaddr*>(&to_),
+                    sizeof to_) == static_cast<ssize_t>(d.size());
+  }
+
+ private:
+  int fd_;            ///< the socket
+  sockaddr_in to_{};  ///< destination
+};
+
+/// framehive-receiver started with args, stdout+stderr into a log file.
+class ReceiverProcess {
+ public:
+  ReceiverProcess(const std::vector<std::string>& args, const std::string& tag)
+      : dir_(tag),
+        log_(dir_.path() + "/receiver.log"),
+        child_(std::make_unique<fh::test::Child>(fh::test::bin("framehive-receiver"), args,
+                                                 log_)) {}
+
+  /// Waits for the "listening on" log line (sockets bound, signals caught).
+  bool wait_ready(std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
+    return fh::test::poll_until(
+        [this] { return output().find("listening on") != std::string::npos || !running(); },
+        timeout) &&
+           running();
+  }
+
+  bool running() { return child_->running(); }
+
+  /// SIGTERM, then the exit status.
+  int stop(int sig = SIGTERM) {
+    child_->signal(sig);
+    return child_->wait(std::chrono::milliseconds(15000));
+  }
+
+  int wait(std::chrono::milliseconds timeout) { return child_->wait(timeout); }
+
+  std::string output() const { return fh::test::read_file(log_); }
+
+ private:
+  TempDir dir_;                              ///< holds the log; removed last
+  std::string log_;                          ///< stdout + stderr of the child
+  std::unique_ptr<fh::test::Child> child_;   ///< the process (killed first if still running)
+};
+
+}  // namespace fh::receiver::test
