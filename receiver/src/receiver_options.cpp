@@ -114,6 +114,12 @@ void add_receiver_options(po::options_description& opts) {
       ("dump", po::value<std::string>()->value_name("DIR"),
        "write every complete frame to DIR/<port>/<frame_seq>.jpg (created; files appear "
        "atomically). Without --dump frames are counted (frames_discarded) and dropped")
+      ("master", po::value<std::string>()->value_name("URL"),
+       "forward every complete frame to a framehive-master, e.g. http://127.0.0.1:8000/RPC2, "
+       "with add_tasks in batches; while the master is unreachable it retries with backoff and "
+       "the per-port queue drops its oldest frames (counted frames_dropped). Exclusive with --dump")
+      ("batch", po::value<std::int64_t>()->default_value(16)->value_name("N"),
+       "with --master: at most N frames per add_tasks call")
       ("frame-timeout", po::value<double>()->default_value(d.reassembly.frame_timeout)
                             ->value_name("SECONDS"),
        "give up a frame this long after its first chunk arrived (counted timed_out)")
@@ -152,6 +158,8 @@ std::string receiver_help_epilog() {
          "  framehive-receiver --ports 5000-5003 --dump /tmp/frames\n"
          "      four cameras on ports 5000..5003 of every interface, frames written to\n"
          "      /tmp/frames/5000/0.jpg, /tmp/frames/5000/1.jpg, ...\n"
+         "  framehive-receiver --ports 5000-5001 --master http://10.0.0.5:8000/RPC2\n"
+         "      two cameras, frames forwarded to a master for detection\n"
          "  framehive-receiver --bind 127.0.0.1 --ports 5000,5002 --stats-interval 1\n"
          "      two local cameras, statistics every second, frames counted and discarded\n"
          "  FRAMEHIVE_PORTS=5000-5001,5005 framehive-receiver --rcvbuf 33554432\n"
@@ -197,6 +205,14 @@ ReceiverConfig receiver_config_from(const po::variables_map& vm) {
     c.dump_dir = vm["dump"].as<std::string>();
     if (c.dump_dir.empty()) throw UsageError("--dump: empty directory name");
   }
+  if (vm.count("master")) {
+    c.master_url = trim(vm["master"].as<std::string>());
+    if (c.master_url.rfind("http://", 0) != 0 && c.master_url.rfind("https://", 0) != 0) {
+      throw UsageError("--master: '" + c.master_url + "' is not an http:// URL");
+    }
+    if (!c.dump_dir.empty()) throw UsageError("--master and --dump: choose one output");
+  }
+  c.batch = static_cast<std::size_t>(int_in(vm, "batch", 1, 1000));
   return c;
 }
 

@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(kill_9_worker_holding_a_task_loses_nothing) {
   // Heartbeats every 0.3 s: a killed worker is found dead within ~1 s, long before the
   // 60 s task timeout, so what this test exercises is the dead-worker path.
   MasterProc master(dir, {"--heartbeat-interval", "0.3", "--task-timeout", "60",
-                          "--max-frame-age", "0"});
+                          "--max-frame-age", "0", "--max-pending-per-port", "100"});
   RpcClient c(master.url, 10000);
   const auto jpegs = vtest_jpegs(100, 12);
   std::vector<xmlrpc_c::value> frames;

@@ -18,6 +18,8 @@ struct ReceiverConfig {
   std::size_t queue_per_port = 64;       ///< complete frames queued per port (oldest dropped)
   double stats_interval = 5.0;           ///< seconds between stats lines on stderr, 0 = off
   std::string dump_dir;                  ///< --dump DIR, empty when not dumping
+  std::string master_url;                ///< --master URL, empty when not forwarding
+  std::size_t batch = 16;                ///< frames per add_tasks call
 };
 
 }  // namespace fh::receiver
