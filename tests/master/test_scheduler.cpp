@@ -38,6 +38,7 @@ struct Fixture {
     config.max_attempts = 3;
     config.heartbeat_interval = 1.0;
     config.max_frame_age = 0.0;
+    config.max_pending_per_port = 1000;  // bounds are tested on their own
     make();
   }
   void make() { s = std::make_unique<Scheduler>(config, clock, nullptr, "t"); }
