@@ -1,0 +1,220 @@
+// The whole pipeline as separate processes on 127.0.0.1: sender -> receiver -> master -> two
+// workers, two ports. Counts add up per port, framehive-ctl's results and summary agree with
+// the master's counters, an annotated frame decodes, Python's xmlrpc.client reads the results.
+#include <boost/test/unit_test.hpp>
+
+#include "test_util.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <set>
+#include <sstream>
+
+using fh::test::bin;
+using fh::test::Child;
+using fh::test::poll_until;
+using namespace std::chrono_literals;
+
+namespace {
+
+using KV = std::map<std::string, std::string>;
+
+/// key=value pairs of the last line starting with prefix whose port= matches.
+KV stats_line(const std::string& text, const std::string& prefix, int port) {
+  KV found;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix + " ", 0) != 0) continue;
+    KV kv;
+    std::istringstream toks(line.substr(prefix.size() + 1));
+    std::string tok;
+    while (toks >> tok) {
+      const auto eq = tok.find('=');
+      if (eq != std::string::npos) kv[tok.substr(0, eq)] = tok.substr(eq + 1);
+    }
+    if (kv["port"] == std::to_string(port)) found = kv;
+  }
+  return found;
+}
+
+long num(const KV& kv, const std::string& k) {
+  auto it = kv.find(k);
+  BOOST_REQUIRE_MESSAGE(it != kv.end(), "missing counter " + k);
+  return std::stol(it->second);
+}
+
+/// Runs a command, returns its exit status and stdout.
+int run(const std::string& cmd, std::string& out) {
+  out.clear();
+  FILE* p = popen(cmd.c_str(), "r");
+  BOOST_REQUIRE(p);
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = pclose(p);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/// A number field from a one-line JSON object (framehive-ctl --json output is flat enough).
+double json_num(const std::string& obj, const std::string& key) {
+  const auto at = obj.find("\"" + key + "\":");
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, "no " + key + " in " + obj.substr(0, 200));
+  return std::stod(obj.substr(at + key.size() + 3));
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string l;
+  while (std::getline(in, l)) if (!l.empty()) out.push_back(l);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
+  const auto dir = fh::test::make_temp_dir("pipeline");
+  const int mport = fh::test::free_tcp_port();
+  const int port_a = fh::test::free_udp_port();
+  int port_b = fh::test::free_udp_port();
+  while (port_b == port_a) port_b = fh::test::free_udp_port();
+  const std::string url = "http://127.0.0.1:" + std::to_string(mport) + "/RPC2";
+  const std::string ctl = bin("framehive-ctl") + " --master " + url + " ";
+
+  Child master(bin("framehive-master"),
+               {"--port", std::to_string(mport), "--db", dir + "/master.db", "--detector",
+                std::to_string(port_a) + "=hog", "--detector",
+                std::to_string(port_b) + "=haar:frontalface", "--max-pending-per-port", "1000",
+                "--max-frame-age", "0", "--stats-interval", "0", "--log-level", "warn"},
+               dir + "/master.log");
+  std::string out;
+  BOOST_REQUIRE(poll_until([&] { return run(ctl + "status >/dev/null 2>&1", out) == 0; }, 10s));
+  auto receiver = std::make_unique<Child>(
+      bin("framehive-receiver"),
+      std::vector<std::string>{"--bind", "127.0.0.1", "--ports",
+                               std::to_string(port_a) + "," + std::to_string(port_b), "--master",
+                               url, "--queue-per-port", "1000", "--stats-interval", "0"},
+      dir + "/receiver.log");
+  Child hog(bin("framehive-worker"), {"--master", url, "--detector", "hog", "--id", "hog",
+                                      "--log-level", "warn"}, dir + "/hog.log");
+  Child face(bin("framehive-worker"), {"--master", url, "--detector", "haar:frontalface", "--id",
+                                       "face", "--log-level", "warn"}, dir + "/face.log");
+  BOOST_REQUIRE(poll_until([&] {
+    run(ctl + "status --json", out);
+    return out.find("\"hog\"") != std::string::npos && out.find("\"face\"") != std::string::npos;
+  }, 20s));
+
+  const int frames = 40;
+  Child sender(bin("framehive-sender"),
+               {"--source", fh::test::vtest_avi(), "--port", std::to_string(port_a), "--source",
+                fh::test::megamind_avi(), "--port", std::to_string(port_b), "--receiver",
+                "127.0.0.1", "--fps", "0", "--frames", std::to_string(frames),
+                "--stats-interval", "0"},
+               dir + "/sender.log");
+  BOOST_REQUIRE(sender.wait(60s) == 0);
+  // Wait until the master finished everything it received and nothing new arrives for a
+  // while longer than the receiver's 1 s frame timeout (lost frames are counted by then).
+  {
+    double last_received = -1;
+    auto stable_since = std::chrono::steady_clock::now();
+    BOOST_REQUIRE(poll_until([&] {
+      run(ctl + "status --json", out);
+      double received = 0;
+      for (auto at = out.find("\"received\":"); at != std::string::npos;
+           at = out.find("\"received\":", at + 1)) {
+        received += std::stod(out.substr(at + 11));
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (received != last_received) {
+        last_received = received;
+        stable_since = now;
+      }
+      return json_num(out, "pending") + json_num(out, "in_progress") == 0 &&
+             now - stable_since > 1500ms;
+    }, 120s));
+  }
+  receiver->signal(SIGTERM);
+  BOOST_REQUIRE(receiver->wait(20s) == 0);
+  const std::string sender_log = fh::test::read_file(dir + "/sender.log");
+  const std::string receiver_log = fh::test::read_file(dir + "/receiver.log");
+
+  BOOST_REQUIRE(run(ctl + "status --json", out) == 0);
+  const std::string status = out;
+  for (int port : {port_a, port_b}) {
+    BOOST_TEST_CONTEXT("port " << port) {
+      const KV s = stats_line(sender_log, "sender-stats", port);
+      const KV r = stats_line(receiver_log, "receiver-stats", port);
+      const long sent = num(s, "frames");
+      BOOST_TEST(sent == frames);
+      // the master's counters for this port
+      const auto at = status.find("{\"port\":" + std::to_string(port));
+      BOOST_REQUIRE(at != std::string::npos);
+      const std::string p = status.substr(at, status.find('}', at) - at + 1);
+      const long completed = static_cast<long>(json_num(p, "completed"));
+      const long failed = static_cast<long>(json_num(p, "failed"));
+      const long mdropped = static_cast<long>(json_num(p, "dropped"));
+      const long expired = static_cast<long>(json_num(p, "expired"));
+      const long left = static_cast<long>(json_num(p, "pending") + json_num(p, "in_progress"));
+      BOOST_TEST(left == 0);
+      // nothing unaccounted
+      BOOST_TEST(sent == completed + failed + num(r, "frames_incomplete") + num(r, "frames_dropped") +
+                             num(r, "frames_failed") + mdropped + expired);
+      BOOST_TEST(static_cast<long>(json_num(p, "received")) == num(r, "frames_delivered"));
+      // results through framehive-ctl agree with the counters: one record per frame
+      BOOST_REQUIRE(run(ctl + "results --port " + std::to_string(port) + " --limit 1000 --json", out) == 0);
+      const auto recs = lines_of(out);
+      BOOST_TEST(static_cast<long>(recs.size()) == completed);
+      std::set<long> ids;
+      long detections = 0;
+      std::string with_detection;
+      for (const auto& rec : recs) {
+        ids.insert(static_cast<long>(json_num(rec, "frame_id")));
+        const auto n = std::count(rec.begin(), rec.end(), '{') - 1;
+        detections += n;
+        if (n > 0 && with_detection.empty()) {
+          const auto t = rec.find("\"task_id\":\"") + 11;
+          with_detection = rec.substr(t, rec.find('"', t) - t);
+        }
+      }
+      BOOST_TEST(static_cast<long>(ids.size()) == completed);
+      // summary agrees: frames and detections per label add up to the same totals
+      BOOST_REQUIRE(run(ctl + "summary --port " + std::to_string(port) + " --interval 1d --since 2d --json", out) == 0);
+      long sum_frames = 0, sum_labels = 0;
+      for (const auto& b : lines_of(out)) {
+        sum_frames += static_cast<long>(json_num(b, "frames"));
+        const auto l = b.find("\"labels\":{");
+        std::istringstream labels(b.substr(l + 10, b.find('}', l) - l - 10));
+        std::string kv;
+        while (std::getline(labels, kv, ',')) {
+          if (kv.find(':') != std::string::npos) sum_labels += std::stol(kv.substr(kv.find(':') + 1));
+        }
+      }
+      BOOST_TEST(sum_frames == completed);
+      BOOST_TEST(sum_labels == detections);
+      BOOST_TEST(detections > 0);  // people on vtest, faces on Megamind
+      // an annotated frame decodes as a JPEG
+      const std::string jpg = dir + "/annotated-" + std::to_string(port) + ".jpg";
+      BOOST_REQUIRE(run(ctl + "frame --task " + with_detection + " -o " + jpg, out) == 0);
+      const cv::Mat img = cv::imread(jpg);
+      BOOST_TEST(!img.empty());
+      // a foreign client reads the same results
+      const std::string py = "python3 -c \"import xmlrpc.client,sys; m=xmlrpc.client.ServerProxy('" +
+                             url + "'); r=m.get_results(" + std::to_string(port) +
+                             "); sys.exit(0 if len(r)==" + std::to_string(completed) +
+                             " and len({x['frame_id'] for x in r})==len(r) else 1)\"";
+      BOOST_TEST(std::system(py.c_str()) == 0);
+    }
+  }
+  // errors a user can act on: one line, non-zero exit
+  BOOST_TEST(run(ctl + "results --port 9 2>&1", out) == 3);
+  BOOST_TEST(out.find("unknown port 9") != std::string::npos);
+  BOOST_TEST(run(ctl + "frame --task nope -o /dev/null 2>&1", out) == 3);
+  BOOST_TEST(run(bin("framehive-ctl") + " --master http://127.0.0.1:1/RPC2 status 2>&1", out) == 1);
+  BOOST_TEST(out.find("unreachable") != std::string::npos);
+}
