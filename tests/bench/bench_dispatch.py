@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Dispatch benchmark: framehive-master (native and xmlrpc-c back ends) against the Python
+baseline master (../shared/baseline-py/master.py), side by side in one run, all driven by the
+same C++ load driver (tests/bench/bench_dispatch.cpp).
+
+75 KB JPEG (vtest.avi frame 100, q80), `null` detector, batch 10; W workers and P producers
+(W=1,P=1; W=2,P=1; W=4,P=2), at saturation and at a fixed offered rate. Each master is started
+fresh for each run. Reports tasks/s, latency p50/p99 and the master's CPU time per task (utime +
+stime from /proc/PID/stat over the run). Prints a Markdown table.
+
+Usage: bench_dispatch.py [--bin build/bin] [--frames 2000] [--rate 200] [--reps 1] [--out F]
+"""
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xmlrpc.client
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def start_master(kind, bindir, baseline, port, tmp):
+    if kind == "baseline":
+        args = ["/usr/bin/python3", os.path.join(baseline, "master.py"), "--host", "127.0.0.1",
+                "--port", str(port)]
+    else:
+        args = [bindir + "/framehive-master", "--port", str(port), "--db",
+                os.path.join(tmp, "bench-%d.db" % port), "--max-pending-per-port", "1000000",
+                "--max-frame-age", "0", "--stats-interval", "0", "--log-level", "warn",
+                "--rpc-backend", kind]
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    m = xmlrpc.client.ServerProxy("http://127.0.0.1:%d/RPC2" % port)
+    for _ in range(100):
+        try:
+            m.system.listMethods()
+            return p
+        except OSError:
+            time.sleep(0.1)
+    p.kill()
+    raise RuntimeError("master %s did not start" % kind)
+
+
+def run(kind, args, w, prod, rate, tmp):
+    port = free_port()
+    p = start_master(kind, args.bin, args.baseline, port, tmp)
+    try:
+        cmd = [args.bin + "/bench_dispatch", "--master", "http://127.0.0.1:%d/RPC2" % port,
+               "--image", args.image, "--frames", str(args.frames), "-W", str(w), "-P",
+               str(prod), "--batch", "10", "--wait-ms", "100", "--master-pid", str(p.pid),
+               "--rate", str(rate), "--label", kind]
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        kv = dict(t.split("=", 1) for t in out.stdout.split() if "=" in t)
+        if "tasks_per_s" not in kv:
+            raise RuntimeError("driver failed: " + out.stdout + out.stderr)
+        return kv
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.abspath(os.path.join(here, "..", ".."))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bin", default=os.path.join(root, "build", "bin"))
+    ap.add_argument("--baseline", default=os.path.join(root, "..", "shared", "baseline-py"))
+    ap.add_argument("--frames", type=int, default=2000)
+    ap.add_argument("--rate", type=float, default=200.0, help="fixed offered rate, frames/s")
+    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="fh-bench-dispatch-")
+    args.image = os.path.join(tmp, "frame100_q80.jpg")
+    subprocess.run(["/usr/bin/python3", os.path.join(args.baseline, "make_jpeg.py"), "--out",
+                    args.image], check=True, capture_output=True)
+    rows = ["| master | workers | producers | offered | tasks/s | p50 ms | p99 ms | master CPU ms/task |",
+            "|---|---|---|---|---|---|---|---|"]
+    for w, prod in ((1, 1), (2, 1), (4, 2)):
+        for rate in (0, args.rate):
+            for kind in ("native", "xmlrpc-c", "baseline"):
+                reps = [run(kind, args, w, prod, rate, tmp) for _ in range(args.reps)]
+                med = lambda k: statistics.median(float(r[k]) for r in reps)
+                rows.append("| %s | %d | %d | %s | %.0f | %.1f | %.1f | %.3f |" % (
+                    "framehive " + kind if kind != "baseline" else "baseline (Python)", w, prod,
+                    "saturation" if rate == 0 else "%g/s" % rate, med("tasks_per_s"),
+                    med("p50_ms"), med("p99_ms"), med("master_cpu_ms_per_task")))
+                print(rows[-1], flush=True)
+    text = "\n".join(rows)
+    print()
+    print(text)
+    if args.out:
+        open(args.out, "w").write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
