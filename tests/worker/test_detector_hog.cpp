@@ -51,6 +51,26 @@ BOOST_AUTO_TEST_CASE(finds_people_in_vtest) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(one_box_per_person_across_a_clip) {
+  // Over frames with several walkers, no two boxes of one frame overlap heavily or nest.
+  auto hog = make_detector("hog");
+  std::size_t total = 0;
+  for (int index : {15, 50, 136}) {
+    const auto found = hog->detect(test::via_jpeg(test::video_frame(fh::test::vtest_avi(), index)));
+    total += found.size();
+    for (std::size_t i = 0; i < found.size(); ++i) {
+      for (std::size_t j = i + 1; j < found.size(); ++j) {
+        const cv::Rect a(found[i].x, found[i].y, found[i].w, found[i].h);
+        const cv::Rect b(found[j].x, found[j].y, found[j].w, found[j].h);
+        const double inter = (a & b).area();
+        BOOST_TEST(inter / (a.area() + b.area() - inter) <= 0.4);
+        BOOST_TEST(inter <= 0.8 * std::min(a.area(), b.area()));
+      }
+    }
+  }
+  BOOST_TEST(total >= 3u);
+}
+
 BOOST_AUTO_TEST_CASE(blank_frame_has_nobody) {
   auto hog = make_detector("hog");
   const cv::Mat gray(576, 768, CV_8UC3, cv::Scalar(128, 128, 128));

@@ -33,7 +33,26 @@ std::vector<Detection> HogDetector::detect(const cv::Mat& bgr) {
   std::stable_sort(out.begin(), out.end(), [](const Detection& a, const Detection& b) {
     return a.confidence > b.confidence;
   });
-  return out;
+  // HOG's grouping leaves overlapping boxes on one person (often one box nested in a larger
+  // one). Greedy suppression, best first: drop a box that overlaps a kept one by IoU > 0.4 or
+  // lies mostly (> 80% of its area) inside it.
+  std::vector<Detection> kept;
+  kept.reserve(out.size());
+  for (const auto& d : out) {
+    const cv::Rect a(d.x, d.y, d.w, d.h);
+    bool suppressed = false;
+    for (const auto& k : kept) {
+      const cv::Rect b(k.x, k.y, k.w, k.h);
+      const double inter = (a & b).area();
+      const double iou = inter / (a.area() + b.area() - inter);
+      if (iou > 0.4 || inter > 0.8 * std::min(a.area(), b.area())) {
+        suppressed = true;
+        break;
+      }
+    }
+    if (!suppressed) kept.push_back(d);
+  }
+  return kept;
 }
 
 }  // namespace fh::worker
