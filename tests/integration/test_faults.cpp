@@ -172,3 +172,42 @@ BOOST_AUTO_TEST_CASE(master_restart_keeps_results_and_workers_reconnect) {
   worker.signal(SIGTERM);
   BOOST_TEST(worker.wait(10s) == 0);
 }
+
+BOOST_AUTO_TEST_CASE(corrupt_jpeg_ends_in_fail_task_and_the_worker_keeps_working) {
+  const auto dir = fh::test::make_temp_dir("corrupt-jpeg");
+  MasterProc master(dir, {"--max-frame-age", "0"});
+  RpcClient c(master.url, 10000);
+  const auto good = vtest_jpegs(100, 1).at(0);
+  // Passes the master's marker check (FF D8 FF ... FF D9) but is not a decodable JPEG.
+  std::vector<unsigned char> corrupt = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 'j', 'u', 'n', 'k'};
+  corrupt.insert(corrupt.end(), 200, 0x42);
+  corrupt.push_back(0xFF);
+  corrupt.push_back(0xD9);
+  auto frame = [](int id, const std::vector<unsigned char>& img) {
+    return xmlrpc_c::value_struct(Struct{{"port", xmlrpc_c::value_int(5000)},
+                                         {"frame_id", xmlrpc_c::value_int(id)},
+                                         {"captured_at", xmlrpc_c::value_double(0)},
+                                         {"image", xmlrpc_c::value_bytestring(img)}});
+  };
+  xmlrpc_c::paramList p;
+  p.add(xmlrpc_c::value_array(std::vector<xmlrpc_c::value>{frame(1, corrupt), frame(2, good)}));
+  c.call("add_tasks", p);
+  Child worker(bin("framehive-worker"), {"--master", master.url, "--detector", "hog", "--id", "w",
+                                         "--log-level", "error"},
+               dir + "/worker.log");
+  BOOST_REQUIRE(poll_until([&] {
+    const auto s = status(c);
+    return num(s, "failed") == 1 && num(s, "completed") == 1;
+  }, 30s));
+  xmlrpc_c::paramList q;
+  q.add(xmlrpc_c::value_int(5000));
+  const auto fails = xmlrpc_c::value_array(c.call("get_failures", q)).vectorValueValue();
+  BOOST_REQUIRE(fails.size() == 1u);
+  const Struct f = static_cast<Struct>(xmlrpc_c::value_struct(fails[0]));
+  const std::string reason = xmlrpc_c::value_string(f.at("reason"));
+  BOOST_TEST(reason.find("corrupt JPEG") != std::string::npos, reason);
+  BOOST_TEST(xmlrpc_c::value_int(f.at("frame_id")) == 1);
+  BOOST_TEST(worker.running());
+  worker.signal(SIGTERM);
+  BOOST_TEST(worker.wait(10s) == 0);
+}
