@@ -1,4 +1,4 @@
-# Warnings and sanitizers for project targets.
+# Warnings, sanitizers and fuzzing instrumentation for project targets.
 function(fh_target_defaults target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
   if(FH_WERROR)
@@ -7,6 +7,11 @@ function(fh_target_defaults target)
   if(FH_SANITIZE)
     target_compile_options(${target} PRIVATE -fsanitize=${FH_SANITIZE} -fno-omit-frame-pointer)
     target_link_options(${target} PRIVATE -fsanitize=${FH_SANITIZE})
+  endif()
+  if(FH_FUZZ)
+    # Coverage instrumentation for libFuzzer; the fuzz executables add -fsanitize=fuzzer.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link
+      -fsanitize-coverage-ignorelist=${PROJECT_SOURCE_DIR}/tests/fuzz/coverage_ignore.txt)
   endif()
 endfunction()
 

@@ -10,9 +10,13 @@ PACKAGES=(
   libopencv-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
   libspdlog-dev libfmt-dev
-  libsqlite3-dev libssl-dev
+  libsqlite3-dev libssl-dev libdeflate-dev
   opencv-data opencv-doc
+  clang libclang-rt-14-dev llvm-14
 )
+# clang: the fuzz build (scripts/fuzz.sh); libclang-rt-14-dev holds libFuzzer and clang's
+# sanitizer runtimes (only recommended by clang, so listed); llvm-14: llvm-symbolizer for
+# readable sanitizer stack traces.
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -183,7 +183,7 @@ struct Session {
   std::ostream& err;
   RpcClient client;
   Session(const CtlOptions& opts, std::ostream& o_, std::ostream& e_)
-      : o(opts), out(o_), err(e_), client(opts.master, opts.timeout_ms) {}
+      : o(opts), out(o_), err(e_), client(opts.master, opts.timeout_ms, opts.auth_secret) {}
 
   xmlrpc_c::value call(const std::string& m, std::initializer_list<xmlrpc_c::value> args) {
     xmlrpc_c::paramList p;
@@ -498,6 +498,9 @@ int run(const CtlOptions& o, std::ostream& out, std::ostream& err) {
     err << "framehive-ctl: unknown command '" << o.command
         << "' (status, results, summary, frame, export)\n";
     return 2;
+  } catch (const shared::RpcAuthError& e) {
+    err << "framehive-ctl: " << e.what() << "\n";
+    return 1;
   } catch (const RpcTransportError& e) {
     err << "framehive-ctl: master unreachable at " << o.master << " (" << e.what() << ")\n";
     return 1;

@@ -2,6 +2,7 @@
 #include "framehive/ctl/ctl.hpp"
 #include "framehive/shared/cli.hpp"
 #include "framehive/shared/rpc_client.hpp"
+#include "framehive/shared/secret.hpp"
 
 #include <iostream>
 
@@ -25,8 +26,8 @@ int main(int argc, char** argv) {
         "  export --port P [--format csv|jsonl] [--since 1h] [-o FILE]\n"
         "                                  every persisted result, oldest first, one row per\n"
         "                                  detection (csv) or one JSON object per frame\n\n"
-        "Exit codes: 0 ok, 1 master unreachable or other error, 2 bad usage,\n"
-        "3 unknown port or task.");
+        "Exit codes: 0 ok, 1 master unreachable, credentials refused (HTTP 401) or other\n"
+        "error, 2 bad usage, 3 unknown port or task.");
     fh::ctl::CtlOptions o;
     std::string interval = "10s", since;
     cli.options().add_options()
@@ -41,7 +42,11 @@ int main(int argc, char** argv) {
         ("task", po::value(&o.task), "frame: the task id (from results)")
         ("output,o", po::value(&o.output), "frame/export: output file")
         ("format", po::value(&o.format)->default_value("csv"), "export: csv or jsonl")
-        ("timeout-ms", po::value(&o.timeout_ms)->default_value(10000), "per call");
+        ("timeout-ms", po::value(&o.timeout_ms)->default_value(10000), "per call")
+        ("auth-file", po::value<std::string>()->value_name("PATH"),
+         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
+         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
+         "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent");
     cli.positional().add("command", 1);
     cli.set_epilog(
         "Examples:\n"
@@ -49,7 +54,8 @@ int main(int argc, char** argv) {
         "  framehive-ctl --master http://10.0.0.5:8000/RPC2 results --port 5001 --follow\n"
         "  framehive-ctl summary --port 5001 --interval 1m --since 10m\n"
         "  framehive-ctl frame --task e3-1042 -o person.jpg\n"
-        "  framehive-ctl export --port 5000 --format jsonl --since 1h -o cam5000.jsonl");
+        "  framehive-ctl export --port 5000 --format jsonl --since 1h -o cam5000.jsonl\n"
+        "  FRAMEHIVE_AUTH_FILE=~/.framehive-secret framehive-ctl status");
     if (auto rc = cli.parse(argc, argv)) return *rc;
     if (o.command.empty()) throw UsageError("a command is required: status, results, summary, frame, export");
     const bool needs_port = o.command == "results" || o.command == "summary" || o.command == "export";
@@ -65,6 +71,10 @@ int main(int argc, char** argv) {
       }
     } catch (const std::invalid_argument& e) {
       throw UsageError(e.what());
+    }
+    if (auto secret =
+            fh::shared::load_secret(cli.vm(), "auth-file", fh::shared::k_auth_secret_env)) {
+      o.auth_secret = std::move(*secret);
     }
     fh::shared::set_xmlrpc_size_limit(256u << 20);
     return fh::ctl::run(o, std::cout, std::cerr);

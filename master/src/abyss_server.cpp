@@ -2,6 +2,17 @@
 
 #include <unistd.h>
 #include <xmlrpc-c/base.h>
+#include <xmlrpc-c/server_abyss.h>
+#include <xmlrpc-c/server_abyss.hpp>
+#include <xmlrpc-c/xml.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+// Frees Abyss's error strings (exported by libxmlrpc_util, not declared in its public headers).
+extern "C" void xmlrpc_strfree(const char* string);
 
 namespace fh::master {
 namespace {
@@ -22,36 +33,175 @@ class TableMethod : public xmlrpc_c::method2 {
   rpc::MethodDef def_;  ///< name, help and body
 };
 
+/// Deepest element nesting of an XML document, counted in one pass without parsing it.
+/// xmlrpc-c builds and frees its element tree recursively on Abyss's small connection-thread
+/// stack: a call nesting ~1,000 arrays (3,000 elements, a 40 KB request) overflowed it and
+/// killed the master (SIGSEGV) before xmlrpc-c's own nesting limit (64 values) refused it.
+/// Comments, CDATA, declarations and processing instructions are skipped.
+std::size_t element_depth(const char* xml, std::size_t size) {
+  std::size_t depth = 0, deepest = 0;
+  const char* end = xml + size;
+  auto skip_past = [&](const char* from, const char* token) {
+    const char* at = std::search(from, end, token, token + std::strlen(token));
+    return at == end ? end : at + std::strlen(token);
+  };
+  for (const char* p = xml; p < end; ++p) {
+    if (*p != '<' || p + 1 >= end) continue;
+    const char next = p[1];
+    if (next == '/') {
+      if (depth > 0) --depth;
+    } else if (next == '!') {
+      p = (end - p > 9 && std::memcmp(p, "<![CDATA[", 9) == 0) ? skip_past(p, "]]>")
+          : (end - p > 4 && std::memcmp(p, "<!--", 4) == 0) ? skip_past(p, "-->")
+                                                            : skip_past(p, ">");
+      --p;
+    } else if (next != '?') {
+      const char* close = std::find(p, end, '>');
+      if (close == end || close[-1] != '/') deepest = std::max(deepest, ++depth);
+      p = close == end ? end - 1 : close;
+    }
+  }
+  return deepest;
+}
+
+/// Element depth beyond which a call is refused before xmlrpc-c sees it: far above any call
+/// xmlrpc-c itself accepts (64 nested values are about 200 elements), far below the ~2,700
+/// that overflow the stack.
+constexpr std::size_t k_max_element_depth = 512;
+
+/// Throws std::runtime_error for an Abyss error string (and frees it).
+void throw_if(const char* error, const char* what) {
+  if (!error) return;
+  std::string message = std::string("xmlrpc-c back end: ") + what + ": " + error;
+  xmlrpc_strfree(error);
+  throw std::runtime_error(message);
+}
+
 }  // namespace
 
 AbyssServer::AbyssServer(std::vector<rpc::MethodDef> methods, const RpcServerConfig& config,
                          int listen_fd)
-    : fd_(listen_fd) {
+    : auth_(config.auth_secret), fd_(listen_fd) {
   xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, config.max_request_bytes);
   for (auto& m : methods) {
     const std::string name = m.name;
     registry_.addMethod(name, xmlrpc_c::methodPtr(new TableMethod(std::move(m))));
   }
-  server_ =
-      std::make_unique<xmlrpc_c::serverAbyss>(xmlrpc_c::serverAbyss::constrOpt()
-                                                  .registryP(&registry_)
-                                                  .socketFd(fd_)
-                                                  .maxConn(config.max_conn)
-                                                  .maxConnBacklog(128)
-                                                  .keepaliveTimeout(config.keepalive_timeout_s)
-                                                  .keepaliveMaxConn(100000)
-                                                  .timeout(config.request_timeout_s)
-                                                  .dontAdvertise(true)
-                                                  .serverOwnsSignals(false));
+  try {
+    const char* error = nullptr;
+    AbyssInit(&error);
+    throw_if(error, "AbyssInit");
+    abyss_initialised_ = true;
+    ChanSwitchUnixCreateFd(fd_, &chan_switch_, &error);
+    throw_if(error, "listening socket");
+    ServerCreateSwitch(&server_, chan_switch_, &error);
+    throw_if(error, "ServerCreateSwitch");
+    server_created_ = true;
+    ServerSetMaxConn(&server_, config.max_conn);
+    ServerSetMaxConnBacklog(&server_, 128);
+    ServerSetKeepaliveTimeout(&server_, config.keepalive_timeout_s);
+    ServerSetKeepaliveMaxConn(&server_, 100000);
+    ServerSetTimeout(&server_, config.request_timeout_s);
+    ServerSetAdvertise(&server_, false);
+    // The XML-RPC handler with our own call processor (it runs the C++ registry).
+    xmlrpc_server_abyss_handler_parms parms{};
+    parms.xml_processor = &AbyssServer::process_call;
+    parms.xml_processor_arg = this;
+    parms.xml_processor_max_stack = registry_.maxStackSize();
+    parms.uri_path = "/RPC2";
+    parms.chunk_response = false;
+    parms.allow_origin = nullptr;
+    xmlrpc_env env;
+    xmlrpc_env_init(&env);
+    xmlrpc_server_abyss_set_handler3(&env, &server_, &parms, XMLRPC_AHPSIZE(access_ctl_max_age));
+    if (env.fault_occurred) {
+      const std::string message = env.fault_string ? env.fault_string : "unknown error";
+      xmlrpc_env_clean(&env);
+      throw std::runtime_error("xmlrpc-c back end: XML-RPC handler: " + message);
+    }
+    xmlrpc_env_clean(&env);
+    if (auth_.required()) {
+      // Abyss offers a request to its handlers last-added first: this one runs before the
+      // XML-RPC handler (and before it reads the body). tests/master checks the 401.
+      ServerReqHandler3 handler{};
+      handler.handleReq = &AbyssServer::check_credentials;
+      handler.userdata = this;
+      abyss_bool ok = false;
+      ServerAddHandler3(&server_, &handler, &ok);
+      if (!ok) throw std::runtime_error("xmlrpc-c back end: cannot add the credentials check");
+    }
+    ServerInit2(&server_, &error);
+    throw_if(error, "ServerInit2");
+  } catch (...) {
+    release();
+    throw;
+  }
 }
 
 AbyssServer::~AbyssServer() {
-  server_.reset();
+  release();
   ::close(fd_);
 }
 
-void AbyssServer::run() { server_->run(); }
+void AbyssServer::release() {
+  if (server_created_) ServerFree(&server_);
+  server_created_ = false;
+  if (chan_switch_) ChanSwitchDestroy(chan_switch_);
+  chan_switch_ = nullptr;
+  if (abyss_initialised_) AbyssTerm();
+  abyss_initialised_ = false;
+}
 
-void AbyssServer::stop() { server_->terminate(); }
+void AbyssServer::run() { ServerRun(&server_); }
+
+void AbyssServer::stop() { ServerTerminate(&server_); }
+
+void AbyssServer::process_call(xmlrpc_env* env, void* self, const char* xml, std::size_t size,
+                               TSession* session, xmlrpc_mem_block** response) {
+  auto* me = static_cast<AbyssServer*>(self);
+  try {
+    const xmlrpc_c::callInfo_abyss info(session);
+    std::string out;
+    if (element_depth(xml, size) > k_max_element_depth) {
+      // the fault xmlrpc-c gives for nesting beyond its limit, before its recursion runs
+      xmlrpc_c::xml::generateResponse(
+          xmlrpc_c::rpcOutcome(xmlrpc_c::fault(
+              "Call XML not a proper XML-RPC call.  Nested data structure too deep.",
+              xmlrpc_c::fault::CODE_PARSE)),
+          &out);
+    } else {
+      me->registry_.processCall(std::string(xml, size), &info, &out);
+    }
+    xmlrpc_mem_block* block = xmlrpc_mem_block_new(env, out.size());
+    if (env->fault_occurred) return;
+    std::memcpy(xmlrpc_mem_block_contents(block), out.data(), out.size());
+    *response = block;
+  } catch (const std::exception& e) {
+    xmlrpc_env_set_fault(env, XMLRPC_INTERNAL_ERROR, e.what());
+  } catch (...) {
+    xmlrpc_env_set_fault(env, XMLRPC_INTERNAL_ERROR, "internal error");
+  }
+}
+
+void AbyssServer::check_credentials(void* self, TSession* session, abyss_bool* handled) {
+  auto* me = static_cast<AbyssServer*>(self);
+  *handled = false;
+  try {
+    const char* value = RequestHeaderValue(session, "authorization");
+    if (me->auth_.check(value ? value : "")) return;
+    void* info = nullptr;
+    SessionGetChannelInfo(session, &info);
+    const auto* chan = static_cast<const abyss_unix_chaninfo*>(info);
+    me->auth_.note_refused(chan ? HttpAuth::peer_name(&chan->peerAddr) : "?", value != nullptr);
+  } catch (...) {
+    // refuse below: an exception must not cross into Abyss's C code
+  }
+  ResponseStatus(session, 401);
+  ResponseAddField(session, "WWW-Authenticate", HttpAuth::k_challenge);
+  ResponseError2(session,
+                 "unauthorized: this master requires HTTP Basic credentials (user framehive, "
+                 "password the shared secret; see docs/api.md)");
+  *handled = true;
+}
 
 }  // namespace fh::master

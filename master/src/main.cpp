@@ -1,6 +1,8 @@
 // framehive-master: hands frames to detector workers over XML-RPC and keeps their results.
 #include "framehive/master/master_app.hpp"
 #include "framehive/shared/cli.hpp"
+#include "framehive/shared/logging.hpp"
+#include "framehive/shared/secret.hpp"
 #include "framehive/shared/shutdown.hpp"
 
 #include <iostream>
@@ -60,11 +62,21 @@ int main(int argc, char** argv) {
         ("max-request-bytes", po::value(&c.rpc.max_request_bytes)->default_value(64u << 20),
          "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")
         ("stats-interval", po::value(&c.stats_interval)->default_value(10.0),
-         "seconds between status log lines; 0 = off");
+         "seconds between status log lines; 0 = off")
+        ("auth-file", po::value<std::string>()->value_name("PATH"),
+         "require HTTP Basic credentials (user 'framehive', password = the secret) on every "
+         "XML-RPC request; the secret is the first line of PATH (whitespace trimmed; the file "
+         "must not be readable by group or others). Without it, the secret comes from "
+         "FRAMEHIVE_AUTH_SECRET; with neither, no authentication");
     cli.set_epilog(
         "Examples:\n"
         "  framehive-master --port 8000 --db results.db\n"
-        "  framehive-master --bind 0.0.0.0 --detector 5000=hog --detector 5001=haar:frontalface");
+        "  framehive-master --bind 0.0.0.0 --detector 5000=hog --detector 5001=haar:frontalface\n"
+        "  openssl rand -hex 32 > /etc/framehive/secret && chmod 600 /etc/framehive/secret\n"
+        "  framehive-master --bind 0.0.0.0 --auth-file /etc/framehive/secret\n"
+        "\n"
+        "Security: the secret never goes on the command line (ps shows it). There is no TLS:\n"
+        "across untrusted networks use a VPN or an SSH tunnel (docs/operations.md, Security).");
     if (auto rc = cli.parse(argc, argv)) return *rc;
 
     for (const auto& d : detectors) {
@@ -98,6 +110,16 @@ int main(int argc, char** argv) {
     if (c.rpc.keepalive_timeout_s < 1) throw UsageError("--keepalive-timeout: must be >= 1");
     if (c.rpc.max_request_bytes < (1u << 20) || c.rpc.max_request_bytes > (1u << 30)) {
       throw UsageError("--max-request-bytes: 1 MiB .. 1 GiB");
+    }
+
+    auto secret = fh::shared::load_secret(cli.vm(), "auth-file", fh::shared::k_auth_secret_env);
+    if (secret) {
+      c.rpc.auth_secret = std::move(*secret);
+    } else if (c.rpc.bind.rfind("127.", 0) != 0) {
+      fh::shared::logger("rpc")->warn(
+          "listening on {} without authentication: anyone who reaches port {} can add tasks "
+          "and read results; give --auth-file (docs/operations.md, Security)",
+          c.rpc.bind, c.rpc.port);
     }
 
     fh::shared::block_shutdown_signals();

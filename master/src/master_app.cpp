@@ -30,8 +30,10 @@ MasterApp::MasterApp(MasterConfig config) : config_(std::move(config)) {
                                            store_.get(), prefix);
   server_ = std::make_unique<RpcServer>(*scheduler_, store_.get(), config_.rpc);
   shared::logger("rpc")->info(
-      "listening on http://{}:{}/RPC2 ({} back end, database {}, task ids {}-N)",
-      config_.rpc.bind, server_->port(), config_.rpc.backend, config_.db_path, prefix);
+      "listening on http://{}:{}/RPC2 ({} back end, {}, database {}, task ids {}-N)",
+      config_.rpc.bind, server_->port(), config_.rpc.backend,
+      config_.rpc.auth_secret.empty() ? "no authentication" : "HTTP Basic authentication",
+      config_.db_path, prefix);
 }
 
 MasterApp::~MasterApp() = default;

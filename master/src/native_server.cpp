@@ -51,6 +51,27 @@ void reply_plain(SocketStream& s, unsigned version, http::status status, std::st
   http::write(s, res, ec);
 }
 
+/// 401 with the Basic challenge; ends the connection.
+void reply_unauthorized(SocketStream& s, unsigned version) {
+  http::response<http::string_body> res{http::status::unauthorized, version};
+  res.set(http::field::content_type, "text/plain");
+  res.set(http::field::www_authenticate, HttpAuth::k_challenge);
+  res.keep_alive(false);
+  res.body() =
+      "unauthorized: this master requires HTTP Basic credentials (user framehive, password "
+      "the shared secret; see docs/api.md)\n";
+  res.prepare_payload();
+  boost::system::error_code ec;
+  http::write(s, res, ec);
+}
+
+std::string peer_of(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "?";
+  return HttpAuth::peer_name(reinterpret_cast<const sockaddr*>(&a));
+}
+
 /// After an error reply to a client that may still be sending: stop writing, discard what it
 /// sends for a while, so that closing does not reset the connection before it read the reply.
 void linger(int fd, clock::duration max) {
@@ -79,6 +100,7 @@ bool is_http_error(const boost::system::error_code& ec) {
 NativeServer::NativeServer(std::vector<rpc::MethodDef> methods, const RpcServerConfig& config,
                            int listen_fd)
     : dispatcher_(std::move(methods)),
+      auth_(config.auth_secret),
       config_(config),
       idle_timeout_(timeout_or_forever(config.keepalive_timeout_s)),
       request_timeout_(timeout_or_forever(config.request_timeout_s)),
@@ -235,6 +257,14 @@ void NativeServer::serve_http(int fd) {
     }
     const auto& req = parser.get();
     const unsigned version = req.version();
+    // Credentials first: without them nothing is served, not even a 404, and no body is read.
+    const auto authorization = req[http::field::authorization];
+    if (!auth_.check(std::string_view(authorization.data(), authorization.size()))) {
+      reply_unauthorized(stream, version);
+      auth_.note_refused(peer_of(fd), !authorization.empty());
+      linger(fd, kLingerTime);
+      return;
+    }
     std::string_view target(req.target().data(), req.target().size());
     target = target.substr(0, target.find('?'));
     if (target != "/RPC2" && target != "/") {

@@ -2,10 +2,12 @@
 // The native XML-RPC back end (the default): HTTP/1.1 parsed by Boost.Beast, one thread per
 // connection (a long poll blocks only its own connection), requests run by an RpcDispatcher.
 // Keep-alive with an idle timeout, a whole-request timeout, a request size limit (413, never
-// read into memory) and a connection cap (beyond it a new connection gets 503 and is closed).
+// read into memory), a connection cap (beyond it a new connection gets 503 and is closed) and,
+// with a secret, HTTP Basic authentication of every request (401 before any body is read).
 // run() accepts until stop(); stop() may be called from any thread.
 
 #include "framehive/master/rpc_server.hpp"
+#include "http_auth.hpp"
 #include "rpc_backend.hpp"
 #include "rpc_dispatcher.hpp"
 
@@ -55,6 +57,7 @@ class NativeServer : public RpcBackend {
   void reap(bool all);
 
   const rpc::RpcDispatcher dispatcher_;         ///< methods; thread-safe
+  HttpAuth auth_;                               ///< credentials check; thread-safe
   const RpcServerConfig config_;                ///< limits and timeouts
   const std::chrono::seconds idle_timeout_;     ///< keep-alive wait for the next request
   const std::chrono::seconds request_timeout_;  ///< whole request, and writes without progress

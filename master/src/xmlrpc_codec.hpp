@@ -39,7 +39,7 @@ ParsedResponse parse_response(std::string_view xml);
 /// (non-finite doubles, C pointers).
 std::string serialize_response(const xmlrpc_c::value& v);
 /// A <methodResponse> carrying the fault {faultCode, faultString}; never throws CodecError
-/// (characters XML cannot carry in msg become '?').
+/// (characters XML or xmlrpc-c cannot carry in msg become '?').
 std::string serialize_fault(int code, const std::string& msg);
 /// A <methodCall> (for tests and tools).
 std::string serialize_call(const std::string& method, const xmlrpc_c::paramList& params);

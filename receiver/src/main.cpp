@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
       fh::receiver::MasterSinkConfig mc;
       mc.url = config.master_url;
       mc.batch_max = config.batch;
+      mc.auth_secret = config.auth_secret;
       sink = std::make_unique<fh::receiver::MasterSink>(mc);
     }
 

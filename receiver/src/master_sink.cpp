@@ -40,7 +40,8 @@ xmlrpc_c::value frame_value(const Frame& f) {
 
 MasterSink::MasterSink(MasterSinkConfig config)
     : config_(std::move(config)),
-      client_(std::make_unique<shared::RpcClient>(config_.url, config_.timeout_ms)) {}
+      client_(std::make_unique<shared::RpcClient>(config_.url, config_.timeout_ms,
+                                                  config_.auth_secret)) {}
 
 MasterSink::~MasterSink() = default;
 
@@ -91,7 +92,13 @@ bool MasterSink::send(std::vector<Frame>& batch, std::size_t begin, std::size_t 
                 batch[begin].port, f.what());
       return true;
     } catch (const shared::RpcTransportError& e) {
-      if (!logged_down_) {
+      if (dynamic_cast<const shared::RpcAuthError*>(&e)) {
+        counters_.auth_errors++;
+        if (auth_log_.due()) {
+          log->error("{} ({} time(s) so far); retrying with backoff, oldest frames are dropped "
+                     "meanwhile", e.what(), auth_log_.calls());
+        }
+      } else if (!logged_down_) {
         log->warn("master unreachable ({}); retrying with backoff, oldest frames are dropped "
                   "meanwhile", e.what());
         logged_down_ = true;

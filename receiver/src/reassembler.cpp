@@ -46,6 +46,7 @@ Reassembler::Reassembler(const ReassemblerConfig& config, const fh::shared::Cloc
   if (config_.max_partial_frames == 0) config_.max_partial_frames = 1;
   config_.max_partial_bytes = std::max(config_.max_partial_bytes, config_.max_frame_bytes);
   for (auto port : stats.ports()) ports_[port].stats = stats.find(port);
+  if (!config_.key.empty()) tagger_ = std::make_unique<fh::shared::DatagramTagger>(config_.key);
 }
 
 std::size_t Reassembler::partial_frames() const {
@@ -63,8 +64,16 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
   st.datagrams.fetch_add(1, relaxed);
   st.bytes.fetch_add(size, relaxed);
 
-  DecodeError err = fh::shared::decode_datagram(data, size, decoded_);
+  DecodeError err = tagger_ ? fh::shared::decode_tagged_datagram(data, size, *tagger_, decoded_)
+                            : fh::shared::decode_datagram(data, size, decoded_);
   const DatagramHeader& h = decoded_.header;
+  if (!tagger_ && err == DecodeError::none && (h.flags & fh::shared::k_flag_tagged) &&
+      !ps.tag_noted) {
+    ps.tag_noted = true;
+    fh::shared::logger("net")->info(
+        "port {}: the datagrams carry integrity tags, but this receiver has no --key-file: "
+        "they are accepted unchecked", port);
+  }
   std::uint32_t chunk_size = 0;
   if (err == DecodeError::none && h.frame_len > config_.max_frame_bytes) {
     err = DecodeError::too_large;
@@ -97,7 +106,7 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
     p.frame_len = h.frame_len;
     p.chunk_size = chunk_size;
     p.capture_us = h.capture_us;
-    p.data.resize(h.frame_len);
+    p.data.reset(new std::uint8_t[h.frame_len]);
     p.have.assign(h.chunk_count, false);
     p.started = clock_.mono();
     p.order = ++order_;
@@ -123,7 +132,7 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
 
   Partial& p = it->second;
   const std::size_t offset = static_cast<std::size_t>(h.chunk_index) * p.chunk_size;
-  std::copy(decoded_.payload, decoded_.payload + decoded_.payload_size, p.data.begin() + offset);
+  std::copy(decoded_.payload, decoded_.payload + decoded_.payload_size, p.data.get() + offset);
   p.have[h.chunk_index] = true;
   if (++p.received == p.chunk_count) complete(port, ps, it);
   return DecodeError::none;
@@ -246,7 +255,7 @@ void Reassembler::complete(std::uint16_t port, PortState& ps,
   f.frame_seq = seq;
   f.capture_us = p.capture_us;
   f.received_us = static_cast<std::uint64_t>(std::llround(clock_.wall() * 1e6));
-  f.jpeg = std::move(p.data);
+  f.jpeg.assign(p.data.get(), p.data.get() + p.frame_len);
   ps.bytes -= p.frame_len;
   partial_bytes_ -= p.frame_len;
   ps.partials.erase(it);

@@ -80,8 +80,10 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
     last_stats_time_ = clock_.mono();
     last_stats_ = stats_.snapshot();
     schedule_stats();
-    log_->info("listening on {} UDP ports {} (receive buffer {} bytes), output: {}",
+    log_->info("listening on {} UDP ports {} (receive buffer {} bytes, integrity tags {}), "
+               "output: {}",
                config_.bind_address, join_ports(config_.ports), granted_,
+               config_.reassembly.key.empty() ? "not required" : "required",
                config_.dump_dir.empty() ? sink_name_ : sink_name_ + " " + config_.dump_dir);
     io_.run();
 

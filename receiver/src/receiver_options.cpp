@@ -1,6 +1,7 @@
 #include "framehive/receiver/receiver_options.hpp"
 
 #include "framehive/shared/cli.hpp"
+#include "framehive/shared/secret.hpp"
 
 #include <boost/asio/ip/address.hpp>
 
@@ -150,7 +151,16 @@ void add_receiver_options(po::options_description& opts) {
        "(counted frames_dropped)")
       ("stats-interval", po::value<double>()->default_value(d.stats_interval)
                              ->value_name("SECONDS"),
-       "print per-port statistics to stderr this often; 0 = only at exit (to stdout)");
+       "print per-port statistics to stderr this often; 0 = only at exit (to stdout)")
+      ("key-file", po::value<std::string>()->value_name("PATH"),
+       "require an integrity tag (HMAC-SHA256, docs/protocol.md) on every datagram, keyed with "
+       "the first line of PATH (whitespace trimmed; the file must not be readable by group or "
+       "others); untagged or wrongly tagged datagrams are dropped and counted "
+       "(malformed_bad_tag). Without it the key comes from FRAMEHIVE_DATAGRAM_KEY; with "
+       "neither, tags are not required and, when present, not checked")
+      ("auth-file", po::value<std::string>()->value_name("PATH"),
+       "with --master: the master's shared secret (first line of PATH, same rules), sent as "
+       "HTTP Basic credentials. Without it the secret comes from FRAMEHIVE_AUTH_SECRET");
 }
 
 std::string receiver_help_epilog() {
@@ -164,6 +174,9 @@ std::string receiver_help_epilog() {
          "      two local cameras, statistics every second, frames counted and discarded\n"
          "  FRAMEHIVE_PORTS=5000-5001,5005 framehive-receiver --rcvbuf 33554432\n"
          "      ports from the environment, a 32 MiB receive buffer\n"
+         "  framehive-receiver --ports 5000-5003 --key-file /etc/framehive/datagram.key \\\n"
+         "      --master http://10.0.0.5:8000/RPC2 --auth-file /etc/framehive/secret\n"
+         "      only datagrams tagged with the shared key; an authenticated master\n"
          "\n"
          "Statistics: every --stats-interval seconds on stderr, and at exit on stdout, one line\n"
          "per port:\n"
@@ -213,6 +226,14 @@ ReceiverConfig receiver_config_from(const po::variables_map& vm) {
     if (!c.dump_dir.empty()) throw UsageError("--master and --dump: choose one output");
   }
   c.batch = static_cast<std::size_t>(int_in(vm, "batch", 1, 1000));
+  if (auto key = fh::shared::load_secret(vm, "key-file", fh::shared::k_datagram_key_env)) {
+    c.reassembly.key = std::move(*key);
+  }
+  if (!c.master_url.empty()) {
+    if (auto secret = fh::shared::load_secret(vm, "auth-file", fh::shared::k_auth_secret_env)) {
+      c.auth_secret = std::move(*secret);
+    }
+  }
   return c;
 }
 

@@ -2,27 +2,29 @@
 
 #include <stdexcept>
 
+#include "framehive/shared/datagram_tagger.hpp"
 #include "framehive/shared/protocol.hpp"
 
 namespace fh::sender {
 
 namespace proto = fh::shared;
 
-Chunker::Chunker(std::string stream, std::uint64_t session, std::size_t chunk_size)
-    : stream_(std::move(stream)), session_(session), chunk_size_(chunk_size) {
+Chunker::Chunker(std::string stream, std::uint64_t session, std::size_t chunk_size, bool tagged)
+    : stream_(std::move(stream)), session_(session), chunk_size_(chunk_size), tagged_(tagged) {
   if (stream_.empty() || stream_.size() > proto::k_max_stream_name) {
     throw std::invalid_argument("stream name must be 1..64 bytes");
   }
-  if (chunk_size_ < min_chunk_size(stream_) || chunk_size_ > k_max_chunk_size) {
+  if (chunk_size_ < min_chunk_size(stream_, tagged_) || chunk_size_ > k_max_chunk_size) {
     throw std::invalid_argument("chunk size " + std::to_string(chunk_size_) + " is outside " +
-                                std::to_string(min_chunk_size(stream_)) + " .. " +
+                                std::to_string(min_chunk_size(stream_, tagged_)) + " .. " +
                                 std::to_string(k_max_chunk_size) + " for stream '" + stream_ + "'");
   }
-  payload_size_ = chunk_size_ - proto::k_fixed_header_bytes - stream_.size();
+  payload_size_ = chunk_size_ - proto::k_fixed_header_bytes - stream_.size() -
+                  (tagged_ ? proto::k_tag_bytes : 0);
 }
 
-std::size_t Chunker::min_chunk_size(const std::string& stream) {
-  return proto::k_fixed_header_bytes + stream.size() + 1;
+std::size_t Chunker::min_chunk_size(const std::string& stream, bool tagged) {
+  return proto::k_fixed_header_bytes + stream.size() + 1 + (tagged ? proto::k_tag_bytes : 0);
 }
 
 std::size_t Chunker::chunk_count(std::size_t frame_len) const {
@@ -35,7 +37,11 @@ bool Chunker::fits(std::size_t frame_len) const {
 
 void Chunker::encode_chunk(const std::uint8_t* jpeg, std::size_t size, std::uint32_t frame_seq,
                            std::uint64_t capture_us, std::size_t index,
-                           std::vector<std::uint8_t>& out) const {
+                           std::vector<std::uint8_t>& out, proto::DatagramTagger* tagger) const {
+  if ((tagger != nullptr) != tagged_) {
+    throw std::invalid_argument(tagged_ ? "a tagged chunker needs a DatagramTagger"
+                                        : "an untagged chunker takes no DatagramTagger");
+  }
   proto::DatagramHeader h;
   h.session = session_;
   h.frame_seq = frame_seq;
@@ -47,18 +53,23 @@ void Chunker::encode_chunk(const std::uint8_t* jpeg, std::size_t size, std::uint
   const std::size_t offset = index * payload_size_;
   const std::size_t n = std::min(payload_size_, size - offset);
   out.clear();
-  proto::encode_datagram(std::move(h), jpeg + offset, n, out);
+  if (tagger) {
+    proto::encode_tagged_datagram(std::move(h), jpeg + offset, n, *tagger, out);
+  } else {
+    proto::encode_datagram(std::move(h), jpeg + offset, n, out);
+  }
 }
 
 std::vector<std::vector<std::uint8_t>> Chunker::split(const std::vector<std::uint8_t>& jpeg,
                                                       std::uint32_t frame_seq,
-                                                      std::uint64_t capture_us) const {
+                                                      std::uint64_t capture_us,
+                                                      proto::DatagramTagger* tagger) const {
   std::vector<std::vector<std::uint8_t>> out;
   if (!fits(jpeg.size())) return out;
   const std::size_t count = chunk_count(jpeg.size());
   out.resize(count);
   for (std::size_t i = 0; i < count; ++i) {
-    encode_chunk(jpeg.data(), jpeg.size(), frame_seq, capture_us, i, out[i]);
+    encode_chunk(jpeg.data(), jpeg.size(), frame_seq, capture_us, i, out[i], tagger);
   }
   return out;
 }

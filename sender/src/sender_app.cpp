@@ -44,9 +44,11 @@ int SenderApp::run(std::ostream& out) {
       po.max_rate_mbit = options_.max_rate_mbit;
       po.drop_fraction = options_.drop_fraction;
       po.seed = options_.seed + i;
+      po.datagram_key = options_.datagram_key;
       const std::uint64_t session = StreamPublisher::random_session();
-      log->info("stream {}: {} -> {} session {:016x}", spec.stream, source->describe(),
-                sender->endpoint(), session);
+      log->info("stream {}: {} -> {} session {:016x}{}", spec.stream, source->describe(),
+                sender->endpoint(), session,
+                po.datagram_key.empty() ? "" : ", datagrams tagged (HMAC-SHA256)");
       StreamPublisher::Reopen reopen = [src = spec.source, source_options] {
         return FrameSource::open(src, source_options);
       };

@@ -10,6 +10,7 @@
 #include "framehive/sender/test_pattern_source.hpp"
 #include "framehive/shared/cli.hpp"
 #include "framehive/shared/protocol.hpp"
+#include "framehive/shared/secret.hpp"
 
 namespace fh::sender {
 
@@ -70,8 +71,15 @@ void SenderOptions::add_options(po::options_description& desc) {
      "0 = native size")
     ("quality", po::value<int>()->default_value(80)->value_name("Q"), "JPEG quality, 1..100")
     ("chunk-size", po::value<long long>()->default_value(1400)->value_name("B"),
-     "size of each whole UDP datagram (44-byte header + stream name + payload); 1400 never "
-     "fragments on a 1500-byte MTU. Range: 44 + name length + 1 .. 65000")
+     "size of each whole UDP datagram (44-byte header + stream name + payload, + 16-byte tag "
+     "with --key-file); 1400 never fragments on a 1500-byte MTU. Range: 44 + name length + 1 "
+     "(+ 16) .. 65000")
+    ("key-file", po::value<std::string>()->value_name("PATH"),
+     "append an integrity tag (HMAC-SHA256, docs/protocol.md) to every datagram, keyed with "
+     "the first line of PATH (whitespace trimmed; the file must not be readable by group or "
+     "others); a receiver with the same --key-file drops every datagram not tagged with it. "
+     "Without it the key comes from FRAMEHIVE_DATAGRAM_KEY; with neither, datagrams are not "
+     "tagged")
     ("frames", po::value<long long>()->default_value(0)->value_name("N"),
      "stop each stream after N frames; 0 = until the source ends")
     ("loop", po::bool_switch(),
@@ -132,6 +140,9 @@ SenderOptions SenderOptions::from_vm(const po::variables_map& vm) {
   const long long seed = vm["test-seed"].as<long long>();
   if (seed < 0) throw UsageError("--test-seed must be >= 0 (got " + str(seed) + ")");
   o.seed = static_cast<std::uint64_t>(seed);
+  if (auto key = fh::shared::load_secret(vm, "key-file", fh::shared::k_datagram_key_env)) {
+    o.datagram_key = std::move(*key);
+  }
   o.validate();
   return o;
 }
@@ -155,12 +166,14 @@ void SenderOptions::validate() const {
         throw UsageError(std::string("--source: ") + e.what());
       }
     }
-    const std::size_t min = Chunker::min_chunk_size(s.stream);
+    const bool tagged = !datagram_key.empty();
+    const std::size_t min = Chunker::min_chunk_size(s.stream, tagged);
     if (chunk_size < min || chunk_size > Chunker::k_max_chunk_size) {
       throw UsageError("--chunk-size must be in " + str(min) + " .. " +
                        str(Chunker::k_max_chunk_size) + " bytes for stream '" + s.stream +
                        "' (44-byte header + " + str(s.stream.size()) +
-                       "-byte name + at least 1 payload byte; got " + str(chunk_size) + ")");
+                       "-byte name + at least 1 payload byte" +
+                       (tagged ? " + 16-byte tag" : "") + "; got " + str(chunk_size) + ")");
     }
   }
   if (fps) check_range("fps", *fps, 0, 1000);
@@ -189,6 +202,9 @@ std::string SenderOptions::help_epilog() {
          "  # loop a file forever and withhold 20% of datagrams (receiver loss test)\n"
          "  framehive-sender --source vtest.avi --port 5000 --loop --test-drop-fraction 0.2 "
          "--test-seed 7\n"
+         "  # tag every datagram with the key the receiver's --key-file holds\n"
+         "  framehive-sender --source /dev/video0 --receiver recv.lan --port 5000 \\\n"
+         "      --key-file /etc/framehive/datagram.key\n"
          "\n"
          "At the end (source finished, --frames reached, SIGINT or SIGTERM) one line per stream\n"
          "is printed on stdout:\n"

@@ -70,7 +70,10 @@ StreamPublisher::StreamPublisher(std::uint16_t port, std::string stream, std::ui
       options_(std::move(options)),
       reopen_(std::move(reopen)),
       encoder_(options_.jpeg),
-      chunker_(stream_, session_, options_.chunk_size),
+      tagger_(options_.datagram_key.empty()
+                  ? nullptr
+                  : std::make_unique<shared::DatagramTagger>(options_.datagram_key)),
+      chunker_(stream_, session_, options_.chunk_size, tagger_ != nullptr),
       limiter_(options_.max_rate_mbit * 1e6 / 8.0,
                std::max(2.0 * static_cast<double>(options_.chunk_size + k_ip_udp_overhead),
                         options_.max_rate_mbit * 1e6 / 8.0 * 0.002)),
@@ -190,7 +193,8 @@ bool StreamPublisher::publish(const Frame& frame, std::uint64_t capture_us) {
       damaged = true;
       continue;
     }
-    chunker_.encode_chunk(jpeg_.data(), jpeg_.size(), seq, capture_us, i, datagram_);
+    chunker_.encode_chunk(jpeg_.data(), jpeg_.size(), seq, capture_us, i, datagram_,
+                          tagger_.get());
     if (limiter_.enabled()) {
       const double wait = limiter_.reserve(datagram_.size() + k_ip_udp_overhead, mono());
       // After stop() the rest of the frame goes out unpaced, so a tiny --max-rate cannot

@@ -1,6 +1,8 @@
 #include "framehive/shared/protocol.hpp"
 
-#include <boost/crc.hpp>
+#include "framehive/shared/datagram_tagger.hpp"
+
+#include <libdeflate.h>
 
 #include <stdexcept>
 
@@ -43,15 +45,17 @@ const char* decode_error_name(DecodeError e) {
     case DecodeError::bad_checksum: return "bad_checksum";
     case DecodeError::too_large: return "too_large";
     case DecodeError::inconsistent: return "inconsistent";
+    case DecodeError::bad_tag: return "bad_tag";
     case DecodeError::count_: break;
   }
   return "unknown";
 }
 
 std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
-  boost::crc_32_type crc;
-  crc.process_bytes(data, size);
-  return crc.checksum();
+  // libdeflate's CRC-32 (same polynomial and values as zlib's) uses carry-less multiply where
+  // the CPU has it: ~15 GB/s against ~0.4 GB/s for a byte-at-a-time table, which capped the
+  // receiver at a few thousand 64 KB datagrams per second (docs/benchmarks.md).
+  return libdeflate_crc32(0, data, size);
 }
 
 std::size_t header_size(const DatagramHeader& h) { return k_fixed_header_bytes + h.stream.size(); }
@@ -85,13 +89,28 @@ void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t 
   out.insert(out.end(), payload, payload + size);
 }
 
-DecodeError decode_datagram(const std::uint8_t* p, std::size_t size, DecodedDatagram& out) {
+namespace {
+
+/// Both decoders: with a tagger the tag is required and checked, without one it is skipped.
+DecodeError decode(const std::uint8_t* p, std::size_t size, DatagramTagger* tagger,
+                   DecodedDatagram& out) {
   if (size < k_fixed_header_bytes) return DecodeError::too_short;
   if (get_u32(p) != k_magic) return DecodeError::bad_magic;
   DatagramHeader& h = out.header;
   h.version = p[4];
   if (h.version != k_version) return DecodeError::bad_version;
   h.flags = p[5];
+  const bool tagged = (h.flags & k_flag_tagged) != 0;
+  if (tagger) {
+    // Before any other field is believed: a forged or altered datagram stops here.
+    if (!tagged) return DecodeError::bad_tag;
+    if (size < k_fixed_header_bytes + k_tag_bytes) return DecodeError::too_short;
+    if (!tagger->verify(p, size)) return DecodeError::bad_tag;
+  }
+  if (tagged) {
+    if (size < k_fixed_header_bytes + k_tag_bytes) return DecodeError::bad_length;
+    size -= k_tag_bytes;  // the rest is header + name + payload
+  }
   const std::size_t name_len = p[6];
   if (name_len > k_max_stream_name) return DecodeError::bad_length;
   h.session = get_u64(p + 8);
@@ -120,6 +139,32 @@ DecodeError decode_datagram(const std::uint8_t* p, std::size_t size, DecodedData
   out.payload = payload;
   out.payload_size = h.payload_len;
   return DecodeError::none;
+}
+
+}  // namespace
+
+DecodeError decode_datagram(const std::uint8_t* p, std::size_t size, DecodedDatagram& out) {
+  return decode(p, size, nullptr, out);
+}
+
+DecodeError decode_tagged_datagram(const std::uint8_t* p, std::size_t size,
+                                   DatagramTagger& tagger, DecodedDatagram& out) {
+  return decode(p, size, &tagger, out);
+}
+
+void encode_tagged_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
+                            DatagramTagger& tagger, std::vector<std::uint8_t>& out) {
+  static_assert(DatagramTagger::k_tag_bytes == k_tag_bytes, "one tag length");
+  h.flags = static_cast<std::uint8_t>(h.flags | k_flag_tagged);
+  const std::size_t begin = out.size();
+  out.reserve(begin + header_size(h) + size + k_tag_bytes);
+  encode_datagram(std::move(h), payload, size, out);
+  const std::size_t body = out.size() - begin;
+  out.resize(out.size() + k_tag_bytes);
+  if (!tagger.compute(out.data() + begin, body, out.data() + begin + body)) {
+    out.resize(begin);
+    throw std::runtime_error("HMAC-SHA256 of a datagram failed (OpenSSL)");
+  }
 }
 
 }  // namespace fh::shared

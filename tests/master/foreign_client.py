@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Drives a framehive-master as a foreign client would: Python's standard xmlrpc.client only.
 
-Usage: foreign_client.py URL. Exits non-zero with a message on the first mismatch.
+Usage: foreign_client.py URL. Exits non-zero with a message on the first mismatch. When URL
+carries credentials (http://framehive:SECRET@host:port/RPC2, HTTP Basic authentication), it first
+checks that the same URL without them, or with a wrong password, is refused with HTTP 401.
 """
 import sys
 import time
+import urllib.parse
 import xmlrpc.client
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 32 + b"\xff\xd9"
@@ -16,8 +19,25 @@ def check(cond, what):
         sys.exit(1)
 
 
+def check_refused(url, what):
+    try:
+        xmlrpc.client.ServerProxy(url).system.listMethods()
+        check(False, what + " must be refused")
+    except xmlrpc.client.ProtocolError as e:
+        check(e.errcode == 401, what + ": HTTP 401, got %d" % e.errcode)
+        challenge = e.headers.get("WWW-Authenticate", "")
+        check(challenge == 'Basic realm="framehive"', what + ": challenge " + repr(challenge))
+
+
 def main():
-    m = xmlrpc.client.ServerProxy(sys.argv[1], use_builtin_types=True)
+    url = sys.argv[1]
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is not None:
+        host = parts.hostname + (":%d" % parts.port if parts.port else "")
+        check_refused(urllib.parse.urlunsplit(parts._replace(netloc=host)), "no credentials")
+        wrong = parts.username + ":wrong-password@" + host
+        check_refused(urllib.parse.urlunsplit(parts._replace(netloc=wrong)), "wrong password")
+    m = xmlrpc.client.ServerProxy(url, use_builtin_types=True)
     methods = m.system.listMethods()
     for name in ("add_task", "add_tasks", "register_worker", "heartbeat", "request_task",
                  "complete_task", "fail_task", "get_results", "status"):

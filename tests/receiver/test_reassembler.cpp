@@ -457,8 +457,15 @@ BOOST_AUTO_TEST_CASE(every_malformed_reason_is_counted) {
     BOOST_TEST_CONTEXT(e) { BOOST_TEST(malformed(s, e) == static_cast<std::uint64_t>(n)); }
     total += static_cast<std::uint64_t>(n);
   }
-  BOOST_TEST(expected.size() == fh::shared::k_decode_error_count - 1);  // every reason
   BOOST_TEST(s.malformed() == total);
+  // bad_tag needs a key (--key-file): a keyed reassembler refuses the untagged chunk.
+  ReassemblerConfig keyed = c;
+  keyed.key = "reassembler-test-key-0123456789";
+  Rig keyed_rig(keyed);
+  BOOST_TEST((keyed_rig.push(good[0]) == DecodeError::bad_tag));
+  BOOST_TEST(malformed(keyed_rig.s(), DecodeError::bad_tag) == 1u);
+  BOOST_TEST(expected.count(DecodeError::bad_tag) == 0u);
+  BOOST_TEST(expected.size() + 1 == fh::shared::k_decode_error_count - 1);  // every reason
 }
 
 BOOST_AUTO_TEST_CASE(random_garbage_never_throws_or_completes) {

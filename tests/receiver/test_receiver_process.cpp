@@ -39,7 +39,8 @@ BOOST_AUTO_TEST_CASE(help_explains_every_flag) {
        {"--ports", "--bind", "--rcvbuf", "--dump", "--frame-timeout", "--reorder-window",
         "--max-partial-frames", "--max-frame-bytes", "--max-partial-bytes", "--queue-per-port",
         "--stats-interval", "--log-level", "--version", "Examples", "0.0.0.0", "rmem_max",
-        "receiver-stats"}) {
+        "receiver-stats", "--key-file", "FRAMEHIVE_DATAGRAM_KEY", "malformed_bad_tag",
+        "--auth-file", "FRAMEHIVE_AUTH_SECRET"}) {
     BOOST_TEST_CONTEXT(flag) { BOOST_TEST(out.find(flag) != std::string::npos); }
   }
   const auto [vrc, vout] = run_to_exit({"--version"});

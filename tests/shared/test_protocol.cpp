@@ -160,3 +160,10 @@ BOOST_AUTO_TEST_CASE(jpeg_markers) {
   BOOST_TEST(!looks_like_jpeg(bad, sizeof bad));
   BOOST_TEST(!looks_like_jpeg(ok, 3));
 }
+
+BOOST_AUTO_TEST_CASE(crc32_is_the_standard_ieee_crc) {
+  const std::string check = "123456789";  // the standard check value of CRC-32/ISO-HDLC
+  BOOST_TEST(crc32(reinterpret_cast<const std::uint8_t*>(check.data()), check.size()) ==
+             0xCBF43926u);
+  BOOST_TEST(crc32(nullptr, 0) == 0u);
+}

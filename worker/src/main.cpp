@@ -1,6 +1,7 @@
 // framehive-worker: takes frames from a framehive-master and runs object detection on them.
 #include "framehive/shared/cli.hpp"
 #include "framehive/shared/rpc_client.hpp"
+#include "framehive/shared/secret.hpp"
 #include "framehive/shared/shutdown.hpp"
 #include "framehive/worker/worker_app.hpp"
 
@@ -41,15 +42,28 @@ int main(int argc, char** argv) {
         ("opencv-threads", po::value(&c.detector_options.threads)->default_value(1),
          "OpenCV threads inside one detection (0 = OpenCV's default, all cores)")
         ("max-tasks", po::value(&c.max_tasks)->default_value(0),
-         "exit after this many tasks (0 = run until stopped)");
+         "exit after this many tasks (0 = run until stopped)")
+        ("auth-file", po::value<std::string>()->value_name("PATH"),
+         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
+         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
+         "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent");
     cli.set_epilog(
         "Examples:\n"
         "  framehive-worker --master http://10.0.0.5:8000/RPC2 --detector hog --threads 2\n"
-        "  framehive-worker --detector hog --detector haar:frontalface --id cam-gpu-1");
+        "  framehive-worker --detector hog --detector haar:frontalface --id cam-gpu-1\n"
+        "  framehive-worker --master http://10.0.0.5:8000/RPC2 --detector hog \\\n"
+        "      --auth-file /etc/framehive/secret\n"
+        "\n"
+        "A master that refuses the credentials (HTTP 401) is a configuration error: the worker\n"
+        "logs it every 30 s and keeps retrying with backoff until the secrets agree.");
     if (auto rc = cli.parse(argc, argv)) return *rc;
     if (c.detectors.empty()) throw UsageError("--detector is required (e.g. --detector hog)");
     if (c.wait_ms < 0 || c.wait_ms > 30000) throw UsageError("--wait-ms: 0..30000");
     if (c.max_tasks < 0) throw UsageError("--max-tasks: must be >= 0");
+    if (auto secret =
+            fh::shared::load_secret(cli.vm(), "auth-file", fh::shared::k_auth_secret_env)) {
+      c.auth_secret = std::move(*secret);
+    }
 
     fh::shared::set_xmlrpc_size_limit(64u << 20);
     fh::shared::block_shutdown_signals();

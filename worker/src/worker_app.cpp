@@ -19,6 +19,7 @@
 namespace fh::worker {
 namespace {
 
+using shared::RpcAuthError;
 using shared::RpcClient;
 using shared::RpcFault;
 using shared::RpcTransportError;
@@ -66,7 +67,7 @@ WorkerApp::WorkerApp(WorkerConfig config) : config_(std::move(config)) {
 bool WorkerApp::register_now() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (registered_) return true;
-  RpcClient client(config_.master_url, 10000);
+  RpcClient client(config_.master_url, 10000, config_.auth_secret);
   std::vector<xmlrpc_c::value> caps;
   for (const auto& d : config_.detectors) caps.push_back(xmlrpc_c::value_string(d));
   xmlrpc_c::paramList p;
@@ -91,6 +92,8 @@ bool WorkerApp::ensure_registered() {
   while (!stopping()) {
     try {
       if (register_now()) return true;
+    } catch (const RpcAuthError&) {
+      auth_refused("register_worker");
     } catch (const RpcTransportError& e) {
       counters_.rpc_errors++;
       if (attempt == 0) shared::logger("rpc")->warn("master unreachable: {}; retrying", e.what());
@@ -107,6 +110,14 @@ void WorkerApp::backoff(int& attempt) {
   ++attempt;
   std::unique_lock<std::mutex> lock(mutex_);
   stop_cv_.wait_for(lock, std::chrono::duration<double>(delay), [this] { return stopping(); });
+}
+
+void WorkerApp::auth_refused(const char* call) {
+  counters_.auth_errors++;
+  if (auth_log_.due()) {
+    shared::logger("rpc")->error("{}: {} ({} time(s) so far; retrying with backoff)", call,
+                                 RpcAuthError::k_message, auth_log_.calls());
+  }
 }
 
 void WorkerApp::run() {
@@ -127,7 +138,7 @@ void WorkerApp::stop() {
 }
 
 void WorkerApp::heartbeat_loop() {
-  RpcClient client(config_.master_url, 10000);
+  RpcClient client(config_.master_url, 10000, config_.auth_secret);
   int attempt = 0;
   while (!stopping()) {
     {
@@ -147,6 +158,8 @@ void WorkerApp::heartbeat_loop() {
         registered_ = false;
         ensure_registered();
       }
+    } catch (const RpcAuthError&) {
+      auth_refused("heartbeat");
     } catch (const RpcTransportError& e) {
       counters_.rpc_errors++;
       if (attempt++ == 0) shared::logger("rpc")->warn("heartbeat: {}", e.what());
@@ -158,7 +171,7 @@ void WorkerApp::heartbeat_loop() {
 
 void WorkerApp::task_loop(int index) {
   // The long poll plus a margin: curl rounds the timeout up to whole seconds.
-  RpcClient client(config_.master_url, config_.wait_ms + 15000);
+  RpcClient client(config_.master_url, config_.wait_ms + 15000, config_.auth_secret);
   std::map<std::string, std::unique_ptr<Detector>> detectors;  // per thread, made on first use
   int attempt = 0;
   auto log = shared::logger("rpc");
@@ -178,6 +191,10 @@ void WorkerApp::task_loop(int index) {
         continue;
       }
       log->error("request_task: fault {}: {}", f.code, f.what());
+      backoff(attempt);
+      continue;
+    } catch (const RpcAuthError&) {
+      auth_refused("request_task");
       backoff(attempt);
       continue;
     } catch (const std::exception& e) {
@@ -241,6 +258,11 @@ void WorkerApp::task_loop(int index) {
       } catch (const RpcFault& f) {
         log->error("reporting task {}: fault {}: {}", task_id, f.code, f.what());
         break;
+      } catch (const RpcAuthError&) {
+        auth_refused("reporting a task");
+        int a = tries;
+        backoff(a);
+        if (stopping() && tries >= 2) break;
       } catch (const std::exception& e) {
         counters_.rpc_errors++;
         int a = tries;
@@ -256,7 +278,8 @@ std::string WorkerApp::summary() const {
   std::ostringstream os;
   os << "worker-stats id=" << config_.id << " completed=" << counters_.completed
      << " rejected=" << counters_.rejected << " failed=" << counters_.failed
-     << " registrations=" << counters_.registrations << " rpc_errors=" << counters_.rpc_errors;
+     << " registrations=" << counters_.registrations << " rpc_errors=" << counters_.rpc_errors
+     << " auth_errors=" << counters_.auth_errors;
   return os.str();
 }
 

@@ -26,6 +26,7 @@ struct CtlOptions {
   std::string format = "csv"; ///< --format csv|jsonl
   int timeout_ms = 10000;     ///< per call
   double follow_poll_s = 0.5; ///< --follow poll period
+  std::string auth_secret;    ///< HTTP Basic password (--auth-file); empty: none
 };
 
 /// Parses "10s", "5m", "2h", "1d" or plain seconds; throws std::invalid_argument.

@@ -1,10 +1,10 @@
 #pragma once
 // The master's XML-RPC endpoint (http://HOST:PORT/RPC2): the methods of docs/api.md bound to a
 // Scheduler, served by one of two back ends that speak the same contract: "native" (Beast
-// HTTP + a fast XML-RPC codec, the default) or "xmlrpc-c" (Abyss). Both run one thread per
-// connection; the Scheduler does the locking. Construct it before other threads start (the
-// xmlrpc-c back end sets xmlrpc-c's process-global XML size limit). run() blocks; stop() may be
-// called from any thread.
+// HTTP + a fast XML-RPC codec, the default) or "xmlrpc-c" (Abyss), optionally behind HTTP Basic
+// authentication with a shared secret. Both run one thread per connection; the Scheduler does
+// the locking. Construct it before other threads start (the xmlrpc-c back end sets xmlrpc-c's
+// process-global XML size limit). run() blocks; stop() may be called from any thread.
 
 #include "framehive/master/result_store.hpp"
 #include "framehive/master/scheduler.hpp"
@@ -25,6 +25,9 @@ struct RpcServerConfig {
   unsigned request_timeout_s = 15; ///< time a client has to send its request (0: no limit)
   unsigned keepalive_timeout_s = 15;  ///< idle keep-alive connections are closed after this
   std::string backend = "native";  ///< "native" (Beast + own codec) or "xmlrpc-c" (Abyss)
+  /// HTTP Basic password (user "framehive") every request must carry; empty: no
+  /// authentication. Both back ends answer 401 without it (docs/api.md, "Authentication").
+  std::string auth_secret;
 };
 
 class RpcServer {

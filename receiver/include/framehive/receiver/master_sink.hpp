@@ -3,10 +3,13 @@
 // While the master is unreachable it retries with exponential backoff, blocking the consumer
 // thread, so the receiver's bounded queue drops its oldest frames (counted) meanwhile: memory
 // stays bounded and fresh frames go first once the master is back. A batch the master refuses
-// with a fault is retried frame by frame so one bad frame cannot sink the others.
+// with a fault is retried frame by frame so one bad frame cannot sink the others. A master that
+// refuses the credentials (HTTP 401) is treated like an unreachable one (backoff, oldest frames
+// dropped), but logged at error level every 30 s: it is a configuration error.
 // deliver() runs on the consumer thread; request_stop() may be called from any thread.
 
 #include "framehive/receiver/frame_sink.hpp"
+#include "framehive/shared/log_throttle.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -27,6 +30,7 @@ struct MasterSinkConfig {
   int timeout_ms = 10000;          ///< per call
   double max_backoff_s = 5.0;      ///< cap of the retry delay
   double shutdown_grace_s = 3.0;   ///< after request_stop, how long a batch may still be retried
+  std::string auth_secret;         ///< HTTP Basic password for the master; empty: none
 };
 
 /// Counters of the forwarding path; readable from any thread.
@@ -35,6 +39,7 @@ struct MasterSinkCounters {
   std::atomic<std::int64_t> retries{0};     ///< transport errors retried
   std::atomic<std::int64_t> refused{0};     ///< frames the master refused with a fault
   std::atomic<std::int64_t> abandoned{0};   ///< frames given up at shutdown, master unreachable
+  std::atomic<std::int64_t> auth_errors{0}; ///< calls the master refused with HTTP 401
 };
 
 class MasterSink final : public FrameSink {
@@ -64,6 +69,7 @@ class MasterSink final : public FrameSink {
   std::mutex mutex_;                            ///< guards nothing but the wait below
   std::condition_variable wake_;                ///< wakes a backoff wait on stop
   bool logged_down_ = false;                    ///< one warning per outage
+  shared::LogThrottle auth_log_{std::chrono::seconds(30)};  ///< paces the 401 error line
 };
 
 }  // namespace fh::receiver

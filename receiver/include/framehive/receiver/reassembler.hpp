@@ -7,11 +7,13 @@
 #include "framehive/receiver/frame.hpp"
 #include "framehive/receiver/stats_table.hpp"
 #include "framehive/shared/clock.hpp"
+#include "framehive/shared/datagram_tagger.hpp"
 #include "framehive/shared/protocol.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -26,6 +28,9 @@ struct ReassemblerConfig {
   std::size_t max_partial_frames = 16;          ///< partial frames per port (oldest evicted)
   std::size_t max_frame_bytes = 8u << 20;       ///< larger frame_len is malformed too_large
   std::size_t max_partial_bytes = 256u << 20;   ///< partial-frame bytes, all ports together
+  /// HMAC key of the datagrams' integrity tags (--key-file). Set: untagged or wrongly tagged
+  /// datagrams are malformed bad_tag. Empty: tags are accepted unchecked.
+  std::string key;
 };
 
 class Reassembler {
@@ -47,7 +52,7 @@ class Reassembler {
   static constexpr std::uint32_t k_max_seq_jump = 1u << 16;
 
   /// Ports are those of stats; datagrams for other ports are ignored. Keeps references to
-  /// clock, stats and listener.
+  /// clock, stats and listener. Throws std::runtime_error when the key cannot be set up.
   Reassembler(const ReassemblerConfig& config, const fh::shared::Clock& clock, StatsTable& stats,
               Listener& listener);
 
@@ -76,7 +81,9 @@ class Reassembler {
     std::uint32_t frame_len = 0;     ///< from the first chunk seen
     std::uint32_t chunk_size = 0;    ///< payload bytes of every non-last chunk
     std::uint64_t capture_us = 0;    ///< from the first chunk seen
-    std::vector<std::uint8_t> data;  ///< frame_len bytes, filled chunk by chunk
+    /// frame_len bytes, filled chunk by chunk. Not zero-filled: what a header claims costs
+    /// nothing until its chunks arrive (a flood of forged headers stays cheap).
+    std::unique_ptr<std::uint8_t[]> data;
     std::vector<bool> have;          ///< chunk i arrived
     std::uint16_t received = 0;      ///< distinct chunks arrived
     double started = 0;              ///< monotonic time of the first chunk
@@ -105,6 +112,7 @@ class Reassembler {
     std::size_t bytes = 0;                         ///< bytes reserved by partials
     std::map<std::uint64_t, Session> sessions;     ///< bounded by k_max_sessions_per_port
     std::optional<std::uint64_t> current_session;  ///< session of the last completed frame
+    bool tag_noted = false;                        ///< logged: tagged datagrams, no key here
   };
 
   Session& session_for(std::uint16_t port, PortState& ps, std::uint64_t session,
@@ -123,6 +131,7 @@ class Reassembler {
   std::size_t partial_bytes_ = 0;         ///< sum of PortState::bytes
   std::uint64_t order_ = 0;               ///< counter for Partial::order and Session::last_used
   fh::shared::DecodedDatagram decoded_;   ///< reused decode target (keeps its string capacity)
+  std::unique_ptr<fh::shared::DatagramTagger> tagger_;  ///< checks tags; null without a key
 };
 
 }  // namespace fh::receiver

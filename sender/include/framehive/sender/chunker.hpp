@@ -1,16 +1,22 @@
 #pragma once
 // Chunker: splits one JPEG into framehive datagrams (docs/protocol.md) of at most chunk_size
-// bytes each. Immutable after construction: thread-safe.
+// bytes each, optionally with integrity tags. Immutable after construction: thread-safe (a
+// DatagramTagger passed in belongs to the calling thread).
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+namespace fh::shared {
+class DatagramTagger;
+}
+
 namespace fh::sender {
 
-/// chunk_size is the whole datagram (header + stream name + payload); every chunk but the last
-/// carries payload_size() = chunk_size - 44 - stream length bytes of the JPEG.
+/// chunk_size is the whole datagram (header + stream name + payload + tag when tagged); every
+/// chunk but the last carries payload_size() = chunk_size - 44 - stream length (- 16 when
+/// tagged) bytes of the JPEG.
 class Chunker {
  public:
   static constexpr std::size_t k_default_chunk_size = 1400;
@@ -18,11 +24,13 @@ class Chunker {
   static constexpr std::size_t k_max_chunks = 65535;
 
   /// Throws std::invalid_argument when the stream name is empty or over 64 bytes, or
-  /// chunk_size is outside min_chunk_size(stream) .. k_max_chunk_size.
-  Chunker(std::string stream, std::uint64_t session, std::size_t chunk_size = k_default_chunk_size);
+  /// chunk_size is outside min_chunk_size(stream, tagged) .. k_max_chunk_size. tagged: leave
+  /// room for the 16-byte integrity tag in every datagram.
+  Chunker(std::string stream, std::uint64_t session, std::size_t chunk_size = k_default_chunk_size,
+          bool tagged = false);
 
-  /// Smallest legal chunk size for a stream name: header + name + 1 payload byte.
-  static std::size_t min_chunk_size(const std::string& stream);
+  /// Smallest legal chunk size for a stream name: header + name + 1 payload byte (+ tag).
+  static std::size_t min_chunk_size(const std::string& stream, bool tagged = false);
 
   /// Payload bytes per (non-last) chunk.
   std::size_t payload_size() const { return payload_size_; }
@@ -34,25 +42,28 @@ class Chunker {
   bool fits(std::size_t frame_len) const;
 
   /// Encodes chunk `index` of the frame into out (replaced). Precondition: fits(size) and
-  /// index < chunk_count(size).
+  /// index < chunk_count(size). A tagged chunker needs a tagger (the tag is appended), an
+  /// untagged one none: std::invalid_argument otherwise.
   void encode_chunk(const std::uint8_t* jpeg, std::size_t size, std::uint32_t frame_seq,
-                    std::uint64_t capture_us, std::size_t index,
-                    std::vector<std::uint8_t>& out) const;
+                    std::uint64_t capture_us, std::size_t index, std::vector<std::uint8_t>& out,
+                    fh::shared::DatagramTagger* tagger = nullptr) const;
 
   /// All datagrams of one frame, in chunk order; empty when !fits(jpeg.size()).
   std::vector<std::vector<std::uint8_t>> split(const std::vector<std::uint8_t>& jpeg,
-                                               std::uint32_t frame_seq,
-                                               std::uint64_t capture_us) const;
+                                               std::uint32_t frame_seq, std::uint64_t capture_us,
+                                               fh::shared::DatagramTagger* tagger = nullptr) const;
 
   const std::string& stream() const { return stream_; }
   std::uint64_t session() const { return session_; }
   std::size_t chunk_size() const { return chunk_size_; }
+  bool tagged() const { return tagged_; }
 
  private:
   std::string stream_;        ///< stream name carried in every datagram
   std::uint64_t session_;     ///< session id carried in every datagram
   std::size_t chunk_size_;    ///< whole datagram size
-  std::size_t payload_size_;  ///< chunk_size_ - header - name
+  bool tagged_;               ///< datagrams carry an integrity tag
+  std::size_t payload_size_;  ///< chunk_size_ - header - name (- tag)
 };
 
 }  // namespace fh::sender

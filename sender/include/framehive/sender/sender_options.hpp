@@ -30,6 +30,7 @@ struct SenderOptions {
   double drop_fraction = 0;            ///< test: fraction of datagrams dropped on purpose
   std::uint64_t seed = 1;              ///< test: seed of the drop generator
   double stats_interval = 5;           ///< seconds between periodic stats, 0 = off
+  std::string datagram_key;            ///< --key-file / FRAMEHIVE_DATAGRAM_KEY; empty: no tags
 
   /// Declares the flags (with help text) on desc.
   static void add_options(boost::program_options::options_description& desc);

@@ -18,6 +18,7 @@
 #include "framehive/sender/jpeg_encoder.hpp"
 #include "framehive/sender/rate_limiter.hpp"
 #include "framehive/sender/udp_sender.hpp"
+#include "framehive/shared/datagram_tagger.hpp"
 
 namespace fh::sender {
 
@@ -39,7 +40,8 @@ struct StreamStats {
 /// Per frame: read (rewinding files with --loop, reconnecting failed live sources), pace
 /// (files and the test pattern follow their timestamps or --fps in real time; live sources
 /// pace themselves and --fps only skips frames), encode with JpegEncoder, split with Chunker
-/// into frame_seq 0, 1, 2, ..., withhold datagrams for --test-drop-fraction, rate-limit with
+/// into frame_seq 0, 1, 2, ... (tagged with --key-file), withhold datagrams for
+/// --test-drop-fraction, rate-limit with
 /// RateLimiter and send with UdpSender. capture_us is the decode time for live sources and
 /// the release time for paced files and test patterns.
 class StreamPublisher {
@@ -53,6 +55,7 @@ class StreamPublisher {
     double max_rate_mbit = 0;  ///< token bucket, 0 = off
     double drop_fraction = 0;  ///< test drop probability per datagram
     std::uint64_t seed = 1;    ///< drop generator seed
+    std::string datagram_key;  ///< HMAC key: every datagram gets an integrity tag; empty: none
   };
 
   /// Reopens a live source after it failed (may throw FrameSourceError).
@@ -103,6 +106,7 @@ class StreamPublisher {
   Options options_;                        ///< settings
   Reopen reopen_;                          ///< live-source reconnect
   JpegEncoder encoder_;                    ///< JPEG settings
+  std::unique_ptr<shared::DatagramTagger> tagger_;  ///< integrity tags; null without a key
   Chunker chunker_;                        ///< datagram builder
   RateLimiter limiter_;                    ///< --max-rate
   std::mt19937_64 drop_rng_;               ///< --test-drop-fraction generator

@@ -1,6 +1,7 @@
 #pragma once
-// The framehive datagram format (see docs/protocol.md): encode and decode of one chunk.
-// Pure functions, thread-safe. Decoding never throws: malformed input yields a DecodeError.
+// The framehive datagram format (see docs/protocol.md): encode and decode of one chunk, with an
+// optional HMAC integrity tag. Thread-safe except through a DatagramTagger, which is one per
+// thread. Decoding never throws: malformed input yields a DecodeError.
 
 #include <array>
 #include <cstddef>
@@ -17,12 +18,19 @@ constexpr std::uint8_t k_version = 1;
 constexpr std::size_t k_fixed_header_bytes = 44;
 constexpr std::size_t k_max_stream_name = 64;
 constexpr std::size_t k_max_chunk_payload = 65000;
-constexpr std::size_t k_max_datagram = k_fixed_header_bytes + k_max_stream_name + k_max_chunk_payload;
+/// flags bit 0: a k_tag_bytes integrity tag follows the payload (not counted in payload_len).
+constexpr std::uint8_t k_flag_tagged = 0x01;
+constexpr std::size_t k_tag_bytes = 16;
+/// Largest valid datagram, tag included.
+constexpr std::size_t k_max_datagram =
+    k_fixed_header_bytes + k_max_stream_name + k_max_chunk_payload + k_tag_bytes;
+
+class DatagramTagger;
 
 /// One chunk's header, host byte order.
 struct DatagramHeader {
   std::uint8_t version = k_version;    ///< format version
-  std::uint8_t flags = 0;              ///< reserved, 0
+  std::uint8_t flags = 0;              ///< k_flag_tagged or 0; other bits reserved
   std::uint64_t session = 0;           ///< random per sender run and stream
   std::uint32_t frame_seq = 0;         ///< frame sequence number within the session
   std::uint16_t chunk_index = 0;       ///< 0 .. chunk_count-1
@@ -45,6 +53,7 @@ enum class DecodeError : std::uint8_t {
   bad_checksum,   ///< payload CRC mismatch
   too_large,      ///< frame_len over the receiver's --max-frame-bytes
   inconsistent,   ///< disagrees with earlier chunks of the same frame
+  bad_tag,        ///< a key is configured and the integrity tag is missing or wrong
   count_         ///< number of reasons (not a reason)
 };
 
@@ -76,6 +85,19 @@ void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t 
                      std::vector<std::uint8_t>& out);
 
 /// Decodes one datagram; never throws. Checks magic, version, lengths, indices and checksum.
+/// A tagged datagram (flags & k_flag_tagged) is accepted without checking its tag.
 DecodeError decode_datagram(const std::uint8_t* data, std::size_t size, DecodedDatagram& out);
+
+/// encode_datagram, then sets k_flag_tagged and appends the integrity tag computed by tagger
+/// over the whole datagram. Throws std::invalid_argument as encode_datagram, std::runtime_error
+/// when OpenSSL fails.
+void encode_tagged_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
+                            DatagramTagger& tagger, std::vector<std::uint8_t>& out);
+
+/// decode_datagram for a receiver holding the key: after the magic and version checks, a
+/// datagram without k_flag_tagged or whose tag tagger does not confirm is bad_tag (so any
+/// changed byte is bad_tag); then the other checks. Never throws.
+DecodeError decode_tagged_datagram(const std::uint8_t* data, std::size_t size,
+                                   DatagramTagger& tagger, DecodedDatagram& out);
 
 }  // namespace fh::shared

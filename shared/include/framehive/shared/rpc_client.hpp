@@ -23,26 +23,40 @@ struct RpcTransportError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The server answered HTTP 401: the client's secret is missing or wrong. A configuration
+/// error, not an outage: retrying does not help until the secret is fixed.
+struct RpcAuthError : RpcTransportError {
+  RpcAuthError() : RpcTransportError(k_message) {}
+  static constexpr const char* k_message =
+      "the master refused the credentials (HTTP 401): check --auth-file";
+};
+
 class RpcClient {
  public:
   /// url: http://HOST:PORT/RPC2. timeout_ms: whole-call limit, rounded up to seconds by curl.
-  RpcClient(std::string url, int timeout_ms = 30000);
+  /// auth_secret: sent with every call as HTTP Basic credentials (user "framehive", see
+  /// docs/api.md); empty: no credentials.
+  RpcClient(std::string url, int timeout_ms = 30000, std::string auth_secret = {});
   ~RpcClient();
   RpcClient(const RpcClient&) = delete;
   RpcClient& operator=(const RpcClient&) = delete;
 
-  /// Calls method; throws RpcFault or RpcTransportError.
+  /// Calls method; throws RpcFault, RpcAuthError (HTTP 401) or RpcTransportError.
   xmlrpc_c::value call(const std::string& method, const xmlrpc_c::paramList& params);
   const std::string& url() const { return url_; }
 
  private:
   void reset();
 
-  std::string url_;  ///< endpoint
-  int timeout_ms_;   ///< per call
+  std::string url_;          ///< endpoint
+  int timeout_ms_;           ///< per call
+  std::string auth_secret_;  ///< HTTP Basic password; empty: none
   struct Impl;
   std::unique_ptr<Impl> impl_;  ///< transport + client, recreated after a transport error
 };
+
+/// The user name of the HTTP Basic credentials (the password is the shared secret).
+constexpr const char* k_auth_user = "framehive";
 
 /// Sets xmlrpc-c's process-global XML size limit. Call from main() before threads start.
 void set_xmlrpc_size_limit(std::size_t bytes);

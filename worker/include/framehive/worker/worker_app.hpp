@@ -2,9 +2,11 @@
 // The framehive-worker process: registers with the master, heartbeats on its own thread,
 // long-polls for tasks on N task threads (one XML-RPC client and one detector set per thread),
 // decodes, detects, and completes or fails each task. Re-registers when the master forgot it,
-// backs off and reconnects while the master is down. run() blocks until stop() and the
+// backs off and reconnects while the master is down; when the master refuses its credentials
+// (HTTP 401) it keeps backing off and logs that error every 30 s. run() blocks until stop() and the
 // threads have finished the tasks they hold; stop() is thread-safe.
 
+#include "framehive/shared/log_throttle.hpp"
 #include "framehive/worker/detector_options.hpp"
 
 #include <atomic>
@@ -25,6 +27,7 @@ struct WorkerConfig {
   double heartbeat_interval = 0.0;     ///< 0: the master's value from register_worker
   DetectorOptions detector_options;    ///< detector tuning
   std::int64_t max_tasks = 0;          ///< exit after this many tasks (0: no limit), for tests
+  std::string auth_secret;             ///< HTTP Basic password for the master; empty: none
 };
 
 /// Counters of one worker process; readable from any thread.
@@ -34,6 +37,7 @@ struct WorkerCounters {
   std::atomic<std::int64_t> failed{0};      ///< fail_task sent (corrupt JPEG, detector error)
   std::atomic<std::int64_t> registrations{0};  ///< register_worker calls that succeeded
   std::atomic<std::int64_t> rpc_errors{0};  ///< transport errors (master unreachable)
+  std::atomic<std::int64_t> auth_errors{0};  ///< calls the master refused with HTTP 401
 };
 
 class WorkerApp {
@@ -55,6 +59,8 @@ class WorkerApp {
   bool ensure_registered();
   bool register_now();
   void backoff(int& attempt);
+  /// Counts an HTTP 401 and logs it at error level at most every 30 s.
+  void auth_refused(const char* call);
   bool stopping() const { return stop_.load(); }
 
   WorkerConfig config_;                 ///< immutable after construction
@@ -65,6 +71,7 @@ class WorkerApp {
   std::atomic<double> heartbeat_interval_{2.0};
   std::mutex mutex_;                    ///< guards registration and the stop wait
   std::condition_variable stop_cv_;     ///< wakes sleepers on stop
+  shared::LogThrottle auth_log_{std::chrono::seconds(30)};  ///< paces the 401 error line
 };
 
 }  // namespace fh::worker

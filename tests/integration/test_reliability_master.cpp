@@ -1,0 +1,196 @@
+// Hostile clients against a real framehive-master process while a well-behaved client is
+// measured alongside. The method-level faults and the HTTP edge cases of each back end are
+// covered in-process by tests/master (test_rpc.cpp, test_native_server.cpp); this adds what
+// only the binary shows: the process survives clients resetting mid-reply (SIGPIPE), slow and
+// idle clients are shed by its own flags, and an established client keeps being served with
+// bounded latency the whole time. scripts/reliability.sh runs a longer battery on both back ends.
+#include "test_reliability_util.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+using fh::reltest::call_xml;
+using fh::reltest::http_post;
+using fh::reltest::http_status;
+using fh::reltest::RawConnection;
+using fh::shared::RpcClient;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A client on one keep-alive connection calling status() every 20 ms, timing each call.
+class Probe {
+ public:
+  explicit Probe(const std::string& url) : client_(url, 5000) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Probe() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  std::size_t calls() const { return latencies_ms_.size(); }
+  int failures() const { return failures_; }
+  const std::string& first_error() const { return first_error_; }
+  double percentile(double q) const {
+    if (latencies_ms_.empty()) return 0;
+    auto v = latencies_ms_;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<std::size_t>(q * static_cast<double>(v.size())))];
+  }
+  double max_ms() const {
+    return latencies_ms_.empty() ? 0 : *std::max_element(latencies_ms_.begin(), latencies_ms_.end());
+  }
+
+ private:
+  void run() {
+    while (!stop_) {
+      const auto t0 = std::chrono::steady_clock::now();
+      try {
+        client_.call("status", xmlrpc_c::paramList());
+      } catch (const std::exception& e) {
+        if (failures_++ == 0) first_error_ = e.what();
+      }
+      latencies_ms_.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  RpcClient client_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::vector<double> latencies_ms_;  ///< written by the probe thread, read after stop()
+  int failures_ = 0;                  ///< idem
+  std::string first_error_;           ///< idem
+};
+
+/// One request on a fresh connection; the response (or what came before the close).
+std::string request_once(int port, const std::string& request) {
+  RawConnection c(port);
+  if (!c.connected()) return "";
+  c.send(request);
+  return c.read_some(5000ms);
+}
+
+bool is_fault(const std::string& r, int code) {
+  return http_status(r) == 200 &&
+         r.find("<name>faultCode</name><value><int>" + std::to_string(code) + "</int>") !=
+             std::string::npos;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(master_process_refuses_hostile_clients_and_keeps_serving_a_good_one) {
+  const auto dir = fh::test::make_temp_dir("rel-hostile");
+  fh::reltest::Master m;
+  const int max_conn = 8;
+  m.start(dir + "/master.log", {"--db", ":memory:", "--max-conn", std::to_string(max_conn),
+                                "--request-timeout", "1", "--keepalive-timeout", "1",
+                                "--max-request-bytes", std::to_string(1 << 20)});
+  const long rss0 = fh::reltest::rss_kib(m.proc->pid());
+  Probe probe(m.url);
+  BOOST_REQUIRE(fh::test::poll_until([&] { return probe.calls() >= 3; }, 5s));
+
+  // Malformed calls: each a fault with its code, in a 200 response.
+  const std::string frame_no_image =
+      "<param><value><struct><member><name>port</name><value><int>5000</int></value></member>"
+      "<member><name>frame_id</name><value><int>1</int></value></member><member><name>"
+      "captured_at</name><value><double>0</double></value></member></struct></value></param>";
+  BOOST_TEST(is_fault(request_once(m.port, http_post(call_xml("add_task", frame_no_image))), -501));
+  BOOST_TEST(is_fault(request_once(m.port, http_post(call_xml("add_task", "<param><value><int>3</int></value></param>"))), -501));
+  BOOST_TEST(is_fault(request_once(m.port, http_post(call_xml("get_results", "<param><value><string>x</string></value></param>"))), -501));
+  BOOST_TEST(is_fault(request_once(m.port, http_post("<methodCall><methodName>status</methodName><params>")), -503));
+  BOOST_TEST(is_fault(request_once(m.port, http_post(call_xml("add_task", "<param><value><struct><member><name>image</name><value><base64>/9j/4A=</base64></value></member></struct></value></param>"))), -503));
+  BOOST_TEST(is_fault(request_once(m.port, http_post(call_xml("no_such_method"))), -506));
+  // Oversized: announced and refused before the body is read; sent and refused.
+  BOOST_TEST(http_status(request_once(m.port, http_post("", 1u << 30))) == 413);
+  {
+    RawConnection c(m.port);
+    const bool sent = c.send(http_post(std::string(2u << 20, '<')));
+    const std::string r = c.read_some(5000ms);
+    BOOST_TEST((!sent || r.empty() || http_status(r) == 413), r.substr(0, 40));
+  }
+  // Clients that reset while the master writes its reply: the process must not die of SIGPIPE.
+  for (int i = 0; i < 20; ++i) {
+    RawConnection c(m.port);
+    std::string many;
+    for (int k = 0; k < 40; ++k) many += http_post(call_xml("system.listMethods"));
+    c.send(many);
+    c.reset();
+  }
+  // Slow clients (half a request, a byte at a time) and idle ones beyond --max-conn: shed by
+  // --request-timeout and --keepalive-timeout, refused (503) beyond the cap.
+  std::vector<std::unique_ptr<RawConnection>> slow, idle;
+  for (int i = 0; i < 3; ++i) {
+    slow.push_back(std::make_unique<RawConnection>(m.port));
+    slow.back()->send("POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n<?xml");
+  }
+  for (int i = 0; i < 2 * max_conn; ++i) idle.push_back(std::make_unique<RawConnection>(m.port));
+  std::atomic<bool> trickling{true};
+  std::thread trickler([&] {
+    RawConnection t(m.port);
+    const std::string req = http_post(call_xml("status"));
+    for (std::size_t i = 0; i < req.size() && trickling; ++i) {
+      if (!t.send(req.substr(i, 1))) break;
+      std::this_thread::sleep_for(200ms);
+    }
+  });
+  for (auto& c : slow) BOOST_TEST(c->wait_closed(6000ms));
+  int closed_idle = 0;
+  for (auto& c : idle) closed_idle += c->wait_closed(6000ms) ? 1 : 0;
+  BOOST_TEST(closed_idle == 2 * max_conn);
+  trickling = false;
+  trickler.join();
+  // A newcomer is served again once the idle connections are gone.
+  BOOST_TEST(fh::test::poll_until(
+      [&] { return http_status(request_once(m.port, http_post(call_xml("status")))) == 200; }, 5s));
+
+  probe.stop();
+  BOOST_TEST_MESSAGE("probe: " << probe.calls() << " calls, " << probe.failures()
+                               << " failed, p50 " << probe.percentile(0.5) << " ms, p99 "
+                               << probe.percentile(0.99) << " ms, max " << probe.max_ms()
+                               << " ms; master RSS " << rss0 << " -> "
+                               << fh::reltest::rss_kib(m.proc->pid()) << " KiB");
+  BOOST_TEST(probe.failures() == 0, probe.first_error());
+  BOOST_TEST(probe.calls() >= 20u);
+  // Bounded on a busy 2-core machine: nothing the hostile clients did made it wait for them.
+  BOOST_TEST(probe.percentile(0.99) < 1000.0);
+  BOOST_TEST(probe.max_ms() < 3000.0);
+  BOOST_TEST(m.proc->running());
+  BOOST_TEST(fh::reltest::rss_kib(m.proc->pid()) - rss0 < 64 * 1024);
+  m.proc->signal(SIGTERM);
+  BOOST_TEST(m.proc->wait(10s) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(both_back_ends_survive_deep_nesting_and_clients_resetting_mid_reply) {
+  // A 40 KB call nesting 1,000 arrays used to kill the xmlrpc-c back end (SIGSEGV: xmlrpc-c
+  // frees its element tree recursively on Abyss's small thread stack); see abyss_server.cpp.
+  for (const std::string backend : {"native", "xmlrpc-c"}) {
+    BOOST_TEST_CONTEXT("--rpc-backend " << backend) {
+      const auto dir = fh::test::make_temp_dir("rel-nesting");
+      fh::reltest::Master m;
+      m.start(dir + "/master.log", {"--db", ":memory:", "--rpc-backend", backend});
+      for (int depth : {100, 1000, 20000}) {
+        std::string nested;
+        for (int i = 0; i < depth; ++i) nested += "<array><data><value>";
+        for (int i = 0; i < depth; ++i) nested += "</value></data></array>";
+        const std::string r =
+            request_once(m.port, http_post(call_xml("add_task", "<param><value>" + nested + "</value></param>")));
+        BOOST_TEST((http_status(r) == 200 && r.find("faultCode") != std::string::npos),
+                   "depth " << depth << ": " << r.substr(0, 60));
+        BOOST_REQUIRE(m.proc->running());
+      }
+      for (int i = 0; i < 10; ++i) {
+        RawConnection c(m.port);
+        std::string many;
+        for (int k = 0; k < 40; ++k) many += http_post(call_xml("system.listMethods"));
+        c.send(many);
+        c.reset();
+      }
+      BOOST_TEST(http_status(request_once(m.port, http_post(call_xml("status")))) == 200);
+      m.proc->signal(SIGTERM);
+      BOOST_TEST(m.proc->wait(10s) == 0);
+    }
+  }
+}
