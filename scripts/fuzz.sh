@@ -44,7 +44,8 @@ for t in "${targets[@]}"; do
     echo "then fix it and add it under tests/fuzz/regressions/$t/ (tests/fuzz/README.md)."
     exit 1
   fi
-  grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" | tr '\n' ' '
+  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log" |
+    tr -s ' \t\n' ' '
   echo
 done
 echo "fuzz: ${targets[*]}: no findings ($((SECONDS - start))s with the build)"

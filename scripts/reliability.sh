@@ -7,7 +7,7 @@
 # and the exact commands; writes it with the raw figures and every log to the --out directory.
 # The short fault tests run under ctest (tests/integration/test_reliability_*.cpp).
 #
-#   scripts/reliability.sh                         # build, then everything (~25 min, 10-min soak)
+#   scripts/reliability.sh                         # build, then everything (~20 min, 10-min soak)
 #   scripts/reliability.sh --quick                 # 60-s soak, 20-s load: a development pass (~8 min)
 #   scripts/reliability.sh --only soak --soak-seconds 1800
 #   scripts/reliability.sh --no-build --skip netloss,soak

@@ -33,13 +33,18 @@ class TableMethod : public xmlrpc_c::method2 {
   rpc::MethodDef def_;  ///< name, help and body
 };
 
-/// Deepest element nesting of an XML document, counted in one pass without parsing it.
-/// xmlrpc-c builds and frees its element tree recursively on Abyss's small connection-thread
-/// stack: a call nesting ~1,000 arrays (3,000 elements, a 40 KB request) overflowed it and
-/// killed the master (SIGSEGV) before xmlrpc-c's own nesting limit (64 values) refused it.
-/// Comments, CDATA, declarations and processing instructions are skipped.
-std::size_t element_depth(const char* xml, std::size_t size) {
-  std::size_t depth = 0, deepest = 0;
+/// Why xmlrpc-c must not see a call, or nullptr. Checked in one pass without parsing, because
+/// xmlrpc-c's own parser (its bundled expat, without entity-expansion limits) is the danger:
+/// - a DTD: entities defined in it are expanded without limit; a 1 KB "billion laughs" call
+///   kept a connection thread at 100 % CPU for minutes. XML-RPC has no use for declarations
+///   (the native back end refuses them too);
+/// - deep nesting: xmlrpc-c builds and frees its element tree recursively on Abyss's small
+///   connection-thread stack; a 40 KB call nesting 1,000 arrays (3,000 elements) overflowed it
+///   and killed the master (SIGSEGV) before xmlrpc-c's nesting limit (64 values) applied.
+///   Refused beyond k_max_element_depth elements: xmlrpc-c accepts about 200, ~2,700 crash.
+constexpr std::size_t k_max_element_depth = 512;
+const char* refuse_before_parsing(const char* xml, std::size_t size) {
+  std::size_t depth = 0;
   const char* end = xml + size;
   auto skip_past = [&](const char* from, const char* token) {
     const char* at = std::search(from, end, token, token + std::strlen(token));
@@ -51,23 +56,23 @@ std::size_t element_depth(const char* xml, std::size_t size) {
     if (next == '/') {
       if (depth > 0) --depth;
     } else if (next == '!') {
-      p = (end - p > 9 && std::memcmp(p, "<![CDATA[", 9) == 0) ? skip_past(p, "]]>")
-          : (end - p > 4 && std::memcmp(p, "<!--", 4) == 0) ? skip_past(p, "-->")
-                                                            : skip_past(p, ">");
-      --p;
+      if (end - p >= 9 && std::memcmp(p, "<![CDATA[", 9) == 0) {
+        p = skip_past(p, "]]>") - 1;
+      } else if (end - p >= 4 && std::memcmp(p, "<!--", 4) == 0) {
+        p = skip_past(p, "-->") - 1;
+      } else {
+        return "DOCTYPE and other declarations are not allowed";
+      }
     } else if (next != '?') {
       const char* close = std::find(p, end, '>');
-      if (close == end || close[-1] != '/') deepest = std::max(deepest, ++depth);
+      if ((close == end || close[-1] != '/') && ++depth > k_max_element_depth) {
+        return "Nested data structure too deep.";
+      }
       p = close == end ? end - 1 : close;
     }
   }
-  return deepest;
+  return nullptr;
 }
-
-/// Element depth beyond which a call is refused before xmlrpc-c sees it: far above any call
-/// xmlrpc-c itself accepts (64 nested values are about 200 elements), far below the ~2,700
-/// that overflow the stack.
-constexpr std::size_t k_max_element_depth = 512;
 
 /// Throws std::runtime_error for an Abyss error string (and frees it).
 void throw_if(const char* error, const char* what) {
@@ -162,12 +167,12 @@ void AbyssServer::process_call(xmlrpc_env* env, void* self, const char* xml, std
   try {
     const xmlrpc_c::callInfo_abyss info(session);
     std::string out;
-    if (element_depth(xml, size) > k_max_element_depth) {
-      // the fault xmlrpc-c gives for nesting beyond its limit, before its recursion runs
+    if (const char* why = refuse_before_parsing(xml, size)) {
+      // a parse fault (-503), as xmlrpc-c gives for calls it cannot take
       xmlrpc_c::xml::generateResponse(
-          xmlrpc_c::rpcOutcome(xmlrpc_c::fault(
-              "Call XML not a proper XML-RPC call.  Nested data structure too deep.",
-              xmlrpc_c::fault::CODE_PARSE)),
+          xmlrpc_c::rpcOutcome(
+              xmlrpc_c::fault(std::string("Call XML not a proper XML-RPC call.  ") + why,
+                              xmlrpc_c::fault::CODE_PARSE)),
           &out);
     } else {
       me->registry_.processCall(std::string(xml, size), &info, &out);

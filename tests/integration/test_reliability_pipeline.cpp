@@ -46,22 +46,31 @@ BOOST_AUTO_TEST_CASE(master_kill_9_mid_stream_receiver_reconnects_results_surviv
   const auto dir = fh::test::make_temp_dir("rel-master-crash");
   const int uport = fh::test::free_udp_port();
   fh::reltest::Master m;
-  const std::vector<std::string> margs = {"--db", dir + "/master.db", "--heartbeat-interval", "0.3",
-                                          "--detector", std::to_string(uport) + "=null",
-                                          "--max-frame-age", "0", "--max-pending-per-port", "64"};
+  const std::vector<std::string> margs = {"--db",
+                                          dir + "/master.db",
+                                          "--heartbeat-interval",
+                                          "0.3",
+                                          "--detector",
+                                          std::to_string(uport) + "=null",
+                                          "--max-frame-age",
+                                          "0",
+                                          "--max-pending-per-port",
+                                          "64"};
   m.start(dir + "/master-1.log", margs);
   const int queue = 8;
   Child receiver(bin("framehive-receiver"),
                  {"--bind", "127.0.0.1", "--ports", std::to_string(uport), "--master", m.url,
                   "--queue-per-port", std::to_string(queue), "--stats-interval", "1"},
                  dir + "/receiver.log");
-  Child worker(bin("framehive-worker"), {"--master", m.url, "--detector", "null", "--id", "w",
-                                         "--log-level", "warn"},
+  Child worker(bin("framehive-worker"),
+               {"--master", m.url, "--detector", "null", "--id", "w", "--log-level", "warn"},
                dir + "/worker.log");
-  BOOST_REQUIRE(poll_until([&] { return fh::reltest::alive_workers(fh::reltest::try_status(m.url)) == 1; }, 15s));
+  BOOST_REQUIRE(poll_until(
+      [&] { return fh::reltest::alive_workers(fh::reltest::try_status(m.url)) == 1; }, 15s));
   BOOST_REQUIRE(poll_until([&] { return fh::reltest::udp_bound(uport); }, 5s));
-  Child sender(bin("framehive-sender"), {"--source", "test:320x240", "--port", std::to_string(uport),
-                                         "--fps", "20", "--stream", "cam", "--stats-interval", "0"},
+  Child sender(bin("framehive-sender"),
+               {"--source", "test:320x240", "--port", std::to_string(uport), "--fps", "20",
+                "--stream", "cam", "--stats-interval", "0"},
                dir + "/sender.log");
   BOOST_REQUIRE(poll_until([&] { return completed(m.url, uport) >= 20; }, 20s));
   const auto before = results_by_task(m.url, uport);
@@ -70,22 +79,27 @@ BOOST_AUTO_TEST_CASE(master_kill_9_mid_stream_receiver_reconnects_results_surviv
   m.proc->signal(SIGKILL);
   BOOST_REQUIRE(m.proc->wait(5s) == -SIGKILL);
   // Down until the receiver's bounded queue overflowed (its stats line shows drops).
-  BOOST_REQUIRE(poll_until([&] {
-    const auto kv = fh::reltest::stats_line(fh::test::read_file(dir + "/receiver.log"),
-                                            "receiver-stats", uport);
-    return num(kv, "frames_dropped") > 0;
-  }, 15s));
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        const auto kv = fh::reltest::stats_line(fh::test::read_file(dir + "/receiver.log"),
+                                                "receiver-stats", uport);
+        return num(kv, "frames_dropped") > 0;
+      },
+      15s));
   m.start(dir + "/master-2.log", margs);  // same port, same database
   // The receiver reconnects by itself (backoff) and the worker re-registers.
   BOOST_TEST(poll_until([&] { return completed(m.url, uport) >= 20; }, 20s));
-  BOOST_TEST(poll_until([&] { return fh::reltest::alive_workers(fh::reltest::try_status(m.url)) == 1; }, 10s));
+  BOOST_TEST(poll_until(
+      [&] { return fh::reltest::alive_workers(fh::reltest::try_status(m.url)) == 1; }, 10s));
 
   sender.signal(SIGTERM);
   BOOST_REQUIRE(sender.wait(10s) == 0);
-  BOOST_REQUIRE(poll_until([&] {
-    const auto s = fh::reltest::try_status(m.url);
-    return !s.empty() && as_int(s.at("pending")) + as_int(s.at("in_progress")) == 0;
-  }, 20s));
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        const auto s = fh::reltest::try_status(m.url);
+        return !s.empty() && as_int(s.at("pending")) + as_int(s.at("in_progress")) == 0;
+      },
+      20s));
   receiver.signal(SIGTERM);
   BOOST_REQUIRE(receiver.wait(15s) == 0);
 
@@ -109,11 +123,13 @@ BOOST_AUTO_TEST_CASE(master_kill_9_mid_stream_receiver_reconnects_results_surviv
   BOOST_TEST(after.size() > before.size());
 
   const std::string rlog = fh::test::read_file(dir + "/receiver.log");
-  const auto s = fh::reltest::stats_line(fh::test::read_file(dir + "/sender.log"), "sender-stats", uport);
+  const auto s =
+      fh::reltest::stats_line(fh::test::read_file(dir + "/sender.log"), "sender-stats", uport);
   // the final line (stdout, at exit) is the last one in the log
   const auto r = fh::reltest::stats_line(rlog, "receiver-stats", uport);
-  BOOST_TEST_MESSAGE("sent " << num(s, "frames") << ", receiver complete " << num(r, "frames_complete")
-                             << ", delivered " << num(r, "frames_delivered") << ", dropped "
+  BOOST_TEST_MESSAGE("sent " << num(s, "frames") << ", receiver complete "
+                             << num(r, "frames_complete") << ", delivered "
+                             << num(r, "frames_delivered") << ", dropped "
                              << num(r, "frames_dropped") << "; results " << before.size() << " -> "
                              << after.size());
   BOOST_TEST(num(r, "frames_dropped") > 0);  // bounded while the master was down, counted
@@ -135,36 +151,42 @@ BOOST_AUTO_TEST_CASE(receiver_and_sender_restarts_never_mix_two_runs) {
   const int uport = fh::test::free_udp_port();
   const std::string dump = dir + "/dump";
   const std::string port_dir = dump + "/" + std::to_string(uport);
-  const std::vector<std::string> rargs = {"--bind", "127.0.0.1", "--ports", std::to_string(uport),
-                                          "--dump", dump, "--stats-interval", "0", "--log-level", "warn"};
-  auto receiver = std::make_unique<Child>(bin("framehive-receiver"), rargs, dir + "/receiver-1.log");
+  const std::vector<std::string> rargs = {
+      "--bind", "127.0.0.1",        "--ports", std::to_string(uport), "--dump",
+      dump,     "--stats-interval", "0",       "--log-level",         "warn"};
+  auto receiver =
+      std::make_unique<Child>(bin("framehive-receiver"), rargs, dir + "/receiver-1.log");
   BOOST_REQUIRE(poll_until([&] { return fh::reltest::udp_bound(uport); }, 5s));
   // --max-rate 5: a ~22 KB frame takes ~35 ms of the 40 ms between frames on the wire, so a
   // kill -9 almost surely lands in the middle of one.
-  Child a(bin("framehive-sender"), {"--source", source, "--port", std::to_string(uport), "--fps", "25",
-                                    "--max-rate", "5", "--quality", "80", "--stats-interval", "0"},
+  Child a(bin("framehive-sender"),
+          {"--source", source, "--port", std::to_string(uport), "--fps", "25", "--max-rate", "5",
+           "--quality", "80", "--stats-interval", "0"},
           dir + "/sender-a.log");
   BOOST_REQUIRE(poll_until([&] { return fh::reltest::count_dump(port_dir) >= 10; }, 15s));
   receiver->signal(SIGKILL);
   receiver->wait(5s);
   const std::size_t before_restart = fh::reltest::count_dump(port_dir);
   receiver = std::make_unique<Child>(bin("framehive-receiver"), rargs, dir + "/receiver-2.log");
-  BOOST_REQUIRE(poll_until([&] { return fh::reltest::count_dump(port_dir) >= before_restart + 25; }, 15s));
+  BOOST_REQUIRE(
+      poll_until([&] { return fh::reltest::count_dump(port_dir) >= before_restart + 25; }, 15s));
   a.signal(SIGKILL);  // mid-frame: receiver-2 holds a partial frame of run A
   a.wait(5s);
-  Child b(bin("framehive-sender"), {"--source", source, "--port", std::to_string(uport), "--fps", "25",
-                                    "--max-rate", "5", "--quality", "60", "--frames", "15",
-                                    "--stats-interval", "0"},
+  Child b(bin("framehive-sender"),
+          {"--source", source, "--port", std::to_string(uport), "--fps", "25", "--max-rate", "5",
+           "--quality", "60", "--frames", "15", "--stats-interval", "0"},
           dir + "/sender-b.log");
   BOOST_REQUIRE(b.wait(20s) == 0);
-  BOOST_REQUIRE(poll_until([&] {
-    const auto files = fh::reltest::read_dump(port_dir);
-    for (int k = 0; k < 15; ++k) {
-      const auto it = files.find(k);
-      if (it == files.end() || it->second != ref_b.at(k)) return false;
-    }
-    return true;
-  }, 10s));
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        const auto files = fh::reltest::read_dump(port_dir);
+        for (int k = 0; k < 15; ++k) {
+          const auto it = files.find(k);
+          if (it == files.end() || it->second != ref_b.at(k)) return false;
+        }
+        return true;
+      },
+      10s));
   receiver->signal(SIGTERM);
   BOOST_REQUIRE(receiver->wait(10s) == 0);
 

@@ -26,16 +26,16 @@ BOOST_AUTO_TEST_CASE(garbage_flood_on_one_port_is_counted_bounded_and_spares_the
   int valid_port = fh::test::free_udp_port();
   while (valid_port == flood_port) valid_port = fh::test::free_udp_port();
   const long partial_cap = 32L << 20;  // --max-partial-bytes: the memory garbage may claim
-  Child receiver(bin("framehive-receiver"),
-                 {"--bind", "127.0.0.1", "--ports",
-                  std::to_string(flood_port) + "," + std::to_string(valid_port), "--dump",
-                  dir + "/dump", "--max-frame-bytes", std::to_string(4 << 20),
-                  "--max-partial-bytes", std::to_string(partial_cap), "--stats-interval", "0",
-                  "--log-level", "warn"},
-                 dir + "/receiver.log");
-  BOOST_REQUIRE(poll_until([&] {
-    return fh::reltest::udp_bound(flood_port) && fh::reltest::udp_bound(valid_port);
-  }, 5s));
+  Child receiver(
+      bin("framehive-receiver"),
+      {"--bind", "127.0.0.1", "--ports",
+       std::to_string(flood_port) + "," + std::to_string(valid_port), "--dump", dir + "/dump",
+       "--max-frame-bytes", std::to_string(4 << 20), "--max-partial-bytes",
+       std::to_string(partial_cap), "--stats-interval", "0", "--log-level", "warn"},
+      dir + "/receiver.log");
+  BOOST_REQUIRE(poll_until(
+      [&] { return fh::reltest::udp_bound(flood_port) && fh::reltest::udp_bound(valid_port); },
+      5s));
   const long rss0 = fh::reltest::rss_kib(receiver.pid());
 
   std::atomic<bool> flooding{true};
@@ -64,18 +64,21 @@ BOOST_AUTO_TEST_CASE(garbage_flood_on_one_port_is_counted_bounded_and_spares_the
           h.session = (static_cast<std::uint64_t>(rng()) << 32) | rng();
           h.frame_seq = ++seq;
           h.frame_len = 4u << 20;
-          h.chunk_count = static_cast<std::uint16_t>((h.frame_len + payload.size() - 1) / payload.size());
+          h.chunk_count =
+              static_cast<std::uint16_t>((h.frame_len + payload.size() - 1) / payload.size());
           h.chunk_index = static_cast<std::uint16_t>(rng() % (h.chunk_count - 1));
           h.capture_us = 1;
           h.stream = "flood";
           fh::shared::encode_datagram(h, payload.data(), payload.size(), dgram);
         }
-        if (::sendto(fd, dgram.data(), dgram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0) {
+        if (::sendto(fd, dgram.data(), dgram.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                     sizeof to) > 0) {
           sent++;
         }
       }
       peak_kib = std::max(peak_kib.load(), fh::reltest::rss_kib(receiver.pid()));
-      std::this_thread::sleep_for(2ms);  // ~50k datagrams/s: heavy, but leaves the CPU to others
+      std::this_thread::sleep_for(
+          2ms);  // tens of thousands per second: heavy, but leaves CPU to the rest
     }
     ::close(fd);
   });
@@ -88,7 +91,8 @@ BOOST_AUTO_TEST_CASE(garbage_flood_on_one_port_is_counted_bounded_and_spares_the
   flooder.join();
   BOOST_REQUIRE(sender_status == 0);
   const std::string valid_dir = dir + "/dump/" + std::to_string(valid_port);
-  poll_until([&] { return fh::reltest::count_dump(valid_dir) >= static_cast<std::size_t>(frames); }, 10s);
+  poll_until([&] { return fh::reltest::count_dump(valid_dir) >= static_cast<std::size_t>(frames); },
+             10s);
   BOOST_TEST(receiver.running());
   receiver.signal(SIGTERM);
   BOOST_REQUIRE(receiver.wait(10s) == 0);
@@ -96,10 +100,10 @@ BOOST_AUTO_TEST_CASE(garbage_flood_on_one_port_is_counted_bounded_and_spares_the
   const std::string log = fh::test::read_file(dir + "/receiver.log");
   const auto fl = fh::reltest::stats_line(log, "receiver-stats", flood_port);
   const auto ok = fh::reltest::stats_line(log, "receiver-stats", valid_port);
-  BOOST_TEST_MESSAGE("flood: " << sent << " datagrams sent, " << num(fl, "datagrams") << " received, "
-                               << num(fl, "malformed") << " malformed, " << num(fl, "frames_incomplete")
-                               << " frames given up; receiver RSS " << rss0 << " KiB, peak "
-                               << peak_kib << " KiB");
+  BOOST_TEST_MESSAGE("flood: " << sent << " datagrams sent, " << num(fl, "datagrams")
+                               << " received, " << num(fl, "malformed") << " malformed, "
+                               << num(fl, "frames_incomplete") << " frames given up; receiver RSS "
+                               << rss0 << " KiB, peak " << peak_kib << " KiB");
   BOOST_TEST(num(fl, "datagrams") > 1000);
   BOOST_TEST(num(fl, "malformed") > 0);
   BOOST_TEST(num(fl, "frames_incomplete") > 0);

@@ -19,8 +19,8 @@
 #include <cctype>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -104,8 +104,9 @@ inline std::size_t count_dump(const std::string& dir) { return read_dump(dir).si
 
 /// The exact JPEGs framehive-sender sends for frames 0..frames-1 of `source` at `quality`
 /// (its encoder is deterministic): a loss-free run on 127.0.0.1 into a dumping receiver.
-inline std::map<int, std::string> reference_frames(const std::string& dir, const std::string& source,
-                                                   int frames, int quality) {
+inline std::map<int, std::string> reference_frames(const std::string& dir,
+                                                   const std::string& source, int frames,
+                                                   int quality) {
   const int port = fh::test::free_udp_port();
   const std::string dump = dir + "/ref-q" + std::to_string(quality);
   fh::test::Child rx(fh::test::bin("framehive-receiver"),
@@ -120,7 +121,8 @@ inline std::map<int, std::string> reference_frames(const std::string& dir, const
                      dump + ".sender.log");
   BOOST_REQUIRE(tx.wait(60s) == 0);
   const std::string port_dir = dump + "/" + std::to_string(port);
-  fh::test::poll_until([&] { return count_dump(port_dir) >= static_cast<std::size_t>(frames); }, 10s);
+  fh::test::poll_until([&] { return count_dump(port_dir) >= static_cast<std::size_t>(frames); },
+                       10s);
   rx.signal(SIGTERM);
   BOOST_REQUIRE(rx.wait(10s) == 0);
   auto out = read_dump(port_dir);
@@ -176,8 +178,8 @@ struct Master {
   std::unique_ptr<fh::test::Child> proc;
 
   void start(const std::string& log, std::vector<std::string> args) {
-    args.insert(args.begin(), {"--port", std::to_string(port), "--stats-interval", "0",
-                               "--log-level", "warn"});
+    args.insert(args.begin(),
+                {"--port", std::to_string(port), "--stats-interval", "0", "--log-level", "warn"});
     proc = std::make_unique<fh::test::Child>(fh::test::bin("framehive-master"), args, log);
     BOOST_REQUIRE_MESSAGE(
         fh::test::poll_until([&] { return !try_status(url).empty() || !proc->running(); }, 15s) &&
@@ -264,15 +266,16 @@ class RawConnection {
   bool closed_ = false;
 };
 
-inline std::string http_post(const std::string& body, std::size_t content_length = std::string::npos) {
+inline std::string http_post(const std::string& body,
+                             std::size_t content_length = std::string::npos) {
   const std::size_t n = content_length == std::string::npos ? body.size() : content_length;
   return "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: " +
          std::to_string(n) + "\r\n\r\n" + body;
 }
 
 inline std::string call_xml(const std::string& method, const std::string& params = "") {
-  return "<?xml version=\"1.0\"?><methodCall><methodName>" + method +
-         "</methodName><params>" + params + "</params></methodCall>";
+  return "<?xml version=\"1.0\"?><methodCall><methodName>" + method + "</methodName><params>" +
+         params + "</params></methodCall>";
 }
 
 /// HTTP status code of a response, 0 when there is none.
