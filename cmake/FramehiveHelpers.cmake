@@ -10,8 +10,7 @@ function(fh_target_defaults target)
   endif()
   if(FH_FUZZ)
     # Coverage instrumentation for libFuzzer; the fuzz executables add -fsanitize=fuzzer.
-    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link
-      -fsanitize-coverage-ignorelist=${PROJECT_SOURCE_DIR}/tests/fuzz/coverage_ignore.txt)
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)
   endif()
 endfunction()
 

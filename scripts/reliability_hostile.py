@@ -385,7 +385,8 @@ def udp_flood(args):
                 # under a fresh session and seq each time: the most memory one datagram can ask
                 # the receiver to set aside.
                 seq += 1
-                header = struct.pack(">IBBBBQIHHIHHQI", 0x46485644, 1, 0, 0, 0, seq, seq, 0, chunks,
+                index = rng.randrange(chunks - 1)  # any chunk but the last: touches a random page
+                header = struct.pack(">IBBBBQIHHIHHQI", 0x46485644, 1, 0, 0, 0, seq, seq, index, chunks,
                                      args.frame_len, len(payload), 0, int(time.time() * 1e6), crc)
                 d = header + payload
             try:
