@@ -3,6 +3,7 @@
 #include "framehive/shared/logging.hpp"
 
 #include <chrono>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -17,17 +18,43 @@ std::string random_prefix() {
   return os.str();
 }
 
+constexpr const char* k_lost_reason = "lost: master stopped before the frame was processed";
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// Moves the journalled frames to failures and logs how many per port; returns the counts.
+std::map<int, std::int64_t> record_lost(ResultStore& store, const char* when) {
+  auto lost = store.fail_journalled(k_lost_reason, unix_now());
+  std::int64_t total = 0;
+  std::ostringstream ports;
+  for (const auto& [port, n] : lost) {
+    total += n;
+    ports << (total == n ? "" : ", ") << "port " << port << ": " << n;
+  }
+  if (total > 0) {
+    shared::logger("rpc")->warn(
+        "{} {} frame(s) were queued or in progress ({}); recorded as failed ('{}', see "
+        "get_failures)",
+        when, total, ports.str(), k_lost_reason);
+  }
+  return lost;
+}
+
 }  // namespace
 
 MasterApp::MasterApp(MasterConfig config) : config_(std::move(config)) {
   store_ = std::make_unique<ResultStore>(config_.db_path);
   // Task ids carry the start counter of the database, so they never collide across restarts;
   // without a file the counter restarts, so a random prefix is used instead.
-  const std::string prefix = config_.db_path == ":memory:"
-                                 ? random_prefix()
-                                 : "e" + std::to_string(store_->next_epoch());
+  const std::string prefix =
+      config_.db_path == ":memory:" ? random_prefix() : "e" + std::to_string(store_->next_epoch());
+  // Frames the previous run held when it was killed are in the journal still.
+  const auto lost = record_lost(*store_, "when the master last stopped,");
   scheduler_ = std::make_unique<Scheduler>(config_.scheduler, shared::SystemClock::instance(),
                                            store_.get(), prefix);
+  scheduler_->note_lost_at_start(lost);
   server_ = std::make_unique<RpcServer>(*scheduler_, store_.get(), config_.rpc);
   shared::logger("rpc")->info(
       "listening on http://{}:{}/RPC2 ({} back end, {}, database {}, task ids {}-N)",
@@ -47,6 +74,11 @@ void MasterApp::run() {
   }
   stop_cv_.notify_all();
   monitor.join();
+  try {
+    record_lost(*store_, "at this stop");
+  } catch (const std::exception& e) {
+    shared::logger("rpc")->error("{}", e.what());
+  }
 }
 
 void MasterApp::stop() {

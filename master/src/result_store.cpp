@@ -37,19 +37,25 @@ ResultStore::ResultStore(const std::string& path) {
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
   exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
-  exec("CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, task_id TEXT UNIQUE NOT NULL,"
-       " port INTEGER NOT NULL, stream TEXT, frame_id INTEGER, captured_at REAL,"
-       " received_at REAL, completed_at REAL, worker_id TEXT, detector TEXT,"
-       " processing_ms REAL)");
+  exec(
+      "CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, task_id TEXT UNIQUE NOT NULL,"
+      " port INTEGER NOT NULL, stream TEXT, frame_id INTEGER, captured_at REAL,"
+      " received_at REAL, completed_at REAL, worker_id TEXT, detector TEXT,"
+      " processing_ms REAL)");
   exec("CREATE INDEX IF NOT EXISTS results_port ON results (port, id)");
   exec("CREATE INDEX IF NOT EXISTS results_port_time ON results (port, captured_at)");
-  exec("CREATE TABLE IF NOT EXISTS detections (result_id INTEGER NOT NULL, label TEXT,"
-       " confidence REAL, x INTEGER, y INTEGER, w INTEGER, h INTEGER)");
+  exec(
+      "CREATE TABLE IF NOT EXISTS detections (result_id INTEGER NOT NULL, label TEXT,"
+      " confidence REAL, x INTEGER, y INTEGER, w INTEGER, h INTEGER)");
   exec("CREATE INDEX IF NOT EXISTS detections_result ON detections (result_id)");
-  exec("CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL,"
-       " port INTEGER NOT NULL, stream TEXT, frame_id INTEGER, captured_at REAL,"
-       " failed_at REAL, worker_id TEXT, reason TEXT)");
+  exec(
+      "CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL,"
+      " port INTEGER NOT NULL, stream TEXT, frame_id INTEGER, captured_at REAL,"
+      " failed_at REAL, worker_id TEXT, reason TEXT)");
   exec("CREATE INDEX IF NOT EXISTS failures_port ON failures (port, id)");
+  exec(
+      "CREATE TABLE IF NOT EXISTS inflight (task_id TEXT PRIMARY KEY, port INTEGER NOT NULL,"
+      " stream TEXT, frame_id INTEGER, captured_at REAL) WITHOUT ROWID");
   insert_result_ = prepare(
       "INSERT OR IGNORE INTO results (task_id, port, stream, frame_id, captured_at, received_at,"
       " completed_at, worker_id, detector, processing_ms) VALUES (?,?,?,?,?,?,?,?,?,?)");
@@ -58,13 +64,31 @@ ResultStore::ResultStore(const std::string& path) {
   insert_failure_ = prepare(
       "INSERT INTO failures (task_id, port, stream, frame_id, captured_at, failed_at, worker_id,"
       " reason) VALUES (?,?,?,?,?,?,?,?)");
+  journal_insert_ = prepare(
+      "INSERT OR REPLACE INTO inflight (task_id, port, stream, frame_id, captured_at)"
+      " VALUES (?,?,?,?,?)");
+  journal_delete_ = prepare("DELETE FROM inflight WHERE task_id = ?");
 }
 
 ResultStore::~ResultStore() {
   sqlite3_finalize(insert_result_);
   sqlite3_finalize(insert_detection_);
   sqlite3_finalize(insert_failure_);
+  sqlite3_finalize(journal_insert_);
+  sqlite3_finalize(journal_delete_);
   sqlite3_close(db_);
+}
+
+template <class Body>
+void ResultStore::transaction(const char* what, Body&& body) {
+  exec("BEGIN");
+  try {
+    body();
+    exec("COMMIT");
+  } catch (const std::exception& e) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw std::runtime_error(std::string("database: ") + what + ": " + e.what());
+  }
 }
 
 void ResultStore::exec(const char* sql) {
@@ -86,8 +110,9 @@ sqlite3_stmt* ResultStore::prepare(const char* sql) {
 
 std::int64_t ResultStore::next_epoch() {
   std::lock_guard<std::mutex> lock(mutex_);
-  exec("INSERT INTO meta (key, value) VALUES ('epoch', 1)"
-       " ON CONFLICT(key) DO UPDATE SET value = value + 1");
+  exec(
+      "INSERT INTO meta (key, value) VALUES ('epoch', 1)"
+      " ON CONFLICT(key) DO UPDATE SET value = value + 1");
   Stmt st{prepare("SELECT value FROM meta WHERE key = 'epoch'")};
   if (sqlite3_step(st.s) != SQLITE_ROW) throw std::runtime_error("database: no epoch");
   return sqlite3_column_int64(st.s, 0);
@@ -95,8 +120,7 @@ std::int64_t ResultStore::next_epoch() {
 
 void ResultStore::add_result(const ResultRecord& r) {
   std::lock_guard<std::mutex> lock(mutex_);
-  exec("BEGIN");
-  try {
+  transaction("cannot store result", [&] {
     sqlite3_stmt* s = insert_result_;
     sqlite3_reset(s);
     bind_text(s, 1, r.task_id);
@@ -123,29 +147,87 @@ void ResultStore::add_result(const ResultRecord& r) {
       sqlite3_bind_int(ds, 7, d.h);
       if (sqlite3_step(ds) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
     }
-    exec("COMMIT");
-  } catch (const std::exception& e) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw std::runtime_error(std::string("database: cannot store result: ") + e.what());
-  }
+    unjournal(r.task_id);
+  });
 }
 
 void ResultStore::add_failure(const FailureRecord& f) {
   std::lock_guard<std::mutex> lock(mutex_);
-  sqlite3_stmt* s = insert_failure_;
+  transaction("cannot store failure", [&] {
+    sqlite3_stmt* s = insert_failure_;
+    sqlite3_reset(s);
+    bind_text(s, 1, f.task_id);
+    sqlite3_bind_int(s, 2, f.port);
+    bind_text(s, 3, f.stream);
+    sqlite3_bind_int64(s, 4, f.frame_id);
+    sqlite3_bind_double(s, 5, f.captured_at);
+    sqlite3_bind_double(s, 6, f.failed_at);
+    bind_text(s, 7, f.worker_id);
+    bind_text(s, 8, f.reason);
+    if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    unjournal(f.task_id);
+  });
+}
+
+void ResultStore::unjournal(const std::string& task_id) {
+  sqlite3_stmt* s = journal_delete_;
   sqlite3_reset(s);
-  bind_text(s, 1, f.task_id);
-  sqlite3_bind_int(s, 2, f.port);
-  bind_text(s, 3, f.stream);
-  sqlite3_bind_int64(s, 4, f.frame_id);
-  sqlite3_bind_double(s, 5, f.captured_at);
-  sqlite3_bind_double(s, 6, f.failed_at);
-  bind_text(s, 7, f.worker_id);
-  bind_text(s, 8, f.reason);
-  if (sqlite3_step(s) != SQLITE_DONE) {
-    throw std::runtime_error(std::string("database: cannot store failure: ") +
-                             sqlite3_errmsg(db_));
-  }
+  bind_text(s, 1, task_id);
+  if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+}
+
+void ResultStore::journal_accepted(const std::vector<std::pair<std::string, const Frame*>>& tasks) {
+  if (tasks.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  transaction("cannot journal accepted frames", [&] {
+    for (const auto& [id, f] : tasks) {
+      sqlite3_stmt* s = journal_insert_;
+      sqlite3_reset(s);
+      bind_text(s, 1, id);
+      sqlite3_bind_int(s, 2, f->port);
+      bind_text(s, 3, f->stream);
+      sqlite3_bind_int64(s, 4, f->frame_id);
+      sqlite3_bind_double(s, 5, f->captured_at);
+      if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    }
+  });
+}
+
+void ResultStore::journal_forget(const std::vector<std::string>& task_ids) {
+  if (task_ids.empty()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  transaction("cannot update the in-flight journal", [&] {
+    for (const auto& id : task_ids) unjournal(id);
+  });
+}
+
+std::int64_t ResultStore::journal_size() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt st{prepare("SELECT COUNT(*) FROM inflight")};
+  sqlite3_step(st.s);
+  return sqlite3_column_int64(st.s, 0);
+}
+
+std::map<int, std::int64_t> ResultStore::fail_journalled(const std::string& reason, double now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::map<int, std::int64_t> per_port;
+  transaction("cannot record the frames in flight", [&] {
+    {
+      Stmt st{prepare("SELECT port, COUNT(*) FROM inflight GROUP BY port")};
+      while (sqlite3_step(st.s) == SQLITE_ROW) {
+        per_port[sqlite3_column_int(st.s, 0)] = sqlite3_column_int64(st.s, 1);
+      }
+    }
+    Stmt move{
+        prepare("INSERT INTO failures (task_id, port, stream, frame_id, captured_at, failed_at,"
+                " worker_id, reason) SELECT task_id, port, stream, frame_id, captured_at, ?, '', ?"
+                " FROM inflight ORDER BY port, captured_at, frame_id")};
+    sqlite3_bind_double(move.s, 1, now);
+    bind_text(move.s, 2, reason);
+    if (sqlite3_step(move.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    exec("DELETE FROM inflight");
+  });
+  return per_port;
 }
 
 std::vector<Detection> ResultStore::load_detections(std::int64_t result_id) {
@@ -197,7 +279,8 @@ std::map<int, std::vector<ResultRecord>> ResultStore::load_recent(std::size_t li
     while (sqlite3_step(st.s) == SQLITE_ROW) ports.push_back(sqlite3_column_int(st.s, 0));
   }
   for (int port : ports) {
-    Stmt st{prepare((std::string(k_result_cols) + "WHERE port = ? ORDER BY id DESC LIMIT ?").c_str())};
+    Stmt st{
+        prepare((std::string(k_result_cols) + "WHERE port = ? ORDER BY id DESC LIMIT ?").c_str())};
     sqlite3_bind_int(st.s, 1, port);
     sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(limit));
     auto& v = out[port];
@@ -236,8 +319,9 @@ std::vector<ResultStore::SummaryBucket> ResultStore::summary(int port, double in
   std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::int64_t, SummaryBucket> buckets;
   {
-    Stmt st{prepare("SELECT CAST(captured_at / ? AS INTEGER) AS b, COUNT(*) FROM results"
-                    " WHERE port = ? AND captured_at >= ? GROUP BY b")};
+    Stmt st{
+        prepare("SELECT CAST(captured_at / ? AS INTEGER) AS b, COUNT(*) FROM results"
+                " WHERE port = ? AND captured_at >= ? GROUP BY b")};
     sqlite3_bind_double(st.s, 1, interval);
     sqlite3_bind_int(st.s, 2, port);
     sqlite3_bind_double(st.s, 3, since);
@@ -247,9 +331,10 @@ std::vector<ResultStore::SummaryBucket> ResultStore::summary(int port, double in
       b.frames = sqlite3_column_int64(st.s, 1);
     }
   }
-  Stmt st{prepare("SELECT CAST(r.captured_at / ? AS INTEGER) AS b, d.label, COUNT(*)"
-                  " FROM results r JOIN detections d ON d.result_id = r.id"
-                  " WHERE r.port = ? AND r.captured_at >= ? GROUP BY b, d.label")};
+  Stmt st{
+      prepare("SELECT CAST(r.captured_at / ? AS INTEGER) AS b, d.label, COUNT(*)"
+              " FROM results r JOIN detections d ON d.result_id = r.id"
+              " WHERE r.port = ? AND r.captured_at >= ? GROUP BY b, d.label")};
   sqlite3_bind_double(st.s, 1, interval);
   sqlite3_bind_int(st.s, 2, port);
   sqlite3_bind_double(st.s, 3, since);
@@ -264,8 +349,9 @@ std::vector<ResultStore::SummaryBucket> ResultStore::summary(int port, double in
 
 std::vector<FailureRecord> ResultStore::failures(int port, std::size_t limit) {
   std::lock_guard<std::mutex> lock(mutex_);
-  Stmt st{prepare("SELECT task_id, port, stream, frame_id, captured_at, failed_at, worker_id,"
-                  " reason FROM failures WHERE port = ? ORDER BY id DESC LIMIT ?")};
+  Stmt st{
+      prepare("SELECT task_id, port, stream, frame_id, captured_at, failed_at, worker_id,"
+              " reason FROM failures WHERE port = ? ORDER BY id DESC LIMIT ?")};
   sqlite3_bind_int(st.s, 1, port);
   sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(limit));
   std::vector<FailureRecord> out;
@@ -288,13 +374,16 @@ void ResultStore::prune(std::size_t keep) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto k = std::to_string(keep);
   exec(("DELETE FROM detections WHERE result_id IN (SELECT id FROM results r WHERE id <="
-        " (SELECT id FROM results WHERE port = r.port ORDER BY id DESC LIMIT 1 OFFSET " + k + "))")
+        " (SELECT id FROM results WHERE port = r.port ORDER BY id DESC LIMIT 1 OFFSET " +
+        k + "))")
            .c_str());
   exec(("DELETE FROM results WHERE id <= (SELECT id FROM results r2 WHERE r2.port = results.port"
-        " ORDER BY id DESC LIMIT 1 OFFSET " + k + ")")
+        " ORDER BY id DESC LIMIT 1 OFFSET " +
+        k + ")")
            .c_str());
   exec(("DELETE FROM failures WHERE id <= (SELECT id FROM failures f2 WHERE f2.port ="
-        " failures.port ORDER BY id DESC LIMIT 1 OFFSET " + k + ")")
+        " failures.port ORDER BY id DESC LIMIT 1 OFFSET " +
+        k + ")")
            .c_str());
 }
 

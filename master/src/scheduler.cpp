@@ -50,8 +50,8 @@ Scheduler::Port& Scheduler::port(int p) {
     it = ports_.emplace(p, Port{}).first;
     it->second.stats.port = p;
     auto d = config_.port_detectors.find(p);
-    it->second.stats.detector = d == config_.port_detectors.end() ? config_.default_detector
-                                                                  : d->second;
+    it->second.stats.detector =
+        d == config_.port_detectors.end() ? config_.default_detector : d->second;
   }
   return it->second;
 }
@@ -60,35 +60,75 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
   std::vector<std::string> ids;
   ids.reserve(frames.size());
   const double now_wall = clock_.wall();
-  const double now_mono = clock_.mono();
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (auto& f : frames) {
-    Port& p = port(f.port);
-    if (f.detector.empty()) f.detector = p.stats.detector;
-    if (f.received_at <= 0.0) f.received_at = now_wall;
-    if (!f.stream.empty()) p.stats.stream = f.stream;
-    p.stats.received++;
-    p.stats.last_frame_id = f.frame_id;
-    if (config_.max_pending_per_port > 0 &&
-        static_cast<std::size_t>(p.stats.pending) >= config_.max_pending_per_port) {
-      drop_oldest_pending(p);
+  std::uint64_t first_seq = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    first_seq = next_seq_;
+    next_seq_ += frames.size();
+  }
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    ids.push_back(id_prefix_ + "-" + std::to_string(first_seq + i));
+  }
+  if (store_) {
+    // Journal the frames before any worker can see them, so a completion's delete from the
+    // journal always comes after the insert. A database error is counted; the frames are
+    // still queued (only the crash record of them is missing).
+    std::vector<std::pair<std::string, const Frame*>> rows;
+    rows.reserve(frames.size());
+    for (std::size_t i = 0; i < frames.size(); ++i) rows.emplace_back(ids[i], &frames[i]);
+    try {
+      store_->journal_accepted(rows);
+    } catch (const std::exception& ex) {
+      store_failed(ex);
     }
-    const std::uint64_t seq = next_seq_++;
-    std::string id = id_prefix_ + "-" + std::to_string(seq);
-    Entry e;
-    e.seq = seq;
-    e.task.task_id = id;
-    e.task.attempt = 1;
-    e.task.frame = std::move(f);
-    e.added_mono = now_mono;
-    p.pending[e.task.frame.detector].push_back(id);
-    p.stats.pending++;
-    counters_.pending++;
-    tasks_.emplace(id, std::move(e));
-    ids.push_back(std::move(id));
+  }
+  std::vector<std::string> gone;
+  {
+    const double now_mono = clock_.mono();
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      Frame& f = frames[i];
+      Port& p = port(f.port);
+      if (f.detector.empty()) f.detector = p.stats.detector;
+      if (f.received_at <= 0.0) f.received_at = now_wall;
+      if (!f.stream.empty()) p.stats.stream = f.stream;
+      p.stats.received++;
+      p.stats.last_frame_id = f.frame_id;
+      if (config_.max_pending_per_port > 0 &&
+          static_cast<std::size_t>(p.stats.pending) >= config_.max_pending_per_port) {
+        drop_oldest_pending(p);
+      }
+      Entry e;
+      e.seq = first_seq + i;
+      e.task.task_id = ids[i];
+      e.task.attempt = 1;
+      e.task.frame = std::move(f);
+      e.added_mono = now_mono;
+      p.pending[e.task.frame.detector].push_back(ids[i]);
+      p.stats.pending++;
+      counters_.pending++;
+      tasks_.emplace(ids[i], std::move(e));
+    }
+    gone.swap(forgotten_);
   }
   task_ready_.notify_all();
+  forget(gone);
   return ids;
+}
+
+void Scheduler::store_failed(const std::exception& e) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  counters_.store_errors++;
+  shared::logger("rpc")->error("{}", e.what());
+}
+
+void Scheduler::forget(const std::vector<std::string>& task_ids) {
+  if (!store_ || task_ids.empty()) return;
+  try {
+    store_->journal_forget(task_ids);
+  } catch (const std::exception& ex) {
+    store_failed(ex);
+  }
 }
 
 void Scheduler::drop_oldest_pending(Port& p) {
@@ -112,6 +152,7 @@ void Scheduler::drop_oldest_pending(Port& p) {
   const std::string id = oldest_q->front();
   oldest_q->pop_front();
   tasks_.erase(id);
+  forgotten_.push_back(id);
   p.stats.pending--;
   p.stats.dropped++;
   counters_.pending--;
@@ -120,27 +161,30 @@ void Scheduler::drop_oldest_pending(Port& p) {
 
 Registration Scheduler::register_worker(const std::string& worker_id, const std::string& address,
                                         std::vector<std::string> capabilities) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  Worker& w = workers_[worker_id];
-  const bool returning = !w.info.worker_id.empty();
-  if (returning && !w.holding.empty()) {
-    // A worker that registers again lost whatever it held (it restarted): put it back now.
-    std::vector<FailureRecord> failures;
-    for (const auto& id : std::set<std::string>(w.holding)) {
-      if (Entry* e = find(id)) requeue(*e, "worker_restarted", failures);
+  std::vector<FailureRecord> failures;
+  Registration reg{config_.heartbeat_interval, config_.task_timeout};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Worker& w = workers_[worker_id];
+    const bool returning = !w.info.worker_id.empty();
+    if (returning && !w.holding.empty()) {
+      // A worker that registers again lost whatever it held (it restarted): put it back now.
+      for (const auto& id : std::set<std::string>(w.holding)) {
+        if (Entry* e = find(id)) requeue(*e, "worker_restarted", failures);
+      }
+      w.holding.clear();
+      task_ready_.notify_all();
     }
-    w.holding.clear();
-    persist(failures);
-    task_ready_.notify_all();
+    w.info.worker_id = worker_id;
+    w.info.address = address;
+    w.info.capabilities = std::move(capabilities);
+    w.info.alive = true;
+    w.info.registered_at = clock_.wall();
+    w.info.last_seen = w.info.registered_at;
+    w.last_seen_mono = clock_.mono();
   }
-  w.info.worker_id = worker_id;
-  w.info.address = address;
-  w.info.capabilities = std::move(capabilities);
-  w.info.alive = true;
-  w.info.registered_at = clock_.wall();
-  w.info.last_seen = w.info.registered_at;
-  w.last_seen_mono = clock_.mono();
-  return Registration{config_.heartbeat_interval, config_.task_timeout};
+  persist(failures);  // outside mutex_: a store error takes it to count itself
+  return reg;
 }
 
 bool Scheduler::heartbeat(const std::string& worker_id) {
@@ -175,13 +219,14 @@ bool Scheduler::take(Worker& w, Entry*& out) {
           continue;
         }
         const double age = e->task.frame.captured_at > 0.0 ? now_wall - e->task.frame.captured_at
-                                                             : now_mono - e->added_mono;
+                                                           : now_mono - e->added_mono;
         if (config_.max_frame_age > 0.0 && age > config_.max_frame_age) {
           q.pop_front();
           p.stats.pending--;
           p.stats.expired++;
           counters_.pending--;
           counters_.expired++;
+          forgotten_.push_back(e->task.task_id);
           tasks_.erase(e->task.task_id);
           continue;
         }
@@ -205,32 +250,43 @@ bool Scheduler::take(Worker& w, Entry*& out) {
 std::optional<Task> Scheduler::request_task(const std::string& worker_id, int wait_ms) {
   wait_ms = std::clamp(wait_ms, 0, config_.max_wait_ms);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  std::unique_lock<std::mutex> lock(mutex_);
-  while (true) {
-    auto it = workers_.find(worker_id);
-    if (it == workers_.end() || !it->second.info.alive) {
-      throw RequestError("unknown worker '" + worker_id + "': call register_worker first");
+  std::optional<Task> out;
+  std::vector<std::string> gone;  // frames expired on the way: out of the journal, unlocked
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      auto it = workers_.find(worker_id);
+      if (it == workers_.end() || !it->second.info.alive) {
+        gone.swap(forgotten_);
+        lock.unlock();
+        forget(gone);
+        throw RequestError("unknown worker '" + worker_id + "': call register_worker first");
+      }
+      Worker& w = it->second;
+      w.info.last_seen = clock_.wall();
+      w.last_seen_mono = clock_.mono();
+      Entry* e = nullptr;
+      if (!shutdown_ && take(w, e)) {
+        e->state = State::in_progress;
+        e->worker_id = worker_id;
+        e->started_mono = clock_.mono();
+        Port& p = port(e->task.frame.port);
+        p.stats.pending--;
+        p.stats.in_progress++;
+        counters_.pending--;
+        counters_.in_progress++;
+        w.holding.insert(e->task.task_id);
+        w.info.assigned++;
+        out = e->task;
+        break;
+      }
+      if (shutdown_ || std::chrono::steady_clock::now() >= deadline) break;
+      task_ready_.wait_until(lock, deadline);
     }
-    Worker& w = it->second;
-    w.info.last_seen = clock_.wall();
-    w.last_seen_mono = clock_.mono();
-    Entry* e = nullptr;
-    if (!shutdown_ && take(w, e)) {
-      e->state = State::in_progress;
-      e->worker_id = worker_id;
-      e->started_mono = clock_.mono();
-      Port& p = port(e->task.frame.port);
-      p.stats.pending--;
-      p.stats.in_progress++;
-      counters_.pending--;
-      counters_.in_progress++;
-      w.holding.insert(e->task.task_id);
-      w.info.assigned++;
-      return e->task;
-    }
-    if (shutdown_ || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    task_ready_.wait_until(lock, deadline);
+    gone.swap(forgotten_);
   }
+  forget(gone);
+  return out;
 }
 
 void Scheduler::remove_from_holder(Entry& e) {
@@ -380,9 +436,7 @@ bool Scheduler::complete_task(const std::string& worker_id, const std::string& t
     try {
       store_->add_result(rec);
     } catch (const std::exception& ex) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      counters_.store_errors++;
-      shared::logger("rpc")->error("{}", ex.what());
+      store_failed(ex);
     }
   }
   return true;
@@ -409,9 +463,7 @@ void Scheduler::persist(const std::vector<FailureRecord>& failures) {
     try {
       store_->add_failure(f);
     } catch (const std::exception& ex) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      counters_.store_errors++;
-      shared::logger("rpc")->error("{}", ex.what());
+      store_failed(ex);
     }
   }
 }
@@ -420,8 +472,17 @@ bool Scheduler::worker_dead(const Worker& w, double now) const {
   return now - w.last_seen_mono > config_.heartbeat_interval * config_.heartbeat_misses;
 }
 
+void Scheduler::note_lost_at_start(const std::map<int, std::int64_t>& per_port) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const auto& [p, n] : per_port) {
+    port(p).stats.lost_at_start += n;
+    counters_.lost_at_start += n;
+  }
+}
+
 std::size_t Scheduler::tick() {
   std::vector<FailureRecord> failures;
+  std::vector<std::string> gone;
   std::size_t requeued = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -431,8 +492,8 @@ std::size_t Scheduler::tick() {
     for (auto& [id, w] : workers_) {
       if (!w.info.alive || !worker_dead(w, now_mono)) continue;
       w.info.alive = false;
-      shared::logger("rpc")->warn("worker {} missed {} heartbeats: dead, {} task(s) reassigned",
-                                  id, config_.heartbeat_misses, w.holding.size());
+      shared::logger("rpc")->warn("worker {} missed {} heartbeats: dead, {} task(s) reassigned", id,
+                                  config_.heartbeat_misses, w.holding.size());
       for (const auto& tid : std::set<std::string>(w.holding)) {
         if (Entry* e = find(tid)) {
           requeue(*e, "worker_dead", failures);
@@ -469,14 +530,17 @@ std::size_t Scheduler::tick() {
             p.stats.expired++;
             counters_.pending--;
             counters_.expired++;
+            forgotten_.push_back(e->task.task_id);
             tasks_.erase(e->task.task_id);
           }
         }
       }
     }
     if (requeued) task_ready_.notify_all();
+    gone.swap(forgotten_);
   }
   persist(failures);
+  forget(gone);
   return requeued;
 }
 

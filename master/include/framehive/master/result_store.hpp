@@ -1,6 +1,9 @@
 #pragma once
-// Persistence of results and failures in SQLite (WAL mode), plus the start counter that keeps
-// task ids unique across restarts. Thread-safe: every call takes the store's own mutex.
+// Persistence of results and failures in SQLite (WAL mode), the start counter that keeps task
+// ids unique across restarts, and the in-flight journal: one small row (no image) per frame
+// the master has accepted and not yet finished, so that frames a crashed master held in memory
+// are recorded as failures when it starts again instead of vanishing.
+// Thread-safe: every call takes the store's own mutex.
 
 #include "framehive/master/types.hpp"
 
@@ -9,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 struct sqlite3;
@@ -28,9 +32,20 @@ class ResultStore {
   /// Increments and returns the persisted start counter (1 on a new database).
   std::int64_t next_epoch();
 
-  /// Appends one record; throws std::runtime_error on a database error.
+  /// Appends one record and removes its task from the in-flight journal, in one transaction;
+  /// throws std::runtime_error on a database error.
   void add_result(const ResultRecord& r);
   void add_failure(const FailureRecord& f);
+
+  /// In-flight journal: frames accepted (one transaction for the batch) ...
+  void journal_accepted(const std::vector<std::pair<std::string, const Frame*>>& tasks);
+  /// ... and frames that ended without a record of their own (dropped, expired).
+  void journal_forget(const std::vector<std::string>& task_ids);
+  /// Frames in the journal now: accepted and not yet finished (for tests and status).
+  std::int64_t journal_size();
+  /// Moves every journalled frame into failures with `reason` and failed_at = now; returns how
+  /// many per port. Called at start-up (frames a killed master held) and at a clean stop.
+  std::map<int, std::int64_t> fail_journalled(const std::string& reason, double now);
 
   /// The newest `limit` results of each port, newest first.
   std::map<int, std::vector<ResultRecord>> load_recent(std::size_t limit);
@@ -43,8 +58,8 @@ class ResultStore {
 
   /// One time bucket of get_summary: frames completed and detections per label.
   struct SummaryBucket {
-    double start = 0.0;                       ///< Unix seconds, multiple of the interval
-    std::int64_t frames = 0;                  ///< results captured in the bucket
+    double start = 0.0;                          ///< Unix seconds, multiple of the interval
+    std::int64_t frames = 0;                     ///< results captured in the bucket
     std::map<std::string, std::int64_t> labels;  ///< detections per label
   };
   /// Buckets of `interval` seconds over results of a port captured at or after `since`,
@@ -59,14 +74,21 @@ class ResultStore {
 
  private:
   void exec(const char* sql);
+  /// Runs body between BEGIN and COMMIT; on an exception rolls back and throws
+  /// "database: <what>: <reason>". The caller holds mutex_.
+  template <class Body>
+  void transaction(const char* what, Body&& body);
+  void unjournal(const std::string& task_id);  ///< DELETE from inflight; caller holds mutex_
   sqlite3_stmt* prepare(const char* sql);
   std::vector<Detection> load_detections(std::int64_t result_id);
 
-  std::mutex mutex_;                 ///< guards db_ and the statements
-  sqlite3* db_ = nullptr;            ///< the connection
+  std::mutex mutex_;                          ///< guards db_ and the statements
+  sqlite3* db_ = nullptr;                     ///< the connection
   sqlite3_stmt* insert_result_ = nullptr;     ///< prepared INSERT into results
   sqlite3_stmt* insert_detection_ = nullptr;  ///< prepared INSERT into detections
   sqlite3_stmt* insert_failure_ = nullptr;    ///< prepared INSERT into failures
+  sqlite3_stmt* journal_insert_ = nullptr;    ///< prepared INSERT into inflight
+  sqlite3_stmt* journal_delete_ = nullptr;    ///< prepared DELETE from inflight
 };
 
 }  // namespace fh::master

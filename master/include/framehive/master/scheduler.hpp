@@ -23,18 +23,18 @@
 namespace fh::master {
 
 struct SchedulerConfig {
-  double task_timeout = 10.0;        ///< seconds in progress before a task goes back to pending
-  int max_attempts = 3;              ///< hand-outs before a timing-out task is failed
-  double heartbeat_interval = 2.0;   ///< seconds between worker heartbeats
-  int heartbeat_misses = 3;          ///< missed heartbeats after which a worker is dead
+  double task_timeout = 10.0;            ///< seconds in progress before a task goes back to pending
+  int max_attempts = 3;                  ///< hand-outs before a timing-out task is failed
+  double heartbeat_interval = 2.0;       ///< seconds between worker heartbeats
+  int heartbeat_misses = 3;              ///< missed heartbeats after which a worker is dead
   std::size_t max_pending_per_port = 8;  ///< pending frames per port; oldest dropped beyond
-  double max_frame_age = 0.0;        ///< seconds since capture; older pending frames expire (0: off)
-  std::string default_detector = "hog";     ///< detector for frames that name none
+  double max_frame_age = 0.0;  ///< seconds since capture; older pending frames expire (0: off)
+  std::string default_detector = "hog";       ///< detector for frames that name none
   std::map<int, std::string> port_detectors;  ///< per-port default detector
-  std::size_t retain_results = 10000;  ///< results kept per port (memory and database)
-  std::size_t retain_tasks = 100000;   ///< finished task ids remembered for duplicate detection
-  int max_wait_ms = 30000;             ///< cap on request_task long polls
-  std::size_t keep_frames = 50;        ///< completed frames (JPEG + result) kept per port
+  std::size_t retain_results = 10000;         ///< results kept per port (memory and database)
+  std::size_t retain_tasks = 100000;  ///< finished task ids remembered for duplicate detection
+  int max_wait_ms = 30000;            ///< cap on request_task long polls
+  std::size_t keep_frames = 50;       ///< completed frames (JPEG + result) kept per port
 };
 
 /// A completed frame kept for review (get_frame): the JPEG and its result.
@@ -61,14 +61,15 @@ struct WorkerStatus {
 struct PortStatus {
   int port = 0;
   std::string stream;
-  std::string detector;              ///< default detector of the port
-  std::int64_t received = 0;         ///< frames added
+  std::string detector;       ///< default detector of the port
+  std::int64_t received = 0;  ///< frames added
   std::int64_t pending = 0, in_progress = 0;
   std::int64_t completed = 0, failed = 0;
-  std::int64_t dropped = 0;          ///< dropped: pending queue of the port full
-  std::int64_t expired = 0;          ///< pending longer than max_frame_age
+  std::int64_t dropped = 0;        ///< dropped: pending queue of the port full
+  std::int64_t expired = 0;        ///< pending longer than max_frame_age
+  std::int64_t lost_at_start = 0;  ///< frames a previous run held when it stopped (failures)
   std::int64_t last_frame_id = -1;
-  double fps = 0.0;                  ///< completions per second over the last 10 s
+  double fps = 0.0;                                   ///< completions per second over the last 10 s
   double latency_p50_ms = 0.0, latency_p99_ms = 0.0;  ///< capture -> completion, recent
 };
 
@@ -78,6 +79,7 @@ struct SchedulerStatus {
   std::int64_t requeued_timeout = 0, requeued_dead_worker = 0, failed_timeout = 0;
   std::int64_t duplicate_completions = 0, late_completions = 0, unknown_completions = 0;
   std::int64_t store_errors = 0;
+  std::int64_t lost_at_start = 0;  ///< frames the previous run held when it stopped: failures
   std::vector<std::string> waiting_detectors;  ///< detectors with pending tasks and no live worker
   std::vector<WorkerStatus> workers;
   std::vector<PortStatus> ports;
@@ -118,6 +120,10 @@ class Scheduler {
   std::vector<ResultRecord> get_results(int port, std::size_t limit);
   SchedulerStatus status();
 
+  /// Records, for status, the frames a previous run of the master held when it stopped (moved
+  /// from the in-flight journal to failures at start-up), per port.
+  void note_lost_at_start(const std::map<int, std::int64_t>& per_port);
+
   /// The monitor's step: expiry, stale tasks, dead workers. Returns tasks put back.
   std::size_t tick();
   /// Wakes every long poll and makes new ones return at once.
@@ -141,10 +147,10 @@ class Scheduler {
   struct Port {
     PortStatus stats;
     std::map<std::string, std::deque<std::string>> pending;  ///< detector -> task ids (FIFO)
-    std::deque<double> completions_mono;   ///< recent completion times, for fps
-    std::deque<double> latencies_ms;       ///< recent capture -> completion latencies
-    std::deque<ResultRecord> results;      ///< newest first, retained
-    std::deque<std::string> kept_order;    ///< kept frames of this port, oldest first
+    std::deque<double> completions_mono;                     ///< recent completion times, for fps
+    std::deque<double> latencies_ms;     ///< recent capture -> completion latencies
+    std::deque<ResultRecord> results;    ///< newest first, retained
+    std::deque<std::string> kept_order;  ///< kept frames of this port, oldest first
   };
 
   Entry* find(const std::string& task_id);
@@ -159,14 +165,18 @@ class Scheduler {
   void remove_from_holder(Entry& e);
   bool worker_dead(const Worker& w, double now) const;
   void persist(const std::vector<FailureRecord>& failures);
+  /// Counts and logs a database error (call unlocked: takes mutex_).
+  void store_failed(const std::exception& e);
+  /// Takes dropped or expired frames out of the store's in-flight journal (call unlocked).
+  void forget(const std::vector<std::string>& task_ids);
 
-  const SchedulerConfig config_;     ///< immutable after construction
-  const shared::Clock& clock_;       ///< time source
-  ResultStore* store_;               ///< persistence, may be null; has its own lock
-  const std::string id_prefix_;      ///< task id prefix, unique per start
-  const double started_wall_;        ///< for uptime
+  const SchedulerConfig config_;  ///< immutable after construction
+  const shared::Clock& clock_;    ///< time source
+  ResultStore* store_;            ///< persistence, may be null; has its own lock
+  const std::string id_prefix_;   ///< task id prefix, unique per start
+  const double started_wall_;     ///< for uptime
 
-  std::mutex mutex_;  ///< guards everything below
+  std::mutex mutex_;                    ///< guards everything below
   std::condition_variable task_ready_;  ///< signalled when tasks become pending or on shutdown
   bool shutdown_ = false;
   std::uint64_t next_seq_ = 1;
@@ -175,8 +185,9 @@ class Scheduler {
   std::map<std::string, Worker> workers_;
   std::map<int, Port> ports_;
   std::unordered_map<std::string, KeptFrame> kept_;  ///< task id -> kept frame
-  int rr_cursor_ = 0;                  ///< last port served, for round-robin
-  SchedulerStatus counters_;           ///< global counters (lists unused)
+  int rr_cursor_ = 0;                                ///< last port served, for round-robin
+  SchedulerStatus counters_;                         ///< global counters (lists unused)
+  std::vector<std::string> forgotten_;  ///< dropped/expired ids not yet out of the journal
 };
 
 }  // namespace fh::master
