@@ -214,7 +214,7 @@ struct Session {
       out << "{\"pending\":" << inum(st, "pending") << ",\"in_progress\":" << inum(st, "in_progress")
           << ",\"completed\":" << inum(st, "completed") << ",\"failed\":" << inum(st, "failed")
           << ",\"dropped\":" << inum(st, "dropped") << ",\"expired\":" << inum(st, "expired")
-          << ",\"ports\":[";
+          << ",\"lost_at_start\":" << inum(st, "lost_at_start") << ",\"ports\":[";
       bool first = true;
       for (const auto& pv : as_array(st.at("ports"))) {
         const Struct p = as_struct(pv);
@@ -248,6 +248,10 @@ struct Session {
     out << "queue: pending " << inum(st, "pending") << ", in progress " << inum(st, "in_progress")
         << ", completed " << inum(st, "completed") << ", failed " << inum(st, "failed")
         << ", dropped " << inum(st, "dropped") << ", expired " << inum(st, "expired") << "\n";
+    if (inum(st, "lost_at_start") > 0) {
+      out << "lost when the master last stopped: " << inum(st, "lost_at_start")
+          << " frame(s), recorded as failures (framehive-ctl failures, get_failures)\n";
+    }
     const auto waiting = as_array(st.at("waiting_detectors"));
     if (!waiting.empty()) {
       out << "waiting for a worker offering:";
@@ -319,6 +323,35 @@ struct Session {
         if (o.json) out << record_json(r) << "\n"; else print_result_row(out, r);
       }
       out.flush();
+    }
+    return 0;
+  }
+
+  int failures() {
+    const auto recs = as_array(call("get_failures", {xmlrpc_c::value_int(o.port),
+                                                     xmlrpc_c::value_int(o.limit)}));
+    if (recs.empty() && !check_port()) return exit_not_found;
+    if (!o.json) {
+      out << std::left << std::setw(9) << "frame" << std::setw(25) << "captured" << std::setw(25)
+          << "failed" << std::setw(18) << "worker" << "reason\n";
+    }
+    for (auto it = recs.rbegin(); it != recs.rend(); ++it) {  // oldest first
+      const Struct f = as_struct(*it);
+      if (o.json) {
+        out << "{\"task_id\":" << json_escape(str(f, "task_id")) << ",\"port\":" << inum(f, "port")
+            << ",\"stream\":" << json_escape(str(f, "stream"))
+            << ",\"frame_id\":" << inum(f, "frame_id")
+            << ",\"captured_at\":" << fmt_double(num(f, "captured_at"), 6)
+            << ",\"failed_at\":" << fmt_double(num(f, "failed_at"), 6)
+            << ",\"worker_id\":" << json_escape(str(f, "worker_id"))
+            << ",\"reason\":" << json_escape(str(f, "reason")) << "}\n";
+      } else {
+        const std::string worker = str(f, "worker_id");
+        out << std::left << std::setw(9) << inum(f, "frame_id") << std::setw(25)
+            << local_time(num(f, "captured_at")) << std::setw(25) << local_time(num(f, "failed_at"))
+            << std::setw(18) << (worker.empty() ? "-" : worker.substr(0, 17)) << str(f, "reason")
+            << "\n";
+      }
     }
     return 0;
   }
@@ -493,10 +526,11 @@ int run(const CtlOptions& o, std::ostream& out, std::ostream& err) {
     if (o.command == "status") return s.status();
     if (o.command == "results") return s.results();
     if (o.command == "summary") return s.summary();
+    if (o.command == "failures") return s.failures();
     if (o.command == "frame") return s.frame();
     if (o.command == "export") return s.export_results();
     err << "framehive-ctl: unknown command '" << o.command
-        << "' (status, results, summary, frame, export)\n";
+        << "' (status, results, failures, summary, frame, export)\n";
     return 2;
   } catch (const shared::RpcAuthError& e) {
     err << "framehive-ctl: " << e.what() << "\n";

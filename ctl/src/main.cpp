@@ -19,6 +19,10 @@ int main(int argc, char** argv) {
         "  results --port P [--limit N] [--follow] [--json]\n"
         "                                  recent results as a table (or JSON lines); --follow\n"
         "                                  keeps printing new ones as they arrive\n"
+        "  failures --port P [--limit N] [--json]\n"
+        "                                  frames that ended failed, oldest first, with the\n"
+        "                                  reason (a worker's error, a timeout, or 'lost:' for\n"
+        "                                  frames a stopped master held)\n"
         "  summary --port P [--interval 10s] [--since 10m] [--json]\n"
         "                                  detections per label per time bucket\n"
         "  frame --task ID [-o out.jpg]    the frame with its boxes and labels drawn (the\n"
@@ -32,9 +36,9 @@ int main(int argc, char** argv) {
     std::string interval = "10s", since;
     cli.options().add_options()
         ("master", po::value(&o.master)->default_value(o.master), "the master's XML-RPC endpoint")
-        ("command", po::value(&o.command), "status | results | summary | frame | export")
+        ("command", po::value(&o.command), "status | results | failures | summary | frame | export")
         ("port", po::value(&o.port), "the camera's UDP port")
-        ("limit", po::value(&o.limit)->default_value(20), "results: how many recent results")
+        ("limit", po::value(&o.limit)->default_value(20), "results, failures: how many recent ones")
         ("follow", po::bool_switch(&o.follow), "results: keep printing new results")
         ("json", po::bool_switch(&o.json), "JSON lines instead of a table")
         ("interval", po::value(&interval)->default_value("10s"), "summary: bucket length")
@@ -57,8 +61,9 @@ int main(int argc, char** argv) {
         "  framehive-ctl export --port 5000 --format jsonl --since 1h -o cam5000.jsonl\n"
         "  FRAMEHIVE_AUTH_FILE=~/.framehive-secret framehive-ctl status");
     if (auto rc = cli.parse(argc, argv)) return *rc;
-    if (o.command.empty()) throw UsageError("a command is required: status, results, summary, frame, export");
-    const bool needs_port = o.command == "results" || o.command == "summary" || o.command == "export";
+    if (o.command.empty()) throw UsageError("a command is required: status, results, failures, summary, frame, export");
+    const bool needs_port = o.command == "results" || o.command == "failures" ||
+                                o.command == "summary" || o.command == "export";
     if (needs_port && (o.port < 1 || o.port > 65535)) throw UsageError("--port 1..65535 is required for " + o.command);
     if (o.command == "frame" && o.task.empty()) throw UsageError("frame needs --task ID");
     if (o.limit < 1) throw UsageError("--limit must be >= 1");

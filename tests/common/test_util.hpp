@@ -49,4 +49,8 @@ int free_tcp_port();
 /// Whole file contents.
 std::string read_file(const std::string& path);
 
+/// Runs a shell command (popen); returns its exit status (-1 if it did not exit normally or
+/// could not start) and its standard output in `out` (stderr too with 2>&1).
+int run_command(const std::string& cmd, std::string& out);
+
 }  // namespace fh::test

@@ -49,18 +49,6 @@ long num(const KV& kv, const std::string& k) {
   return std::stol(it->second);
 }
 
-/// Runs a command, returns its exit status and stdout.
-int run(const std::string& cmd, std::string& out) {
-  out.clear();
-  FILE* p = popen(cmd.c_str(), "r");
-  BOOST_REQUIRE(p);
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /// A number field from a one-line JSON object (framehive-ctl --json output is flat enough).
 double json_num(const std::string& obj, const std::string& key) {
   const auto at = obj.find("\"" + key + "\":");
@@ -94,7 +82,7 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
                 "--max-frame-age", "0", "--stats-interval", "0", "--log-level", "warn"},
                dir + "/master.log");
   std::string out;
-  BOOST_REQUIRE(poll_until([&] { return run(ctl + "status >/dev/null 2>&1", out) == 0; }, 10s));
+  BOOST_REQUIRE(poll_until([&] { return fh::test::run_command(ctl + "status >/dev/null 2>&1", out) == 0; }, 10s));
   auto receiver = std::make_unique<Child>(
       bin("framehive-receiver"),
       std::vector<std::string>{"--bind", "127.0.0.1", "--ports",
@@ -106,7 +94,7 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
   Child face(bin("framehive-worker"), {"--master", url, "--detector", "haar:frontalface", "--id",
                                        "face", "--log-level", "warn"}, dir + "/face.log");
   BOOST_REQUIRE(poll_until([&] {
-    run(ctl + "status --json", out);
+    fh::test::run_command(ctl + "status --json", out);
     return out.find("\"hog\"") != std::string::npos && out.find("\"face\"") != std::string::npos;
   }, 20s));
 
@@ -124,7 +112,7 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
     double last_received = -1;
     auto stable_since = std::chrono::steady_clock::now();
     BOOST_REQUIRE(poll_until([&] {
-      run(ctl + "status --json", out);
+      fh::test::run_command(ctl + "status --json", out);
       double received = 0;
       for (auto at = out.find("\"received\":"); at != std::string::npos;
            at = out.find("\"received\":", at + 1)) {
@@ -144,7 +132,7 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
   const std::string sender_log = fh::test::read_file(dir + "/sender.log");
   const std::string receiver_log = fh::test::read_file(dir + "/receiver.log");
 
-  BOOST_REQUIRE(run(ctl + "status --json", out) == 0);
+  BOOST_REQUIRE(fh::test::run_command(ctl + "status --json", out) == 0);
   const std::string status = out;
   for (int port : {port_a, port_b}) {
     BOOST_TEST_CONTEXT("port " << port) {
@@ -167,7 +155,7 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
                              num(r, "frames_failed") + mdropped + expired);
       BOOST_TEST(static_cast<long>(json_num(p, "received")) == num(r, "frames_delivered"));
       // results through framehive-ctl agree with the counters: one record per frame
-      BOOST_REQUIRE(run(ctl + "results --port " + std::to_string(port) + " --limit 1000 --json", out) == 0);
+      BOOST_REQUIRE(fh::test::run_command(ctl + "results --port " + std::to_string(port) + " --limit 1000 --json", out) == 0);
       const auto recs = lines_of(out);
       BOOST_TEST(static_cast<long>(recs.size()) == completed);
       std::set<long> ids;
@@ -184,7 +172,7 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
       }
       BOOST_TEST(static_cast<long>(ids.size()) == completed);
       // summary agrees: frames and detections per label add up to the same totals
-      BOOST_REQUIRE(run(ctl + "summary --port " + std::to_string(port) + " --interval 1d --since 2d --json", out) == 0);
+      BOOST_REQUIRE(fh::test::run_command(ctl + "summary --port " + std::to_string(port) + " --interval 1d --since 2d --json", out) == 0);
       long sum_frames = 0, sum_labels = 0;
       for (const auto& b : lines_of(out)) {
         sum_frames += static_cast<long>(json_num(b, "frames"));
@@ -200,7 +188,7 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
       BOOST_TEST(detections > 0);  // people on vtest, faces on Megamind
       // an annotated frame decodes as a JPEG
       const std::string jpg = dir + "/annotated-" + std::to_string(port) + ".jpg";
-      BOOST_REQUIRE(run(ctl + "frame --task " + with_detection + " -o " + jpg, out) == 0);
+      BOOST_REQUIRE(fh::test::run_command(ctl + "frame --task " + with_detection + " -o " + jpg, out) == 0);
       const cv::Mat img = cv::imread(jpg);
       BOOST_TEST(!img.empty());
       // a foreign client reads the same results
@@ -212,9 +200,9 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
     }
   }
   // errors a user can act on: one line, non-zero exit
-  BOOST_TEST(run(ctl + "results --port 9 2>&1", out) == 3);
+  BOOST_TEST(fh::test::run_command(ctl + "results --port 9 2>&1", out) == 3);
   BOOST_TEST(out.find("unknown port 9") != std::string::npos);
-  BOOST_TEST(run(ctl + "frame --task nope -o /dev/null 2>&1", out) == 3);
-  BOOST_TEST(run(bin("framehive-ctl") + " --master http://127.0.0.1:1/RPC2 status 2>&1", out) == 1);
+  BOOST_TEST(fh::test::run_command(ctl + "frame --task nope -o /dev/null 2>&1", out) == 3);
+  BOOST_TEST(fh::test::run_command(bin("framehive-ctl") + " --master http://127.0.0.1:1/RPC2 status 2>&1", out) == 1);
   BOOST_TEST(out.find("unreachable") != std::string::npos);
 }

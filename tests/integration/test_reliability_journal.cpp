@@ -8,6 +8,10 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <set>
 
 using fh::reltest::as_int;
@@ -131,6 +135,17 @@ BOOST_AUTO_TEST_CASE(frames_a_stopped_master_held_are_recorded_as_lost_never_sil
     for (const auto& [id, o] : b) BOOST_TEST(lost(o));
     BOOST_TEST(fh::test::read_file(dir + "/master-2.log").find("7 frame(s) were queued") !=
                std::string::npos);
+    // framehive-ctl shows them too.
+    const std::string ctl = fh::test::bin("framehive-ctl") + " --master " + m.url;
+    std::string out;
+    BOOST_TEST(fh::test::run_command(ctl + " status", out) == 0);
+    BOOST_TEST(out.find("lost when the master last stopped: 7 frame(s)") != std::string::npos,
+               out);
+    BOOST_TEST(fh::test::run_command(ctl + " failures --port " + std::to_string(pa) + " --json", out) == 0);
+    BOOST_TEST(std::count(out.begin(), out.end(), '\n') == 4);
+    BOOST_TEST(out.find("\"frame_id\":2,") != std::string::npos, out);
+    BOOST_TEST(out.find("\"reason\":\"lost: master stopped") != std::string::npos, out);
+    BOOST_TEST(fh::test::run_command(ctl + " failures --port 7999", out) == 3);  // a port it never saw
 
     add_frames(c, pb, 200, 2);  // pending at a clean stop
   }
