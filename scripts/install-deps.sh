@@ -13,10 +13,12 @@ PACKAGES=(
   libsqlite3-dev libssl-dev libdeflate-dev
   opencv-data opencv-doc
   clang libclang-rt-14-dev llvm-14
+  iproute2 nftables
 )
 # clang: the fuzz build (scripts/fuzz.sh); libclang-rt-14-dev holds libFuzzer and clang's
 # sanitizer runtimes (only recommended by clang, so listed); llvm-14: llvm-symbolizer for
-# readable sanitizer stack traces.
+# readable sanitizer stack traces. iproute2, nftables: the network namespaces and the kernel
+# packet loss/duplication of scripts/reliability.sh (netloss section).
 
 missing=()
 for p in "${PACKAGES[@]}"; do

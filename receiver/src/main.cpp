@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     cli.set_epilog(fh::receiver::receiver_help_epilog());
     if (auto code = cli.parse(argc, argv)) return *code;
     const auto config = fh::receiver::receiver_config_from(cli.vm());
+    fh::receiver::tune_allocator(config.reassembly.max_frame_bytes);
 
     // The output. A new sink (e.g. --master URL) is chosen here; null = count and discard.
     std::unique_ptr<fh::receiver::FrameSink> sink;

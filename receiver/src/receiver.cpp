@@ -10,6 +10,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <csignal>
 #include <fstream>
@@ -198,5 +200,12 @@ int Receiver::run(std::ostream& out) { return impl_->run(out); }
 void Receiver::stop() { impl_->stop(); }
 
 const StatsTable& Receiver::stats() const { return impl_->stats(); }
+
+void tune_allocator(std::size_t max_frame_bytes) {
+  // Values are ints; the frame bound is validated to fit (receiver_options).
+  const auto mmap_threshold = std::min<std::size_t>(max_frame_bytes + (1u << 20), 512u << 20);
+  ::mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold));
+  ::mallopt(M_TRIM_THRESHOLD, 64 << 20);
+}
 
 }  // namespace fh::receiver

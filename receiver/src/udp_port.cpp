@@ -5,6 +5,9 @@
 
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <boost/asio/error.hpp>
 
 #include <stdexcept>
@@ -60,25 +63,40 @@ void UdpPort::close() {
 }
 
 void UdpPort::receive_next() {
-  socket_.async_receive_from(
-      asio::buffer(buffer_), from_,
-      [this](const boost::system::error_code& ec, std::size_t n) {
-        if (ec == asio::error::operation_aborted || !socket_.is_open()) return;
-        if (ec) {
-          // Transient (e.g. an ICMP error reported on the socket): log a few, keep receiving.
-          if (errors_++ < 5 || errors_ % 1000 == 0) {
-            fh::shared::logger("net")->warn("port {}: receive error: {} ({} so far)", port_,
-                                            ec.message(), errors_);
-          }
-        } else {
-          try {
-            listener_.on_datagram(port_, buffer_.data(), n);
-          } catch (const std::exception& e) {  // e.g. bad_alloc: drop the datagram, go on
-            fh::shared::logger("net")->error("port {}: datagram dropped: {}", port_, e.what());
-          }
+  // Wait for readability, then drain the socket with non-blocking recv() calls: one trip
+  // through the io_context per burst instead of one per datagram. A burst is capped so that
+  // the other ports and the timers (expiry, statistics) get their turn.
+  socket_.async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted || !socket_.is_open()) return;
+    if (ec) {
+      receive_error(ec.value());
+    } else {
+      const int fd = socket_.native_handle();
+      for (int i = 0; i < k_burst; ++i) {
+        const ssize_t n = ::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+          if (errno == EINTR) continue;
+          receive_error(errno);  // e.g. an ICMP error reported on the socket
+          break;
         }
-        receive_next();
-      });
+        try {
+          listener_.on_datagram(port_, buffer_.data(), static_cast<std::size_t>(n));
+        } catch (const std::exception& e) {  // e.g. bad_alloc: drop the datagram, go on
+          fh::shared::logger("net")->error("port {}: datagram dropped: {}", port_, e.what());
+        }
+      }
+    }
+    receive_next();
+  });
+}
+
+void UdpPort::receive_error(int err) {
+  // Transient: log a few, keep receiving.
+  if (errors_++ < 5 || errors_ % 1000 == 0) {
+    fh::shared::logger("net")->warn("port {}: receive error: {} ({} so far)", port_,
+                                    std::strerror(err), errors_);
+  }
 }
 
 }  // namespace fh::receiver

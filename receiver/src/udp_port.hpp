@@ -1,6 +1,7 @@
 #pragma once
-// One listening UDP socket (one camera) with one outstanding async_receive_from; hands each
-// datagram to its Listener on the io_context thread. Not thread-safe: use from that thread.
+// One listening UDP socket (one camera): waits for it to become readable on the io_context,
+// then drains it (up to k_burst datagrams) with non-blocking recv(), handing each datagram to
+// its Listener on the io_context thread. Not thread-safe: use from that thread.
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -38,9 +39,10 @@ class UdpPort {
 
  private:
   void receive_next();
+  void receive_error(int err);
 
+  static constexpr int k_burst = 64;      ///< datagrams per wake-up at most
   boost::asio::ip::udp::socket socket_;   ///< the bound socket
-  boost::asio::ip::udp::endpoint from_;   ///< sender of the datagram being received
   std::vector<std::uint8_t> buffer_;      ///< one datagram; one byte over the largest valid one
   std::uint16_t port_;                    ///< local port
   Listener& listener_;                    ///< gets the datagrams

@@ -542,6 +542,7 @@ int main(int argc, char** argv) {
   try {
     a = parse(argc, argv);
     fh::shared::setup_logging(a.log_level);
+    fh::receiver::tune_allocator(fh::receiver::ReassemblerConfig{}.max_frame_bytes);  // as main()
   } catch (const std::exception& e) {
     std::cerr << "bench_receiver: " << e.what() << "\n";
     return 2;
