@@ -2,7 +2,6 @@
 
 #include "framehive/shared/datagram_tagger.hpp"
 
-#include <libdeflate.h>
 
 #include <stdexcept>
 
@@ -49,13 +48,6 @@ const char* decode_error_name(DecodeError e) {
     case DecodeError::count_: break;
   }
   return "unknown";
-}
-
-std::uint32_t crc32(const std::uint8_t* data, std::size_t size) {
-  // libdeflate's CRC-32 (same polynomial and values as zlib's) uses carry-less multiply where
-  // the CPU has it: ~15 GB/s against ~0.4 GB/s for a byte-at-a-time table, which capped the
-  // receiver at a few thousand 64 KB datagrams per second (docs/benchmarks.md).
-  return libdeflate_crc32(0, data, size);
 }
 
 std::size_t header_size(const DatagramHeader& h) { return k_fixed_header_bytes + h.stream.size(); }
