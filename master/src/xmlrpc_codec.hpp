@@ -1,59 +1,22 @@
 #pragma once
-// A strict, fast XML-RPC codec for the native server back end: methodCall documents in,
-// methodResponse documents out, values as xmlrpc-c values (so the method table is shared).
-// Pure functions, thread-safe. Malformed input throws CodecError, never crashes.
+// The XML-RPC codec lives in the shared library (framehive/shared/xmlrpc_codec.hpp); the
+// master's RPC code and its tests use it under fh::master::rpc.
 
-#include <xmlrpc-c/base.hpp>
-
-#include <cstddef>
-#include <stdexcept>
-#include <string>
-#include <string_view>
-#include <vector>
+#include "framehive/shared/xmlrpc_codec.hpp"
 
 namespace fh::master::rpc {
 
-/// Malformed XML-RPC (the message says where and what), or a value XML-RPC cannot carry.
-class CodecError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-/// Deepest nesting of arrays and structs accepted by the parser.
-inline constexpr int kMaxValueDepth = 64;
-
-/// Parses a <methodCall>; params is appended to (pass an empty list).
-void parse_call(std::string_view xml, std::string& method, xmlrpc_c::paramList& params);
-
-/// A parsed <methodResponse>: a value or a fault.
-struct ParsedResponse {
-  bool is_fault = false;
-  xmlrpc_c::value value;     ///< the result when !is_fault
-  int fault_code = 0;        ///< faultCode when is_fault
-  std::string fault_string;  ///< faultString when is_fault
-};
-/// Parses a <methodResponse> (for tests and tools).
-ParsedResponse parse_response(std::string_view xml);
-
-/// A <methodResponse> carrying v. Throws CodecError for values XML-RPC cannot carry
-/// (non-finite doubles, C pointers).
-std::string serialize_response(const xmlrpc_c::value& v);
-/// A <methodResponse> carrying the fault {faultCode, faultString}; never throws CodecError
-/// (characters XML or xmlrpc-c cannot carry in msg become '?').
-std::string serialize_fault(int code, const std::string& msg);
-/// A <methodCall> (for tests and tools).
-std::string serialize_call(const std::string& method, const xmlrpc_c::paramList& params);
-
-/// Decodes base64 text, skipping ASCII whitespace; validates characters and padding.
-/// Appends to out. Throws CodecError.
-void base64_decode(std::string_view text, std::vector<unsigned char>& out);
-/// Appends the base64 encoding of data (no line breaks, padded) to out.
-void base64_encode(const unsigned char* data, std::size_t size, std::string& out);
-
-/// base64 uses AVX2 kernels when the CPU has them (the default); off: the scalar code only.
-/// For tests and benchmarks; takes effect for calls that start afterwards.
-void enable_base64_simd(bool on);
-/// Whether base64 calls use the AVX2 kernels now.
-bool base64_simd_active();
+using shared::xmlrpc::base64_decode;
+using shared::xmlrpc::base64_encode;
+using shared::xmlrpc::base64_simd_active;
+using shared::xmlrpc::CodecError;
+using shared::xmlrpc::enable_base64_simd;
+using shared::xmlrpc::kMaxValueDepth;
+using shared::xmlrpc::parse_call;
+using shared::xmlrpc::parse_response;
+using shared::xmlrpc::ParsedResponse;
+using shared::xmlrpc::serialize_call;
+using shared::xmlrpc::serialize_fault;
+using shared::xmlrpc::serialize_response;
 
 }  // namespace fh::master::rpc

@@ -1,7 +1,8 @@
 #pragma once
-// A synchronous XML-RPC client over xmlrpc-c's curl transport, for workers, receivers and
-// tools. Not thread-safe: one instance per thread (the transport serialises calls on one
-// connection). Include only from .cpp files: it exposes xmlrpc-c value types.
+// A synchronous XML-RPC client for workers, receivers and tools: libcurl (one keep-alive
+// connection) and the native codec (xmlrpc_codec.hpp) for the documents, xmlrpc-c values for
+// the data. Not thread-safe: one instance per thread. Include only from .cpp files: it
+// exposes xmlrpc-c value types.
 
 #include <xmlrpc-c/base.hpp>
 
@@ -33,7 +34,7 @@ struct RpcAuthError : RpcTransportError {
 
 class RpcClient {
  public:
-  /// url: http://HOST:PORT/RPC2. timeout_ms: whole-call limit, rounded up to seconds by curl.
+  /// url: http://HOST:PORT/RPC2. timeout_ms: whole-call limit (connection included).
   /// auth_secret: sent with every call as HTTP Basic credentials (user "framehive", see
   /// docs/api.md); empty: no credentials.
   RpcClient(std::string url, int timeout_ms = 30000, std::string auth_secret = {});
@@ -41,7 +42,9 @@ class RpcClient {
   RpcClient(const RpcClient&) = delete;
   RpcClient& operator=(const RpcClient&) = delete;
 
-  /// Calls method; throws RpcFault, RpcAuthError (HTTP 401) or RpcTransportError.
+  /// Calls method; throws RpcFault, RpcAuthError (HTTP 401) or RpcTransportError (no answer,
+  /// another HTTP status, a malformed or oversized response), std::invalid_argument for
+  /// parameters XML-RPC cannot carry (a non-finite double).
   xmlrpc_c::value call(const std::string& method, const xmlrpc_c::paramList& params);
   const std::string& url() const { return url_; }
 
@@ -58,7 +61,8 @@ class RpcClient {
 /// The user name of the HTTP Basic credentials (the password is the shared secret).
 constexpr const char* k_auth_user = "framehive";
 
-/// Sets xmlrpc-c's process-global XML size limit. Call from main() before threads start.
+/// Sets the largest XML-RPC response RpcClient accepts (16 MiB by default) and xmlrpc-c's
+/// process-global XML size limit. Call from main() before threads start.
 void set_xmlrpc_size_limit(std::size_t bytes);
 
 }  // namespace fh::shared

@@ -1,4 +1,4 @@
-#include "xmlrpc_codec.hpp"
+#include "framehive/shared/xmlrpc_codec.hpp"
 
 #include <xmlrpc-c/base.h>
 
@@ -20,7 +20,7 @@
 #include <memory>
 #include <utility>
 
-namespace fh::master::rpc {
+namespace fh::shared::xmlrpc {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -1400,4 +1400,4 @@ void base64_encode(const unsigned char* data, std::size_t size, std::string& out
   b64_encode_into(data, size, &out[at]);
 }
 
-}  // namespace fh::master::rpc
+}  // namespace fh::shared::xmlrpc
