@@ -33,7 +33,7 @@ xmlrpc_c::value frame_value(const Frame& f) {
       {"received_at", xmlrpc_c::value_double(static_cast<double>(f.received_us) / 1e6)},
       {"width", xmlrpc_c::value_int(w)},
       {"height", xmlrpc_c::value_int(h)},
-      {"image", xmlrpc_c::value_bytestring(f.jpeg)}});
+      {"image", xmlrpc_c::value_bytestring(std::vector<unsigned char>(f.jpeg.begin(), f.jpeg.end()))}});
 }
 
 }  // namespace

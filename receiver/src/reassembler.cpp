@@ -106,7 +106,7 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
     p.frame_len = h.frame_len;
     p.chunk_size = chunk_size;
     p.capture_us = h.capture_us;
-    p.data.reset(new std::uint8_t[h.frame_len]);
+    p.data.resize(h.frame_len);
     p.have.assign(h.chunk_count, false);
     p.started = clock_.mono();
     p.order = ++order_;
@@ -132,7 +132,7 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
 
   Partial& p = it->second;
   const std::size_t offset = static_cast<std::size_t>(h.chunk_index) * p.chunk_size;
-  std::copy(decoded_.payload, decoded_.payload + decoded_.payload_size, p.data.get() + offset);
+  std::copy(decoded_.payload, decoded_.payload + decoded_.payload_size, p.data.data() + offset);
   p.have[h.chunk_index] = true;
   if (++p.received == p.chunk_count) complete(port, ps, it);
   return DecodeError::none;
@@ -255,7 +255,7 @@ void Reassembler::complete(std::uint16_t port, PortState& ps,
   f.frame_seq = seq;
   f.capture_us = p.capture_us;
   f.received_us = static_cast<std::uint64_t>(std::llround(clock_.wall() * 1e6));
-  f.jpeg.assign(p.data.get(), p.data.get() + p.frame_len);
+  f.jpeg = std::move(p.data);  // no copy: the partial frame's buffer becomes the frame's
   ps.bytes -= p.frame_len;
   partial_bytes_ -= p.frame_len;
   ps.partials.erase(it);

@@ -27,7 +27,8 @@ Frame frame(std::uint16_t port, std::uint32_t seq, std::size_t size = 10) {
   Frame f;
   f.port = port;
   f.frame_seq = seq;
-  f.jpeg = test::jpeg_like(size, seq);
+  const auto bytes = test::jpeg_like(size, seq);
+  f.jpeg.assign(bytes.begin(), bytes.end());
   return f;
 }
 

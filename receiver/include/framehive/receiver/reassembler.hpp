@@ -81,9 +81,10 @@ class Reassembler {
     std::uint32_t frame_len = 0;     ///< from the first chunk seen
     std::uint32_t chunk_size = 0;    ///< payload bytes of every non-last chunk
     std::uint64_t capture_us = 0;    ///< from the first chunk seen
-    /// frame_len bytes, filled chunk by chunk. Not zero-filled: what a header claims costs
-    /// nothing until its chunks arrive (a flood of forged headers stays cheap).
-    std::unique_ptr<std::uint8_t[]> data;
+    /// frame_len bytes, filled chunk by chunk, moved into the Frame when complete. Not
+    /// zero-filled: what a header claims costs nothing until its chunks arrive (a flood of
+    /// forged headers stays cheap).
+    Bytes data;
     std::vector<bool> have;          ///< chunk i arrived
     std::uint16_t received = 0;      ///< distinct chunks arrived
     double started = 0;              ///< monotonic time of the first chunk
