@@ -371,20 +371,45 @@ std::vector<FailureRecord> ResultStore::failures(int port, std::size_t limit) {
 }
 
 void ResultStore::prune(std::size_t keep) {
+  // Per port: find the id of the newest row to drop once (an index walk of `keep` rows), then
+  // delete everything up to it by range. (A correlated subquery per row, as this was before,
+  // costs rows x keep steps: tens of seconds over 250,000 results, with the store's mutex held
+  // and every completion and add_tasks waiting behind it.)
   std::lock_guard<std::mutex> lock(mutex_);
-  const auto k = std::to_string(keep);
-  exec(("DELETE FROM detections WHERE result_id IN (SELECT id FROM results r WHERE id <="
-        " (SELECT id FROM results WHERE port = r.port ORDER BY id DESC LIMIT 1 OFFSET " +
-        k + "))")
-           .c_str());
-  exec(("DELETE FROM results WHERE id <= (SELECT id FROM results r2 WHERE r2.port = results.port"
-        " ORDER BY id DESC LIMIT 1 OFFSET " +
-        k + ")")
-           .c_str());
-  exec(("DELETE FROM failures WHERE id <= (SELECT id FROM failures f2 WHERE f2.port ="
-        " failures.port ORDER BY id DESC LIMIT 1 OFFSET " +
-        k + ")")
-           .c_str());
+  const auto threshold = [&](const char* sql, int port) -> std::int64_t {
+    Stmt st{prepare(sql)};
+    sqlite3_bind_int(st.s, 1, port);
+    sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(keep));
+    return sqlite3_step(st.s) == SQLITE_ROW ? sqlite3_column_int64(st.s, 0) : -1;
+  };
+  const auto ports_of = [&](const char* sql) {
+    std::vector<int> ports;
+    Stmt st{prepare(sql)};
+    while (sqlite3_step(st.s) == SQLITE_ROW) ports.push_back(sqlite3_column_int(st.s, 0));
+    return ports;
+  };
+  const auto run = [&](const char* sql, int port, std::int64_t upto) {
+    Stmt st{prepare(sql)};
+    sqlite3_bind_int(st.s, 1, port);
+    sqlite3_bind_int64(st.s, 2, upto);
+    if (sqlite3_step(st.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+  };
+  transaction("cannot prune", [&] {
+    for (int port : ports_of("SELECT DISTINCT port FROM results")) {
+      const auto upto = threshold(
+          "SELECT id FROM results WHERE port = ? ORDER BY id DESC LIMIT 1 OFFSET ?", port);
+      if (upto < 0) continue;
+      run("DELETE FROM detections WHERE result_id IN"
+          " (SELECT id FROM results WHERE port = ? AND id <= ?)",
+          port, upto);
+      run("DELETE FROM results WHERE port = ? AND id <= ?", port, upto);
+    }
+    for (int port : ports_of("SELECT DISTINCT port FROM failures")) {
+      const auto upto = threshold(
+          "SELECT id FROM failures WHERE port = ? ORDER BY id DESC LIMIT 1 OFFSET ?", port);
+      if (upto >= 0) run("DELETE FROM failures WHERE port = ? AND id <= ?", port, upto);
+    }
+  });
 }
 
 std::int64_t ResultStore::result_count() {
