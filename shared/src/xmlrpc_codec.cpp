@@ -1021,7 +1021,11 @@ class Parser {
       }
       const CRef v = value_element(depth + 1);
       expect_end("member");
-      xmlrpc_struct_set_value_n(&env_.env, s.get(), key.data(), key.size(), v.get());
+      // The key as a string value first: that validates its UTF-8 and fails cleanly.
+      // (xmlrpc_struct_set_value_n builds the key itself and, when the key is not UTF-8,
+      // releases a pointer it never set: a crash found by tests/fuzz/fuzz_xmlrpc.cpp.)
+      const CRef k = make_string(key);
+      xmlrpc_struct_set_value_v(&env_.env, s.get(), k.get(), v.get());
       check();
     }
     expect_end("struct");

@@ -195,6 +195,17 @@ BOOST_AUTO_TEST_CASE(both_back_ends_refuse_nesting_and_entity_bombs_and_survive_
                    "depth " << depth << ": " << r.substr(0, 60));
         BOOST_REQUIRE(m.proc->running());
       }
+      // A struct member name outside the Basic Multilingual Plane killed the native back end
+      // (SIGSEGV inside xmlrpc-c's xmlrpc_struct_set_value_n; found by
+      // tests/fuzz/fuzz_xmlrpc.cpp).
+      const std::string bad_key = request_once(
+          m.port, http_post(call_xml("add_task",
+                                     "<param><value><struct><member><name>k\xf0\x9f\x98\x80</name>"
+                                     "<value><int>1</int></value></member></struct></value>"
+                                     "</param>")));
+      BOOST_TEST((http_status(bad_key) == 200 && bad_key.find("faultCode") != std::string::npos),
+                 bad_key.substr(0, 60));
+      BOOST_REQUIRE(m.proc->running());
       // "Billion laughs": 1 KB that expands to 10^10 bytes. It kept an xmlrpc-c thread at 100 %
       // CPU for minutes (xmlrpc-c's bundled expat has no expansion limit); refused at once now.
       std::string entities = "<!ENTITY a0 \"aaaaaaaaaa\">";

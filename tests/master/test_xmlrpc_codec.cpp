@@ -438,6 +438,12 @@ BOOST_AUTO_TEST_CASE(malformed_documents_are_refused) {
       "<methodCall a=\"b><methodName>m</methodName></methodCall>",
       "<!-- unterminated <methodCall><methodName>m</methodName></methodCall>",
       call_with("<value><int>abc</int></value>"),
+      // a member name outside the Basic Multilingual Plane, which xmlrpc-c refuses (its
+      // xmlrpc_struct_set_value_n then crashed the master: found by fuzzing), and a string
+      // value that is not UTF-8
+      call_with("<value><struct><member><name>k\xf0\x9f\x98\x80</name><value><int>1</int>"
+                "</value></member></struct></value>"),
+      call_with("<value><string>\xf0\x97\x97</string></value>"),
       call_with("<value><int></int></value>"),
       call_with("<value><int>1.5</int></value>"),
       call_with("<value><int>2147483648</int></value>"),
