@@ -36,6 +36,13 @@ JpegError read_frame_size(const std::uint8_t* d, std::size_t n, std::size_t& wid
       ++i;
       continue;
     }
+    if (m == 0x00) {
+      // Not a marker: libjpeg skips such bytes one by one looking for the next marker, so
+      // reading a length here would skip over a frame header libjpeg then finds and trusts
+      // (found by fuzz_jpeg: a 710-byte input made imdecode allocate 2.5 GB).
+      why = "stray 0xFF 0x00 at offset " + std::to_string(i) + " where a marker belongs";
+      return JpegError::bad_header;
+    }
     if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {  // TEM, RSTn, SOI: no length
       i += 2;
       continue;
