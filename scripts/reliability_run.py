@@ -321,14 +321,23 @@ class Run:
         return out
 
     @staticmethod
+    def _proc_net_udp(netns=None):
+        """/proc/net/udp of this machine or of `netns`; None when it cannot be read."""
+        try:
+            if netns:
+                return subprocess.run(["ip", "netns", "exec", netns, "cat", "/proc/net/udp"],
+                                      capture_output=True, text=True).stdout
+            with open("/proc/net/udp") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    @staticmethod
     def udp_drained(port, netns=None):
         """True when no datagram waits in the receive queue of UDP `port`: stopping the
         receiver now loses nothing in flight (it gives up partial frames, counted timed_out)."""
-        try:
-            text = (subprocess.run(["ip", "netns", "exec", netns, "cat", "/proc/net/udp"],
-                                   capture_output=True, text=True).stdout
-                    if netns else open("/proc/net/udp").read())
-        except OSError:
+        text = Run._proc_net_udp(netns)
+        if text is None:
             return False
         for line in text.splitlines()[1:]:
             f = line.split()
@@ -339,11 +348,8 @@ class Run:
     @staticmethod
     def _udp_bound(port, netns=None):
         """True when UDP `port` is bound (in `netns` if given)."""
-        try:
-            text = (subprocess.run(["ip", "netns", "exec", netns, "cat", "/proc/net/udp"],
-                                   capture_output=True, text=True).stdout
-                    if netns else open("/proc/net/udp").read())
-        except OSError:
+        text = Run._proc_net_udp(netns)
+        if text is None:
             return False
         return any(len(f) > 1 and f[1].endswith(f":{port:04X}")
                    for f in (line.split() for line in text.splitlines()[1:]))

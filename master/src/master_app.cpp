@@ -20,13 +20,9 @@ std::string random_prefix() {
 
 constexpr const char* k_lost_reason = "lost: master stopped before the frame was processed";
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 /// Moves the journalled frames to failures and logs how many per port; returns the counts.
 std::map<int, std::int64_t> record_lost(ResultStore& store, const char* when) {
-  auto lost = store.fail_journalled(k_lost_reason, unix_now());
+  auto lost = store.fail_journalled(k_lost_reason, shared::SystemClock::instance().wall());
   std::int64_t total = 0;
   std::ostringstream ports;
   for (const auto& [port, n] : lost) {

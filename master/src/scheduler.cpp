@@ -149,14 +149,29 @@ void Scheduler::drop_oldest_pending(Port& p) {
     }
   }
   if (!oldest_q) return;
-  const std::string id = oldest_q->front();
+  std::string id = oldest_q->front();
   oldest_q->pop_front();
+  discard_pending(p, std::move(id), Discard::dropped);
+}
+
+void Scheduler::discard_pending(Port& p, std::string id, Discard why) {
   tasks_.erase(id);
-  forgotten_.push_back(id);
+  forgotten_.push_back(std::move(id));  // its journal row goes at the next forget()
   p.stats.pending--;
-  p.stats.dropped++;
   counters_.pending--;
-  counters_.dropped++;
+  if (why == Discard::dropped) {
+    p.stats.dropped++;
+    counters_.dropped++;
+  } else {
+    p.stats.expired++;
+    counters_.expired++;
+  }
+}
+
+bool Scheduler::too_old(const Entry& e, double now_wall, double now_mono) const {
+  const double age = e.task.frame.captured_at > 0.0 ? now_wall - e.task.frame.captured_at
+                                                    : now_mono - e.added_mono;
+  return config_.max_frame_age > 0.0 && age > config_.max_frame_age;
 }
 
 Registration Scheduler::register_worker(const std::string& worker_id, const std::string& address,
@@ -218,16 +233,9 @@ bool Scheduler::take(Worker& w, Entry*& out) {
           q.pop_front();
           continue;
         }
-        const double age = e->task.frame.captured_at > 0.0 ? now_wall - e->task.frame.captured_at
-                                                           : now_mono - e->added_mono;
-        if (config_.max_frame_age > 0.0 && age > config_.max_frame_age) {
+        if (too_old(*e, now_wall, now_mono)) {
           q.pop_front();
-          p.stats.pending--;
-          p.stats.expired++;
-          counters_.pending--;
-          counters_.expired++;
-          forgotten_.push_back(e->task.task_id);
-          tasks_.erase(e->task.task_id);
+          discard_pending(p, e->task.task_id, Discard::expired);
           continue;
         }
         if (!best || e->seq < best->seq) {
@@ -521,17 +529,9 @@ std::size_t Scheduler::tick() {
               q.pop_front();
               continue;
             }
-            const double age = e->task.frame.captured_at > 0.0
-                                   ? now_wall - e->task.frame.captured_at
-                                   : now_mono - e->added_mono;
-            if (age <= config_.max_frame_age) break;
+            if (!too_old(*e, now_wall, now_mono)) break;
             q.pop_front();
-            p.stats.pending--;
-            p.stats.expired++;
-            counters_.pending--;
-            counters_.expired++;
-            forgotten_.push_back(e->task.task_id);
-            tasks_.erase(e->task.task_id);
+            discard_pending(p, e->task.task_id, Discard::expired);
           }
         }
       }

@@ -157,6 +157,12 @@ class Scheduler {
   Port& port(int p);
   bool take(Worker& w, Entry*& out);
   void drop_oldest_pending(Port& p);
+  enum class Discard { dropped, expired };
+  /// Takes a pending task, already popped from its queue, out of the books as dropped or
+  /// expired, and queues its id for the store's in-flight journal (forgotten_).
+  void discard_pending(Port& p, std::string id, Discard why);
+  /// Pending longer than max_frame_age (since capture, or since added without a capture time).
+  bool too_old(const Entry& e, double now_wall, double now_mono) const;
   void to_pending(Entry& e);
   void finish(Entry& e);
   void fail(Entry& e, const std::string& reason, const std::string& worker_id,
