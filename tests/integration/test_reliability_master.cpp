@@ -31,7 +31,8 @@ class Probe {
     stop_ = true;
     if (thread_.joinable()) thread_.join();
   }
-  std::size_t calls() const { return latencies_ms_.size(); }
+  /// Calls made so far (any thread; the figures below only after stop()).
+  std::size_t calls() const { return calls_; }
   int failures() const { return failures_; }
   const std::string& first_error() const { return first_error_; }
   double percentile(double q) const {
@@ -56,12 +57,14 @@ class Probe {
       }
       latencies_ms_.push_back(
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      ++calls_;
       std::this_thread::sleep_for(20ms);
     }
   }
   RpcClient client_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> calls_{0};  ///< latencies_ms_.size(), readable while running
   std::vector<double> latencies_ms_;  ///< written by the probe thread, read after stop()
   int failures_ = 0;                  ///< idem
   std::string first_error_;           ///< idem
