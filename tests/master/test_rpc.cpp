@@ -38,7 +38,6 @@ xmlrpc_c::value frame_value(int port, int id, std::vector<unsigned char> img = t
 }
 
 using Server = fh::test::MasterUnderTest;
-namespace bdata = boost::unit_test::data;
 
 xmlrpc_c::paramList params(std::initializer_list<xmlrpc_c::value> v) {
   xmlrpc_c::paramList p;
@@ -70,9 +69,8 @@ std::string fault_of(RpcClient& c, const std::string& method, const xmlrpc_c::pa
 
 BOOST_AUTO_TEST_SUITE(rpc)
 
-BOOST_DATA_TEST_CASE(every_method_over_a_real_socket, bdata::make(fh::test::kRpcBackends),
-                     backend) {
-  Server srv(":memory:", backend);
+BOOST_AUTO_TEST_CASE(every_method_over_a_real_socket) {
+  Server srv(":memory:");
   RpcClient c(srv.url, 10000);
   // introspection
   const auto methods = xmlrpc_c::value_array(c.call("system.listMethods", params({})))
@@ -137,9 +135,8 @@ BOOST_DATA_TEST_CASE(every_method_over_a_real_socket, bdata::make(fh::test::kRpc
   BOOST_TEST(as_struct(c.call("request_task", params({S("w2"), I(50)}))).empty());
 }
 
-BOOST_DATA_TEST_CASE(faults_are_clear_and_the_server_stays_up, bdata::make(fh::test::kRpcBackends),
-                     backend) {
-  Server srv(":memory:", backend);
+BOOST_AUTO_TEST_CASE(faults_are_clear_and_the_server_stays_up) {
+  Server srv(":memory:");
   RpcClient c(srv.url, 10000);
   auto bad_frame = [](const std::string& drop, const std::string& key = "",
                       xmlrpc_c::value v = xmlrpc_c::value_int(0)) {
@@ -187,9 +184,8 @@ BOOST_DATA_TEST_CASE(faults_are_clear_and_the_server_stays_up, bdata::make(fh::t
   BOOST_TEST(num(st.at("pending")) == 0);
 }
 
-BOOST_DATA_TEST_CASE(large_frames_and_batches_fit, bdata::make(fh::test::kRpcBackends),
-                     backend) {
-  Server srv(":memory:", backend);
+BOOST_AUTO_TEST_CASE(large_frames_and_batches_fit) {
+  Server srv(":memory:");
   fh::shared::set_xmlrpc_size_limit(64u << 20);
   RpcClient c(srv.url, 30000);
   std::vector<unsigned char> big(2u << 20, 0x55);  // 2 MiB "JPEG"
@@ -203,13 +199,12 @@ BOOST_DATA_TEST_CASE(large_frames_and_batches_fit, bdata::make(fh::test::kRpcBac
   BOOST_TEST(xmlrpc_c::value_bytestring(task.at("image")).length() == big.size());
 }
 
-BOOST_DATA_TEST_CASE(results_survive_a_restart_and_ids_do_not_collide,
-                     bdata::make(fh::test::kRpcBackends), backend) {
+BOOST_AUTO_TEST_CASE(results_survive_a_restart_and_ids_do_not_collide) {
   const std::string dir = fh::test::make_temp_dir("master-db");
   const std::string db = dir + "/results.db";
   std::set<std::string> first_ids;
   {
-    Server srv(db, backend);
+    Server srv(db);
     RpcClient c(srv.url, 10000);
     c.call("register_worker", params({S("w"), S(""), A({S("hog")})}));
     for (int i = 0; i < 5; ++i) {
@@ -221,7 +216,7 @@ BOOST_DATA_TEST_CASE(results_survive_a_restart_and_ids_do_not_collide,
                                                    {"processing_ms", xmlrpc_c::value_double(1)}})}));
     }
   }
-  Server srv(db, backend);
+  Server srv(db);
   RpcClient c(srv.url, 10000);
   const auto res = xmlrpc_c::value_array(c.call("get_results", params({I(5000)}))).vectorValueValue();
   BOOST_TEST(res.size() == 5u);
@@ -232,18 +227,15 @@ BOOST_DATA_TEST_CASE(results_survive_a_restart_and_ids_do_not_collide,
   BOOST_TEST(first_ids.count(id) == 0u);
 }
 
-BOOST_DATA_TEST_CASE(python_xmlrpc_client_drives_the_master, bdata::make(fh::test::kRpcBackends),
-                     backend) {
-  Server srv(":memory:", backend);
+BOOST_AUTO_TEST_CASE(python_xmlrpc_client_drives_the_master) {
+  Server srv(":memory:");
   const std::string script = std::string(FH_SOURCE_DIR) + "/tests/master/foreign_client.py";
   const std::string cmd = "python3 " + script + " " + srv.url;
-  BOOST_TEST_MESSAGE("foreign client against the " << backend << " back end");
-  BOOST_TEST(std::system(cmd.c_str()) == 0);
+    BOOST_TEST(std::system(cmd.c_str()) == 0);
 }
 
-BOOST_DATA_TEST_CASE(introspection_and_multicall, bdata::make(fh::test::kRpcBackends),
-                     backend) {
-  Server srv(":memory:", backend);
+BOOST_AUTO_TEST_CASE(introspection_and_multicall) {
+  Server srv(":memory:");
   RpcClient c(srv.url, 10000);
   std::set<std::string> names;
   for (const auto& m : xmlrpc_c::value_array(c.call("system.listMethods", params({})))

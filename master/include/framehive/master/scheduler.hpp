@@ -28,62 +28,13 @@ struct SchedulerConfig {
   double heartbeat_interval = 2.0;       ///< seconds between worker heartbeats
   int heartbeat_misses = 3;              ///< missed heartbeats after which a worker is dead
   std::size_t max_pending_per_port = 8;  ///< pending frames per port; oldest dropped beyond
-  double max_frame_age = 0.0;  ///< seconds since capture; older pending frames expire (0: off)
+  double max_frame_age = 10.0;  ///< seconds since capture; older pending frames expire (0: off)
   std::string default_detector = "hog";       ///< detector for frames that name none
   std::map<int, std::string> port_detectors;  ///< per-port default detector
   std::size_t retain_results = 10000;         ///< results kept per port (memory and database)
   std::size_t retain_tasks = 100000;  ///< finished task ids remembered for duplicate detection
   int max_wait_ms = 30000;            ///< cap on request_task long polls
   std::size_t keep_frames = 50;       ///< completed frames (JPEG + result) kept per port
-};
-
-/// A completed frame kept for review (get_frame): the JPEG and its result.
-struct KeptFrame {
-  ResultRecord record;
-  std::shared_ptr<const std::vector<std::uint8_t>> image;
-};
-
-/// Reply to register_worker.
-struct Registration {
-  double heartbeat_interval = 0.0;
-  double task_timeout = 0.0;
-};
-
-struct WorkerStatus {
-  std::string worker_id, address;
-  std::vector<std::string> capabilities;
-  bool alive = true;
-  double registered_at = 0.0, last_seen = 0.0;  ///< Unix seconds
-  std::int64_t assigned = 0, completed = 0, failed = 0;
-  std::vector<std::string> current_tasks;
-};
-
-struct PortStatus {
-  int port = 0;
-  std::string stream;
-  std::string detector;       ///< default detector of the port
-  std::int64_t received = 0;  ///< frames added
-  std::int64_t pending = 0, in_progress = 0;
-  std::int64_t completed = 0, failed = 0;
-  std::int64_t dropped = 0;        ///< dropped: pending queue of the port full
-  std::int64_t expired = 0;        ///< pending longer than max_frame_age
-  std::int64_t lost_at_start = 0;  ///< frames a previous run held when it stopped (failures)
-  std::int64_t last_frame_id = -1;
-  double fps = 0.0;                                   ///< completions per second over the last 10 s
-  double latency_p50_ms = 0.0, latency_p99_ms = 0.0;  ///< capture -> completion, recent
-};
-
-struct SchedulerStatus {
-  std::int64_t pending = 0, in_progress = 0, completed = 0, failed = 0;
-  std::int64_t dropped = 0, expired = 0;
-  std::int64_t requeued_timeout = 0, requeued_dead_worker = 0, failed_timeout = 0;
-  std::int64_t duplicate_completions = 0, late_completions = 0, unknown_completions = 0;
-  std::int64_t store_errors = 0;
-  std::int64_t lost_at_start = 0;  ///< frames the previous run held when it stopped: failures
-  std::vector<std::string> waiting_detectors;  ///< detectors with pending tasks and no live worker
-  std::vector<WorkerStatus> workers;
-  std::vector<PortStatus> ports;
-  double uptime_s = 0.0;
 };
 
 /// Error thrown for contract violations the RPC layer turns into faults.

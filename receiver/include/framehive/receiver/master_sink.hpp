@@ -19,7 +19,9 @@
 #include <string>
 
 namespace fh::shared {
-class RpcClient;
+namespace api {
+class MasterClient;
+}
 }
 
 namespace fh::receiver {
@@ -62,7 +64,7 @@ class MasterSink final : public FrameSink {
   void wait_backoff(int attempt);
 
   MasterSinkConfig config_;                     ///< immutable
-  std::unique_ptr<shared::RpcClient> client_;   ///< used by the consumer thread only
+  std::unique_ptr<shared::api::MasterClient> client_;  ///< used by the consumer thread only
   MasterSinkCounters counters_;
   std::atomic<bool> stop_{false};
   std::atomic<double> stop_deadline_{0.0};      ///< steady seconds after which retries stop
