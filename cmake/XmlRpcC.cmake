@@ -1,5 +1,7 @@
 # xmlrpc-c ships no pkg-config files on Debian 12: wrap xmlrpc-c-config in imported targets.
-# -lcurl is dropped: libxmlrpc_client already links libcurl (see ../shared/NOTES.md).
+# xmlrpc-c-config's --libs lists -lcurl, which needs libcurl's development package
+# (libcurl*-dev) to link; it is dropped because libxmlrpc_client is itself linked against
+# libcurl (the shared library's DT_NEEDED), so the link works with the runtime libcurl alone.
 find_program(XMLRPC_C_CONFIG xmlrpc-c-config REQUIRED)
 
 function(fh_xmlrpc_target name)

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
     const auto config = fh::receiver::receiver_config_from(cli.vm());
     fh::receiver::tune_allocator(config.reassembly.max_frame_bytes);
 
-    // The output. A new sink (e.g. --master URL) is chosen here; null = count and discard.
+    // The output: DumpSink (--dump), MasterSink (--master) or none = count and discard.
+    // A new sink is chosen here.
     std::unique_ptr<fh::receiver::FrameSink> sink;
     if (!config.dump_dir.empty()) {
       sink = std::make_unique<fh::receiver::DumpSink>(config.dump_dir);

@@ -100,7 +100,7 @@ std::vector<std::uint16_t> parse_port_list(const std::string& text) {
 }
 
 void add_receiver_options(po::options_description& opts) {
-  const ReceiverConfig d;
+  const ReceiverConfig d;  // every default below is its member value, never a second literal
   opts.add_options()
       ("ports", po::value<std::string>()->required()->value_name("LIST"),
        "UDP ports to listen on, one per camera: a list and/or ranges, e.g. 5000-5003, "
@@ -119,7 +119,8 @@ void add_receiver_options(po::options_description& opts) {
        "forward every complete frame to a framehive-master, e.g. http://127.0.0.1:8000/RPC2, "
        "with add_tasks in batches; while the master is unreachable it retries with backoff and "
        "the per-port queue drops its oldest frames (counted frames_dropped). Exclusive with --dump")
-      ("batch", po::value<std::int64_t>()->default_value(16)->value_name("N"),
+      ("batch", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.batch))
+                   ->value_name("N"),
        "with --master: at most N frames per add_tasks call")
       ("frame-timeout", po::value<double>()->default_value(d.reassembly.frame_timeout)
                             ->value_name("SECONDS"),

@@ -26,22 +26,24 @@ int main(int argc, char** argv) {
         "  dnn:CONFIG        YOLO through OpenCV DNN; CONFIG is a key=value file naming the\n"
         "                    model (Darknet cfg+weights or ONNX), class names and thresholds\n"
         "  null              decode only, no detection (benchmarks)");
-    fh::worker::WorkerConfig c;
+    fh::worker::WorkerConfig c;  // its member values are the defaults shown and used below
     cli.options().add_options()
-        ("master", po::value(&c.master_url)->default_value("http://127.0.0.1:8000/RPC2"),
+        ("master", po::value(&c.master_url)->default_value(c.master_url),
          "the master's XML-RPC endpoint")
         ("detector", po::value(&c.detectors)->composing(),
          "a capability this worker offers (repeatable); required")
-        ("threads", po::value(&c.threads)->default_value(1),
+        ("threads", po::value(&c.threads)->default_value(c.threads),
          "task threads, each with its own detectors and connection")
         ("id", po::value(&c.id), "worker id (default: HOSTNAME-PID)")
-        ("wait-ms", po::value(&c.wait_ms)->default_value(1000),
+        ("wait-ms", po::value(&c.wait_ms)->default_value(c.wait_ms),
          "long-poll wait of each request_task in ms")
-        ("heartbeat-interval", po::value(&c.heartbeat_interval)->default_value(0.0),
+        ("heartbeat-interval",
+         po::value(&c.heartbeat_interval)->default_value(c.heartbeat_interval),
          "seconds between heartbeats; 0 = the interval the master asks for")
-        ("opencv-threads", po::value(&c.detector_options.threads)->default_value(1),
+        ("opencv-threads", po::value(&c.detector_options.threads)
+                               ->default_value(c.detector_options.threads),
          "OpenCV threads inside one detection (0 = OpenCV's default, all cores)")
-        ("max-tasks", po::value(&c.max_tasks)->default_value(0),
+        ("max-tasks", po::value(&c.max_tasks)->default_value(c.max_tasks),
          "exit after this many tasks (0 = run until stopped)")
         ("auth-file", po::value<std::string>()->value_name("PATH"),
          "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
