@@ -1,7 +1,6 @@
 # xmlrpc-c ships no pkg-config files on Debian 12: wrap xmlrpc-c-config in imported targets.
-# xmlrpc-c-config's --libs lists -lcurl, which needs libcurl's development package
-# (libcurl*-dev) to link; it is dropped because libxmlrpc_client is itself linked against
-# libcurl (the shared library's DT_NEEDED), so the link works with the runtime libcurl alone.
+# -lcurl (listed by the client library's --libs) is dropped: the client library, which framehive
+# no longer links, is the only part of xmlrpc-c that needs libcurl; RpcClient links CURL itself.
 find_program(XMLRPC_C_CONFIG xmlrpc-c-config REQUIRED)
 
 function(fh_xmlrpc_target name)
