@@ -20,8 +20,11 @@ double steady_now() {
 }
 
 xmlrpc_c::value frame_value(const Frame& f) {
-  int w = 0, h = 0;
-  shared::jpeg_dimensions(f.jpeg.data(), f.jpeg.size(), w, h);
+  // The frame goes to the master either way (it refuses what is not a JPEG); width and height
+  // are sent only when the shared header check accepts the frame, 0 otherwise.
+  const auto jpeg = shared::check_jpeg(f.jpeg.data(), f.jpeg.size());
+  const int w = jpeg.ok() ? jpeg.width : 0;
+  const int h = jpeg.ok() ? jpeg.height : 0;
   const xmlrpc_c::value id = f.frame_seq <= static_cast<std::uint32_t>(INT_MAX)
                                  ? xmlrpc_c::value(xmlrpc_c::value_int(static_cast<int>(f.frame_seq)))
                                  : xmlrpc_c::value(xmlrpc_c::value_i8(f.frame_seq));
