@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(random_bytes_are_not_jpeg) {
   BOOST_TEST(r.error == JpegError::not_jpeg);
   BOOST_TEST(r.message.find("SOI") != std::string::npos, r.message);
 
-  // Random bytes between a real SOI and EOI: rejected by the marker walk or the decoder.
+  // Random bytes between a real SOI and EOI: rejected by the header check or the decoder.
   junk[0] = 0xFF;
   junk[1] = 0xD8;
   junk[2] = 0xFF;
