@@ -21,7 +21,12 @@ double steady_now() {
 /// The contract's Frame (add_tasks) of a reassembled frame.
 shared::api::Frame to_api(const Frame& f) {
   shared::api::Frame out;
-  shared::jpeg_dimensions(f.jpeg.data(), f.jpeg.size(), out.width, out.height);
+  // The frame goes to the master either way (it refuses what is not a JPEG); width and height
+  // are sent only when the shared header check accepts the frame, 0 otherwise.
+  if (const auto jpeg = shared::check_jpeg(f.jpeg.data(), f.jpeg.size()); jpeg.ok()) {
+    out.width = jpeg.width;
+    out.height = jpeg.height;
+  }
   out.port = f.port;
   out.stream = f.stream;
   out.frame_id = f.frame_seq;
