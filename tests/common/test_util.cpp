@@ -9,12 +9,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace fh::test {
 
@@ -84,21 +87,61 @@ std::string make_temp_dir(const std::string& tag) {
   return buf.data();
 }
 
-static int free_port(int type) {
-  int fd = ::socket(AF_INET, type, 0);
+namespace {
+
+/// The kernel's ephemeral range (ports it hands to sockets that do not bind one: a sender's or
+/// client's source port). Ports below it are only ever taken by an explicit bind.
+std::pair<int, int> ephemeral_range() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int lo = 32768, hi = 60999;
+  in >> lo >> hi;
+  return {lo, hi};
+}
+
+bool can_bind(int type, int port) {
+  const int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return ntohs(a.sin_port);
+  return ok;
 }
 
-int free_udp_port() { return free_port(SOCK_DGRAM); }
-int free_tcp_port() { return free_port(SOCK_STREAM); }
+/// A port that is free now for both UDP and TCP on 127.0.0.1 and that no socket of any process
+/// can get without binding it by number. Binding port 0 and closing (the old way) handed out an
+/// ephemeral port: the next connect() or unbound sendto() anywhere on the machine could take
+/// it before the server under test bound it. Instead the ports come from below the ephemeral
+/// range, never twice in one process, starting at an offset derived from the process id so
+/// that test programs running side by side walk different stretches; each is checked with a
+/// bind before it is handed out.
+int free_port() {
+  static std::mutex mutex;
+  static int next = -1;
+  std::lock_guard<std::mutex> lock(mutex);
+  const auto [ephemeral_lo, ephemeral_hi] = ephemeral_range();
+  int lo = 10000, hi = ephemeral_lo - 1;  // [lo, hi]
+  if (hi - lo < 1000) {  // an unusual range: use the ports above it instead
+    lo = ephemeral_hi + 1;
+    hi = 65535;
+  }
+  const int span = hi - lo + 1;
+  if (span <= 0) throw std::runtime_error("free_port: no ports outside the ephemeral range");
+  if (next < 0) next = static_cast<int>((static_cast<unsigned>(::getpid()) * 131u) % span);
+  for (int tries = 0; tries < span; ++tries) {
+    const int port = lo + next;
+    next = (next + 1) % span;
+    if (can_bind(SOCK_DGRAM, port) && can_bind(SOCK_STREAM, port)) return port;
+  }
+  throw std::runtime_error("free_port: no free port below the ephemeral range");
+}
+
+}  // namespace
+
+int free_udp_port() { return free_port(); }
+int free_tcp_port() { return free_port(); }
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

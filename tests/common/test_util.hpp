@@ -42,7 +42,10 @@ bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
 /// A fresh empty temporary directory.
 std::string make_temp_dir(const std::string& tag);
 
-/// A UDP (or TCP) port on 127.0.0.1 that was free a moment ago.
+/// A port on 127.0.0.1, free for UDP and TCP when returned, that no other socket gets
+/// implicitly: it lies outside the kernel's ephemeral range (so no connect() or unbound
+/// sendto() can be given it) and is never returned twice in one process. Only an explicit
+/// bind to the same number by another process can still take it.
 int free_udp_port();
 int free_tcp_port();
 

@@ -2,8 +2,10 @@
 // line, and every regular file in the directories named (recursively, in sorted order),
 // through LLVMFuzzerTestOneInput once. ctest runs it over tests/fuzz/corpus/<target>/ and
 // tests/fuzz/regressions/<target>/ in every build, so a fixed crash stays fixed.
-// A directory that does not exist is skipped (git keeps no empty directories).
-// Exit status 0 when every input ran; a finding aborts the process, naming the input first.
+// A path that does not exist, a directory without inputs, or no path at all is an error: a
+// replay that runs nothing passes silently (a renamed corpus, a typo in CMake), so it fails.
+// Exit status 0 when every input ran; 1 for an unreadable, missing or empty input path; a
+// finding aborts the process, naming the input first.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +41,10 @@ bool run_file(const fs::path& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s FILE_OR_DIR...\n", argv[0]);
+    return 1;
+  }
   std::size_t ran = 0;
   bool ok = true;
   for (int i = 1; i < argc; ++i) {
@@ -51,6 +57,10 @@ int main(int argc, char** argv) {
           files.push_back(e.path());
         }
       }
+      if (files.empty()) {
+        std::fprintf(stderr, "fuzz-replay: %s has no inputs\n", argv[i]);
+        ok = false;
+      }
       std::sort(files.begin(), files.end());
       for (const auto& f : files) {
         ok = run_file(f) && ok;
@@ -60,9 +70,11 @@ int main(int argc, char** argv) {
       ok = run_file(arg) && ok;
       ++ran;
     } else {
-      std::fprintf(stderr, "fuzz-replay: %s does not exist, skipped\n", argv[i]);
+      std::fprintf(stderr, "fuzz-replay: %s does not exist\n", argv[i]);
+      ok = false;
     }
   }
-  std::fprintf(stderr, "fuzz-replay: %zu inputs, %s\n", ran, ok ? "all ran" : "some unreadable");
+  std::fprintf(stderr, "fuzz-replay: %zu inputs, %s\n", ran,
+               ok ? "all ran" : "FAILED: a path above is missing, empty or unreadable");
   return ok ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 // the master's counters, an annotated frame decodes, Python's xmlrpc.client reads the results.
 #include <boost/test/unit_test.hpp>
 
+#include "stats_line.hpp"
 #include "test_util.hpp"
 
 #include <opencv2/imgcodecs.hpp>
@@ -22,32 +23,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using KV = std::map<std::string, std::string>;
-
-/// key=value pairs of the last line starting with prefix whose port= matches.
-KV stats_line(const std::string& text, const std::string& prefix, int port) {
-  KV found;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix + " ", 0) != 0) continue;
-    KV kv;
-    std::istringstream toks(line.substr(prefix.size() + 1));
-    std::string tok;
-    while (toks >> tok) {
-      const auto eq = tok.find('=');
-      if (eq != std::string::npos) kv[tok.substr(0, eq)] = tok.substr(eq + 1);
-    }
-    if (kv["port"] == std::to_string(port)) found = kv;
-  }
-  return found;
-}
-
-long num(const KV& kv, const std::string& k) {
-  auto it = kv.find(k);
-  BOOST_REQUIRE_MESSAGE(it != kv.end(), "missing counter " + k);
-  return std::stol(it->second);
-}
+using KV = fh::test::StatsFields;
+using fh::test::stats_line;
+long num(const KV& kv, const std::string& k) { return fh::test::stats_num(kv, k); }
 
 /// A number field from a one-line JSON object (framehive-ctl --json output is flat enough).
 double json_num(const std::string& obj, const std::string& key) {

@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "framehive/shared/rpc_client.hpp"
+#include "stats_line.hpp"
 #include "test_util.hpp"
 
 #include <arpa/inet.h>
@@ -31,34 +32,12 @@
 namespace fh::reltest {
 
 using namespace std::chrono_literals;
-using KV = std::map<std::string, std::string>;
+using KV = fh::test::StatsFields;
 using Struct = std::map<std::string, xmlrpc_c::value>;
 
-/// key=value pairs of the last line starting with `prefix ` whose port= matches.
-inline KV stats_line(const std::string& text, const std::string& prefix, int port) {
-  KV found;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto at = line.find(prefix + " ");
-    if (at == std::string::npos) continue;
-    KV kv;
-    std::istringstream toks(line.substr(at + prefix.size() + 1));
-    std::string tok;
-    while (toks >> tok) {
-      const auto eq = tok.find('=');
-      if (eq != std::string::npos) kv[tok.substr(0, eq)] = tok.substr(eq + 1);
-    }
-    if (kv["port"] == std::to_string(port)) found = kv;
-  }
-  return found;
-}
-
-/// A counter of a stats line; -1 when absent (the test then fails on the value).
-inline long num(const KV& kv, const std::string& k) {
-  const auto it = kv.find(k);
-  return it == kv.end() ? -1 : std::stol(it->second);
-}
+using fh::test::stats_line;
+/// A counter of a stats line (throws when absent).
+inline long num(const KV& kv, const std::string& k) { return fh::test::stats_num(kv, k); }
 
 /// VmRSS of a process in KiB (0 when it is gone).
 inline long rss_kib(pid_t pid) {
@@ -187,101 +166,5 @@ struct Master {
         "the master did not start: " << fh::test::read_file(log));
   }
 };
-
-/// A raw TCP connection to 127.0.0.1:port for HTTP the client libraries refuse to send.
-class RawConnection {
- public:
-  explicit RawConnection(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return connected_; }
-  bool send(const std::string& data) {
-    std::size_t off = 0;
-    while (off < data.size()) {
-      const ssize_t n = ::send(fd_, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<std::size_t>(n);
-    }
-    return true;
-  }
-  /// What arrives until the server closes or `timeout` passes without data.
-  std::string read_some(std::chrono::milliseconds timeout) {
-    std::string out;
-    char buf[65536];
-    while (true) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) break;
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) {
-        closed_ = true;
-        break;
-      }
-      out.append(buf, static_cast<std::size_t>(n));
-      if (out.find("\r\n\r\n") != std::string::npos && complete(out)) break;
-    }
-    return out;
-  }
-  /// True when the server closed the connection within timeout.
-  bool wait_closed(std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    char buf[4096];
-    while (!closed_ && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) closed_ = true;
-    }
-    return closed_;
-  }
-  /// Closes with a TCP reset (SO_LINGER 0): the server's next write fails with EPIPE/ECONNRESET.
-  void reset() {
-    linger l{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  static bool complete(const std::string& r) {
-    const auto head_end = r.find("\r\n\r\n");
-    std::string head = r.substr(0, head_end);
-    for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    const auto cl = head.find("content-length:");  // Abyss writes "Content-length"
-    if (cl == std::string::npos) return true;
-    return r.size() >= head_end + 4 + std::stoul(head.substr(cl + 15));
-  }
-  int fd_ = -1;
-  bool connected_ = false;
-  bool closed_ = false;
-};
-
-inline std::string http_post(const std::string& body,
-                             std::size_t content_length = std::string::npos) {
-  const std::size_t n = content_length == std::string::npos ? body.size() : content_length;
-  return "POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\nContent-Length: " +
-         std::to_string(n) + "\r\n\r\n" + body;
-}
-
-inline std::string call_xml(const std::string& method, const std::string& params = "") {
-  return "<?xml version=\"1.0\"?><methodCall><methodName>" + method + "</methodName><params>" +
-         params + "</params></methodCall>";
-}
-
-/// HTTP status code of a response, 0 when there is none.
-inline int http_status(const std::string& r) {
-  if (r.rfind("HTTP/1.", 0) != 0 || r.size() < 12) return 0;
-  return std::atoi(r.c_str() + 9);
-}
 
 }  // namespace fh::reltest

@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "framehive/master/scheduler.hpp"
+#include "test_util.hpp"
 
 #include <map>
 #include <random>
@@ -314,9 +315,16 @@ BOOST_FIXTURE_TEST_CASE(counts_add_up_under_a_random_schedule, Fixture) {
 
 BOOST_FIXTURE_TEST_CASE(long_poll_wakes_when_a_task_arrives, Fixture) {
   s->register_worker("w", "", {"hog"});
+  // The poller must be blocked in its wait before the task arrives, or the test would only see
+  // an immediate hand-out. request_task stamps the worker's last_seen with the clock's time and
+  // keeps the scheduler's lock until its wait releases it; status() takes that lock. So once
+  // status() shows the stamp of the advanced clock, the poller is waiting.
+  clock.advance(1.0);
+  const double entered = clock.wall();
   std::optional<Task> got;
   std::thread poller([&] { got = s->request_task("w", 10000); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BOOST_REQUIRE(fh::test::poll_until(
+      [&] { return s->status().workers.at(0).last_seen == entered; }, std::chrono::seconds(5)));
   const auto t0 = std::chrono::steady_clock::now();
   add(5000, 1);
   poller.join();

@@ -1,8 +1,9 @@
 #pragma once
-// Test helpers for process tests: a framehive-receiver child, a UDP client, and parsing of the
-// "receiver-stats ..." / "sender-stats ..." key=value lines.
+// Test helpers for process tests: a framehive-receiver child and a UDP client (the stats lines
+// are parsed by tests/common/stats_line.hpp).
 
 #include "datagrams.hpp"
+#include "stats_line.hpp"
 #include "temp_dir.hpp"
 #include "test_util.hpp"
 
@@ -14,44 +15,15 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <optional>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace fh::receiver::test {
 
-using Fields = std::map<std::string, std::string>;
-
-/// The key=value fields of the last line that starts with prefix and has port=<port>.
-inline std::optional<Fields> stats_line(const std::string& text, const std::string& prefix,
-                                        int port) {
-  std::optional<Fields> found;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix + " ", 0) != 0) continue;
-    Fields f;
-    std::istringstream words(line.substr(prefix.size()));
-    std::string w;
-    while (words >> w) {
-      const auto eq = w.find('=');
-      if (eq != std::string::npos) f[w.substr(0, eq)] = w.substr(eq + 1);
-    }
-    if (f["port"] == std::to_string(port)) found = f;
-  }
-  return found;
-}
-
-/// A numeric field; throws when absent so a renamed key fails loudly.
-inline std::uint64_t num(const Fields& f, const std::string& key) {
-  const auto it = f.find(key);
-  if (it == f.end()) throw std::runtime_error("stats line has no field '" + key + "'");
-  return std::stoull(it->second);
-}
+using Fields = fh::test::StatsFields;
+using fh::test::stats_count;
+using fh::test::stats_line;
 
 /// Sends datagrams to 127.0.0.1:port.
 class UdpClient {

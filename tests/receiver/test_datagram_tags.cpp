@@ -170,12 +170,12 @@ BOOST_AUTO_TEST_CASE(receiver_process_drops_spoofed_datagrams_and_keeps_the_tagg
   BOOST_TEST(rx.stop() == 0);
   const auto out = rx.output();
   const auto f = stats_line(out, "receiver-stats", port);
-  BOOST_REQUIRE_MESSAGE(f, out);
-  BOOST_TEST(num(*f, "datagrams") == sent);
-  BOOST_TEST(num(*f, "malformed_bad_tag") == spoofed);
-  BOOST_TEST(num(*f, "malformed") == spoofed);
-  BOOST_TEST(num(*f, "frames_complete") == frames.size());
-  BOOST_TEST(num(*f, "frames_incomplete") == 0u);
+  BOOST_REQUIRE_MESSAGE(!f.empty(), out);
+  BOOST_TEST(stats_count(f, "datagrams") == sent);
+  BOOST_TEST(stats_count(f, "malformed_bad_tag") == spoofed);
+  BOOST_TEST(stats_count(f, "malformed") == spoofed);
+  BOOST_TEST(stats_count(f, "frames_complete") == frames.size());
+  BOOST_TEST(stats_count(f, "frames_incomplete") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(tagging_sender_to_keyed_and_keyless_receivers) {
@@ -215,9 +215,9 @@ BOOST_AUTO_TEST_CASE(tagging_sender_to_keyed_and_keyless_receivers) {
       BOOST_TEST(rx->stop() == 0);
       const auto out = rx->output();
       const auto f = stats_line(out, "receiver-stats", port);
-      BOOST_REQUIRE_MESSAGE(f, out);
-      BOOST_TEST(num(*f, "frames_complete") == static_cast<std::uint64_t>(frames));
-      BOOST_TEST(num(*f, "malformed_bad_tag") == 0u);
+      BOOST_REQUIRE_MESSAGE(!f.empty(), out);
+      BOOST_TEST(stats_count(f, "frames_complete") == static_cast<std::uint64_t>(frames));
+      BOOST_TEST(stats_count(f, "malformed_bad_tag") == 0u);
       if (rx == &keyless) {
         BOOST_TEST(out.find("accepted unchecked") != std::string::npos, out);
       }

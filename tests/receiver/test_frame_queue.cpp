@@ -124,14 +124,22 @@ BOOST_AUTO_TEST_CASE(empty_pop_waits_then_returns_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(a_waiting_consumer_wakes_on_push) {
+  // The consumer must be woken by push's notify, not by its own 5 s timeout: the pop has to
+  // return within a bound far below that timeout (generous for sanitizer builds on 2 cores).
   FrameQueue q(8);
   std::vector<Frame> out;
   std::thread producer([&q] {
     std::this_thread::sleep_for(10ms);
     q.push(frame(5000, 42));
   });
+  const auto t0 = std::chrono::steady_clock::now();
   BOOST_TEST(q.pop_batch(out, 4, 5000ms));
+  const auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - t0)
+                             .count();
   producer.join();
+  BOOST_TEST(waited_ms < 1000, "pop_batch returned after " << waited_ms
+                                                           << " ms: woken by its timeout, not by push");
   BOOST_REQUIRE(out.size() == 1u);
   BOOST_TEST(out[0].frame_seq == 42u);
 }

@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "framehive/sender/jpeg_encoder.hpp"
@@ -176,23 +175,6 @@ Reassembly reassemble(const std::vector<std::vector<std::uint8_t>>& datagrams) {
     if (!fresh) ++r.duplicates;
   }
   return r;
-}
-
-std::map<std::string, std::string> stats_line(const std::string& text, int port) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("sender-stats ", 0) != 0) continue;
-    std::map<std::string, std::string> kv;
-    std::istringstream words(line.substr(13));
-    std::string w;
-    while (words >> w) {
-      const auto eq = w.find('=');
-      if (eq != std::string::npos) kv[w.substr(0, eq)] = w.substr(eq + 1);
-    }
-    if (port == 0 || kv["port"] == std::to_string(port)) return kv;
-  }
-  return {};
 }
 
 void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {

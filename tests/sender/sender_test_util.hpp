@@ -83,10 +83,6 @@ struct Reassembly {
 };
 Reassembly reassemble(const std::vector<std::vector<std::uint8_t>>& datagrams);
 
-/// The key=value fields of the first "sender-stats" line in text with the given port (any
-/// port when 0); empty when there is none.
-std::map<std::string, std::string> stats_line(const std::string& text, int port = 0);
-
 /// Writes bytes to a file.
 void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes);
 

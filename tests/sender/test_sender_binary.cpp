@@ -10,11 +10,14 @@
 #include "framehive/sender/test_pattern_source.hpp"
 #include "framehive/shared/jpeg.hpp"
 #include "sender_test_util.hpp"
+#include "stats_line.hpp"
 #include "test_util.hpp"
 
 using namespace std::chrono_literals;
 using fh::sender_test::Reassembly;
 using fh::sender_test::UdpCollector;
+using fh::test::stats_count;
+using fh::test::stats_line;
 
 namespace {
 
@@ -35,14 +38,8 @@ Run run_sender(const std::vector<std::string>& args, std::chrono::milliseconds t
     r.status = child.wait(timeout);
   }
   r.output = fh::test::read_file(log);
-  r.stats = fh::sender_test::stats_line(r.output);
+  r.stats = stats_line(r.output, "sender-stats");
   return r;
-}
-
-std::uint64_t num(const std::map<std::string, std::string>& kv, const std::string& key) {
-  const auto it = kv.find(key);
-  BOOST_REQUIRE_MESSAGE(it != kv.end(), "no " << key << " in the stats line");
-  return std::stoull(it->second);
 }
 
 /// Waits until the socket has seen `n` datagrams or the deadline passes.
@@ -70,22 +67,22 @@ BOOST_AUTO_TEST_CASE(test_pattern_20_frames_reassemble_into_jpegs) {
   BOOST_TEST(s.at("port") == std::to_string(sock.port()));
   BOOST_TEST(s.at("stream") == "test");
   BOOST_TEST(s.at("session").size() == 16u);
-  BOOST_TEST(num(s, "frames") == 20u);
-  BOOST_TEST(num(s, "dropped_datagrams") == 0u);
-  BOOST_TEST(num(s, "frames_damaged") == 0u);
-  BOOST_TEST(num(s, "send_errors") == 0u);
+  BOOST_TEST(stats_count(s, "frames") == 20u);
+  BOOST_TEST(stats_count(s, "dropped_datagrams") == 0u);
+  BOOST_TEST(stats_count(s, "frames_damaged") == 0u);
+  BOOST_TEST(stats_count(s, "send_errors") == 0u);
   BOOST_TEST(s.count("seconds") == 1u);
   BOOST_TEST(s.count("fps") == 1u);
 
-  wait_for_datagrams(sock, num(s, "datagrams"));
+  wait_for_datagrams(sock, stats_count(s, "datagrams"));
   const auto datagrams = sock.datagrams();
-  BOOST_TEST(datagrams.size() == num(s, "datagrams"));
+  BOOST_TEST(datagrams.size() == stats_count(s, "datagrams"));
   std::uint64_t bytes = 0;
   for (const auto& d : datagrams) {
     bytes += d.size();
     BOOST_TEST(d.size() <= 1400u);
   }
-  BOOST_TEST(bytes == num(s, "bytes"));
+  BOOST_TEST(bytes == stats_count(s, "bytes"));
 
   const Reassembly ra = fh::sender_test::reassemble(datagrams);
   BOOST_TEST(ra.bad == 0u);
@@ -135,10 +132,10 @@ BOOST_AUTO_TEST_CASE(drop_fraction_is_seeded_and_consistent_with_what_arrives) {
     BOOST_TEST_INFO(r.output);
     BOOST_REQUIRE(r.status == 0);
     const auto& s = r.stats;
-    const std::uint64_t sent = num(s, "datagrams");
-    const std::uint64_t dropped = num(s, "dropped_datagrams");
-    const std::uint64_t damaged = num(s, "frames_damaged");
-    BOOST_TEST(num(s, "frames") == 20u);
+    const std::uint64_t sent = stats_count(s, "datagrams");
+    const std::uint64_t dropped = stats_count(s, "dropped_datagrams");
+    const std::uint64_t damaged = stats_count(s, "frames_damaged");
+    BOOST_TEST(stats_count(s, "frames") == 20u);
     wait_for_datagrams(sock, sent);
     const auto datagrams = sock.datagrams();
     BOOST_TEST(datagrams.size() == sent);
@@ -202,10 +199,10 @@ BOOST_AUTO_TEST_CASE(file_source_with_width_quality_chunk_size_and_rate_limit) {
   BOOST_REQUIRE(r.status == 0);
   const auto& s = r.stats;
   BOOST_TEST(s.at("stream") == "hall");
-  BOOST_TEST(num(s, "frames") == 8u);
-  wait_for_datagrams(sock, num(s, "datagrams"));
+  BOOST_TEST(stats_count(s, "frames") == 8u);
+  wait_for_datagrams(sock, stats_count(s, "datagrams"));
   const auto datagrams = sock.datagrams();
-  BOOST_TEST(datagrams.size() == num(s, "datagrams"));
+  BOOST_TEST(datagrams.size() == stats_count(s, "datagrams"));
   const Reassembly ra = fh::sender_test::reassemble(datagrams);
   BOOST_REQUIRE(ra.frames.size() == 8u);
   auto src = fh::sender::FrameSource::open(fh::test::vtest_avi());
@@ -221,7 +218,7 @@ BOOST_AUTO_TEST_CASE(file_source_with_width_quality_chunk_size_and_rate_limit) {
   }
   for (const auto& d : datagrams) BOOST_TEST(d.size() <= 9000u);
   // 8 Mbit/s = 1 MB/s: everything past the bucket depth (2 datagrams) is paced.
-  const double bytes = static_cast<double>(num(s, "bytes") + 28 * num(s, "datagrams"));
+  const double bytes = static_cast<double>(stats_count(s, "bytes") + 28 * stats_count(s, "datagrams"));
   const double min_seconds = (bytes - 2 * (9000 + 28)) / 1e6;
   BOOST_TEST(std::stod(s.at("seconds")) >= 0.9 * min_seconds);
 }
@@ -261,8 +258,8 @@ BOOST_AUTO_TEST_CASE(loop_restarts_the_file_and_keeps_counting) {
   BOOST_TEST_INFO(r.output);
   BOOST_REQUIRE(r.status == 0);
   BOOST_TEST(r.stats.at("stream") == "five.avi");
-  BOOST_TEST(num(r.stats, "frames") == 12u);
-  wait_for_datagrams(sock, num(r.stats, "datagrams"));
+  BOOST_TEST(stats_count(r.stats, "frames") == 12u);
+  wait_for_datagrams(sock, stats_count(r.stats, "datagrams"));
   const Reassembly ra = fh::sender_test::reassemble(sock.datagrams());
   BOOST_REQUIRE(ra.frames.size() == 12u);
   std::vector<std::vector<std::uint8_t>> jpegs;
@@ -277,7 +274,7 @@ BOOST_AUTO_TEST_CASE(loop_restarts_the_file_and_keeps_counting) {
   const auto once = run_sender({"--source", path, "--port", std::to_string(sock.port()), "--fps",
                                 "0", "--stats-interval", "0"});
   BOOST_TEST(once.status == 0);
-  BOOST_TEST(num(once.stats, "frames") == 5u);
+  BOOST_TEST(stats_count(once.stats, "frames") == 5u);
 }
 
 BOOST_AUTO_TEST_CASE(several_sources_in_one_process) {
@@ -288,13 +285,13 @@ BOOST_AUTO_TEST_CASE(several_sources_in_one_process) {
                   "--stream", "right", "--frames", "6", "--fps", "0", "--stats-interval", "0"});
   BOOST_TEST_INFO(r.output);
   BOOST_REQUIRE(r.status == 0);
-  const auto sa = fh::sender_test::stats_line(r.output, a.port());
-  const auto sb = fh::sender_test::stats_line(r.output, b.port());
+  const auto sa = stats_line(r.output, "sender-stats", a.port());
+  const auto sb = stats_line(r.output, "sender-stats", b.port());
   BOOST_TEST(sa.at("stream") == "left");
   BOOST_TEST(sb.at("stream") == "right");
   BOOST_TEST(sa.at("session") != sb.at("session"));
-  wait_for_datagrams(a, num(sa, "datagrams"));
-  wait_for_datagrams(b, num(sb, "datagrams"));
+  wait_for_datagrams(a, stats_count(sa, "datagrams"));
+  wait_for_datagrams(b, stats_count(sb, "datagrams"));
   const Reassembly ra = fh::sender_test::reassemble(a.datagrams());
   const Reassembly rb = fh::sender_test::reassemble(b.datagrams());
   BOOST_REQUIRE(ra.frames.size() == 6u);
@@ -327,11 +324,11 @@ BOOST_AUTO_TEST_CASE(sigint_stops_after_the_current_frame_with_final_stats) {
   BOOST_TEST(child.wait(5s) == 0);
   const std::string out = fh::test::read_file(log);
   BOOST_TEST_INFO(out);
-  const auto s = fh::sender_test::stats_line(out);
+  const auto s = stats_line(out, "sender-stats");
   BOOST_REQUIRE(!s.empty());
-  wait_for_datagrams(sock, num(s, "datagrams"));
+  wait_for_datagrams(sock, stats_count(s, "datagrams"));
   const Reassembly ra = fh::sender_test::reassemble(sock.datagrams());
-  BOOST_TEST(ra.frames.size() == num(s, "frames"));
+  BOOST_TEST(ra.frames.size() == stats_count(s, "frames"));
   for (const auto& [key, f] : ra.frames) BOOST_TEST(f.complete());
 
   // SIGTERM works the same way.
@@ -342,7 +339,7 @@ BOOST_AUTO_TEST_CASE(sigint_stops_after_the_current_frame_with_final_stats) {
       [&] { return fh::test::read_file(log2).find("session") != std::string::npos; }, 5s));
   term.signal(SIGTERM);
   BOOST_TEST(term.wait(5s) == 0);
-  BOOST_TEST(!fh::sender_test::stats_line(fh::test::read_file(log2)).empty());
+  BOOST_TEST(!stats_line(fh::test::read_file(log2), "sender-stats").empty());
 }
 
 BOOST_AUTO_TEST_CASE(network_camera_is_paced_by_itself_thinned_by_fps_and_reconnected) {
@@ -370,15 +367,15 @@ BOOST_AUTO_TEST_CASE(network_camera_is_paced_by_itself_thinned_by_fps_and_reconn
   const std::string out = fh::test::read_file(log);
   BOOST_TEST_INFO(out);
   BOOST_TEST(out.find("reconnected") != std::string::npos);
-  const auto s = fh::sender_test::stats_line(out);
+  const auto s = stats_line(out, "sender-stats");
   BOOST_REQUIRE(!s.empty());
   BOOST_TEST(s.at("stream") == "video.mjpg");
-  wait_for_datagrams(sock, num(s, "datagrams"));
+  wait_for_datagrams(sock, stats_count(s, "datagrams"));
   const Reassembly ra = fh::sender_test::reassemble(sock.datagrams());
-  BOOST_TEST(ra.frames.size() == num(s, "frames"));
+  BOOST_TEST(ra.frames.size() == stats_count(s, "frames"));
   // --fps 10 from a 25 fps camera: at most ~10 frames per second were published.
   const double total = std::stod(s.at("seconds"));
-  BOOST_TEST(static_cast<double>(num(s, "frames")) <= 10.0 * total + 2.0);
+  BOOST_TEST(static_cast<double>(stats_count(s, "frames")) <= 10.0 * total + 2.0);
   BOOST_TEST(secs >= 0.4);  // 5 frames at <= 10 fps
   std::uint32_t expect = 0;
   for (const auto& [key, f] : ra.frames) {
@@ -395,7 +392,7 @@ BOOST_AUTO_TEST_CASE(no_receiver_listening_is_not_fatal) {
                              "30", "--fps", "200", "--stats-interval", "0"});
   BOOST_TEST_INFO(r.output);
   BOOST_TEST(r.status == 0);
-  BOOST_TEST(num(r.stats, "frames") == 30u);
+  BOOST_TEST(stats_count(r.stats, "frames") == 30u);
 }
 
 BOOST_AUTO_TEST_CASE(usage_errors_exit_2) {

@@ -9,6 +9,7 @@
 #include "framehive/shared/datagram_tagger.hpp"
 #include "framehive/shared/protocol.hpp"
 #include "sender_test_util.hpp"
+#include "stats_line.hpp"
 #include "test_util.hpp"
 
 #include <fcntl.h>
@@ -127,7 +128,7 @@ BOOST_AUTO_TEST_CASE(sender_binary_tags_every_datagram) {
         log);
     BOOST_REQUIRE(child.wait(20s) == 0);
   }
-  const auto stats = fh::sender_test::stats_line(fh::test::read_file(log));
+  const auto stats = fh::test::stats_line(fh::test::read_file(log), "sender-stats");
   BOOST_REQUIRE(stats.count("datagrams"));
   const std::size_t n = std::stoul(stats.at("datagrams"));
   BOOST_REQUIRE(fh::test::poll_until([&] { return sock.count() >= n; }, 5s));

@@ -1,0 +1,47 @@
+// Implementation of stats_line.hpp (library fh_testutil).
+#include "stats_line.hpp"
+
+#include <sstream>
+#include <stdexcept>
+
+namespace fh::test {
+
+StatsFields stats_line(const std::string& text, const std::string& prefix, int port) {
+  StatsFields found;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    // At the start of the line, or after a log prefix ("[...] receiver-stats ...").
+    const auto at = line.find(prefix + " ");
+    if (at == std::string::npos || (at > 0 && line[at - 1] != ' ')) continue;
+    StatsFields fields;
+    std::istringstream words(line.substr(at + prefix.size() + 1));
+    std::string word;
+    while (words >> word) {
+      const auto eq = word.find('=');
+      if (eq != std::string::npos) fields[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+    if (port <= 0 || fields["port"] == std::to_string(port)) found = std::move(fields);
+  }
+  return found;
+}
+
+std::int64_t stats_num(const StatsFields& fields, const std::string& key) {
+  const auto it = fields.find(key);
+  if (it == fields.end()) {
+    const auto port = fields.find("port");
+    throw std::runtime_error("stats line has no field '" + key + "'" +
+                             (fields.empty()          ? std::string(" (no stats line at all)")
+                              : port != fields.end() ? " (port " + port->second + ")"
+                                                     : std::string()));
+  }
+  return std::stoll(it->second);
+}
+
+std::uint64_t stats_count(const StatsFields& fields, const std::string& key) {
+  const std::int64_t n = stats_num(fields, key);
+  if (n < 0) throw std::runtime_error("stats field '" + key + "' is negative");
+  return static_cast<std::uint64_t>(n);
+}
+
+}  // namespace fh::test
