@@ -15,5 +15,7 @@ function(fh_xmlrpc_target name)
   target_compile_options(${name} INTERFACE ${cflags})
 endfunction()
 
+# Values, XML encoding and parsing only (libxmlrpc++, libxmlrpc, its expat): no HTTP.
+fh_xmlrpc_target(xmlrpc_c::base c++2)
 fh_xmlrpc_target(xmlrpc_c::server c++2 abyss-server)
 fh_xmlrpc_target(xmlrpc_c::client c++2 client)

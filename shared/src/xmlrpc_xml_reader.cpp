@@ -7,8 +7,15 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 namespace fh::shared::xmlrpc::detail {
+namespace {
+
+constexpr const char* kStrayText =
+    "text outside a value (only whitespace and comments may be between elements)";
+
+}  // namespace
 
 void XmlReader::fail(const std::string& what) const {
   std::size_t line = 1;
@@ -30,11 +37,48 @@ void XmlReader::skip_ws() {
   while (p_ < end_ && is_xml_ws(static_cast<unsigned char>(*p_))) ++p_;
 }
 
+const char* XmlReader::name_end(const char* q) {
+  while (q < end_ && is_name_char(static_cast<unsigned char>(*q))) ++q;
+  if (q < end_ && static_cast<unsigned char>(*q) >= 0x80) {
+    p_ = q;
+    fail("non-ASCII character in a name");
+  }
+  return q;
+}
+
 void XmlReader::skip_comment() {  // at "<!--"
   const std::string_view rest(p_ + 4, static_cast<std::size_t>(end_ - p_ - 4));
   const auto close = rest.find("-->");
   if (close == std::string_view::npos) fail("unterminated comment");
+  const std::string_view body = rest.substr(0, close);
+  if (body.find("--") != std::string_view::npos || (!body.empty() && body.back() == '-')) {
+    fail("'--' in a comment");
+  }
+  check_chars(body);
   p_ += 4 + close + 3;
+}
+
+void XmlReader::check_chars(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* const e = s + text.size();
+  while (s < e) {
+    if (*s < 0x80) {
+      if (*s < 0x20 && !is_xml_ws(*s)) {
+        p_ = reinterpret_cast<const char*>(s);
+        fail("control character in a comment or processing instruction");
+      }
+      ++s;
+      continue;
+    }
+    const std::size_t n = utf8_sequence(s, e);
+    if (n == 0) {
+      p_ = reinterpret_cast<const char*>(s);
+      fail(
+          "invalid UTF-8 or a character XML does not allow in a comment or processing "
+          "instruction");
+    }
+    s += n;
+  }
 }
 
 void XmlReader::skip_misc() {
@@ -51,15 +95,22 @@ void XmlReader::skip_misc() {
 void XmlReader::skip_pi() {
   const char* q = p_ + 2;
   const char* name = q;
-  while (q < end_ && is_name_char(static_cast<unsigned char>(*q))) ++q;
+  q = name_end(q);
+  if (q == name || (*name >= '0' && *name <= '9') || *name == '.' || *name == '-') {
+    fail("bad processing instruction target");
+  }
   if (q - name == 3 && (name[0] | 0x20) == 'x' && (name[1] | 0x20) == 'm' &&
       (name[2] | 0x20) == 'l') {
     fail("XML declaration not at the start of the document");
   }
-  const std::string_view rest(p_ + 2, static_cast<std::size_t>(end_ - p_ - 2));
+  const std::string_view rest(q, static_cast<std::size_t>(end_ - q));
   const auto close = rest.find("?>");
   if (close == std::string_view::npos) fail("unterminated processing instruction");
-  p_ += 2 + close + 2;
+  if (close > 0 && !is_xml_ws(static_cast<unsigned char>(rest[0]))) {
+    fail("bad processing instruction target");
+  }
+  check_chars(rest.substr(0, close));
+  p_ = q + close + 2;
 }
 
 void XmlReader::misc_and_pis() {
@@ -82,25 +133,72 @@ void XmlReader::prolog() {
     const std::string_view rest(p_, static_cast<std::size_t>(end_ - p_));
     const auto close = rest.find("?>");
     if (close == std::string_view::npos) fail("unterminated XML declaration");
-    check_encoding(rest.substr(5, close - 5));
+    check_declaration(rest.substr(5, close - 5));
     p_ += close + 2;
   }
   misc_and_pis();
 }
 
-void XmlReader::check_encoding(std::string_view decl) {
-  const auto enc = decl.find("encoding");
-  if (enc == std::string_view::npos) return;
-  std::string_view v = trim_ws(decl.substr(enc + 8));
-  if (v.empty() || v.front() != '=') fail("bad encoding declaration");
-  v = trim_ws(v.substr(1));
-  if (v.empty() || (v.front() != '"' && v.front() != '\'')) fail("bad encoding declaration");
-  const auto q = v.find(v.front(), 1);
-  if (q == std::string_view::npos) fail("bad encoding declaration");
-  std::string name(v.substr(1, q - 1));
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (name != "utf-8" && name != "utf8" && name != "us-ascii" && name != "ascii") {
-    fail("unsupported encoding '" + name + "' (only UTF-8)");
+void XmlReader::check_declaration(std::string_view decl) {
+  // XMLDecl ::= '<?xml' VersionInfo EncodingDecl? SDDecl? S? '?>' (XML 1.0, productions 23-32)
+  static constexpr std::string_view kNames[] = {"version", "encoding", "standalone"};
+  std::size_t i = 0;
+  std::size_t next = 0;  // index into kNames of the next pseudo-attribute allowed
+  auto skip = [&] {
+    while (i < decl.size() && is_xml_ws(static_cast<unsigned char>(decl[i]))) ++i;
+  };
+  for (;;) {
+    const std::size_t before_ws = i;
+    skip();
+    if (i == decl.size()) break;
+    if (i == before_ws) fail("bad XML declaration");
+    const std::size_t name_start = i;
+    while (i < decl.size() && is_name_char(static_cast<unsigned char>(decl[i]))) ++i;
+    const std::string_view name = decl.substr(name_start, i - name_start);
+    std::size_t k = next;
+    while (k < std::size(kNames) && kNames[k] != name) ++k;
+    if (k == std::size(kNames) || (next == 0 && k != 0)) fail("bad XML declaration");
+    skip();
+    if (i == decl.size() || decl[i] != '=') fail("bad XML declaration");
+    ++i;
+    skip();
+    if (i == decl.size() || (decl[i] != '"' && decl[i] != '\'')) fail("bad XML declaration");
+    const auto close = decl.find(decl[i], i + 1);
+    if (close == std::string_view::npos) fail("bad XML declaration");
+    check_declared(k, decl.substr(i + 1, close - i - 1));
+    i = close + 1;
+    next = k + 1;
+  }
+  if (next == 0) fail("XML declaration without a version");
+}
+
+void XmlReader::check_declared(std::size_t which, std::string_view v) {
+  auto all_of = [v](std::size_t from, auto pred) {
+    for (std::size_t i = from; i < v.size(); ++i) {
+      if (!pred(static_cast<unsigned char>(v[i]))) return false;
+    }
+    return true;
+  };
+  if (which == 0) {  // VersionNum as expat reads it: ([a-zA-Z0-9_.] | '-')+
+    if (v.empty() || !all_of(0, [](unsigned char c) {
+          return std::isalnum(c) || c == '_' || c == '.' || c == '-';
+        })) {
+      fail("bad XML declaration: version");
+    }
+  } else if (which == 1) {  // EncName ::= [A-Za-z] ([A-Za-z0-9._] | '-')*
+    if (v.empty() || !std::isalpha(static_cast<unsigned char>(v[0])) ||
+        !all_of(1, [](unsigned char c) {
+          return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+        })) {
+      fail("bad encoding declaration");
+    }
+    std::string name(v);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name != "utf-8" && name != "utf8" && name != "us-ascii" && name != "ascii") {
+      fail("unsupported encoding '" + name + "' (only UTF-8)");
+    }
+  } else if (v != "yes" && v != "no") {
+    fail("bad XML declaration: standalone");
   }
 }
 
@@ -111,11 +209,11 @@ void XmlReader::epilog() {
 
 XmlReader::Tag XmlReader::start_tag() {
   if (p_ >= end_) fail("unexpected end of document, expected a start tag");
-  if (*p_ != '<') fail("expected a start tag");
+  if (*p_ != '<') fail(kStrayText);
   if (at_end_tag()) fail("expected a start tag, found an end tag");
   ++p_;
   const char* name = p_;
-  while (p_ < end_ && is_name_char(static_cast<unsigned char>(*p_))) ++p_;
+  p_ = name_end(p_);
   Tag t;
   t.name = std::string_view(name, static_cast<std::size_t>(p_ - name));
   if (t.name.empty()) fail("bad start tag");
@@ -141,7 +239,7 @@ XmlReader::Tag XmlReader::start_tag() {
 
 void XmlReader::skip_attribute() {
   const char* attr = p_;
-  while (p_ < end_ && is_name_char(static_cast<unsigned char>(*p_))) ++p_;
+  p_ = name_end(p_);
   if (p_ == attr) fail("bad attribute");
   skip_ws();
   if (p_ >= end_ || *p_ != '=') fail("bad attribute");
@@ -158,6 +256,7 @@ void XmlReader::skip_attribute() {
 
 bool XmlReader::expect_start(std::string_view name) {
   skip_misc();
+  if (p_ < end_ && *p_ != '<') fail(kStrayText);
   if (at_end_tag()) fail("expected <" + std::string(name) + ">, found an end tag");
   const char* at = p_;
   const Tag t = start_tag();
@@ -170,11 +269,12 @@ bool XmlReader::expect_start(std::string_view name) {
 
 void XmlReader::expect_end(std::string_view name) {
   skip_misc();
+  if (p_ < end_ && *p_ != '<') fail(kStrayText);
   if (!at_end_tag()) fail("expected </" + std::string(name) + ">");
   const char* at = p_;
   p_ += 2;
   const char* n = p_;
-  while (p_ < end_ && is_name_char(static_cast<unsigned char>(*p_))) ++p_;
+  p_ = name_end(p_);
   if (std::string_view(n, static_cast<std::size_t>(p_ - n)) != name) {
     p_ = at;
     fail("expected </" + std::string(name) + ">");

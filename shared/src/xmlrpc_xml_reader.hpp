@@ -5,6 +5,7 @@
 // are checked for syntax and ignored). The XML-RPC grammar is in xmlrpc_parser.cpp.
 // Not thread-safe: one reader per document.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -49,13 +50,21 @@ class XmlReader {
  private:
   bool starts_with(std::string_view s) const;
   void skip_ws();
+  /// The end of the name that starts at q (ASCII letters, digits, '_', ':', '.', '-'); fails
+  /// at a non-ASCII character (XML-RPC's names are ASCII).
+  const char* name_end(const char* q);
   void skip_comment();
+  /// Fails unless text is UTF-8 of characters XML allows (comments, processing instructions).
+  void check_chars(std::string_view text);
   void skip_pi();
   /// One attribute of a start tag: checked for syntax, ignored.
   void skip_attribute();
   void misc_and_pis();
-  /// The encoding pseudo-attribute of an XML declaration (decl: what follows "<?xml").
-  void check_encoding(std::string_view decl);
+  /// The pseudo-attributes of the XML declaration (decl: between "<?xml" and "?>"): version
+  /// 1.x, then optionally encoding (UTF-8 or ASCII only) and standalone.
+  void check_declaration(std::string_view decl);
+  /// The value of pseudo-attribute which (0 version, 1 encoding, 2 standalone).
+  void check_declared(std::size_t which, std::string_view value);
   void append_chars(const char* b, const char* e, std::string& out);
   void entity(std::string& out);
 
