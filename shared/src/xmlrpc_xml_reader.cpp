@@ -86,6 +86,8 @@ void XmlReader::skip_misc() {
     skip_ws();
     if (starts_with("<!--")) {
       skip_comment();
+    } else if (starts_with("<?")) {
+      skip_pi();
     } else {
       return;
     }
@@ -113,16 +115,10 @@ void XmlReader::skip_pi() {
   p_ = q + close + 2;
 }
 
-void XmlReader::misc_and_pis() {
-  for (;;) {
-    skip_misc();
-    if (starts_with("<?")) {
-      skip_pi();
-    } else if (starts_with("<!")) {
-      fail("DOCTYPE and other declarations are not allowed");
-    } else {
-      return;
-    }
+void XmlReader::misc_and_declarations() {
+  skip_misc();
+  if (starts_with("<!") && !starts_with("<!--")) {
+    fail("DOCTYPE and other declarations are not allowed");
   }
 }
 
@@ -136,7 +132,7 @@ void XmlReader::prolog() {
     check_declaration(rest.substr(5, close - 5));
     p_ += close + 2;
   }
-  misc_and_pis();
+  misc_and_declarations();
 }
 
 void XmlReader::check_declaration(std::string_view decl) {
@@ -203,7 +199,7 @@ void XmlReader::check_declared(std::size_t which, std::string_view v) {
 }
 
 void XmlReader::epilog() {
-  misc_and_pis();
+  misc_and_declarations();
   if (p_ != end_) fail("content after the root element");
 }
 
@@ -367,6 +363,8 @@ void XmlReader::read_text(std::string& out) {
       entity(out);
     } else if (starts_with("<!--")) {
       skip_comment();
+    } else if (starts_with("<?")) {
+      skip_pi();
     } else if (starts_with("<![CDATA[")) {
       const std::string_view rest(p_ + 9, static_cast<std::size_t>(end_ - p_ - 9));
       const auto close = rest.find("]]>");

@@ -30,17 +30,17 @@ class XmlReader {
   void epilog();
 
   bool at_end_tag() const { return end_ - p_ >= 2 && p_[0] == '<' && p_[1] == '/'; }
-  /// Whitespace and comments between elements.
+  /// Whitespace, comments and processing instructions between elements.
   void skip_misc();
   /// At '<' of a start tag: reads it, attributes skipped.
   Tag start_tag();
-  /// Skips whitespace and comments, reads <name> or <name/>; returns true for <name/>.
+  /// skip_misc(), then reads <name> or <name/>; returns true for <name/>.
   bool expect_start(std::string_view name);
-  /// Skips whitespace and comments, reads </name>.
+  /// skip_misc(), then reads </name>.
   void expect_end(std::string_view name);
 
-  /// Character data up to the next start or end tag (comments skipped, CDATA copied,
-  /// references decoded) into out.
+  /// Character data up to the next start or end tag (comments and processing instructions
+  /// skipped, CDATA copied, references decoded) into out.
   void read_text(std::string& out);
   /// At the character data of <name>: when it runs straight to an end tag, sets text to it in
   /// place (nothing decoded or checked), moves to that end tag and returns true; returns false
@@ -59,7 +59,8 @@ class XmlReader {
   void skip_pi();
   /// One attribute of a start tag: checked for syntax, ignored.
   void skip_attribute();
-  void misc_and_pis();
+  /// skip_misc(), then fails at a DOCTYPE or other declaration.
+  void misc_and_declarations();
   /// The pseudo-attributes of the XML declaration (decl: between "<?xml" and "?>"): version
   /// 1.x, then optionally encoding (UTF-8 or ASCII only) and standalone.
   void check_declaration(std::string_view decl);

@@ -21,6 +21,8 @@
 //    * base64 with characters outside the alphabet, a length that is not a multiple of 4,
 //      misplaced '=' or data after the padding (xmlrpc-c skips or ignores them);
 //    * a <double> that strtod reads but XML-RPC does not allow: inf, nan, hexadecimal;
+//    * a dateTime.iso8601 not in the spec's form YYYYMMDDTHH:MM:SS (xmlrpc-c takes e.g. a
+//      three-digit second); we also take YYYY-MM-DD, fractions and a trailing Z;
 //    * bytes that are not UTF-8 of XML characters anywhere in the document (xmlrpc-c's expat
 //      checks them only where xmlrpc-c makes a string of them) - checked here independently:
 //      has_bad_characters() must agree - and in comments and processing instructions;
@@ -133,6 +135,24 @@ bool has_bad_characters(std::string_view xml) {
   return false;
 }
 
+/// Whether our message refuses a dateTime.iso8601 whose text is not in the XML-RPC spec's form
+/// YYYYMMDDTHH:MM:SS (xmlrpc-c 1.33 takes some other forms, e.g. "20240102T03:04:050").
+bool refused_datetime_off_spec(const std::string& message) {
+  const std::string bad = "bad dateTime.iso8601 '";
+  const auto at = message.find(bad);
+  if (at == std::string::npos) return false;
+  const auto end = message.find('\'', at + bad.size());
+  const std::string v = message.substr(at + bad.size(), end - at - bad.size());
+  static constexpr std::string_view kForm = "ddddddddTdd:dd:dd";  // d: a digit
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < kForm.size(); ++k) {
+    if (i == v.size()) return true;
+    const char c = v[i++];
+    if (kForm[k] == 'd' ? (c < '0' || c > '9') : c != kForm[k]) return true;
+  }
+  return i != v.size();
+}
+
 bool intended(bool ours_refuses, const std::string& message, std::string_view xml) {
   if (ours_refuses &&
       message.find("invalid UTF-8 or a character XML does not allow") != std::string::npos) {
@@ -144,6 +164,7 @@ bool intended(bool ours_refuses, const std::string& message, std::string_view xm
       return true;
     }
   }
+  if (ours_refuses && refused_datetime_off_spec(message)) return true;
   if (ours_refuses) {  // a double strtod reads: inf, nan, hexadecimal
     const std::string nan = "not a number: '";
     const auto at = message.find(nan);
