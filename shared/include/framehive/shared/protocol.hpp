@@ -73,13 +73,11 @@ struct DecodedDatagram {
   std::size_t payload_size = 0;
 };
 
-/// CRC-32 (IEEE 802.3; zlib's crc32(0, data, size)) of a buffer: AVX-512 VPCLMULQDQ folding
-/// where the CPU has it (shared/src/crc32.cpp), libdeflate otherwise.
+/// CRC-32 (IEEE 802.3; zlib's crc32(0, data, size)) of a buffer, by libdeflate.
 std::uint32_t crc32(const std::uint8_t* data, std::size_t size);
-/// The same value, always computed by libdeflate (the reference for tests and benchmarks).
-std::uint32_t crc32_portable(const std::uint8_t* data, std::size_t size);
-/// True when crc32() uses the VPCLMULQDQ path on this CPU.
-bool crc32_is_accelerated();
+/// The CRC-32 of the bytes covered by crc (0 for none) followed by [data, data + size):
+/// crc32_update(crc32(a), b) == crc32(a followed by b).
+std::uint32_t crc32_update(std::uint32_t crc, const std::uint8_t* data, std::size_t size);
 
 /// Size of the encoded header for a stream name of this length.
 std::size_t header_size(const DatagramHeader& h);
