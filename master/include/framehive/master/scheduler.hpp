@@ -3,7 +3,9 @@
 // capability routing, round-robin fairness across ports, bounded per-port queues, frame
 // expiry, stale-task reassignment, dead-worker detection, and result retention.
 // Thread-safe: every public method takes mutex_. Time comes from the injected Clock; tick()
-// is the monitor's step and is called periodically by the master (or by tests).
+// is the monitor's step and is called periodically by the master (or by tests). The worker
+// registry and the per-port books (metrics, results, kept frames) live in WorkerRegistry and
+// PortMetrics (master/src), guarded by mutex_ too.
 
 #include "framehive/master/result_store.hpp"
 #include "framehive/master/types.hpp"
@@ -13,9 +15,9 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -42,11 +44,15 @@ struct RequestError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+class PortMetrics;
+class WorkerRegistry;
+
 class Scheduler {
  public:
   /// store may be null (nothing persisted). id_prefix makes task ids unique across restarts.
   Scheduler(SchedulerConfig config, const shared::Clock& clock, ResultStore* store,
             std::string id_prefix);
+  ~Scheduler();
 
   /// Adds frames (already validated by the caller), returns their task ids in order.
   std::vector<std::string> add_frames(std::vector<Frame> frames);
@@ -75,7 +81,10 @@ class Scheduler {
   /// from the in-flight journal to failures at start-up), per port.
   void note_lost_at_start(const std::map<int, std::int64_t>& per_port);
 
-  /// The monitor's step: expiry, stale tasks, dead workers. Returns tasks put back.
+  /// The monitor's step: the tasks of workers that missed heartbeat_misses heartbeats go back
+  /// to pending; tasks in progress longer than task_timeout go back too, or fail once they
+  /// were handed out max_attempts times; pending frames older than max_frame_age expire.
+  /// Returns the number of tasks taken from their workers (requeued, or failed at max_attempts).
   std::size_t tick();
   /// Wakes every long poll and makes new ones return at once.
   void shutdown();
@@ -90,37 +99,32 @@ class Scheduler {
     double started_mono = 0.0;  ///< when handed out
     double added_mono = 0.0;
   };
-  struct Worker {
-    WorkerStatus info;
-    double last_seen_mono = 0.0;
-    std::set<std::string> holding;  ///< task ids in progress with this worker
-  };
-  struct Port {
-    PortStatus stats;
-    std::map<std::string, std::deque<std::string>> pending;  ///< detector -> task ids (FIFO)
-    std::deque<double> completions_mono;                     ///< recent completion times, for fps
-    std::deque<double> latencies_ms;     ///< recent capture -> completion latencies
-    std::deque<ResultRecord> results;    ///< newest first, retained
-    std::deque<std::string> kept_order;  ///< kept frames of this port, oldest first
-  };
+  /// A port's pending task ids per detector, each queue FIFO (requeued tasks at the front).
+  using Queues = std::map<std::string, std::deque<std::string>>;
+  /// Why a task in progress goes back to pending (or fails after max_attempts).
+  enum class RequeueReason { timeout, worker_dead, worker_restarted };
+  /// The failure reason recorded when a requeue fails the task ("timeout", ...).
+  static const char* failure_reason(RequeueReason why);
 
   Entry* find(const std::string& task_id);
-  Port& port(int p);
-  bool take(Worker& w, Entry*& out);
-  void drop_oldest_pending(Port& p);
+  /// The pending queues of a port, created (with the port's books) on first use.
+  Queues& queues(int port);
+  /// The oldest pending task a worker with these capabilities can run, round robin over the
+  /// ports, popped from its queue.
+  bool take(const std::vector<std::string>& capabilities, Entry*& out);
+  void drop_oldest_pending(int port, Queues& queues);
   enum class Discard { dropped, expired };
   /// Takes a pending task, already popped from its queue, out of the books as dropped or
   /// expired, and queues its id for the store's in-flight journal (forgotten_).
-  void discard_pending(Port& p, std::string id, Discard why);
+  void discard_pending(int port, std::string id, Discard why);
   /// Pending longer than max_frame_age (since capture, or since added without a capture time).
   bool too_old(const Entry& e, double now_wall, double now_mono) const;
   void to_pending(Entry& e);
   void finish(Entry& e);
   void fail(Entry& e, const std::string& reason, const std::string& worker_id,
             std::vector<FailureRecord>& persist);
-  void requeue(Entry& e, const char* why, std::vector<FailureRecord>& persist);
+  void requeue(Entry& e, RequeueReason why, std::vector<FailureRecord>& persist);
   void remove_from_holder(Entry& e);
-  bool worker_dead(const Worker& w, double now) const;
   void persist(const std::vector<FailureRecord>& failures);
   /// Counts and logs a database error (call unlocked: takes mutex_).
   void store_failed(const std::exception& e);
@@ -139,11 +143,11 @@ class Scheduler {
   std::uint64_t next_seq_ = 1;
   std::unordered_map<std::string, Entry> tasks_;  ///< every live and recently finished task
   std::deque<std::string> finished_order_;        ///< finished ids, oldest first, for pruning
-  std::map<std::string, Worker> workers_;
-  std::map<int, Port> ports_;
-  std::unordered_map<std::string, KeptFrame> kept_;  ///< task id -> kept frame
-  int rr_cursor_ = 0;                                ///< last port served, for round-robin
-  SchedulerStatus counters_;                         ///< global counters (lists unused)
+  std::unique_ptr<WorkerRegistry> workers_;       ///< registered workers, what they hold
+  std::unique_ptr<PortMetrics> metrics_;          ///< per-port counters, results, kept frames
+  std::map<int, Queues> pending_;                 ///< port -> its pending queues
+  int rr_cursor_ = 0;                             ///< last port served, for round-robin
+  SchedulerStatus counters_;                      ///< global counters (lists unused)
   std::vector<std::string> forgotten_;  ///< dropped/expired ids not yet out of the journal
 };
 
