@@ -1,5 +1,6 @@
 // The XML-RPC grammar over XmlReader: <methodCall> and <methodResponse> documents, values
 // built directly as xmlrpc-c C values (no C++ wrapper copies of maps and vectors).
+#include "framehive/shared/api/names.hpp"
 #include "framehive/shared/xmlrpc_codec.hpp"
 #include "xmlrpc_base64.hpp"
 #include "xmlrpc_text.hpp"
@@ -88,8 +89,8 @@ class Parser : public detail::XmlReader {
     expect_end("fault");
     if (xmlrpc_value_type(v.get()) != XMLRPC_TYPE_STRUCT) fail("fault value is not a struct");
     const auto s = static_cast<xmlrpc_c::cstruct>(xmlrpc_c::value_struct(v.cpp()));
-    const auto code = s.find("faultCode");
-    const auto str = s.find("faultString");
+    const auto code = s.find(fh::shared::api::field::fault_code);
+    const auto str = s.find(fh::shared::api::field::fault_string);
     if (code == s.end() || str == s.end() || code->second.type() != xmlrpc_c::value::TYPE_INT ||
         str->second.type() != xmlrpc_c::value::TYPE_STRING) {
       fail("fault struct needs faultCode (int) and faultString (string)");
