@@ -54,8 +54,7 @@ std::string local_time(double unix_s, bool with_ms = true) {
 }
 
 double now_unix() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 double latency_ms(const api::ResultRecord& r) { return (r.completed_at - r.captured_at) * 1000; }
@@ -87,11 +86,14 @@ std::string record_json(const api::ResultRecord& r) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-std::string json_line(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string json_line(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 void print_result_header(std::ostream& out) {
   out << std::left << std::setw(9) << "frame" << std::setw(25) << "captured" << std::setw(18)
-      << "worker" << std::setw(11) << "latency" << "detections\n";
+      << "worker" << std::setw(11) << "latency"
+      << "detections\n";
 }
 
 void print_result_row(std::ostream& out, const api::ResultRecord& r) {
@@ -108,10 +110,10 @@ std::string csv_text(std::string s) {
 
 void print_csv_rows(std::ostream& os, const api::ResultRecord& r) {
   const std::string prefix = r.task_id + "," + std::to_string(r.port) + "," + csv_text(r.stream) +
-                             "," + std::to_string(r.frame_id) + "," +
-                             fmt_double(r.captured_at, 6) + "," + fmt_double(r.completed_at, 6) +
-                             "," + fmt_double(latency_ms(r), 3) + "," + r.worker_id + "," +
-                             r.detector + "," + fmt_double(r.processing_ms, 3) + ",";
+                             "," + std::to_string(r.frame_id) + "," + fmt_double(r.captured_at, 6) +
+                             "," + fmt_double(r.completed_at, 6) + "," +
+                             fmt_double(latency_ms(r), 3) + "," + r.worker_id + "," + r.detector +
+                             "," + fmt_double(r.processing_ms, 3) + ",";
   if (r.detections.empty()) os << prefix << ",,,,,\n";
   for (const auto& d : r.detections) {
     os << prefix << csv_text(d.label) << "," << fmt_double(d.confidence, 4) << "," << d.x << ","
@@ -251,10 +253,9 @@ struct Session {
       if (o.json) {
         out << json_line(Json(f)) << "\n";
       } else {
-        out << std::left << std::setw(9) << f.frame_id << std::setw(25)
-            << local_time(f.captured_at) << std::setw(25) << local_time(f.failed_at)
-            << std::setw(18) << (f.worker_id.empty() ? "-" : f.worker_id.substr(0, 17))
-            << f.reason << "\n";
+        out << std::left << std::setw(9) << f.frame_id << std::setw(25) << local_time(f.captured_at)
+            << std::setw(25) << local_time(f.failed_at) << std::setw(18)
+            << (f.worker_id.empty() ? "-" : f.worker_id.substr(0, 17)) << f.reason << "\n";
       }
     }
     return 0;
@@ -279,8 +280,8 @@ struct Session {
         for (const auto& [k, v] : b.labels) {
           l += (l.empty() ? "" : ", ") + k + "\xC3\x97" + std::to_string(v);
         }
-        out << std::left << std::setw(21) << local_time(b.start, false) << std::setw(8)
-            << b.frames << (l.empty() ? "-" : l) << "\n";
+        out << std::left << std::setw(21) << local_time(b.start, false) << std::setw(8) << b.frames
+            << (l.empty() ? "-" : l) << "\n";
       }
     }
     return 0;
@@ -321,8 +322,8 @@ struct Session {
     int base = 0;
     const auto size = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, 0.5, 1, &base);
     const int ty = std::max(d.y, size.height + 4);
-    cv::rectangle(img, cv::Rect(d.x, ty - size.height - 4, size.width + 4, size.height + 4),
-                  colour, cv::FILLED);
+    cv::rectangle(img, cv::Rect(d.x, ty - size.height - 4, size.width + 4, size.height + 4), colour,
+                  cv::FILLED);
     cv::putText(img, label, cv::Point(d.x + 2, ty - 3), cv::FONT_HERSHEY_SIMPLEX, 0.5,
                 cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   }
@@ -360,7 +361,8 @@ struct Session {
       }
       if (page.results.empty()) break;
     }
-    if (os != &out) err << "framehive-ctl: " << rows << " result(s) written to " << o.output << "\n";
+    if (os != &out)
+      err << "framehive-ctl: " << rows << " result(s) written to " << o.output << "\n";
     return 0;
   }
 };
@@ -378,12 +380,18 @@ double parse_duration(const std::string& text) {
   }
   const std::string unit = text.substr(pos);
   double mult = 1;
-  if (unit.empty() || unit == "s") mult = 1;
-  else if (unit == "ms") mult = 0.001;
-  else if (unit == "m" || unit == "min") mult = 60;
-  else if (unit == "h") mult = 3600;
-  else if (unit == "d") mult = 86400;
-  else throw std::invalid_argument("'" + text + "': unknown unit '" + unit + "' (s, m, h, d)");
+  if (unit.empty() || unit == "s")
+    mult = 1;
+  else if (unit == "ms")
+    mult = 0.001;
+  else if (unit == "m" || unit == "min")
+    mult = 60;
+  else if (unit == "h")
+    mult = 3600;
+  else if (unit == "d")
+    mult = 86400;
+  else
+    throw std::invalid_argument("'" + text + "': unknown unit '" + unit + "' (s, m, h, d)");
   if (!(v > 0) || !std::isfinite(v)) throw std::invalid_argument("'" + text + "' must be > 0");
   return v * mult;
 }

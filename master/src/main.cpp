@@ -21,49 +21,61 @@ int main(int argc, char** argv) {
     fh::master::MasterConfig c;
     std::vector<std::string> detectors;
     const fh::master::MasterConfig d;  // every default below comes from the config structs
-    cli.options().add_options()
-        ("bind", po::value(&c.rpc.bind)->default_value(d.rpc.bind),
-         "listen address; 0.0.0.0 to accept workers and receivers from other machines")
-        ("port", po::value(&c.rpc.port)->default_value(d.rpc.port), "TCP port of the XML-RPC endpoint")
-        ("db", po::value(&c.db_path)->default_value(d.db_path),
-         "SQLite database for results (WAL mode); ':memory:' keeps nothing")
-        ("task-timeout", po::value(&c.scheduler.task_timeout)->default_value(d.scheduler.task_timeout),
-         "seconds a task may stay in progress before it goes back to the queue")
-        ("max-attempts", po::value(&c.scheduler.max_attempts)->default_value(d.scheduler.max_attempts),
-         "hand-outs of a task before it is failed with reason 'timeout'")
-        ("heartbeat-interval", po::value(&c.scheduler.heartbeat_interval)->default_value(d.scheduler.heartbeat_interval),
-         "seconds between worker heartbeats; 3 missed = worker dead, its tasks reassigned")
-        ("monitor-interval", po::value(&c.monitor_interval)->default_value(d.monitor_interval),
-         "seconds between passes of the monitor thread")
-        ("detector", po::value(&detectors)->composing(),
-         "default detector of a port, PORT=NAME (repeatable), e.g. 5001=haar:frontalface")
-        ("default-detector", po::value(&c.scheduler.default_detector)->default_value(d.scheduler.default_detector),
-         "detector of frames whose port has no --detector and that name none")
-        ("max-pending-per-port", po::value(&c.scheduler.max_pending_per_port)->default_value(d.scheduler.max_pending_per_port),
-         "pending frames kept per port; the oldest is dropped (counted) beyond. Bounds the\n"
-         "latency under overload to about this many frames / detection rate")
-        ("max-frame-age", po::value(&c.scheduler.max_frame_age)->default_value(d.scheduler.max_frame_age),
-         "seconds since capture after which a pending frame expires (counted); 0 = never")
-        ("keep-frames", po::value(&c.scheduler.keep_frames)->default_value(d.scheduler.keep_frames),
-         "completed frames (JPEG + result) kept per port for get_frame / framehive-ctl frame")
-        ("retain-results", po::value(&c.scheduler.retain_results)->default_value(d.scheduler.retain_results),
-         "results kept per port, in memory and in the database")
-        ("max-conn", po::value(&c.rpc.max_conn)->default_value(d.rpc.max_conn),
-         "simultaneous XML-RPC connections (each long-polling worker holds one); beyond it a new "
-         "connection is answered 503 and closed")
-        ("request-timeout", po::value(&c.rpc.request_timeout_s)->default_value(d.rpc.request_timeout_s),
-         "seconds a client has to send a whole request (slow clients are dropped)")
-        ("keepalive-timeout", po::value(&c.rpc.keepalive_timeout_s)->default_value(d.rpc.keepalive_timeout_s),
-         "seconds an idle keep-alive connection is kept open")
-        ("max-request-bytes", po::value(&c.rpc.max_request_bytes)->default_value(d.rpc.max_request_bytes),
-         "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")
-        ("stats-interval", po::value(&c.stats_interval)->default_value(d.stats_interval),
-         "seconds between status log lines; 0 = off")
-        ("auth-file", po::value<std::string>()->value_name("PATH"),
-         "require HTTP Basic credentials (user 'framehive', password = the secret) on every "
-         "XML-RPC request; the secret is the first line of PATH (whitespace trimmed; the file "
-         "must not be readable by group or others). Without it, the secret comes from "
-         "FRAMEHIVE_AUTH_SECRET; with neither, no authentication");
+    cli.options().add_options()(
+        "bind", po::value(&c.rpc.bind)->default_value(d.rpc.bind),
+        "listen address; 0.0.0.0 to accept workers and receivers from other machines")(
+        "port", po::value(&c.rpc.port)->default_value(d.rpc.port),
+        "TCP port of the XML-RPC endpoint")(
+        "db", po::value(&c.db_path)->default_value(d.db_path),
+        "SQLite database for results (WAL mode); ':memory:' keeps nothing")(
+        "task-timeout",
+        po::value(&c.scheduler.task_timeout)->default_value(d.scheduler.task_timeout),
+        "seconds a task may stay in progress before it goes back to the queue")(
+        "max-attempts",
+        po::value(&c.scheduler.max_attempts)->default_value(d.scheduler.max_attempts),
+        "hand-outs of a task before it is failed with reason 'timeout'")(
+        "heartbeat-interval",
+        po::value(&c.scheduler.heartbeat_interval)->default_value(d.scheduler.heartbeat_interval),
+        "seconds between worker heartbeats; 3 missed = worker dead, its tasks reassigned")(
+        "monitor-interval", po::value(&c.monitor_interval)->default_value(d.monitor_interval),
+        "seconds between passes of the monitor thread")(
+        "detector", po::value(&detectors)->composing(),
+        "default detector of a port, PORT=NAME (repeatable), e.g. 5001=haar:frontalface")(
+        "default-detector",
+        po::value(&c.scheduler.default_detector)->default_value(d.scheduler.default_detector),
+        "detector of frames whose port has no --detector and that name none")(
+        "max-pending-per-port",
+        po::value(&c.scheduler.max_pending_per_port)
+            ->default_value(d.scheduler.max_pending_per_port),
+        "pending frames kept per port; the oldest is dropped (counted) beyond. Bounds the\n"
+        "latency under overload to about this many frames / detection rate")(
+        "max-frame-age",
+        po::value(&c.scheduler.max_frame_age)->default_value(d.scheduler.max_frame_age),
+        "seconds since capture after which a pending frame expires (counted); 0 = never")(
+        "keep-frames", po::value(&c.scheduler.keep_frames)->default_value(d.scheduler.keep_frames),
+        "completed frames (JPEG + result) kept per port for get_frame / framehive-ctl frame")(
+        "retain-results",
+        po::value(&c.scheduler.retain_results)->default_value(d.scheduler.retain_results),
+        "results kept per port, in memory and in the database")(
+        "max-conn", po::value(&c.rpc.max_conn)->default_value(d.rpc.max_conn),
+        "simultaneous XML-RPC connections (each long-polling worker holds one); beyond it a new "
+        "connection is answered 503 and closed")(
+        "request-timeout",
+        po::value(&c.rpc.request_timeout_s)->default_value(d.rpc.request_timeout_s),
+        "seconds a client has to send a whole request (slow clients are dropped)")(
+        "keepalive-timeout",
+        po::value(&c.rpc.keepalive_timeout_s)->default_value(d.rpc.keepalive_timeout_s),
+        "seconds an idle keep-alive connection is kept open")(
+        "max-request-bytes",
+        po::value(&c.rpc.max_request_bytes)->default_value(d.rpc.max_request_bytes),
+        "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")(
+        "stats-interval", po::value(&c.stats_interval)->default_value(d.stats_interval),
+        "seconds between status log lines; 0 = off")(
+        "auth-file", po::value<std::string>()->value_name("PATH"),
+        "require HTTP Basic credentials (user 'framehive', password = the secret) on every "
+        "XML-RPC request; the secret is the first line of PATH (whitespace trimmed; the file "
+        "must not be readable by group or others). Without it, the secret comes from "
+        "FRAMEHIVE_AUTH_SECRET; with neither, no authentication");
     cli.set_epilog(
         "Examples:\n"
         "  framehive-master --port 8000 --db results.db\n"

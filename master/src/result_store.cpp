@@ -314,8 +314,7 @@ std::vector<ResultRecord> ResultStore::results_after(int port, double since, std
   return out;
 }
 
-std::vector<SummaryBucket> ResultStore::summary(int port, double interval,
-                                                             double since) {
+std::vector<SummaryBucket> ResultStore::summary(int port, double interval, double since) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::int64_t, SummaryBucket> buckets;
   {

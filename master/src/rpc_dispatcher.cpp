@@ -1,7 +1,7 @@
 #include "rpc_dispatcher.hpp"
 
-#include "framehive/shared/logging.hpp"
 #include "framehive/shared/api/names.hpp"
+#include "framehive/shared/logging.hpp"
 #include "framehive/shared/xmlrpc_codec.hpp"
 
 #include <map>

@@ -61,8 +61,8 @@ class Methods {
     if (id.empty() || id.size() > 256) type_fault("worker_id: 1 to 256 bytes");
     auto caps = api::strings_from(p[2], api::field::capabilities);
     if (caps.empty()) type_fault("capabilities: at least one detector name");
-    return api::to_value(scheduler_.register_worker(
-        id, api::string_from(p[1], api::field::address), std::move(caps)));
+    return api::to_value(scheduler_.register_worker(id, api::string_from(p[1], api::field::address),
+                                                    std::move(caps)));
   }
 
   value heartbeat(const paramList& p) {
@@ -94,9 +94,9 @@ class Methods {
     check_count(p, 3, 3, "fail_task(worker_id, task_id, reason)");
     auto reason = api::string_from(p[2], api::field::reason);
     if (reason.size() > 1024) reason.resize(1024);
-    return xmlrpc_c::value_boolean(scheduler_.fail_task(
-        api::string_from(p[0], api::field::worker_id),
-        api::string_from(p[1], api::field::task_id), reason));
+    return xmlrpc_c::value_boolean(
+        scheduler_.fail_task(api::string_from(p[0], api::field::worker_id),
+                             api::string_from(p[1], api::field::task_id), reason));
   }
 
   value get_results(const paramList& p) {
@@ -133,8 +133,7 @@ class Methods {
       type_fault("since_s: must be > 0 and at most 100000 intervals");
     }
     const double now =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-            .count();
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::vector<SummaryBucket> out;
     if (store_) out = store_->summary(static_cast<int>(port), interval, now - since_s);
     return api::to_value(out);
@@ -169,9 +168,9 @@ class Methods {
   }
 
  private:
-  Scheduler& scheduler_;     ///< thread-safe
-  ResultStore* store_;       ///< thread-safe; may be null
-  const api::Limits limits_;  ///< what clients may send
+  Scheduler& scheduler_;         ///< thread-safe
+  ResultStore* store_;           ///< thread-safe; may be null
+  const api::Limits limits_;     ///< what clients may send
   const std::size_t max_batch_;  ///< frames in one add_tasks
 };
 
@@ -234,7 +233,8 @@ std::vector<MethodDef> make_methods(Scheduler& s, ResultStore* store,
       {name::get_failures, "A:i,A:ii",
        "get_failures(port [, limit]) -> array<FailureRecord>, newest first (persisted).",
        bind(&Methods::get_failures)},
-      {name::status, "S:", "status() -> {pending, in_progress, completed, failed, workers, ports, ...}",
+      {name::status,
+       "S:", "status() -> {pending, in_progress, completed, failed, workers, ports, ...}",
        bind(&Methods::status)},
       {name::get_summary, "A:idd",
        "get_summary(port, interval_s, since_s) -> array<{start, end, frames, labels}>: results "

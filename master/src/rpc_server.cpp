@@ -51,10 +51,10 @@ int bound_port(int fd) {
 }  // namespace
 
 struct RpcServer::Impl {
-  Scheduler& scheduler;                 ///< woken on stop (long polls)
+  Scheduler& scheduler;                  ///< woken on stop (long polls)
   std::unique_ptr<NativeServer> server;  ///< the HTTP server
-  int bound_port = 0;                   ///< the listening port
-  std::atomic<bool> stopping{false};    ///< stop() was called
+  int bound_port = 0;                    ///< the listening port
+  std::atomic<bool> stopping{false};     ///< stop() was called
 
   explicit Impl(Scheduler& s) : scheduler(s) {}
 };

@@ -1,8 +1,8 @@
 #include "framehive/receiver/master_sink.hpp"
 
+#include "framehive/shared/api/master_client.hpp"
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/logging.hpp"
-#include "framehive/shared/api/master_client.hpp"
 #include "framehive/shared/rpc_client.hpp"
 
 #include <algorithm>
@@ -14,8 +14,7 @@ namespace fh::receiver {
 namespace {
 
 double steady_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 /// The contract's Frame (add_tasks) of a reassembled frame.
@@ -86,19 +85,23 @@ bool MasterSink::send(std::vector<Frame>& batch, std::size_t begin, std::size_t 
       }
       counters_.refused++;
       failed[begin] = true;
-      log->warn("master refused frame {} of port {}: {}", batch[begin].frame_seq,
-                batch[begin].port, f.what());
+      log->warn("master refused frame {} of port {}: {}", batch[begin].frame_seq, batch[begin].port,
+                f.what());
       return true;
     } catch (const shared::RpcTransportError& e) {
       if (dynamic_cast<const shared::RpcAuthError*>(&e)) {
         counters_.auth_errors++;
         if (auth_log_.due()) {
-          log->error("{} ({} time(s) so far); retrying with backoff, oldest frames are dropped "
-                     "meanwhile", e.what(), auth_log_.calls());
+          log->error(
+              "{} ({} time(s) so far); retrying with backoff, oldest frames are dropped "
+              "meanwhile",
+              e.what(), auth_log_.calls());
         }
       } else if (!logged_down_) {
-        log->warn("master unreachable ({}); retrying with backoff, oldest frames are dropped "
-                  "meanwhile", e.what());
+        log->warn(
+            "master unreachable ({}); retrying with backoff, oldest frames are dropped "
+            "meanwhile",
+            e.what());
         logged_down_ = true;
       }
       if (stop_ && steady_now() > stop_deadline_) {

@@ -179,8 +179,8 @@ void SenderOptions::validate() const {
       throw UsageError("--chunk-size must be in " + str(min) + " .. " +
                        str(Chunker::k_max_chunk_size) + " bytes for stream '" + s.stream +
                        "' (44-byte header + " + str(s.stream.size()) +
-                       "-byte name + at least 1 payload byte" +
-                       (tagged ? " + 16-byte tag" : "") + "; got " + str(chunk_size) + ")");
+                       "-byte name + at least 1 payload byte" + (tagged ? " + 16-byte tag" : "") +
+                       "; got " + str(chunk_size) + ")");
     }
   }
   if (fps) check_range("fps", *fps, 0, 1000);

@@ -39,11 +39,11 @@ std::vector<std::string> MasterClient::add_tasks(const std::vector<Frame>& frame
   return strings_from(rpc_->call(method::add_tasks, params({to_value(frames)})), "task_ids");
 }
 
-Registration MasterClient::register_worker(const std::string& worker_id,
-                                           const std::string& address,
+Registration MasterClient::register_worker(const std::string& worker_id, const std::string& address,
                                            const std::vector<std::string>& capabilities) {
-  return registration_from(rpc_->call(
-      method::register_worker, params({str(worker_id), str(address), strings_value(capabilities)})));
+  return registration_from(
+      rpc_->call(method::register_worker,
+                 params({str(worker_id), str(address), strings_value(capabilities)})));
 }
 
 bool MasterClient::heartbeat(const std::string& worker_id) {
@@ -87,13 +87,11 @@ std::vector<FailureRecord> MasterClient::get_failures(int port, int limit) {
 
 Status MasterClient::status() { return status_from(rpc_->call(method::status, params({}))); }
 
-std::vector<SummaryBucket> MasterClient::get_summary(int port, double interval_s,
-                                                     double since_s) {
-  return list_from(
-      rpc_->call(method::get_summary,
-                 params({xmlrpc_c::value_int(port), xmlrpc_c::value_double(interval_s),
-                         xmlrpc_c::value_double(since_s)})),
-      "summary", bucket_from);
+std::vector<SummaryBucket> MasterClient::get_summary(int port, double interval_s, double since_s) {
+  return list_from(rpc_->call(method::get_summary,
+                              params({xmlrpc_c::value_int(port), xmlrpc_c::value_double(interval_s),
+                                      xmlrpc_c::value_double(since_s)})),
+                   "summary", bucket_from);
 }
 
 KeptFrame MasterClient::get_frame(const std::string& task_id) {

@@ -16,17 +16,28 @@ using Struct = std::map<std::string, value>;
 
 const char* type_name(value::type_t t) {
   switch (t) {
-    case value::TYPE_INT: return "int";
-    case value::TYPE_BOOLEAN: return "boolean";
-    case value::TYPE_DOUBLE: return "double";
-    case value::TYPE_DATETIME: return "dateTime";
-    case value::TYPE_STRING: return "string";
-    case value::TYPE_BYTESTRING: return "base64";
-    case value::TYPE_ARRAY: return "array";
-    case value::TYPE_STRUCT: return "struct";
-    case value::TYPE_NIL: return "nil";
-    case value::TYPE_I8: return "i8";
-    default: return "unknown type";
+    case value::TYPE_INT:
+      return "int";
+    case value::TYPE_BOOLEAN:
+      return "boolean";
+    case value::TYPE_DOUBLE:
+      return "double";
+    case value::TYPE_DATETIME:
+      return "dateTime";
+    case value::TYPE_STRING:
+      return "string";
+    case value::TYPE_BYTESTRING:
+      return "base64";
+    case value::TYPE_ARRAY:
+      return "array";
+    case value::TYPE_STRUCT:
+      return "struct";
+    case value::TYPE_NIL:
+      return "nil";
+    case value::TYPE_I8:
+      return "i8";
+    default:
+      return "unknown type";
   }
 }
 
@@ -154,10 +165,9 @@ ResultRecord get_record(const Members& m) {
   const Limits unbounded{std::numeric_limits<std::size_t>::max(),
                          std::numeric_limits<std::size_t>::max(),
                          std::numeric_limits<std::size_t>::max()};
-  r.detections = list_from(m.at(field::detections), m.place(field::detections),
-                           [&](const value& d, const std::string& w) {
-                             return detection_from(d, w, unbounded);
-                           });
+  r.detections = list_from(
+      m.at(field::detections), m.place(field::detections),
+      [&](const value& d, const std::string& w) { return detection_from(d, w, unbounded); });
   r.processing_ms = m.dbl(field::processing_ms);
   return r;
 }
@@ -187,10 +197,12 @@ double double_from(const value& v, const std::string& where) {
       if (!std::isfinite(d)) throw ContractError(where + ": not a finite number");
       return d;
     }
-    case value::TYPE_INT: return static_cast<int>(xmlrpc_c::value_int(v));
+    case value::TYPE_INT:
+      return static_cast<int>(xmlrpc_c::value_int(v));
     case value::TYPE_I8:
       return static_cast<double>(static_cast<xmlrpc_int64>(xmlrpc_c::value_i8(v)));
-    default: wrong_type(where, "double", v);
+    default:
+      wrong_type(where, "double", v);
   }
 }
 
@@ -358,9 +370,8 @@ KeptFrame kept_frame_from(const value& v) {
 }
 
 value to_value(const Registration& r) {
-  return xmlrpc_c::value_struct(
-      Struct{{field::heartbeat_interval, dbl_value(r.heartbeat_interval)},
-             {field::task_timeout, dbl_value(r.task_timeout)}});
+  return xmlrpc_c::value_struct(Struct{{field::heartbeat_interval, dbl_value(r.heartbeat_interval)},
+                                       {field::task_timeout, dbl_value(r.task_timeout)}});
 }
 
 Registration registration_from(const value& v) {

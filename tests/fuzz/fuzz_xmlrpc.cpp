@@ -238,7 +238,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string response = dispatcher->handle(xml);
   static const bool debug = std::getenv("FH_FUZZ_DEBUG") != nullptr;
   if (debug) std::fprintf(stderr, "%s\n", response.c_str());
-  const codec::ParsedResponse r = codec::parse_response(response);  // throws (a finding) if malformed
+  const codec::ParsedResponse r =
+      codec::parse_response(response);  // throws (a finding) if malformed
   if (r.is_fault) {
     FH_FUZZ_CHECK(r.fault_code != api::fault::internal);
     if (!a.ok) FH_FUZZ_CHECK(r.fault_code == api::fault::parse);

@@ -11,11 +11,11 @@
 #include <atomic>
 #include <thread>
 
+using fh::shared::RpcClient;
 using fh::test::call_xml;
 using fh::test::http_post;
 using fh::test::http_status;
 using fh::test::RawConnection;
-using fh::shared::RpcClient;
 using namespace std::chrono_literals;
 
 namespace {
@@ -191,8 +191,7 @@ BOOST_AUTO_TEST_CASE(refuses_nesting_and_entity_bombs_and_survives_resets) {
     for (int i = 0; i < depth; ++i) nested += "<array><data><value>";
     for (int i = 0; i < depth; ++i) nested += "</value></data></array>";
     const std::string r = request_once(
-        m.port,
-        http_post(call_xml("add_task", "<param><value>" + nested + "</value></param>")));
+        m.port, http_post(call_xml("add_task", "<param><value>" + nested + "</value></param>")));
     BOOST_TEST((http_status(r) == 200 && r.find("faultCode") != std::string::npos),
                "depth " << depth << ": " << r.substr(0, 60));
     BOOST_REQUIRE(m.proc->running());
@@ -217,9 +216,9 @@ BOOST_AUTO_TEST_CASE(refuses_nesting_and_entity_bombs_and_survives_resets) {
     entities += "<!ENTITY a" + std::to_string(i) + " \"" + ten + "\">";
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const std::string laughs = request_once(
-      m.port, http_post("<?xml version=\"1.0\"?><!DOCTYPE l [" + entities +
-                        "]><methodCall><methodName>&a9;</methodName></methodCall>"));
+  const std::string laughs =
+      request_once(m.port, http_post("<?xml version=\"1.0\"?><!DOCTYPE l [" + entities +
+                                     "]><methodCall><methodName>&a9;</methodName></methodCall>"));
   BOOST_TEST((http_status(laughs) == 200 && laughs.find("faultCode") != std::string::npos),
              laughs.substr(0, 60));
   BOOST_TEST((std::chrono::steady_clock::now() - t0 < 3s));

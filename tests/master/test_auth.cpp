@@ -6,9 +6,9 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "http_auth.hpp"
-#include "framehive/shared/xmlrpc_codec.hpp"
 #include "framehive/shared/rpc_client.hpp"
+#include "framehive/shared/xmlrpc_codec.hpp"
+#include "http_auth.hpp"
 #include "master_under_test.hpp"
 #include "test_util.hpp"
 
@@ -30,8 +30,8 @@ const std::string k_secret = "correct-horse-battery-staple-42";
 std::string basic(const std::string& user, const std::string& password) {
   const std::string plain = user + ":" + password;
   std::string out = "Basic ";
-  fh::shared::xmlrpc::base64_encode(reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
-                                 out);
+  fh::shared::xmlrpc::base64_encode(reinterpret_cast<const unsigned char*>(plain.data()),
+                                    plain.size(), out);
   return out;
 }
 
@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(python_xmlrpc_client_with_credentials_in_the_url) {
   const std::string url =
       "http://framehive:" + k_secret + "@127.0.0.1:" + std::to_string(srv.port) + "/RPC2";
   const std::string cmd = "python3 " + script + " " + url;
-    BOOST_TEST(std::system(cmd.c_str()) == 0);
+  BOOST_TEST(std::system(cmd.c_str()) == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

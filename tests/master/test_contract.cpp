@@ -90,10 +90,11 @@ BOOST_AUTO_TEST_CASE(every_documented_method_is_called_through_the_typed_client)
   std::string first_task, second_task;
   // One call each, in an order where every reply can be checked against what came before.
   const std::vector<std::pair<std::string, std::function<void()>>> calls = {
-      {api::method::add_task,
-       [&] { BOOST_TEST(!m.add_task(frame(port, 1)).empty()); }},
+      {api::method::add_task, [&] { BOOST_TEST(!m.add_task(frame(port, 1)).empty()); }},
       {api::method::add_tasks,
-       [&] { BOOST_TEST(m.add_tasks({frame(port, 2), frame(port, 3)}).size() == 2u); }},
+       [&] {
+         BOOST_TEST(m.add_tasks({frame(port, 2), frame(port, 3)}).size() == 2u);
+       }},
       {api::method::register_worker,
        [&] {
          const auto r = m.register_worker("w1", "test", {"hog"});

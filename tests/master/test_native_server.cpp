@@ -146,8 +146,7 @@ BOOST_AUTO_TEST_CASE(wrong_paths_methods_and_framing_get_http_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(connections_beyond_max_conn_are_refused) {
-  MasterUnderTest srv(":memory:",
-                      [](fh::master::MasterConfig& c) { c.rpc.max_conn = 4; });
+  MasterUnderTest srv(":memory:", [](fh::master::MasterConfig& c) { c.rpc.max_conn = 4; });
   std::vector<std::unique_ptr<RawConnection>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawConnection>(srv.port));

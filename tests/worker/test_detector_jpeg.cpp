@@ -63,8 +63,8 @@ BOOST_AUTO_TEST_CASE(empty_input) {
 
 BOOST_AUTO_TEST_CASE(truncated_jpeg_is_an_error) {
   const auto bytes = to_jpeg(pattern(160, 120));
-  for (const std::size_t keep : {bytes.size() - 1, bytes.size() / 2, std::size_t{600},
-                                 std::size_t{3}}) {
+  for (const std::size_t keep :
+       {bytes.size() - 1, bytes.size() / 2, std::size_t{600}, std::size_t{3}}) {
     const std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + keep);
     const auto r = decode_jpeg(cut);
     BOOST_TEST(!r.ok(), "kept " << keep);
@@ -107,8 +107,8 @@ BOOST_AUTO_TEST_CASE(png_is_not_jpeg) {
 
 BOOST_AUTO_TEST_CASE(headers_without_a_frame_are_bad) {
   // SOI, an APP0 segment whose length runs past the end, EOI.
-  const std::vector<std::uint8_t> overrun{0xFF, 0xD8, 0xFF, 0xE0, 0x40, 0x00, 'J', 'F',
-                                          'I',  'F',  0x00, 0xFF, 0xD9};
+  const std::vector<std::uint8_t> overrun{0xFF, 0xD8, 0xFF, 0xE0, 0x40, 0x00, 'J',
+                                          'F',  'I',  'F',  0x00, 0xFF, 0xD9};
   BOOST_TEST(decode_jpeg(overrun).error == JpegError::bad_header);
   // SOI, SOS straight away, EOI.
   const std::vector<std::uint8_t> no_sof{0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xD9};

@@ -1,8 +1,8 @@
 #include "framehive/worker/worker_app.hpp"
 
-#include "framehive/shared/logging.hpp"
 #include "framehive/shared/api/master_client.hpp"
 #include "framehive/shared/api/names.hpp"
+#include "framehive/shared/logging.hpp"
 #include "framehive/shared/rpc_client.hpp"
 #include "framehive/worker/detector.hpp"
 #include "framehive/worker/detector_factory.hpp"
@@ -180,8 +180,8 @@ void WorkerApp::task_loop(int index) {
     try {
       auto decoded = decode_jpeg(*task->frame.image);
       if (!decoded.ok()) {
-        error = std::string("corrupt JPEG (") + jpeg_error_name(decoded.error) + "): " +
-                decoded.message;
+        error = std::string("corrupt JPEG (") + jpeg_error_name(decoded.error) +
+                "): " + decoded.message;
       } else {
         auto& det = detectors[detector];
         if (!det) det = make_detector(detector, config_.detector_options);

@@ -21,10 +21,9 @@ inline constexpr char get_summary[] = "get_summary";
 inline constexpr char get_frame[] = "get_frame";
 inline constexpr char export_results[] = "export_results";
 /// The contract's methods in table order (system.* introspection methods come on top).
-inline constexpr const char* all[] = {add_task,     add_tasks,     register_worker, heartbeat,
-                                      request_task, complete_task, fail_task,       get_results,
-                                      get_failures, status,        get_summary,     get_frame,
-                                      export_results};
+inline constexpr const char* all[] = {
+    add_task,    add_tasks,    register_worker, heartbeat,   request_task, complete_task, fail_task,
+    get_results, get_failures, status,          get_summary, get_frame,    export_results};
 
 inline constexpr char list_methods[] = "system.listMethods";
 inline constexpr char method_exist[] = "system.methodExist";
@@ -111,14 +110,14 @@ inline constexpr char fault_string[] = "faultString";
 
 /// Fault codes (faultCode) of the master's replies; the -5xx ones are xmlrpc-c's values.
 namespace fault {
-inline constexpr int internal = -500;          ///< a bug or an unexpected failure in the master
-inline constexpr int type = -501;              ///< wrong parameter type, count, field or value
-inline constexpr int index = -502;             ///< a system.multicall entry is out of range
-inline constexpr int parse = -503;             ///< the request is not well-formed XML-RPC
-inline constexpr int no_such_method = -506;    ///< unknown method name
-inline constexpr int refused = -507;           ///< the request is refused (unknown worker, ...)
-inline constexpr int limit_exceeded = -509;    ///< a size or count limit of the server
-inline constexpr int not_found = 404;          ///< get_frame: the task is unknown or not kept
+inline constexpr int internal = -500;        ///< a bug or an unexpected failure in the master
+inline constexpr int type = -501;            ///< wrong parameter type, count, field or value
+inline constexpr int index = -502;           ///< a system.multicall entry is out of range
+inline constexpr int parse = -503;           ///< the request is not well-formed XML-RPC
+inline constexpr int no_such_method = -506;  ///< unknown method name
+inline constexpr int refused = -507;         ///< the request is refused (unknown worker, ...)
+inline constexpr int limit_exceeded = -509;  ///< a size or count limit of the server
+inline constexpr int not_found = 404;        ///< get_frame: the task is unknown or not kept
 }  // namespace fault
 
 /// HTTP Basic user name of the shared-secret authentication (the password is the secret).
