@@ -769,10 +769,10 @@ class Run:
         d = self.dir("hostile")
         jpeg = self.reference_frames(d, "test:320x240", 1, 80, "jpeg")[0]
         open(f"{d}/probe.jpg", "wb").write(jpeg)
-        for backend in ("native", "xmlrpc-c"):
+        for backend in ("master",):  # the one XML-RPC server (the xmlrpc-c back end is gone)
             mport = free_port()
             limits = {"max_conn": 16, "request_timeout": 3, "keepalive_timeout": 3, "max_request_bytes": 4 << 20}
-            m, url = self.master(d, mport, ["--rpc-backend", backend, "--max-conn", str(limits["max_conn"]),
+            m, url = self.master(d, mport, ["--max-conn", str(limits["max_conn"]),
                                             "--request-timeout", str(limits["request_timeout"]),
                                             "--keepalive-timeout", str(limits["keepalive_timeout"]),
                                             "--max-request-bytes", str(limits["max_request_bytes"]),
@@ -803,17 +803,11 @@ class Run:
             sec.fig(f"{backend}: probe", res["probe"])
             sec.fig(f"{backend}: master RSS before / after / peak (MiB)",
                     f"{rss_mib(rss0)} / {rss_mib(smp['rss_kib'])} / {rss_mib(smp['hwm_kib'])}")
-            # xmlrpc-c's Abyss times out each read, not the whole request: a client trickling a
-            # byte at a time holds its connection (a known limit of that back end, reported)
-            known = {"8 slow clients (1 byte / 0.5 s)"} if backend == "xmlrpc-c" else set()
-            failed_cases = [c["case"] for c in res["cases"] if not c["ok"] and c["case"] not in known]
-            for c in res["cases"]:
-                if not c["ok"] and c["case"] in known:
-                    sec.notes.append(f"{backend}: {c['case']}: {c['outcome']} (known limit of this back end)")
+            failed_cases = [c["case"] for c in res["cases"] if not c["ok"]]
             sec.check(f"{backend}: every hostile request refused (fault, HTTP error or closed), slow and idle clients dropped",
                       not failed_cases, "; ".join(failed_cases))
             sec.check(f"{backend}: the master stayed up and serves", alive and ok_status)
-            strict = backend == "native"
+            strict = True
             pr = res["probe"]
             sec.check(f"{backend}: the well-behaved client's calls all succeeded" + ("" if strict else " (informational)"),
                       pr["failures"] == 0 or not strict, f"{pr['failures']} of {pr['calls']} failed")

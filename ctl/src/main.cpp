@@ -34,23 +34,23 @@ int main(int argc, char** argv) {
         "error, 2 bad usage, 3 unknown port or task.");
     fh::ctl::CtlOptions o;
     std::string interval = "10s", since;
-    cli.options().add_options()
-        ("master", po::value(&o.master)->default_value(o.master), "the master's XML-RPC endpoint")
-        ("command", po::value(&o.command), "status | results | failures | summary | frame | export")
-        ("port", po::value(&o.port), "the camera's UDP port")
-        ("limit", po::value(&o.limit)->default_value(20), "results, failures: how many recent ones")
-        ("follow", po::bool_switch(&o.follow), "results: keep printing new results")
-        ("json", po::bool_switch(&o.json), "JSON lines instead of a table")
-        ("interval", po::value(&interval)->default_value("10s"), "summary: bucket length")
-        ("since", po::value(&since), "summary/export: how far back (e.g. 10m, 2h, 1d)")
-        ("task", po::value(&o.task), "frame: the task id (from results)")
-        ("output,o", po::value(&o.output), "frame/export: output file")
-        ("format", po::value(&o.format)->default_value("csv"), "export: csv or jsonl")
-        ("timeout-ms", po::value(&o.timeout_ms)->default_value(10000), "per call")
-        ("auth-file", po::value<std::string>()->value_name("PATH"),
-         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
-         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
-         "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent");
+    cli.options().add_options()("master", po::value(&o.master)->default_value(o.master),
+                                "the master's XML-RPC endpoint")(
+        "command", po::value(&o.command), "status | results | failures | summary | frame | export")(
+        "port", po::value(&o.port), "the camera's UDP port")(
+        "limit", po::value(&o.limit)->default_value(20), "results, failures: how many recent ones")(
+        "follow", po::bool_switch(&o.follow), "results: keep printing new results")(
+        "json", po::bool_switch(&o.json), "JSON lines instead of a table")(
+        "interval", po::value(&interval)->default_value("10s"), "summary: bucket length")(
+        "since", po::value(&since), "summary/export: how far back (e.g. 10m, 2h, 1d)")(
+        "task", po::value(&o.task), "frame: the task id (from results)")(
+        "output,o", po::value(&o.output), "frame/export: output file")(
+        "format", po::value(&o.format)->default_value("csv"), "export: csv or jsonl")(
+        "timeout-ms", po::value(&o.timeout_ms)->default_value(10000), "per call")(
+        "auth-file", po::value<std::string>()->value_name("PATH"),
+        "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
+        "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
+        "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent");
     cli.positional().add("command", 1);
     cli.set_epilog(
         "Examples:\n"
@@ -61,10 +61,12 @@ int main(int argc, char** argv) {
         "  framehive-ctl export --port 5000 --format jsonl --since 1h -o cam5000.jsonl\n"
         "  FRAMEHIVE_AUTH_FILE=~/.framehive-secret framehive-ctl status");
     if (auto rc = cli.parse(argc, argv)) return *rc;
-    if (o.command.empty()) throw UsageError("a command is required: status, results, failures, summary, frame, export");
+    if (o.command.empty())
+      throw UsageError("a command is required: status, results, failures, summary, frame, export");
     const bool needs_port = o.command == "results" || o.command == "failures" ||
-                                o.command == "summary" || o.command == "export";
-    if (needs_port && (o.port < 1 || o.port > 65535)) throw UsageError("--port 1..65535 is required for " + o.command);
+                            o.command == "summary" || o.command == "export";
+    if (needs_port && (o.port < 1 || o.port > 65535))
+      throw UsageError("--port 1..65535 is required for " + o.command);
     if (o.command == "frame" && o.task.empty()) throw UsageError("frame needs --task ID");
     if (o.limit < 1) throw UsageError("--limit must be >= 1");
     if (o.format != "csv" && o.format != "jsonl") throw UsageError("--format: csv or jsonl");

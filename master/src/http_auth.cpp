@@ -2,7 +2,7 @@
 
 #include "framehive/shared/logging.hpp"
 #include "framehive/shared/rpc_client.hpp"
-#include "xmlrpc_codec.hpp"
+#include "framehive/shared/xmlrpc_codec.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -54,7 +54,7 @@ bool HttpAuth::check(std::string_view authorization) const {
   if (token.empty() || token.size() > 4096) return false;
   std::vector<unsigned char> decoded;
   try {
-    rpc::base64_decode(token, decoded);
+    shared::xmlrpc::base64_decode(token, decoded);
   } catch (const std::exception&) {
     return false;
   }

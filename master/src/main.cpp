@@ -20,54 +20,62 @@ int main(int argc, char** argv) {
         "the results per port in SQLite.");
     fh::master::MasterConfig c;
     std::vector<std::string> detectors;
-    cli.options().add_options()
-        ("bind", po::value(&c.rpc.bind)->default_value("127.0.0.1"),
-         "listen address; 0.0.0.0 to accept workers and receivers from other machines")
-        ("port", po::value(&c.rpc.port)->default_value(8000), "TCP port of the XML-RPC endpoint")
-        ("db", po::value(&c.db_path)->default_value("framehive-master.db"),
-         "SQLite database for results (WAL mode); ':memory:' keeps nothing")
-        ("task-timeout", po::value(&c.scheduler.task_timeout)->default_value(10.0),
-         "seconds a task may stay in progress before it goes back to the queue")
-        ("max-attempts", po::value(&c.scheduler.max_attempts)->default_value(3),
-         "hand-outs of a task before it is failed with reason 'timeout'")
-        ("heartbeat-interval", po::value(&c.scheduler.heartbeat_interval)->default_value(2.0),
-         "seconds between worker heartbeats; 3 missed = worker dead, its tasks reassigned")
-        ("monitor-interval", po::value(&c.monitor_interval)->default_value(0.25),
-         "seconds between passes of the monitor thread")
-        ("detector", po::value(&detectors)->composing(),
-         "default detector of a port, PORT=NAME (repeatable), e.g. 5001=haar:frontalface")
-        ("default-detector", po::value(&c.scheduler.default_detector)->default_value("hog"),
-         "detector of frames whose port has no --detector and that name none")
-        ("max-pending-per-port", po::value(&c.scheduler.max_pending_per_port)->default_value(8),
-         "pending frames kept per port; the oldest is dropped (counted) beyond. Bounds the\n"
-         "latency under overload to about this many frames / detection rate")
-        ("max-frame-age", po::value(&c.scheduler.max_frame_age)->default_value(10.0),
-         "seconds since capture after which a pending frame expires (counted); 0 = never")
-        ("keep-frames", po::value(&c.scheduler.keep_frames)->default_value(50),
-         "completed frames (JPEG + result) kept per port for get_frame / framehive-ctl frame")
-        ("retain-results", po::value(&c.scheduler.retain_results)->default_value(10000),
-         "results kept per port, in memory and in the database")
-        ("rpc-backend", po::value(&c.rpc.backend)->default_value("native"),
-         "XML-RPC server back end; both speak the same contract (docs/api.md). 'native': "
-         "Boost.Beast HTTP/1.1 with framehive's own XML-RPC codec (the default; about a third "
-         "of the CPU per task). 'xmlrpc-c': xmlrpc-c's Abyss server (the reference "
-         "implementation)")
-        ("max-conn", po::value(&c.rpc.max_conn)->default_value(64),
-         "simultaneous XML-RPC connections (each long-polling worker holds one); beyond it the "
-         "native back end answers 503 and closes, the xmlrpc-c one stops accepting for a while")
-        ("request-timeout", po::value(&c.rpc.request_timeout_s)->default_value(15),
-         "seconds a client has to send a whole request (slow clients are dropped)")
-        ("keepalive-timeout", po::value(&c.rpc.keepalive_timeout_s)->default_value(15),
-         "seconds an idle keep-alive connection is kept open")
-        ("max-request-bytes", po::value(&c.rpc.max_request_bytes)->default_value(64u << 20),
-         "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")
-        ("stats-interval", po::value(&c.stats_interval)->default_value(10.0),
-         "seconds between status log lines; 0 = off")
-        ("auth-file", po::value<std::string>()->value_name("PATH"),
-         "require HTTP Basic credentials (user 'framehive', password = the secret) on every "
-         "XML-RPC request; the secret is the first line of PATH (whitespace trimmed; the file "
-         "must not be readable by group or others). Without it, the secret comes from "
-         "FRAMEHIVE_AUTH_SECRET; with neither, no authentication");
+    const fh::master::MasterConfig d;  // every default below comes from the config structs
+    cli.options().add_options()(
+        "bind", po::value(&c.rpc.bind)->default_value(d.rpc.bind),
+        "listen address; 0.0.0.0 to accept workers and receivers from other machines")(
+        "port", po::value(&c.rpc.port)->default_value(d.rpc.port),
+        "TCP port of the XML-RPC endpoint")(
+        "db", po::value(&c.db_path)->default_value(d.db_path),
+        "SQLite database for results (WAL mode); ':memory:' keeps nothing")(
+        "task-timeout",
+        po::value(&c.scheduler.task_timeout)->default_value(d.scheduler.task_timeout),
+        "seconds a task may stay in progress before it goes back to the queue")(
+        "max-attempts",
+        po::value(&c.scheduler.max_attempts)->default_value(d.scheduler.max_attempts),
+        "hand-outs of a task before it is failed with reason 'timeout'")(
+        "heartbeat-interval",
+        po::value(&c.scheduler.heartbeat_interval)->default_value(d.scheduler.heartbeat_interval),
+        "seconds between worker heartbeats; 3 missed = worker dead, its tasks reassigned")(
+        "monitor-interval", po::value(&c.monitor_interval)->default_value(d.monitor_interval),
+        "seconds between passes of the monitor thread")(
+        "detector", po::value(&detectors)->composing(),
+        "default detector of a port, PORT=NAME (repeatable), e.g. 5001=haar:frontalface")(
+        "default-detector",
+        po::value(&c.scheduler.default_detector)->default_value(d.scheduler.default_detector),
+        "detector of frames whose port has no --detector and that name none")(
+        "max-pending-per-port",
+        po::value(&c.scheduler.max_pending_per_port)
+            ->default_value(d.scheduler.max_pending_per_port),
+        "pending frames kept per port; the oldest is dropped (counted) beyond. Bounds the\n"
+        "latency under overload to about this many frames / detection rate")(
+        "max-frame-age",
+        po::value(&c.scheduler.max_frame_age)->default_value(d.scheduler.max_frame_age),
+        "seconds since capture after which a pending frame expires (counted); 0 = never")(
+        "keep-frames", po::value(&c.scheduler.keep_frames)->default_value(d.scheduler.keep_frames),
+        "completed frames (JPEG + result) kept per port for get_frame / framehive-ctl frame")(
+        "retain-results",
+        po::value(&c.scheduler.retain_results)->default_value(d.scheduler.retain_results),
+        "results kept per port, in memory and in the database")(
+        "max-conn", po::value(&c.rpc.max_conn)->default_value(d.rpc.max_conn),
+        "simultaneous XML-RPC connections (each long-polling worker holds one); beyond it a new "
+        "connection is answered 503 and closed")(
+        "request-timeout",
+        po::value(&c.rpc.request_timeout_s)->default_value(d.rpc.request_timeout_s),
+        "seconds a client has to send a whole request (slow clients are dropped)")(
+        "keepalive-timeout",
+        po::value(&c.rpc.keepalive_timeout_s)->default_value(d.rpc.keepalive_timeout_s),
+        "seconds an idle keep-alive connection is kept open")(
+        "max-request-bytes",
+        po::value(&c.rpc.max_request_bytes)->default_value(d.rpc.max_request_bytes),
+        "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")(
+        "stats-interval", po::value(&c.stats_interval)->default_value(d.stats_interval),
+        "seconds between status log lines; 0 = off")(
+        "auth-file", po::value<std::string>()->value_name("PATH"),
+        "require HTTP Basic credentials (user 'framehive', password = the secret) on every "
+        "XML-RPC request; the secret is the first line of PATH (whitespace trimmed; the file "
+        "must not be readable by group or others). Without it, the secret comes from "
+        "FRAMEHIVE_AUTH_SECRET; with neither, no authentication");
     cli.set_epilog(
         "Examples:\n"
         "  framehive-master --port 8000 --db results.db\n"
@@ -102,9 +110,6 @@ int main(int argc, char** argv) {
     if (c.scheduler.keep_frames > 100000) throw UsageError("--keep-frames: at most 100000");
     if (c.scheduler.max_pending_per_port < 1) throw UsageError("--max-pending-per-port: >= 1");
     if (c.scheduler.retain_results < 1) throw UsageError("--retain-results: must be >= 1");
-    if (c.rpc.backend != "native" && c.rpc.backend != "xmlrpc-c") {
-      throw UsageError("--rpc-backend '" + c.rpc.backend + "': expected native or xmlrpc-c");
-    }
     if (c.rpc.max_conn < 4) throw UsageError("--max-conn: must be >= 4");
     if (c.rpc.request_timeout_s < 1) throw UsageError("--request-timeout: must be >= 1");
     if (c.rpc.keepalive_timeout_s < 1) throw UsageError("--keepalive-timeout: must be >= 1");

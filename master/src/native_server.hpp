@@ -1,5 +1,5 @@
 #pragma once
-// The native XML-RPC back end (the default): HTTP/1.1 parsed by Boost.Beast, one thread per
+// The master's XML-RPC server: HTTP/1.1 parsed by Boost.Beast, one thread per
 // connection (a long poll blocks only its own connection), requests run by an RpcDispatcher.
 // Keep-alive with an idle timeout, a whole-request timeout, a request size limit (413, never
 // read into memory), a connection cap (beyond it a new connection gets 503 and is closed) and,
@@ -8,7 +8,6 @@
 
 #include "framehive/master/rpc_server.hpp"
 #include "http_auth.hpp"
-#include "rpc_backend.hpp"
 #include "rpc_dispatcher.hpp"
 
 #include <spdlog/logger.h>
@@ -24,16 +23,18 @@
 
 namespace fh::master {
 
-class NativeServer : public RpcBackend {
+class NativeServer {
  public:
   /// Takes ownership of listen_fd (bound and listening) once constructed.
   NativeServer(std::vector<rpc::MethodDef> methods, const RpcServerConfig& config, int listen_fd);
-  ~NativeServer() override;
+  ~NativeServer();
   NativeServer(const NativeServer&) = delete;
   NativeServer& operator=(const NativeServer&) = delete;
 
-  void run() override;
-  void stop() override;
+  /// Serves until stop(); returns once no request is being served any more.
+  void run();
+  /// Makes run() return; any thread.
+  void stop();
 
  private:
   struct Connection {

@@ -314,8 +314,7 @@ std::vector<ResultRecord> ResultStore::results_after(int port, double since, std
   return out;
 }
 
-std::vector<ResultStore::SummaryBucket> ResultStore::summary(int port, double interval,
-                                                             double since) {
+std::vector<SummaryBucket> ResultStore::summary(int port, double interval, double since) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::int64_t, SummaryBucket> buckets;
   {
@@ -328,6 +327,7 @@ std::vector<ResultStore::SummaryBucket> ResultStore::summary(int port, double in
     while (sqlite3_step(st.s) == SQLITE_ROW) {
       auto& b = buckets[sqlite3_column_int64(st.s, 0)];
       b.start = static_cast<double>(sqlite3_column_int64(st.s, 0)) * interval;
+      b.end = b.start + interval;
       b.frames = sqlite3_column_int64(st.s, 1);
     }
   }
@@ -340,6 +340,8 @@ std::vector<ResultStore::SummaryBucket> ResultStore::summary(int port, double in
   sqlite3_bind_double(st.s, 3, since);
   while (sqlite3_step(st.s) == SQLITE_ROW) {
     auto& b = buckets[sqlite3_column_int64(st.s, 0)];
+    b.start = static_cast<double>(sqlite3_column_int64(st.s, 0)) * interval;
+    b.end = b.start + interval;
     b.labels[col_text(st.s, 1)] = sqlite3_column_int64(st.s, 2);
   }
   std::vector<SummaryBucket> out;

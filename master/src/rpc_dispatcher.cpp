@@ -1,15 +1,24 @@
 #include "rpc_dispatcher.hpp"
 
+#include "framehive/shared/api/names.hpp"
 #include "framehive/shared/logging.hpp"
-#include "xmlrpc_codec.hpp"
+#include "framehive/shared/xmlrpc_codec.hpp"
 
 #include <map>
 
 namespace fh::master::rpc {
 namespace {
 
+using shared::xmlrpc::CodecError;
+using shared::xmlrpc::parse_call;
+using shared::xmlrpc::serialize_fault;
+using shared::xmlrpc::serialize_response;
 using xmlrpc_c::paramList;
 using xmlrpc_c::value;
+
+constexpr xmlrpc_c::fault::code_t fault_code(int code) {
+  return static_cast<xmlrpc_c::fault::code_t>(code);
+}
 
 /// xmlrpc-c's names of signature letters.
 const char* type_of_letter(char c) {
@@ -67,7 +76,7 @@ void count(const paramList& p, unsigned n, const char* usage) {
   if (p.size() != n) {
     throw xmlrpc_c::fault(
         "wrong number of parameters (" + std::to_string(p.size()) + "); usage: " + usage,
-        xmlrpc_c::fault::CODE_TYPE);
+        fault_code(shared::api::fault::type));
   }
 }
 
@@ -75,7 +84,7 @@ std::string string_param(const paramList& p, unsigned i) {
   if (p[i].type() != value::TYPE_STRING) {
     throw xmlrpc_c::fault(
         "Invalid parameter list.  Parameter " + std::to_string(i) + " is not a string",
-        xmlrpc_c::fault::CODE_TYPE);
+        fault_code(shared::api::fault::type));
   }
   return static_cast<std::string>(xmlrpc_c::value_string(p[i]));
 }
@@ -85,9 +94,9 @@ std::string string_param(const paramList& p, unsigned i) {
 RpcDispatcher::RpcDispatcher(std::vector<MethodDef> table) {
   const auto no_such = [](const std::string& name) {
     return xmlrpc_c::fault("Method '" + name + "' does not exist",
-                           xmlrpc_c::fault::CODE_NO_SUCH_METHOD);
+                           fault_code(shared::api::fault::no_such_method));
   };
-  methods_.push_back(MethodDef{"system.listMethods", "A:",
+  methods_.push_back(MethodDef{shared::api::method::list_methods, "A:",
                                "Return an array of all available XML-RPC methods on this server.",
                                [this](const paramList& p) -> value {
                                  count(p, 0, "system.listMethods()");
@@ -97,14 +106,14 @@ RpcDispatcher::RpcDispatcher(std::vector<MethodDef> table) {
                                    names.push_back(xmlrpc_c::value_string(m.name));
                                  return xmlrpc_c::value_array(names);
                                }});
-  methods_.push_back(MethodDef{"system.methodExist", "b:s",
+  methods_.push_back(MethodDef{shared::api::method::method_exist, "b:s",
                                "Tell whether a method by a specified name exists on this server",
                                [this](const paramList& p) -> value {
                                  count(p, 1, "system.methodExist(name)");
                                  return xmlrpc_c::value_boolean(find(string_param(p, 0)) !=
                                                                 nullptr);
                                }});
-  methods_.push_back(MethodDef{"system.methodHelp", "s:s",
+  methods_.push_back(MethodDef{shared::api::method::method_help, "s:s",
                                "Given the name of a method, return a help string.",
                                [this, no_such](const paramList& p) -> value {
                                  count(p, 1, "system.methodHelp(name)");
@@ -114,7 +123,7 @@ RpcDispatcher::RpcDispatcher(std::vector<MethodDef> table) {
                                  return xmlrpc_c::value_string(m->help);
                                }});
   methods_.push_back(MethodDef{
-      "system.methodSignature", "A:s",
+      shared::api::method::method_signature, "A:s",
       "Given the name of a method, return an array of legal signatures. Each signature is an "
       "array of strings.  The first item of each signature is the return type, and any others "
       "items are parameter types.",
@@ -126,7 +135,7 @@ RpcDispatcher::RpcDispatcher(std::vector<MethodDef> table) {
         return signature_value(m->signature);
       }});
   methods_.push_back(MethodDef{
-      "system.multicall", "A:A",
+      shared::api::method::multicall, "A:A",
       "Process an array of calls, and return an array of results.  Calls should be structs of "
       "the form {'methodName': string, 'params': array}. Each result will either be a "
       "single-item array containing the result value, or a struct of the form {'faultCode': "
@@ -146,7 +155,7 @@ value RpcDispatcher::call(const std::string& method, const paramList& params) co
   const MethodDef* m = find(method);
   if (!m) {
     throw xmlrpc_c::fault("Method '" + method + "' not defined",
-                          xmlrpc_c::fault::CODE_NO_SUCH_METHOD);
+                          fault_code(shared::api::fault::no_such_method));
   }
   return invoke(*m, params);
 }
@@ -157,7 +166,7 @@ value RpcDispatcher::multicall(const paramList& p) const {
     throw xmlrpc_c::fault(
         "system.multicall's parameter should be an array, each element "
         "describing one RPC",
-        xmlrpc_c::fault::CODE_TYPE);
+        fault_code(shared::api::fault::type));
   }
   const auto calls = xmlrpc_c::value_array(p[0]).vectorValueValue();
   // Check every element first, so a malformed or recursive call runs nothing.
@@ -169,24 +178,24 @@ value RpcDispatcher::multicall(const paramList& p) const {
       throw xmlrpc_c::fault(where +
                                 " should be a struct (with members 'methodName' and "
                                 "'params')",
-                            xmlrpc_c::fault::CODE_TYPE);
+                            fault_code(shared::api::fault::type));
     }
     const auto s = static_cast<xmlrpc_c::cstruct>(xmlrpc_c::value_struct(calls[i]));
-    const auto name = s.find("methodName");
-    const auto params = s.find("params");
+    const auto name = s.find(shared::api::field::method_name);
+    const auto params = s.find(shared::api::field::params);
     if (name == s.end() || params == s.end()) {
       throw xmlrpc_c::fault(
           where + ": no member '" + std::string(name == s.end() ? "methodName" : "params") + "'",
-          xmlrpc_c::fault::CODE_INDEX);
+          fault_code(shared::api::fault::index));
     }
     if (name->second.type() != value::TYPE_STRING || params->second.type() != value::TYPE_ARRAY) {
       throw xmlrpc_c::fault(where + ": methodName must be a string and params an array",
-                            xmlrpc_c::fault::CODE_TYPE);
+                            fault_code(shared::api::fault::type));
     }
     std::string method = static_cast<std::string>(xmlrpc_c::value_string(name->second));
-    if (method == "system.multicall") {
+    if (method == shared::api::method::multicall) {
       throw xmlrpc_c::fault("Recursive system.multicall forbidden",
-                            xmlrpc_c::fault::CODE_REQUEST_REFUSED);
+                            fault_code(shared::api::fault::refused));
     }
     paramList list;
     for (const auto& v : xmlrpc_c::value_array(params->second).vectorValueValue()) list.add(v);
@@ -199,8 +208,8 @@ value RpcDispatcher::multicall(const paramList& p) const {
       results.push_back(xmlrpc_c::value_array(std::vector<value>{call(method, list)}));
     } catch (const xmlrpc_c::fault& f) {
       results.push_back(xmlrpc_c::value_struct(std::map<std::string, value>{
-          {"faultCode", xmlrpc_c::value_int(f.getCode())},
-          {"faultString", xmlrpc_c::value_string(f.getDescription())}}));
+          {shared::api::field::fault_code, xmlrpc_c::value_int(f.getCode())},
+          {shared::api::field::fault_string, xmlrpc_c::value_string(f.getDescription())}}));
     }
   }
   return xmlrpc_c::value_array(results);
@@ -212,7 +221,7 @@ std::string RpcDispatcher::handle(std::string_view request_xml) const {
   try {
     parse_call(request_xml, method, params);
   } catch (const CodecError& e) {
-    return serialize_fault(xmlrpc_c::fault::CODE_PARSE,
+    return serialize_fault(fault_code(shared::api::fault::parse),
                            std::string("Call XML not a proper XML-RPC call.  ") + e.what());
   }
   try {
@@ -221,7 +230,7 @@ std::string RpcDispatcher::handle(std::string_view request_xml) const {
       return serialize_response(result);
     } catch (const CodecError& e) {
       shared::logger("rpc")->error("{}: cannot send the result: {}", method, e.what());
-      return serialize_fault(xmlrpc_c::fault::CODE_INTERNAL,
+      return serialize_fault(fault_code(shared::api::fault::internal),
                              std::string("internal error: cannot send the result: ") + e.what());
     }
   } catch (const xmlrpc_c::fault& f) {
@@ -230,11 +239,11 @@ std::string RpcDispatcher::handle(std::string_view request_xml) const {
     throw;
   } catch (const std::exception& e) {
     shared::logger("rpc")->error("{}: {}", method, e.what());
-    return serialize_fault(xmlrpc_c::fault::CODE_INTERNAL,
+    return serialize_fault(fault_code(shared::api::fault::internal),
                            std::string("internal error: ") + e.what());
   } catch (...) {
     shared::logger("rpc")->error("{}: unknown exception", method);
-    return serialize_fault(xmlrpc_c::fault::CODE_INTERNAL, "internal error");
+    return serialize_fault(fault_code(shared::api::fault::internal), "internal error");
   }
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// The master's XML-RPC methods (docs/api.md) as a table shared by the server back ends: each
-// method parses its parameters from xmlrpc-c values, calls the Scheduler (thread-safe) and
-// builds the reply. invoke() turns every exception into an xmlrpc_c::fault with a clear
-// message, so no exception escapes into a server thread.
+// The master's XML-RPC methods (docs/api.md) as a table for the server: each method parses its
+// parameters through the contract (shared/api/xmlrpc.hpp), calls the Scheduler or the store
+// (both thread-safe) and builds the reply. invoke() turns every exception into an
+// xmlrpc_c::fault with a clear message and a contract fault code, so no exception escapes into
+// the server.
 
 #include "framehive/master/result_store.hpp"
 #include "framehive/master/rpc_server.hpp"
@@ -19,17 +20,21 @@ namespace fh::master::rpc {
 using MethodBody = std::function<xmlrpc_c::value(const xmlrpc_c::paramList&)>;
 
 struct MethodDef {
-  std::string name;       ///< e.g. "add_task"
+  std::string name;       ///< e.g. "add_task" (shared::api::method)
   std::string signature;  ///< xmlrpc-c signature string, e.g. "s:S"
   std::string help;       ///< one line for system.methodHelp
   MethodBody body;        ///< the work
 };
 
-/// The contract's methods bound to a scheduler and store (store may be null).
+/// The contract's methods bound to a scheduler and store (store may be null), in the order of
+/// shared::api::method::all.
 std::vector<MethodDef> make_methods(Scheduler& scheduler, ResultStore* store,
                                     const RpcServerConfig& config);
 
 /// Runs m on params; every failure comes out as xmlrpc_c::fault.
 xmlrpc_c::value invoke(const MethodDef& m, const xmlrpc_c::paramList& params);
+
+/// Throws the fault that says a parameter is wrong (shared::api::fault::type).
+[[noreturn]] void type_fault(const std::string& msg);
 
 }  // namespace fh::master::rpc

@@ -1,6 +1,5 @@
 #include "framehive/master/rpc_server.hpp"
 
-#include "abyss_server.hpp"
 #include "native_server.hpp"
 #include "rpc_methods.hpp"
 
@@ -52,31 +51,23 @@ int bound_port(int fd) {
 }  // namespace
 
 struct RpcServer::Impl {
-  Scheduler& scheduler;                 ///< woken on stop (long polls)
-  std::unique_ptr<RpcBackend> backend;  ///< native or xmlrpc-c
-  int bound_port = 0;                   ///< the listening port
-  std::atomic<bool> stopping{false};    ///< stop() was called
+  Scheduler& scheduler;                  ///< woken on stop (long polls)
+  std::unique_ptr<NativeServer> server;  ///< the HTTP server
+  int bound_port = 0;                    ///< the listening port
+  std::atomic<bool> stopping{false};     ///< stop() was called
 
   explicit Impl(Scheduler& s) : scheduler(s) {}
 };
 
 RpcServer::RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config)
     : impl_(std::make_unique<Impl>(scheduler)) {
-  if (config.backend != "native" && config.backend != "xmlrpc-c") {
-    throw std::runtime_error("unknown RPC back end '" + config.backend +
-                             "' (expected native or xmlrpc-c)");
-  }
   auto methods = rpc::make_methods(scheduler, store, config);
   const int fd = open_listen_socket(config.bind, config.port);
   impl_->bound_port = bound_port(fd);
   try {
-    if (config.backend == "native") {
-      impl_->backend = std::make_unique<NativeServer>(std::move(methods), config, fd);
-    } else {
-      impl_->backend = std::make_unique<AbyssServer>(std::move(methods), config, fd);
-    }
+    impl_->server = std::make_unique<NativeServer>(std::move(methods), config, fd);
   } catch (...) {
-    ::close(fd);  // the back end owns it only once constructed
+    ::close(fd);  // the server owns it only once constructed
     throw;
   }
 }
@@ -87,13 +78,13 @@ int RpcServer::port() const { return impl_->bound_port; }
 
 void RpcServer::run() {
   if (impl_->stopping) return;
-  impl_->backend->run();
+  impl_->server->run();
 }
 
 void RpcServer::stop() {
   impl_->stopping = true;
   impl_->scheduler.shutdown();
-  impl_->backend->stop();
+  impl_->server->stop();
 }
 
 }  // namespace fh::master

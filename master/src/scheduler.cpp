@@ -1,25 +1,14 @@
 #include "framehive/master/scheduler.hpp"
 
 #include "framehive/shared/logging.hpp"
+#include "port_metrics.hpp"
+#include "worker_registry.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 namespace fh::master {
-namespace {
-
-constexpr std::size_t k_latency_window = 1000;  // latencies kept per port for percentiles
-constexpr double k_fps_window_s = 10.0;         // completions window for fps
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0.0;
-  std::sort(v.begin(), v.end());
-  auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size()) + 0.5);
-  k = std::min(v.size() - 1, k == 0 ? 0 : k - 1);
-  return v[k];
-}
-
-}  // namespace
 
 Scheduler::Scheduler(SchedulerConfig config, const shared::Clock& clock, ResultStore* store,
                      std::string id_prefix)
@@ -27,16 +16,30 @@ Scheduler::Scheduler(SchedulerConfig config, const shared::Clock& clock, ResultS
       clock_(clock),
       store_(store),
       id_prefix_(std::move(id_prefix)),
-      started_wall_(clock.wall()) {
+      started_wall_(clock.wall()),
+      workers_(
+          std::make_unique<WorkerRegistry>(config_.heartbeat_interval, config_.heartbeat_misses)),
+      metrics_(std::make_unique<PortMetrics>(config_.default_detector, config_.port_detectors,
+                                             config_.retain_results, config_.keep_frames)) {
   if (store_) {
     for (auto& [p, records] : store_->load_recent(config_.retain_results)) {
-      auto& port_state = port(p);
-      for (auto& r : records) {
-        if (port_state.stats.stream.empty()) port_state.stats.stream = r.stream;
-        port_state.results.push_back(std::move(r));
-      }
+      metrics_->load_results(p, std::move(records));
     }
   }
+}
+
+Scheduler::~Scheduler() = default;
+
+const char* Scheduler::failure_reason(RequeueReason why) {
+  switch (why) {
+    case RequeueReason::timeout:
+      return "timeout";
+    case RequeueReason::worker_dead:
+      return "worker_dead";
+    case RequeueReason::worker_restarted:
+      return "worker_restarted";
+  }
+  return "requeued";
 }
 
 Scheduler::Entry* Scheduler::find(const std::string& task_id) {
@@ -44,16 +47,9 @@ Scheduler::Entry* Scheduler::find(const std::string& task_id) {
   return it == tasks_.end() ? nullptr : &it->second;
 }
 
-Scheduler::Port& Scheduler::port(int p) {
-  auto it = ports_.find(p);
-  if (it == ports_.end()) {
-    it = ports_.emplace(p, Port{}).first;
-    it->second.stats.port = p;
-    auto d = config_.port_detectors.find(p);
-    it->second.stats.detector =
-        d == config_.port_detectors.end() ? config_.default_detector : d->second;
-  }
-  return it->second;
+Scheduler::Queues& Scheduler::queues(int port) {
+  metrics_->stats(port);  // a port with queues always has its books (status lists it)
+  return pending_[port];
 }
 
 std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
@@ -88,15 +84,16 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::size_t i = 0; i < frames.size(); ++i) {
       Frame& f = frames[i];
-      Port& p = port(f.port);
-      if (f.detector.empty()) f.detector = p.stats.detector;
+      Queues& q = queues(f.port);
+      PortStatus& p = metrics_->stats(f.port);
+      if (f.detector.empty()) f.detector = p.detector;
       if (f.received_at <= 0.0) f.received_at = now_wall;
-      if (!f.stream.empty()) p.stats.stream = f.stream;
-      p.stats.received++;
-      p.stats.last_frame_id = f.frame_id;
+      if (!f.stream.empty()) p.stream = f.stream;
+      p.received++;
+      p.last_frame_id = f.frame_id;
       if (config_.max_pending_per_port > 0 &&
-          static_cast<std::size_t>(p.stats.pending) >= config_.max_pending_per_port) {
-        drop_oldest_pending(p);
+          static_cast<std::size_t>(p.pending) >= config_.max_pending_per_port) {
+        drop_oldest_pending(f.port, q);
       }
       Entry e;
       e.seq = first_seq + i;
@@ -104,8 +101,8 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
       e.task.attempt = 1;
       e.task.frame = std::move(f);
       e.added_mono = now_mono;
-      p.pending[e.task.frame.detector].push_back(ids[i]);
-      p.stats.pending++;
+      q[e.task.frame.detector].push_back(ids[i]);
+      p.pending++;
       counters_.pending++;
       tasks_.emplace(ids[i], std::move(e));
     }
@@ -131,11 +128,11 @@ void Scheduler::forget(const std::vector<std::string>& task_ids) {
   }
 }
 
-void Scheduler::drop_oldest_pending(Port& p) {
+void Scheduler::drop_oldest_pending(int port, Queues& queues) {
   // The oldest pending task of the port over all its detector queues (stale heads skipped).
   std::deque<std::string>* oldest_q = nullptr;
   std::uint64_t oldest_seq = 0;
-  for (auto& [det, q] : p.pending) {
+  for (auto& [det, q] : queues) {
     while (!q.empty()) {
       Entry* e = find(q.front());
       if (e && e->state == State::pending) break;
@@ -151,19 +148,20 @@ void Scheduler::drop_oldest_pending(Port& p) {
   if (!oldest_q) return;
   std::string id = oldest_q->front();
   oldest_q->pop_front();
-  discard_pending(p, std::move(id), Discard::dropped);
+  discard_pending(port, std::move(id), Discard::dropped);
 }
 
-void Scheduler::discard_pending(Port& p, std::string id, Discard why) {
+void Scheduler::discard_pending(int port, std::string id, Discard why) {
+  PortStatus& p = metrics_->stats(port);
   tasks_.erase(id);
   forgotten_.push_back(std::move(id));  // its journal row goes at the next forget()
-  p.stats.pending--;
+  p.pending--;
   counters_.pending--;
   if (why == Discard::dropped) {
-    p.stats.dropped++;
+    p.dropped++;
     counters_.dropped++;
   } else {
-    p.stats.expired++;
+    p.expired++;
     counters_.expired++;
   }
 }
@@ -180,23 +178,15 @@ Registration Scheduler::register_worker(const std::string& worker_id, const std:
   Registration reg{config_.heartbeat_interval, config_.task_timeout};
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    Worker& w = workers_[worker_id];
-    const bool returning = !w.info.worker_id.empty();
-    if (returning && !w.holding.empty()) {
+    const std::set<std::string> held = workers_->register_worker(
+        worker_id, address, std::move(capabilities), clock_.wall(), clock_.mono());
+    if (!held.empty()) {
       // A worker that registers again lost whatever it held (it restarted): put it back now.
-      for (const auto& id : std::set<std::string>(w.holding)) {
-        if (Entry* e = find(id)) requeue(*e, "worker_restarted", failures);
+      for (const auto& id : held) {
+        if (Entry* e = find(id)) requeue(*e, RequeueReason::worker_restarted, failures);
       }
-      w.holding.clear();
       task_ready_.notify_all();
     }
-    w.info.worker_id = worker_id;
-    w.info.address = address;
-    w.info.capabilities = std::move(capabilities);
-    w.info.alive = true;
-    w.info.registered_at = clock_.wall();
-    w.info.last_seen = w.info.registered_at;
-    w.last_seen_mono = clock_.mono();
   }
   persist(failures);  // outside mutex_: a store error takes it to count itself
   return reg;
@@ -204,28 +194,24 @@ Registration Scheduler::register_worker(const std::string& worker_id, const std:
 
 bool Scheduler::heartbeat(const std::string& worker_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = workers_.find(worker_id);
-  if (it == workers_.end() || !it->second.info.alive) return false;
-  it->second.info.last_seen = clock_.wall();
-  it->second.last_seen_mono = clock_.mono();
-  return true;
+  return workers_->seen(worker_id, clock_.wall(), clock_.mono()) != nullptr;
 }
 
-bool Scheduler::take(Worker& w, Entry*& out) {
-  if (ports_.empty()) return false;
+bool Scheduler::take(const std::vector<std::string>& capabilities, Entry*& out) {
+  if (pending_.empty()) return false;
   const double now_wall = clock_.wall();
   const double now_mono = clock_.mono();
   // Round robin: start with the port after the one served last, wrap around.
-  auto start = ports_.upper_bound(rr_cursor_);
-  for (std::size_t n = 0; n < ports_.size(); ++n, ++start) {
-    if (start == ports_.end()) start = ports_.begin();
-    Port& p = start->second;
-    if (p.stats.pending == 0) continue;
+  auto start = pending_.upper_bound(rr_cursor_);
+  for (std::size_t n = 0; n < pending_.size(); ++n, ++start) {
+    if (start == pending_.end()) start = pending_.begin();
+    if (metrics_->stats(start->first).pending == 0) continue;
+    Queues& queues = start->second;
     std::deque<std::string>* best_q = nullptr;
     Entry* best = nullptr;
-    for (const auto& cap : w.info.capabilities) {
-      auto qi = p.pending.find(cap);
-      if (qi == p.pending.end()) continue;
+    for (const auto& cap : capabilities) {
+      auto qi = queues.find(cap);
+      if (qi == queues.end()) continue;
       auto& q = qi->second;
       while (!q.empty()) {
         Entry* e = find(q.front());
@@ -235,7 +221,7 @@ bool Scheduler::take(Worker& w, Entry*& out) {
         }
         if (too_old(*e, now_wall, now_mono)) {
           q.pop_front();
-          discard_pending(p, e->task.task_id, Discard::expired);
+          discard_pending(start->first, e->task.task_id, Discard::expired);
           continue;
         }
         if (!best || e->seq < best->seq) {
@@ -263,28 +249,24 @@ std::optional<Task> Scheduler::request_task(const std::string& worker_id, int wa
   {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
-      auto it = workers_.find(worker_id);
-      if (it == workers_.end() || !it->second.info.alive) {
+      const auto* capabilities = workers_->seen(worker_id, clock_.wall(), clock_.mono());
+      if (!capabilities) {
         gone.swap(forgotten_);
         lock.unlock();
         forget(gone);
         throw RequestError("unknown worker '" + worker_id + "': call register_worker first");
       }
-      Worker& w = it->second;
-      w.info.last_seen = clock_.wall();
-      w.last_seen_mono = clock_.mono();
       Entry* e = nullptr;
-      if (!shutdown_ && take(w, e)) {
+      if (!shutdown_ && take(*capabilities, e)) {
         e->state = State::in_progress;
         e->worker_id = worker_id;
         e->started_mono = clock_.mono();
-        Port& p = port(e->task.frame.port);
-        p.stats.pending--;
-        p.stats.in_progress++;
+        PortStatus& p = metrics_->stats(e->task.frame.port);
+        p.pending--;
+        p.in_progress++;
         counters_.pending--;
         counters_.in_progress++;
-        w.holding.insert(e->task.task_id);
-        w.info.assigned++;
+        workers_->hold(worker_id, e->task.task_id);
         out = e->task;
         break;
       }
@@ -299,8 +281,7 @@ std::optional<Task> Scheduler::request_task(const std::string& worker_id, int wa
 
 void Scheduler::remove_from_holder(Entry& e) {
   if (e.worker_id.empty()) return;
-  auto it = workers_.find(e.worker_id);
-  if (it != workers_.end()) it->second.holding.erase(e.task.task_id);
+  workers_->release(e.worker_id, e.task.task_id);
   e.worker_id.clear();
 }
 
@@ -314,28 +295,27 @@ void Scheduler::finish(Entry& e) {
 }
 
 void Scheduler::to_pending(Entry& e) {
-  Port& p = port(e.task.frame.port);
   e.state = State::pending;
   e.worker_id.clear();
   // Back at the front: the frame is older than anything queued behind it.
-  p.pending[e.task.frame.detector].push_front(e.task.task_id);
-  p.stats.pending++;
+  queues(e.task.frame.port)[e.task.frame.detector].push_front(e.task.task_id);
+  metrics_->stats(e.task.frame.port).pending++;
   counters_.pending++;
 }
 
 void Scheduler::fail(Entry& e, const std::string& reason, const std::string& worker_id,
                      std::vector<FailureRecord>& persist) {
-  Port& p = port(e.task.frame.port);
+  PortStatus& p = metrics_->stats(e.task.frame.port);
   if (e.state == State::in_progress) {
-    p.stats.in_progress--;
+    p.in_progress--;
     counters_.in_progress--;
   } else if (e.state == State::pending) {
-    p.stats.pending--;
+    p.pending--;
     counters_.pending--;
   }
   remove_from_holder(e);
   e.state = State::failed;
-  p.stats.failed++;
+  p.failed++;
   counters_.failed++;
   FailureRecord f;
   f.task_id = e.task.task_id;
@@ -350,20 +330,19 @@ void Scheduler::fail(Entry& e, const std::string& reason, const std::string& wor
   finish(e);
 }
 
-void Scheduler::requeue(Entry& e, const char* why, std::vector<FailureRecord>& persist) {
+void Scheduler::requeue(Entry& e, RequeueReason why, std::vector<FailureRecord>& persist) {
   if (e.state != State::in_progress) return;
   const std::string holder = e.worker_id;
   if (e.task.attempt >= config_.max_attempts) {
-    if (std::string(why) == "timeout") counters_.failed_timeout++;
-    fail(e, why, holder, persist);
+    if (why == RequeueReason::timeout) counters_.failed_timeout++;
+    fail(e, failure_reason(why), holder, persist);
     return;
   }
-  Port& p = port(e.task.frame.port);
-  p.stats.in_progress--;
+  metrics_->stats(e.task.frame.port).in_progress--;
   counters_.in_progress--;
   remove_from_holder(e);
   e.task.attempt++;
-  if (std::string(why) == "timeout") {
+  if (why == RequeueReason::timeout) {
     counters_.requeued_timeout++;
   } else {
     counters_.requeued_dead_worker++;
@@ -385,15 +364,15 @@ bool Scheduler::complete_task(const std::string& worker_id, const std::string& t
       counters_.duplicate_completions++;
       return false;
     }
-    Port& p = port(e->task.frame.port);
+    PortStatus& p = metrics_->stats(e->task.frame.port);
     if (e->state != State::in_progress || e->worker_id != worker_id) {
       counters_.late_completions++;  // after a reassignment: the first result wins
     }
     if (e->state == State::in_progress) {
-      p.stats.in_progress--;
+      p.in_progress--;
       counters_.in_progress--;
     } else {
-      p.stats.pending--;  // its queue entry goes stale and is skipped
+      p.pending--;  // its queue entry goes stale and is skipped
       counters_.pending--;
     }
     remove_from_holder(*e);
@@ -413,31 +392,8 @@ bool Scheduler::complete_task(const std::string& worker_id, const std::string& t
     rec.detector = f.detector;
     rec.detections = std::move(result.detections);
     rec.processing_ms = result.processing_ms;
-    p.stats.completed++;
-    p.completions_mono.push_back(now_mono);
-    while (!p.completions_mono.empty() && now_mono - p.completions_mono.front() > k_fps_window_s) {
-      p.completions_mono.pop_front();
-    }
-    if (f.captured_at > 0.0) {
-      p.latencies_ms.push_back((now_wall - f.captured_at) * 1000.0);
-      if (p.latencies_ms.size() > k_latency_window) p.latencies_ms.pop_front();
-    }
-    p.results.push_front(rec);
-    if (p.results.size() > config_.retain_results) p.results.pop_back();
-    if (config_.keep_frames > 0 && f.image) {
-      kept_[task_id] = KeptFrame{rec, f.image};
-      p.kept_order.push_back(task_id);
-      while (p.kept_order.size() > config_.keep_frames) {
-        kept_.erase(p.kept_order.front());
-        p.kept_order.pop_front();
-      }
-    }
-    auto w = workers_.find(worker_id);
-    if (w != workers_.end()) {
-      w->second.info.completed++;
-      w->second.info.last_seen = now_wall;
-      w->second.last_seen_mono = now_mono;
-    }
+    metrics_->record_completion(rec, f.image, now_mono);
+    workers_->count_completed(worker_id, now_wall, now_mono);
     finish(*e);
   }
   if (store_) {
@@ -457,8 +413,7 @@ bool Scheduler::fail_task(const std::string& worker_id, const std::string& task_
     std::lock_guard<std::mutex> lock(mutex_);
     Entry* e = find(task_id);
     if (!e || e->state != State::in_progress) return false;
-    auto w = workers_.find(worker_id);
-    if (w != workers_.end()) w->second.info.failed++;
+    workers_->count_failed(worker_id);
     fail(*e, "worker: " + reason, worker_id, failures);
   }
   persist(failures);
@@ -476,14 +431,10 @@ void Scheduler::persist(const std::vector<FailureRecord>& failures) {
   }
 }
 
-bool Scheduler::worker_dead(const Worker& w, double now) const {
-  return now - w.last_seen_mono > config_.heartbeat_interval * config_.heartbeat_misses;
-}
-
 void Scheduler::note_lost_at_start(const std::map<int, std::int64_t>& per_port) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (const auto& [p, n] : per_port) {
-    port(p).stats.lost_at_start += n;
+    metrics_->stats(p).lost_at_start += n;
     counters_.lost_at_start += n;
   }
 }
@@ -497,32 +448,26 @@ std::size_t Scheduler::tick() {
     const double now_mono = clock_.mono();
     const double now_wall = clock_.wall();
     // Dead workers: everything they hold goes back at once.
-    for (auto& [id, w] : workers_) {
-      if (!w.info.alive || !worker_dead(w, now_mono)) continue;
-      w.info.alive = false;
-      shared::logger("rpc")->warn("worker {} missed {} heartbeats: dead, {} task(s) reassigned", id,
-                                  config_.heartbeat_misses, w.holding.size());
-      for (const auto& tid : std::set<std::string>(w.holding)) {
+    for (const auto& held : workers_->mark_dead(now_mono)) {
+      for (const auto& tid : held) {
         if (Entry* e = find(tid)) {
-          requeue(*e, "worker_dead", failures);
+          requeue(*e, RequeueReason::worker_dead, failures);
           ++requeued;
         }
       }
     }
     // Stale tasks: in progress for longer than the timeout.
-    for (auto& [id, w] : workers_) {
-      for (const auto& tid : std::set<std::string>(w.holding)) {
-        Entry* e = find(tid);
-        if (e && now_mono - e->started_mono > config_.task_timeout) {
-          requeue(*e, "timeout", failures);
-          ++requeued;
-        }
+    for (const auto& tid : workers_->held_tasks()) {
+      Entry* e = find(tid);
+      if (e && now_mono - e->started_mono > config_.task_timeout) {
+        requeue(*e, RequeueReason::timeout, failures);
+        ++requeued;
       }
     }
     // Expiry of pending frames (queue heads; requeued frames sit at the front).
     if (config_.max_frame_age > 0.0) {
-      for (auto& [pn, p] : ports_) {
-        for (auto& [det, q] : p.pending) {
+      for (auto& [pn, queues] : pending_) {
+        for (auto& [det, q] : queues) {
           while (!q.empty()) {
             Entry* e = find(q.front());
             if (!e || e->state != State::pending) {
@@ -531,7 +476,7 @@ std::size_t Scheduler::tick() {
             }
             if (!too_old(*e, now_wall, now_mono)) break;
             q.pop_front();
-            discard_pending(p, e->task.task_id, Discard::expired);
+            discard_pending(pn, e->task.task_id, Discard::expired);
           }
         }
       }
@@ -546,18 +491,12 @@ std::size_t Scheduler::tick() {
 
 std::optional<KeptFrame> Scheduler::get_frame(const std::string& task_id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = kept_.find(task_id);
-  if (it == kept_.end()) return std::nullopt;
-  return it->second;
+  return metrics_->kept_frame(task_id);
 }
 
 std::vector<ResultRecord> Scheduler::get_results(int p, std::size_t limit) {
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = ports_.find(p);
-  if (it == ports_.end()) return {};
-  const auto& r = it->second.results;
-  const std::size_t n = limit == 0 ? r.size() : std::min(limit, r.size());
-  return std::vector<ResultRecord>(r.begin(), r.begin() + static_cast<long>(n));
+  return metrics_->results(p, limit);
 }
 
 SchedulerStatus Scheduler::status() {
@@ -565,23 +504,12 @@ SchedulerStatus Scheduler::status() {
   SchedulerStatus s = counters_;
   const double now_mono = clock_.mono();
   s.uptime_s = clock_.wall() - started_wall_;
-  std::set<std::string> offered;
-  for (const auto& [id, w] : workers_) {
-    WorkerStatus ws = w.info;
-    ws.current_tasks.assign(w.holding.begin(), w.holding.end());
-    if (w.info.alive) offered.insert(w.info.capabilities.begin(), w.info.capabilities.end());
-    s.workers.push_back(std::move(ws));
-  }
+  s.workers = workers_->status_rows();
+  s.ports = metrics_->status_rows(now_mono);
+  const std::set<std::string> offered = workers_->offered_capabilities();
   std::set<std::string> waiting;
-  for (auto& [pn, p] : ports_) {
-    PortStatus ps = p.stats;
-    std::size_t recent = 0;
-    for (double t : p.completions_mono) recent += (now_mono - t <= k_fps_window_s) ? 1 : 0;
-    ps.fps = static_cast<double>(recent) / k_fps_window_s;
-    std::vector<double> lat(p.latencies_ms.begin(), p.latencies_ms.end());
-    ps.latency_p50_ms = percentile(lat, 50);
-    ps.latency_p99_ms = percentile(std::move(lat), 99);
-    for (const auto& [det, q] : p.pending) {
+  for (const auto& [pn, queues] : pending_) {
+    for (const auto& [det, q] : queues) {
       bool any = false;
       for (const auto& id : q) {
         auto it = tasks_.find(id);
@@ -592,7 +520,6 @@ SchedulerStatus Scheduler::status() {
       }
       if (any && !offered.count(det)) waiting.insert(det);
     }
-    s.ports.push_back(std::move(ps));
   }
   s.waiting_detectors.assign(waiting.begin(), waiting.end());
   return s;

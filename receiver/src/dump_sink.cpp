@@ -20,8 +20,8 @@ DumpSink::DumpSink(std::string dir) : dir_(std::move(dir)) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec || !fs::is_directory(dir_)) {
-    throw std::runtime_error("cannot create dump directory '" + dir_ + "': " +
-                             (ec ? ec.message() : std::string("not a directory")));
+    throw std::runtime_error("cannot create dump directory '" + dir_ +
+                             "': " + (ec ? ec.message() : std::string("not a directory")));
   }
 }
 

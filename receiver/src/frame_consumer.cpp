@@ -7,9 +7,11 @@
 
 namespace fh::receiver {
 
-FrameConsumer::FrameConsumer(FrameQueue& queue, std::unique_ptr<FrameSink> sink,
-                             StatsTable& stats, std::size_t max_batch)
-    : queue_(queue), sink_(std::move(sink)), stats_(stats),
+FrameConsumer::FrameConsumer(FrameQueue& queue, std::unique_ptr<FrameSink> sink, StatsTable& stats,
+                             std::size_t max_batch)
+    : queue_(queue),
+      sink_(std::move(sink)),
+      stats_(stats),
       max_batch_(std::max<std::size_t>(max_batch, 1)) {}
 
 FrameConsumer::~FrameConsumer() { stop(); }

@@ -1,10 +1,10 @@
 // framehive-receiver: receives camera frames over UDP, reassembles them and hands them on.
 #include "framehive/receiver/dump_sink.hpp"
 #include "framehive/receiver/master_sink.hpp"
-#include "framehive/shared/rpc_client.hpp"
 #include "framehive/receiver/receiver.hpp"
 #include "framehive/receiver/receiver_options.hpp"
 #include "framehive/shared/cli.hpp"
+#include "framehive/shared/rpc_client.hpp"
 
 #include <iostream>
 #include <memory>
@@ -12,21 +12,22 @@
 int main(int argc, char** argv) {
   const std::string program = "framehive-receiver";
   return fh::shared::run_main(program, [&]() -> int {
-    fh::shared::Cli cli(program,
-                        program + " --ports LIST [--bind ADDR] [--master URL | --dump DIR] [options]",
-                        "Receives JPEG frames from framehive-sender cameras over UDP (one port "
-                        "per camera), reassembles them from their datagrams, and hands them to "
-                        "a framehive-master (--master) or writes them to a directory (--dump); "
-                        "with neither it counts and discards them. Prints per-port statistics "
-                        "periodically (stderr) and at exit (stdout). Stops cleanly on "
-                        "SIGINT/SIGTERM after delivering every complete frame.");
+    fh::shared::Cli cli(
+        program, program + " --ports LIST [--bind ADDR] [--master URL | --dump DIR] [options]",
+        "Receives JPEG frames from framehive-sender cameras over UDP (one port "
+        "per camera), reassembles them from their datagrams, and hands them to "
+        "a framehive-master (--master) or writes them to a directory (--dump); "
+        "with neither it counts and discards them. Prints per-port statistics "
+        "periodically (stderr) and at exit (stdout). Stops cleanly on "
+        "SIGINT/SIGTERM after delivering every complete frame.");
     fh::receiver::add_receiver_options(cli.options());
     cli.set_epilog(fh::receiver::receiver_help_epilog());
     if (auto code = cli.parse(argc, argv)) return *code;
     const auto config = fh::receiver::receiver_config_from(cli.vm());
     fh::receiver::tune_allocator(config.reassembly.max_frame_bytes);
 
-    // The output. A new sink (e.g. --master URL) is chosen here; null = count and discard.
+    // The output: DumpSink (--dump), MasterSink (--master) or none = count and discard.
+    // A new sink is chosen here.
     std::unique_ptr<fh::receiver::FrameSink> sink;
     if (!config.dump_dir.empty()) {
       sink = std::make_unique<fh::receiver::DumpSink>(config.dump_dir);

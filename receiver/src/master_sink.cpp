@@ -1,5 +1,6 @@
 #include "framehive/receiver/master_sink.hpp"
 
+#include "framehive/shared/api/master_client.hpp"
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/logging.hpp"
 #include "framehive/shared/rpc_client.hpp"
@@ -12,36 +13,34 @@
 namespace fh::receiver {
 namespace {
 
-using Struct = std::map<std::string, xmlrpc_c::value>;
-
 double steady_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-xmlrpc_c::value frame_value(const Frame& f) {
-  int w = 0, h = 0;
-  shared::jpeg_dimensions(f.jpeg.data(), f.jpeg.size(), w, h);
-  const xmlrpc_c::value id = f.frame_seq <= static_cast<std::uint32_t>(INT_MAX)
-                                 ? xmlrpc_c::value(xmlrpc_c::value_int(static_cast<int>(f.frame_seq)))
-                                 : xmlrpc_c::value(xmlrpc_c::value_i8(f.frame_seq));
-  return xmlrpc_c::value_struct(Struct{
-      {"port", xmlrpc_c::value_int(f.port)},
-      {"stream", xmlrpc_c::value_string(f.stream)},
-      {"frame_id", id},
-      {"captured_at", xmlrpc_c::value_double(static_cast<double>(f.capture_us) / 1e6)},
-      {"received_at", xmlrpc_c::value_double(static_cast<double>(f.received_us) / 1e6)},
-      {"width", xmlrpc_c::value_int(w)},
-      {"height", xmlrpc_c::value_int(h)},
-      {"image", xmlrpc_c::value_bytestring(std::vector<unsigned char>(f.jpeg.begin(), f.jpeg.end()))}});
+/// The contract's Frame (add_tasks) of a reassembled frame.
+shared::api::Frame to_api(const Frame& f) {
+  shared::api::Frame out;
+  // The frame goes to the master either way (it refuses what is not a JPEG); width and height
+  // are sent only when the shared header check accepts the frame, 0 otherwise.
+  if (const auto jpeg = shared::check_jpeg(f.jpeg.data(), f.jpeg.size()); jpeg.ok()) {
+    out.width = jpeg.width;
+    out.height = jpeg.height;
+  }
+  out.port = f.port;
+  out.stream = f.stream;
+  out.frame_id = f.frame_seq;
+  out.captured_at = static_cast<double>(f.capture_us) / 1e6;
+  out.received_at = static_cast<double>(f.received_us) / 1e6;
+  out.image = std::make_shared<const std::vector<std::uint8_t>>(f.jpeg.begin(), f.jpeg.end());
+  return out;
 }
 
 }  // namespace
 
 MasterSink::MasterSink(MasterSinkConfig config)
     : config_(std::move(config)),
-      client_(std::make_unique<shared::RpcClient>(config_.url, config_.timeout_ms,
-                                                  config_.auth_secret)) {}
+      client_(std::make_unique<shared::api::MasterClient>(config_.url, config_.timeout_ms,
+                                                          config_.auth_secret)) {}
 
 MasterSink::~MasterSink() = default;
 
@@ -65,14 +64,12 @@ void MasterSink::wait_backoff(int attempt) {
 bool MasterSink::send(std::vector<Frame>& batch, std::size_t begin, std::size_t end,
                       std::vector<bool>& failed) {
   auto log = shared::logger("rpc");
-  std::vector<xmlrpc_c::value> frames;
+  std::vector<shared::api::Frame> frames;
   frames.reserve(end - begin);
-  for (std::size_t i = begin; i < end; ++i) frames.push_back(frame_value(batch[i]));
-  xmlrpc_c::paramList params;
-  params.add(xmlrpc_c::value_array(frames));
+  for (std::size_t i = begin; i < end; ++i) frames.push_back(to_api(batch[i]));
   for (int attempt = 0;; ++attempt) {
     try {
-      client_->call("add_tasks", params);
+      client_->add_tasks(frames);
       counters_.calls++;
       if (logged_down_) {
         log->info("master {} reachable again", config_.url);
@@ -88,19 +85,23 @@ bool MasterSink::send(std::vector<Frame>& batch, std::size_t begin, std::size_t 
       }
       counters_.refused++;
       failed[begin] = true;
-      log->warn("master refused frame {} of port {}: {}", batch[begin].frame_seq,
-                batch[begin].port, f.what());
+      log->warn("master refused frame {} of port {}: {}", batch[begin].frame_seq, batch[begin].port,
+                f.what());
       return true;
     } catch (const shared::RpcTransportError& e) {
       if (dynamic_cast<const shared::RpcAuthError*>(&e)) {
         counters_.auth_errors++;
         if (auth_log_.due()) {
-          log->error("{} ({} time(s) so far); retrying with backoff, oldest frames are dropped "
-                     "meanwhile", e.what(), auth_log_.calls());
+          log->error(
+              "{} ({} time(s) so far); retrying with backoff, oldest frames are dropped "
+              "meanwhile",
+              e.what(), auth_log_.calls());
         }
       } else if (!logged_down_) {
-        log->warn("master unreachable ({}); retrying with backoff, oldest frames are dropped "
-                  "meanwhile", e.what());
+        log->warn(
+            "master unreachable ({}); retrying with backoff, oldest frames are dropped "
+            "meanwhile",
+            e.what());
         logged_down_ = true;
       }
       if (stop_ && steady_now() > stop_deadline_) {

@@ -72,7 +72,8 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
     ps.tag_noted = true;
     fh::shared::logger("net")->info(
         "port {}: the datagrams carry integrity tags, but this receiver has no --key-file: "
-        "they are accepted unchecked", port);
+        "they are accepted unchecked",
+        port);
   }
   std::uint32_t chunk_size = 0;
   if (err == DecodeError::none && h.frame_len > config_.max_frame_bytes) {
@@ -144,10 +145,9 @@ Reassembler::Session& Reassembler::session_for(std::uint16_t port, PortState& ps
   if (it == ps.sessions.end()) {
     if (ps.sessions.size() >= k_max_sessions_per_port) {
       // Forget the least recently used session; its partial frames go with it.
-      auto lru = std::min_element(ps.sessions.begin(), ps.sessions.end(),
-                                  [](const auto& a, const auto& b) {
-                                    return a.second.last_used < b.second.last_used;
-                                  });
+      auto lru = std::min_element(
+          ps.sessions.begin(), ps.sessions.end(),
+          [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
       const std::uint64_t old = lru->first;
       for (auto p = ps.partials.begin(); p != ps.partials.end();) {
         auto next = std::next(p);
@@ -232,9 +232,15 @@ void Reassembler::remember_finished(Session& s, std::uint32_t seq, bool complete
 void Reassembler::drop(PortState& ps, std::map<Key, Partial>::iterator it, DropReason why) {
   constexpr auto relaxed = std::memory_order_relaxed;
   switch (why) {
-    case DropReason::timed_out: ps.stats->timed_out.fetch_add(1, relaxed); break;
-    case DropReason::superseded: ps.stats->superseded.fetch_add(1, relaxed); break;
-    case DropReason::evicted: ps.stats->evicted.fetch_add(1, relaxed); break;
+    case DropReason::timed_out:
+      ps.stats->timed_out.fetch_add(1, relaxed);
+      break;
+    case DropReason::superseded:
+      ps.stats->superseded.fetch_add(1, relaxed);
+      break;
+    case DropReason::evicted:
+      ps.stats->evicted.fetch_add(1, relaxed);
+      break;
   }
   if (auto s = ps.sessions.find(it->first.first); s != ps.sessions.end()) {
     remember_finished(s->second, it->first.second, false);
@@ -244,8 +250,7 @@ void Reassembler::drop(PortState& ps, std::map<Key, Partial>::iterator it, DropR
   ps.partials.erase(it);
 }
 
-void Reassembler::complete(std::uint16_t port, PortState& ps,
-                           std::map<Key, Partial>::iterator it) {
+void Reassembler::complete(std::uint16_t port, PortState& ps, std::map<Key, Partial>::iterator it) {
   const auto [session, seq] = it->first;
   Partial& p = it->second;
   Frame f;

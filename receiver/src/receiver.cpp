@@ -82,11 +82,12 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
     last_stats_time_ = clock_.mono();
     last_stats_ = stats_.snapshot();
     schedule_stats();
-    log_->info("listening on {} UDP ports {} (receive buffer {} bytes, integrity tags {}), "
-               "output: {}",
-               config_.bind_address, join_ports(config_.ports), granted_,
-               config_.reassembly.key.empty() ? "not required" : "required",
-               config_.dump_dir.empty() ? sink_name_ : sink_name_ + " " + config_.dump_dir);
+    log_->info(
+        "listening on {} UDP ports {} (receive buffer {} bytes, integrity tags {}), "
+        "output: {}",
+        config_.bind_address, join_ports(config_.ports), granted_,
+        config_.reassembly.key.empty() ? "not required" : "required",
+        config_.dump_dir.empty() ? sink_name_ : sink_name_ + " " + config_.dump_dir);
     io_.run();
 
     // Stopped: frames still partial are given up; frames complete are all delivered.
@@ -162,31 +163,30 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
     auto snap = stats_.snapshot();
     for (std::size_t i = 0; i < snap.size(); ++i) {
       const auto before = i < last_stats_.size() ? last_stats_[i].frames_complete : 0;
-      const double fps =
-          dt > 0 ? static_cast<double>(snap[i].frames_complete - before) / dt : 0.0;
+      const double fps = dt > 0 ? static_cast<double>(snap[i].frames_complete - before) / dt : 0.0;
       log_->info("{}", format_stats_line(snap[i], fps));
     }
     last_stats_ = std::move(snap);
     last_stats_time_ = now;
   }
 
-  const ReceiverConfig config_;                   ///< validated settings
-  const fh::shared::Clock& clock_;                ///< time source
+  const ReceiverConfig config_;                                      ///< validated settings
+  const fh::shared::Clock& clock_;                                   ///< time source
   std::shared_ptr<spdlog::logger> log_ = fh::shared::logger("net");  ///< "net" logger
-  asio::io_context io_;                           ///< the receive thread's loop
-  asio::signal_set signals_;                      ///< SIGINT/SIGTERM
-  StatsTable stats_;                              ///< per-port counters
-  FrameQueue queue_;                              ///< receive thread -> consumer thread
-  Reassembler reassembler_;                       ///< datagrams -> frames (receive thread)
-  std::string sink_name_;                         ///< for the start-up log
-  FrameConsumer consumer_;                        ///< queue -> sink (own thread)
-  std::vector<std::unique_ptr<UdpPort>> ports_;   ///< one socket per port
-  asio::steady_timer expire_timer_;               ///< drives Reassembler::expire()
-  asio::steady_timer stats_timer_;                ///< drives log_stats()
-  std::size_t granted_ = 0;                       ///< smallest SO_RCVBUF granted
-  std::vector<PortStatsSnapshot> last_stats_;     ///< previous periodic snapshot (receive thread)
-  double last_stats_time_ = 0;                    ///< when it was taken
-  bool stopping_ = false;                         ///< shutdown() ran (receive thread only)
+  asio::io_context io_;                                              ///< the receive thread's loop
+  asio::signal_set signals_;                                         ///< SIGINT/SIGTERM
+  StatsTable stats_;                                                 ///< per-port counters
+  FrameQueue queue_;                             ///< receive thread -> consumer thread
+  Reassembler reassembler_;                      ///< datagrams -> frames (receive thread)
+  std::string sink_name_;                        ///< for the start-up log
+  FrameConsumer consumer_;                       ///< queue -> sink (own thread)
+  std::vector<std::unique_ptr<UdpPort>> ports_;  ///< one socket per port
+  asio::steady_timer expire_timer_;              ///< drives Reassembler::expire()
+  asio::steady_timer stats_timer_;               ///< drives log_stats()
+  std::size_t granted_ = 0;                      ///< smallest SO_RCVBUF granted
+  std::vector<PortStatsSnapshot> last_stats_;    ///< previous periodic snapshot (receive thread)
+  double last_stats_time_ = 0;                   ///< when it was taken
+  bool stopping_ = false;                        ///< shutdown() ran (receive thread only)
 };
 
 Receiver::Receiver(const ReceiverConfig& config, std::unique_ptr<FrameSink> sink,

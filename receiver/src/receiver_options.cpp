@@ -41,8 +41,8 @@ std::int64_t int_in(const po::variables_map& vm, const char* name, std::int64_t 
                     std::int64_t hi) {
   const auto v = vm[name].as<std::int64_t>();
   if (v < lo || v > hi) {
-    throw UsageError(std::string("--") + name + " must be between " + std::to_string(lo) +
-                     " and " + std::to_string(hi) + ", got " + std::to_string(v));
+    throw UsageError(std::string("--") + name + " must be between " + std::to_string(lo) + " and " +
+                     std::to_string(hi) + ", got " + std::to_string(v));
   }
   return v;
 }
@@ -51,8 +51,8 @@ std::int64_t int_in(const po::variables_map& vm, const char* name, std::int64_t 
 double number_in(const po::variables_map& vm, const char* name, double lo, double hi) {
   const auto v = vm[name].as<double>();
   if (!std::isfinite(v) || v < lo || v > hi) {
-    throw UsageError(std::string("--") + name + " must be between " + std::to_string(lo) +
-                     " and " + std::to_string(hi) + ", got " + std::to_string(v));
+    throw UsageError(std::string("--") + name + " must be between " + std::to_string(lo) + " and " +
+                     std::to_string(hi) + ", got " + std::to_string(v));
   }
   return v;
 }
@@ -100,67 +100,70 @@ std::vector<std::uint16_t> parse_port_list(const std::string& text) {
 }
 
 void add_receiver_options(po::options_description& opts) {
-  const ReceiverConfig d;
-  opts.add_options()
-      ("ports", po::value<std::string>()->required()->value_name("LIST"),
-       "UDP ports to listen on, one per camera: a list and/or ranges, e.g. 5000-5003, "
-       "5000,5002 or 5000-5001,5005 (required)")
-      ("bind", po::value<std::string>()->default_value(d.bind_address)->value_name("ADDR"),
-       "local address to listen on; 0.0.0.0 = every IPv4 interface, 127.0.0.1 = this machine "
-       "only, :: = every IPv6 (and usually IPv4) interface")
-      ("rcvbuf", po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.rcvbuf))
-                     ->value_name("BYTES"),
-       "UDP receive buffer (SO_RCVBUF) per port; the kernel caps it at net.core.rmem_max "
-       "unless run as root (SO_RCVBUFFORCE); a warning says when it was capped")
-      ("dump", po::value<std::string>()->value_name("DIR"),
-       "write every complete frame to DIR/<port>/<frame_seq>.jpg (created; files appear "
-       "atomically). Without --dump frames are counted (frames_discarded) and dropped")
-      ("master", po::value<std::string>()->value_name("URL"),
-       "forward every complete frame to a framehive-master, e.g. http://127.0.0.1:8000/RPC2, "
-       "with add_tasks in batches; while the master is unreachable it retries with backoff and "
-       "the per-port queue drops its oldest frames (counted frames_dropped). Exclusive with --dump")
-      ("batch", po::value<std::int64_t>()->default_value(16)->value_name("N"),
-       "with --master: at most N frames per add_tasks call")
-      ("frame-timeout", po::value<double>()->default_value(d.reassembly.frame_timeout)
-                            ->value_name("SECONDS"),
-       "give up a frame this long after its first chunk arrived (counted timed_out)")
-      ("reorder-window", po::value<std::int64_t>()->default_value(d.reassembly.reorder_window)
-                             ->value_name("N"),
-       "when frame S completes, give up unfinished frames of the same sender with seq <= S-N "
-       "(counted superseded)")
-      ("max-partial-frames",
-       po::value<std::int64_t>()
-           ->default_value(static_cast<std::int64_t>(d.reassembly.max_partial_frames))
-           ->value_name("N"),
-       "unfinished frames kept per port; the oldest is given up beyond (counted evicted)")
-      ("max-frame-bytes",
-       po::value<std::int64_t>()
-           ->default_value(static_cast<std::int64_t>(d.reassembly.max_frame_bytes))
-           ->value_name("BYTES"),
-       "largest accepted frame; bigger ones are malformed (too_large)")
-      ("max-partial-bytes",
-       po::value<std::int64_t>()
-           ->default_value(static_cast<std::int64_t>(d.reassembly.max_partial_bytes))
-           ->value_name("BYTES"),
-       "memory for unfinished frames, all ports together; the port holding most gives up its "
-       "oldest frame beyond (counted evicted)")
-      ("queue-per-port",
-       po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.queue_per_port))
-           ->value_name("N"),
-       "complete frames waiting for the output, per port; when full the oldest is dropped "
-       "(counted frames_dropped)")
-      ("stats-interval", po::value<double>()->default_value(d.stats_interval)
-                             ->value_name("SECONDS"),
-       "print per-port statistics to stderr this often; 0 = only at exit (to stdout)")
-      ("key-file", po::value<std::string>()->value_name("PATH"),
-       "require an integrity tag (HMAC-SHA256, docs/protocol.md) on every datagram, keyed with "
-       "the first line of PATH (whitespace trimmed; the file must not be readable by group or "
-       "others); untagged or wrongly tagged datagrams are dropped and counted "
-       "(malformed_bad_tag). Without it the key comes from FRAMEHIVE_DATAGRAM_KEY; with "
-       "neither, tags are not required and, when present, not checked")
-      ("auth-file", po::value<std::string>()->value_name("PATH"),
-       "with --master: the master's shared secret (first line of PATH, same rules), sent as "
-       "HTTP Basic credentials. Without it the secret comes from FRAMEHIVE_AUTH_SECRET");
+  const ReceiverConfig d;  // every default below is its member value, never a second literal
+  opts.add_options()(
+      "ports", po::value<std::string>()->required()->value_name("LIST"),
+      "UDP ports to listen on, one per camera: a list and/or ranges, e.g. 5000-5003, "
+      "5000,5002 or 5000-5001,5005 (required)")(
+      "bind", po::value<std::string>()->default_value(d.bind_address)->value_name("ADDR"),
+      "local address to listen on; 0.0.0.0 = every IPv4 interface, 127.0.0.1 = this machine "
+      "only, :: = every IPv6 (and usually IPv4) interface")(
+      "rcvbuf",
+      po::value<std::int64_t>()
+          ->default_value(static_cast<std::int64_t>(d.rcvbuf))
+          ->value_name("BYTES"),
+      "UDP receive buffer (SO_RCVBUF) per port; the kernel caps it at net.core.rmem_max "
+      "unless run as root (SO_RCVBUFFORCE); a warning says when it was capped")(
+      "dump", po::value<std::string>()->value_name("DIR"),
+      "write every complete frame to DIR/<port>/<frame_seq>.jpg (created; files appear "
+      "atomically). Without --dump frames are counted (frames_discarded) and dropped")(
+      "master", po::value<std::string>()->value_name("URL"),
+      "forward every complete frame to a framehive-master, e.g. http://127.0.0.1:8000/RPC2, "
+      "with add_tasks in batches; while the master is unreachable it retries with backoff and "
+      "the per-port queue drops its oldest frames (counted frames_dropped). Exclusive with --dump")(
+      "batch",
+      po::value<std::int64_t>()->default_value(static_cast<std::int64_t>(d.batch))->value_name("N"),
+      "with --master: at most N frames per add_tasks call")(
+      "frame-timeout",
+      po::value<double>()->default_value(d.reassembly.frame_timeout)->value_name("SECONDS"),
+      "give up a frame this long after its first chunk arrived (counted timed_out)")(
+      "reorder-window",
+      po::value<std::int64_t>()->default_value(d.reassembly.reorder_window)->value_name("N"),
+      "when frame S completes, give up unfinished frames of the same sender with seq <= S-N "
+      "(counted superseded)")(
+      "max-partial-frames",
+      po::value<std::int64_t>()
+          ->default_value(static_cast<std::int64_t>(d.reassembly.max_partial_frames))
+          ->value_name("N"),
+      "unfinished frames kept per port; the oldest is given up beyond (counted evicted)")(
+      "max-frame-bytes",
+      po::value<std::int64_t>()
+          ->default_value(static_cast<std::int64_t>(d.reassembly.max_frame_bytes))
+          ->value_name("BYTES"),
+      "largest accepted frame; bigger ones are malformed (too_large)")(
+      "max-partial-bytes",
+      po::value<std::int64_t>()
+          ->default_value(static_cast<std::int64_t>(d.reassembly.max_partial_bytes))
+          ->value_name("BYTES"),
+      "memory for unfinished frames, all ports together; the port holding most gives up its "
+      "oldest frame beyond (counted evicted)")(
+      "queue-per-port",
+      po::value<std::int64_t>()
+          ->default_value(static_cast<std::int64_t>(d.queue_per_port))
+          ->value_name("N"),
+      "complete frames waiting for the output, per port; when full the oldest is dropped "
+      "(counted frames_dropped)")(
+      "stats-interval", po::value<double>()->default_value(d.stats_interval)->value_name("SECONDS"),
+      "print per-port statistics to stderr this often; 0 = only at exit (to stdout)")(
+      "key-file", po::value<std::string>()->value_name("PATH"),
+      "require an integrity tag (HMAC-SHA256, docs/protocol.md) on every datagram, keyed with "
+      "the first line of PATH (whitespace trimmed; the file must not be readable by group or "
+      "others); untagged or wrongly tagged datagrams are dropped and counted "
+      "(malformed_bad_tag). Without it the key comes from FRAMEHIVE_DATAGRAM_KEY; with "
+      "neither, tags are not required and, when present, not checked")(
+      "auth-file", po::value<std::string>()->value_name("PATH"),
+      "with --master: the master's shared secret (first line of PATH, same rules), sent as "
+      "HTTP Basic credentials. Without it the secret comes from FRAMEHIVE_AUTH_SECRET");
 }
 
 std::string receiver_help_epilog() {

@@ -32,8 +32,8 @@ UdpPort::UdpPort(asio::io_context& io, const asio::ip::address& address, std::ui
                                "--ports)");
     }
     if (ec == boost::system::errc::address_not_available) {
-      throw std::runtime_error("cannot listen on UDP " + where + ": " +
-                               address.to_string() + " is not an address of this machine");
+      throw std::runtime_error("cannot listen on UDP " + where + ": " + address.to_string() +
+                               " is not an address of this machine");
     }
     if (ec == asio::error::access_denied) {
       throw std::runtime_error("cannot listen on UDP " + where +

@@ -23,8 +23,8 @@ class UdpPort {
 
   /// Opens and binds address:port. Throws std::runtime_error with a clear message (port in
   /// use, address not on this machine, ...).
-  UdpPort(boost::asio::io_context& io, const boost::asio::ip::address& address,
-          std::uint16_t port, Listener& listener);
+  UdpPort(boost::asio::io_context& io, const boost::asio::ip::address& address, std::uint16_t port,
+          Listener& listener);
 
   /// Asks for an SO_RCVBUF of bytes (SO_RCVBUFFORCE first, which works as root); returns what
   /// the kernel granted (its doubled value halved).
@@ -41,12 +41,12 @@ class UdpPort {
   void receive_next();
   void receive_error(int err);
 
-  static constexpr int k_burst = 64;      ///< datagrams per wake-up at most
-  boost::asio::ip::udp::socket socket_;   ///< the bound socket
-  std::vector<std::uint8_t> buffer_;      ///< one datagram; one byte over the largest valid one
-  std::uint16_t port_;                    ///< local port
-  Listener& listener_;                    ///< gets the datagrams
-  std::uint64_t errors_ = 0;              ///< receive errors so far (rate-limits their logs)
+  static constexpr int k_burst = 64;     ///< datagrams per wake-up at most
+  boost::asio::ip::udp::socket socket_;  ///< the bound socket
+  std::vector<std::uint8_t> buffer_;     ///< one datagram; one byte over the largest valid one
+  std::uint16_t port_;                   ///< local port
+  Listener& listener_;                   ///< gets the datagrams
+  std::uint64_t errors_ = 0;             ///< receive errors so far (rate-limits their logs)
 };
 
 }  // namespace fh::receiver

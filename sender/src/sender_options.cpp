@@ -49,6 +49,7 @@ void check_stream_name(const std::string& name) {
 }  // namespace
 
 void SenderOptions::add_options(po::options_description& desc) {
+  const SenderOptions d;  // every default below is its member value, never a second literal
   // clang-format off
   desc.add_options()
     ("source", po::value<std::vector<std::string>>()->value_name("SRC"),
@@ -60,17 +61,20 @@ void SenderOptions::add_options(po::options_description& desc) {
     ("stream", po::value<std::vector<std::string>>()->value_name("NAME"),
      "stream name carried in every datagram, one per --source (default: the source's file "
      "name, e.g. vtest.avi or video0, or \"test\"); 1..64 bytes, no spaces")
-    ("receiver", po::value<std::string>()->default_value("127.0.0.1")->value_name("HOST"),
+    ("receiver", po::value<std::string>()->default_value(d.receiver)->value_name("HOST"),
      "receiver host name or IPv4 address")
     ("fps", po::value<double>()->value_name("F"),
      "frames per second to publish (default: the source's own rate, paced in real time by "
      "the frame timestamps); 0 = as fast as possible. Files are slowed down or sped up; live "
      "sources skip frames to stay at or under F")
-    ("width", po::value<int>()->default_value(0)->value_name("W"),
+    ("width", po::value<int>()->default_value(d.width)->value_name("W"),
      "scale frames to this width before encoding, keeping the aspect ratio (even height); "
      "0 = native size")
-    ("quality", po::value<int>()->default_value(80)->value_name("Q"), "JPEG quality, 1..100")
-    ("chunk-size", po::value<long long>()->default_value(1400)->value_name("B"),
+    ("quality", po::value<int>()->default_value(d.quality)->value_name("Q"),
+     "JPEG quality, 1..100")
+    ("chunk-size",
+     po::value<long long>()->default_value(static_cast<long long>(d.chunk_size))
+         ->value_name("B"),
      "size of each whole UDP datagram (44-byte header + stream name + payload, + 16-byte tag "
      "with --key-file); 1400 never fragments on a 1500-byte MTU. Range: 44 + name length + 1 "
      "(+ 16) .. 65000")
@@ -80,19 +84,22 @@ void SenderOptions::add_options(po::options_description& desc) {
      "others); a receiver with the same --key-file drops every datagram not tagged with it. "
      "Without it the key comes from FRAMEHIVE_DATAGRAM_KEY; with neither, datagrams are not "
      "tagged")
-    ("frames", po::value<long long>()->default_value(0)->value_name("N"),
+    ("frames",
+     po::value<long long>()->default_value(static_cast<long long>(d.frames))->value_name("N"),
      "stop each stream after N frames; 0 = until the source ends")
     ("loop", po::bool_switch(),
      "restart files from the beginning at the end (frame numbers keep counting)")
-    ("max-rate", po::value<double>()->default_value(0)->value_name("MBIT"),
+    ("max-rate", po::value<double>()->default_value(d.max_rate_mbit)->value_name("MBIT"),
      "pace each stream's datagrams with a token bucket at this many Mbit/s so a large frame "
      "does not leave as one burst; 0 = no limit")
-    ("stats-interval", po::value<double>()->default_value(5)->value_name("S"),
+    ("stats-interval", po::value<double>()->default_value(d.stats_interval)->value_name("S"),
      "seconds between periodic statistics on stderr; 0 = only the final line")
-    ("test-drop-fraction", po::value<double>()->default_value(0)->value_name("F"),
+    ("test-drop-fraction",
+     po::value<double>()->default_value(d.drop_fraction)->value_name("F"),
      "testing: withhold this fraction (0..1) of datagrams, chosen by a seeded generator, and "
      "count them as dropped_datagrams / frames_damaged")
-    ("test-seed", po::value<long long>()->default_value(1)->value_name("S"),
+    ("test-seed",
+     po::value<long long>()->default_value(static_cast<long long>(d.seed))->value_name("S"),
      "testing: seed of the drop generator (stream i uses S + i)");
   // clang-format on
 }
@@ -172,8 +179,8 @@ void SenderOptions::validate() const {
       throw UsageError("--chunk-size must be in " + str(min) + " .. " +
                        str(Chunker::k_max_chunk_size) + " bytes for stream '" + s.stream +
                        "' (44-byte header + " + str(s.stream.size()) +
-                       "-byte name + at least 1 payload byte" +
-                       (tagged ? " + 16-byte tag" : "") + "; got " + str(chunk_size) + ")");
+                       "-byte name + at least 1 payload byte" + (tagged ? " + 16-byte tag" : "") +
+                       "; got " + str(chunk_size) + ")");
     }
   }
   if (fps) check_range("fps", *fps, 0, 1000);

@@ -193,8 +193,7 @@ bool StreamPublisher::publish(const Frame& frame, std::uint64_t capture_us) {
       damaged = true;
       continue;
     }
-    chunker_.encode_chunk(jpeg_.data(), jpeg_.size(), seq, capture_us, i, datagram_,
-                          tagger_.get());
+    chunker_.encode_chunk(jpeg_.data(), jpeg_.size(), seq, capture_us, i, datagram_, tagger_.get());
     if (limiter_.enabled()) {
       const double wait = limiter_.reserve(datagram_.size() + k_ip_udp_overhead, mono());
       // After stop() the rest of the frame goes out unpaced, so a tiny --max-rate cannot

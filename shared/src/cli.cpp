@@ -19,17 +19,15 @@ Cli::Cli(std::string program, std::string synopsis, std::string description)
 
 std::optional<int> Cli::parse(int argc, char** argv) {
   po::options_description common("Common options", 100);
-  common.add_options()
-      ("help,h", "show this help and exit")
-      ("version", "print the version and exit")
-      ("log-level", po::value<std::string>()->default_value("info"),
-       "trace, debug, info, warn, error, critical or off");
+  common.add_options()("help,h", "show this help and exit")(
+      "version", "print the version and exit")("log-level",
+                                               po::value<std::string>()->default_value("info"),
+                                               "trace, debug, info, warn, error, critical or off");
   po::options_description all;
   all.add(options_).add(common);
 
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional_).run(),
-              vm_);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional_).run(), vm_);
     // Flags were stored first, so they win over the environment.
     std::set<std::string> names;
     for (const auto& opt : all.options()) names.insert(opt->long_name());
@@ -47,7 +45,8 @@ std::optional<int> Cli::parse(int argc, char** argv) {
                                     }),
               vm_);
     if (vm_.count("help")) {
-      std::cout << "Usage: " << synopsis_ << "\n\n" << description_ << "\n\n"
+      std::cout << "Usage: " << synopsis_ << "\n\n"
+                << description_ << "\n\n"
                 << all << "\nEvery flag can also be set through the environment as\n"
                 << "FRAMEHIVE_<FLAG> (upper case, dashes as underscores); a flag given on\n"
                 << "the command line wins over the environment.\n";

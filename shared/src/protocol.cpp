@@ -2,7 +2,6 @@
 
 #include "framehive/shared/datagram_tagger.hpp"
 
-
 #include <stdexcept>
 
 namespace fh::shared {
@@ -35,17 +34,28 @@ std::uint64_t get_u64(const std::uint8_t* p) {
 
 const char* decode_error_name(DecodeError e) {
   switch (e) {
-    case DecodeError::none: return "none";
-    case DecodeError::too_short: return "too_short";
-    case DecodeError::bad_magic: return "bad_magic";
-    case DecodeError::bad_version: return "bad_version";
-    case DecodeError::bad_length: return "bad_length";
-    case DecodeError::bad_index: return "bad_index";
-    case DecodeError::bad_checksum: return "bad_checksum";
-    case DecodeError::too_large: return "too_large";
-    case DecodeError::inconsistent: return "inconsistent";
-    case DecodeError::bad_tag: return "bad_tag";
-    case DecodeError::count_: break;
+    case DecodeError::none:
+      return "none";
+    case DecodeError::too_short:
+      return "too_short";
+    case DecodeError::bad_magic:
+      return "bad_magic";
+    case DecodeError::bad_version:
+      return "bad_version";
+    case DecodeError::bad_length:
+      return "bad_length";
+    case DecodeError::bad_index:
+      return "bad_index";
+    case DecodeError::bad_checksum:
+      return "bad_checksum";
+    case DecodeError::too_large:
+      return "too_large";
+    case DecodeError::inconsistent:
+      return "inconsistent";
+    case DecodeError::bad_tag:
+      return "bad_tag";
+    case DecodeError::count_:
+      break;
   }
   return "unknown";
 }
@@ -139,8 +149,8 @@ DecodeError decode_datagram(const std::uint8_t* p, std::size_t size, DecodedData
   return decode(p, size, nullptr, out);
 }
 
-DecodeError decode_tagged_datagram(const std::uint8_t* p, std::size_t size,
-                                   DatagramTagger& tagger, DecodedDatagram& out) {
+DecodeError decode_tagged_datagram(const std::uint8_t* p, std::size_t size, DatagramTagger& tagger,
+                                   DecodedDatagram& out) {
   return decode(p, size, &tagger, out);
 }
 

@@ -1,7 +1,7 @@
 #include "framehive/shared/shutdown.hpp"
 
-#include <csignal>
 #include <pthread.h>
+#include <csignal>
 
 namespace fh::shared {
 namespace {

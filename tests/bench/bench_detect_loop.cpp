@@ -21,11 +21,16 @@ int main(int argc, char** argv) {
   int threads = 2, frames = 200, first = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--detector") detector = v;
-    else if (k == "--threads") threads = std::stoi(v);
-    else if (k == "--frames") frames = std::stoi(v);
-    else if (k == "--first") first = std::stoi(v);
-    else if (k == "--video") video = v;
+    if (k == "--detector")
+      detector = v;
+    else if (k == "--threads")
+      threads = std::stoi(v);
+    else if (k == "--frames")
+      frames = std::stoi(v);
+    else if (k == "--first")
+      first = std::stoi(v);
+    else if (k == "--video")
+      video = v;
   }
   cv::VideoCapture cap(video);
   cap.set(cv::CAP_PROP_POS_FRAMES, first);
@@ -51,7 +56,8 @@ int main(int argc, char** argv) {
         auto decoded = fh::worker::decode_jpeg(jpegs[i]);
         auto r = det->run(decoded.bgr);
         detections += static_cast<long>(r.detections.size());
-        detect_ms[i] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count();
+        detect_ms[i] =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s).count();
       }
     });
   }
@@ -59,9 +65,10 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<double> sorted = detect_ms;
   std::sort(sorted.begin(), sorted.end());
-  std::printf("detector=%s threads=%d frames=%zu seconds=%.3f frames_per_s=%.2f "
-              "decode_detect_ms_p50=%.1f detections=%ld\n",
-              detector.c_str(), threads, jpegs.size(), secs, static_cast<double>(jpegs.size()) / secs,
-              sorted.empty() ? 0.0 : sorted[sorted.size() / 2], detections.load());
+  std::printf(
+      "detector=%s threads=%d frames=%zu seconds=%.3f frames_per_s=%.2f "
+      "decode_detect_ms_p50=%.1f detections=%ld\n",
+      detector.c_str(), threads, jpegs.size(), secs, static_cast<double>(jpegs.size()) / secs,
+      sorted.empty() ? 0.0 : sorted[sorted.size() / 2], detections.load());
   return 0;
 }

@@ -6,6 +6,7 @@
 // completed / (last completion - start). Prints one line of key=value pairs.
 #include "framehive/shared/rpc_client.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -18,7 +19,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 using fh::shared::RpcClient;
@@ -46,7 +46,8 @@ double proc_cpu(int pid) {
     }
   }
   if (fields.size() < 13) return -1;
-  return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(fields[11]) + std::stod(fields[12])) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 double pct(std::vector<double> v, double p) {
@@ -70,20 +71,34 @@ Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--master") a.master = v;
-    else if (k == "--image") a.image = v;
-    else if (k == "--frames") a.frames = std::stoi(v);
-    else if (k == "--batch") a.batch = std::stoi(v);
-    else if (k == "--producers" || k == "-P") a.producers = std::stoi(v);
-    else if (k == "--workers" || k == "-W") a.workers = std::stoi(v);
-    else if (k == "--wait-ms") a.wait_ms = std::stoi(v);
-    else if (k == "--rate") a.rate = std::stod(v);
-    else if (k == "--timeout") a.timeout = std::stod(v);
-    else if (k == "--detector") a.detector = v;
-    else if (k == "--master-pid") a.master_pid = std::stoi(v);
-    else if (k == "--label") a.label = v;
-    else if (k == "--port-base") a.port_base = std::stoi(v);
-    else throw std::runtime_error("unknown flag " + k);
+    if (k == "--master")
+      a.master = v;
+    else if (k == "--image")
+      a.image = v;
+    else if (k == "--frames")
+      a.frames = std::stoi(v);
+    else if (k == "--batch")
+      a.batch = std::stoi(v);
+    else if (k == "--producers" || k == "-P")
+      a.producers = std::stoi(v);
+    else if (k == "--workers" || k == "-W")
+      a.workers = std::stoi(v);
+    else if (k == "--wait-ms")
+      a.wait_ms = std::stoi(v);
+    else if (k == "--rate")
+      a.rate = std::stod(v);
+    else if (k == "--timeout")
+      a.timeout = std::stod(v);
+    else if (k == "--detector")
+      a.detector = v;
+    else if (k == "--master-pid")
+      a.master_pid = std::stoi(v);
+    else if (k == "--label")
+      a.label = v;
+    else if (k == "--port-base")
+      a.port_base = std::stoi(v);
+    else
+      throw std::runtime_error("unknown flag " + k);
   }
   if (a.image.empty()) throw std::runtime_error("--image FILE is required");
   return a;
@@ -127,7 +142,8 @@ int main(int argc, char** argv) {
       xmlrpc_c::paramList reg;
       reg.add(xmlrpc_c::value_string(id));
       reg.add(xmlrpc_c::value_string("bench"));
-      reg.add(xmlrpc_c::value_array(std::vector<xmlrpc_c::value>{xmlrpc_c::value_string(a.detector)}));
+      reg.add(
+          xmlrpc_c::value_array(std::vector<xmlrpc_c::value>{xmlrpc_c::value_string(a.detector)}));
       c.call("register_worker", reg);
       ready++;
       while (!go) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -161,7 +177,8 @@ int main(int argc, char** argv) {
           const bool ok = xmlrpc_c::value_boolean(c.call("complete_task", p));
           const double t1 = now_wall();
           if (ok) {
-            mine.push_back(t1 - static_cast<double>(xmlrpc_c::value_double(task.at("captured_at"))));
+            mine.push_back(t1 -
+                           static_cast<double>(xmlrpc_c::value_double(task.at("captured_at"))));
             mine_last = t1;
             done++;
           } else {
@@ -195,16 +212,16 @@ int main(int argc, char** argv) {
         const double now = now_wall();
         std::vector<xmlrpc_c::value> frames;
         for (int i = 0; i < k; ++i) {
-          frames.push_back(xmlrpc_c::value_struct(Struct{
-              {"port", xmlrpc_c::value_int(a.port_base + p)},
-              {"stream", xmlrpc_c::value_string("bench-" + std::to_string(p))},
-              {"frame_id", xmlrpc_c::value_int(sent + i)},
-              {"captured_at", xmlrpc_c::value_double(now)},
-              {"received_at", xmlrpc_c::value_double(now)},
-              {"width", xmlrpc_c::value_int(768)},
-              {"height", xmlrpc_c::value_int(576)},
-              {"image", xmlrpc_c::value_bytestring(image)},
-              {"detector", xmlrpc_c::value_string(a.detector)}}));
+          frames.push_back(xmlrpc_c::value_struct(
+              Struct{{"port", xmlrpc_c::value_int(a.port_base + p)},
+                     {"stream", xmlrpc_c::value_string("bench-" + std::to_string(p))},
+                     {"frame_id", xmlrpc_c::value_int(sent + i)},
+                     {"captured_at", xmlrpc_c::value_double(now)},
+                     {"received_at", xmlrpc_c::value_double(now)},
+                     {"width", xmlrpc_c::value_int(768)},
+                     {"height", xmlrpc_c::value_int(576)},
+                     {"image", xmlrpc_c::value_bytestring(image)},
+                     {"detector", xmlrpc_c::value_string(a.detector)}}));
         }
         try {
           xmlrpc_c::paramList params;
@@ -232,14 +249,15 @@ int main(int argc, char** argv) {
   stop = true;
   for (auto& t : threads) t.join();
   const double elapsed = (done > 0 ? last_completion : now_wall()) - t_start;
-  std::printf("label=%s workers=%d producers=%d batch=%d rate=%g frames=%d completed=%d "
-              "timed_out=%d elapsed_s=%.3f tasks_per_s=%.1f p50_ms=%.2f p99_ms=%.2f "
-              "master_cpu_s=%.3f master_cpu_ms_per_task=%.3f rejected=%d rpc_errors=%d "
-              "bad_images=%d\n",
-              a.label.c_str(), a.workers, a.producers, a.batch, a.rate, a.frames, done.load(),
-              timed_out ? 1 : 0, elapsed, done / elapsed, pct(latencies, 50) * 1000,
-              pct(latencies, 99) * 1000, a.master_pid ? cpu1 - cpu0 : -1,
-              a.master_pid && done ? (cpu1 - cpu0) * 1000 / done : -1, rejected.load(),
-              rpc_errors.load(), bad_images.load());
+  std::printf(
+      "label=%s workers=%d producers=%d batch=%d rate=%g frames=%d completed=%d "
+      "timed_out=%d elapsed_s=%.3f tasks_per_s=%.1f p50_ms=%.2f p99_ms=%.2f "
+      "master_cpu_s=%.3f master_cpu_ms_per_task=%.3f rejected=%d rpc_errors=%d "
+      "bad_images=%d\n",
+      a.label.c_str(), a.workers, a.producers, a.batch, a.rate, a.frames, done.load(),
+      timed_out ? 1 : 0, elapsed, done / elapsed, pct(latencies, 50) * 1000,
+      pct(latencies, 99) * 1000, a.master_pid ? cpu1 - cpu0 : -1,
+      a.master_pid && done ? (cpu1 - cpu0) * 1000 / done : -1, rejected.load(), rpc_errors.load(),
+      bad_images.load());
   return timed_out ? 1 : 0;
 }

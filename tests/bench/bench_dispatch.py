@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Dispatch benchmark: framehive-master (native and xmlrpc-c back ends) against the Python
-baseline master (../shared/baseline-py/master.py), side by side in one run, all driven by the
-same C++ load driver (tests/bench/bench_dispatch.cpp).
+"""Dispatch benchmark: framehive-master against the Python baseline master
+(../shared/baseline-py/master.py) and, with --compare-bin, against another build of
+framehive-master (e.g. the previous commit's), side by side in one run, all driven by the same
+C++ load driver (tests/bench/bench_dispatch.cpp).
 
 75 KB JPEG (vtest.avi frame 100, q80), `null` detector, batch 10; W workers and P producers
-(W=1,P=1; W=2,P=1; W=4,P=2), at saturation and at a fixed offered rate. Each master is started
-fresh for each run. Reports tasks/s, latency p50/p99 and the master's CPU time per task (utime +
-stime from /proc/PID/stat over the run). Prints a Markdown table.
+(W=1,P=1; W=2,P=1; W=4,P=2), at saturation and at an offered rate of --load (default 0.5) times
+the saturation rate this tree's master reached in the same run for the same W and P. Each master
+is started fresh for each run. Reports tasks/s, latency p50/p99 and the master's CPU time per
+task (utime + stime from /proc/PID/stat over the run). Prints a Markdown table.
 
-Usage: bench_dispatch.py [--bin build/bin] [--frames 2000] [--rate 200] [--reps 1] [--out F]
+Usage: bench_dispatch.py [--bin build/bin] [--compare-bin DIR] [--no-baseline] [--frames 2000]
+                         [--load 0.5] [--reps 1] [--out F]
 """
 import argparse
 import os
@@ -31,14 +34,14 @@ def free_port():
 
 
 def start_master(kind, bindir, baseline, port, tmp):
+    """kind: "baseline" or the directory holding the framehive-master to run."""
     if kind == "baseline":
         args = ["/usr/bin/python3", os.path.join(baseline, "master.py"), "--host", "127.0.0.1",
                 "--port", str(port)]
     else:
-        args = [bindir + "/framehive-master", "--port", str(port), "--db",
+        args = [kind + "/framehive-master", "--port", str(port), "--db",
                 os.path.join(tmp, "bench-%d.db" % port), "--max-pending-per-port", "1000000",
-                "--max-frame-age", "0", "--stats-interval", "0", "--log-level", "warn",
-                "--rpc-backend", kind]
+                "--max-frame-age", "0", "--stats-interval", "0", "--log-level", "warn"]
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     m = xmlrpc.client.ServerProxy("http://127.0.0.1:%d/RPC2" % port)
     for _ in range(100):
@@ -58,7 +61,7 @@ def run(kind, args, w, prod, rate, tmp):
         cmd = [args.bin + "/bench_dispatch", "--master", "http://127.0.0.1:%d/RPC2" % port,
                "--image", args.image, "--frames", str(args.frames), "-W", str(w), "-P",
                str(prod), "--batch", "10", "--wait-ms", "100", "--master-pid", str(p.pid),
-               "--rate", str(rate), "--label", kind]
+               "--rate", str(rate), "--label", "bench"]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         kv = dict(t.split("=", 1) for t in out.stdout.split() if "=" in t)
         if "tasks_per_s" not in kv:
@@ -79,7 +82,10 @@ def main():
     ap.add_argument("--bin", default=os.path.join(root, "build", "bin"))
     ap.add_argument("--baseline", default=os.path.join(root, "..", "shared", "baseline-py"))
     ap.add_argument("--frames", type=int, default=2000)
-    ap.add_argument("--rate", type=float, default=200.0, help="fixed offered rate, frames/s")
+    ap.add_argument("--compare-bin", default="", help="another build's bin/ to run side by side")
+    ap.add_argument("--no-baseline", action="store_true", help="leave out the Python baseline")
+    ap.add_argument("--load", type=float, default=0.5,
+                    help="offered rate as a fraction of this tree's saturation rate")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--out", default="")
     args = ap.parse_args()
@@ -89,16 +95,25 @@ def main():
                     args.image], check=True, capture_output=True)
     rows = ["| master | workers | producers | offered | tasks/s | p50 ms | p99 ms | master CPU ms/task |",
             "|---|---|---|---|---|---|---|---|"]
+    kinds = [(os.path.abspath(args.bin), "framehive (%s)" % args.bin)]
+    if args.compare_bin:
+        kinds.append((os.path.abspath(args.compare_bin), "framehive (%s)" % args.compare_bin))
+    if not args.no_baseline:
+        kinds.append(("baseline", "baseline (Python)"))
     for w, prod in ((1, 1), (2, 1), (4, 2)):
-        for rate in (0, args.rate):
-            for kind in ("native", "xmlrpc-c", "baseline"):
+        rate = 0.0
+        for phase in ("saturation", "offered"):
+            for kind, name in kinds:
                 reps = [run(kind, args, w, prod, rate, tmp) for _ in range(args.reps)]
                 med = lambda k: statistics.median(float(r[k]) for r in reps)
+                if phase == "saturation" and kind == kinds[0][0]:
+                    first_saturation = med("tasks_per_s")
                 rows.append("| %s | %d | %d | %s | %.0f | %.1f | %.1f | %.3f |" % (
-                    "framehive " + kind if kind != "baseline" else "baseline (Python)", w, prod,
-                    "saturation" if rate == 0 else "%g/s" % rate, med("tasks_per_s"),
-                    med("p50_ms"), med("p99_ms"), med("master_cpu_ms_per_task")))
+                    name, w, prod, "saturation" if rate == 0 else "%.0f/s" % rate,
+                    med("tasks_per_s"), med("p50_ms"), med("p99_ms"),
+                    med("master_cpu_ms_per_task")))
                 print(rows[-1], flush=True)
+            rate = max(1.0, round(args.load * first_saturation))
     text = "\n".join(rows)
     print()
     print(text)

@@ -31,7 +31,7 @@ std::int64_t stats_num(const StatsFields& fields, const std::string& key) {
   if (it == fields.end()) {
     const auto port = fields.find("port");
     throw std::runtime_error("stats line has no field '" + key + "'" +
-                             (fields.empty()          ? std::string(" (no stats line at all)")
+                             (fields.empty()         ? std::string(" (no stats line at all)")
                               : port != fields.end() ? " (port " + port->second + ")"
                                                      : std::string()));
   }

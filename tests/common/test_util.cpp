@@ -123,7 +123,7 @@ int free_port() {
   std::lock_guard<std::mutex> lock(mutex);
   const auto [ephemeral_lo, ephemeral_hi] = ephemeral_range();
   int lo = 10000, hi = ephemeral_lo - 1;  // [lo, hi]
-  if (hi - lo < 1000) {  // an unusual range: use the ports above it instead
+  if (hi - lo < 1000) {                   // an unusual range: use the ports above it instead
     lo = ephemeral_hi + 1;
     hi = 65535;
   }

@@ -32,8 +32,8 @@ class Child {
   bool running();
 
  private:
-  pid_t pid_ = -1;     ///< child pid
-  int status_ = -1000; ///< exit status once reaped
+  pid_t pid_ = -1;      ///< child pid
+  int status_ = -1000;  ///< exit status once reaped
 };
 
 /// Polls pred every 20 ms until it is true or the deadline passes; returns pred's last value.

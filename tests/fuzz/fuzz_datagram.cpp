@@ -73,8 +73,8 @@ using Key = std::tuple<std::uint16_t, std::uint64_t, std::uint32_t>;
 
 /// Counter totals over every port, for before/after comparisons.
 struct Totals {
-  std::uint64_t complete = 0, timed_out = 0, superseded = 0, evicted = 0, duplicate = 0,
-                late = 0, malformed = 0, datagrams = 0;
+  std::uint64_t complete = 0, timed_out = 0, superseded = 0, evicted = 0, duplicate = 0, late = 0,
+                malformed = 0, datagrams = 0;
   std::size_t partials = 0;
   std::uint64_t dropped() const { return timed_out + superseded + evicted; }
 };
@@ -148,7 +148,7 @@ class Harness {
       return;
     }
     FH_FUZZ_CHECK(e == DecodeError::none);  // the receiver accepts only what decodes
-    if (tagger_) {  // and with a key, only what carries its tag
+    if (tagger_) {                          // and with a key, only what carries its tag
       DecodedDatagram tagged;
       FH_FUZZ_CHECK(fh::shared::decode_tagged_datagram(d, n, *tagger_, tagged) ==
                     DecodeError::none);
@@ -202,9 +202,8 @@ class Harness {
     std::fprintf(stderr,
                  "datagrams=%llu malformed=%llu duplicate=%llu late=%llu complete=%llu "
                  "(content verified %llu) timed_out=%llu superseded=%llu evicted=%llu\n",
-                 ull(t.datagrams), ull(t.malformed), ull(t.duplicate), ull(t.late),
-                 ull(completed_), ull(verified_), ull(t.timed_out), ull(t.superseded),
-                 ull(t.evicted));
+                 ull(t.datagrams), ull(t.malformed), ull(t.duplicate), ull(t.late), ull(completed_),
+                 ull(verified_), ull(t.timed_out), ull(t.superseded), ull(t.evicted));
   }
 
   /// Pushes a datagram made here from valid fields (content known).
@@ -282,14 +281,14 @@ class Harness {
     }
   }
 
-  fh::shared::ManualClock clock_;   ///< test time
-  StatsTable stats_;                ///< counters of the two ports
-  Collector sink_;                  ///< frames of the current step
-  Reassembler r_;                   ///< under test
+  fh::shared::ManualClock clock_;                       ///< test time
+  StatsTable stats_;                                    ///< counters of the two ports
+  Collector sink_;                                      ///< frames of the current step
+  Reassembler r_;                                       ///< under test
   std::unique_ptr<fh::shared::DatagramTagger> tagger_;  ///< the receiver's key, if it has one
-  std::map<Key, Sent> sent_;        ///< what was sent per frame key
-  std::uint64_t created_ = 0;       ///< partial frames created so far
-  std::uint64_t completed_ = 0;     ///< frames delivered
+  std::map<Key, Sent> sent_;                            ///< what was sent per frame key
+  std::uint64_t created_ = 0;                           ///< partial frames created so far
+  std::uint64_t completed_ = 0;                         ///< frames delivered
   std::uint64_t verified_ = 0;      ///< of those, content checked against the pattern
   bool own_ = false;                ///< the datagram being pushed was made by push_own
   DecodeError last_decode_{};       ///< decode_datagram's verdict on the last datagram

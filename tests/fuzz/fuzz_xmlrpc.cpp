@@ -1,5 +1,5 @@
-// Fuzz target: the master's XML-RPC codec (rpc::parse_call) and the method table's conversions
-// of values into frames and results (rpc::to_frame, rpc::to_result, ...).
+// Fuzz target: the master's XML-RPC codec (codec::parse_call) and the method table's conversions
+// of values into frames and results (shared/api/xmlrpc.hpp: frame_from, result_from, ...).
 //
 // Input: one request body, as a client would POST it (tests/fuzz/corpus/xmlrpc/ holds calls as
 // Python's xmlrpc.client sends them). FH_FUZZ_DEBUG=1 in the environment prints each response.
@@ -13,15 +13,16 @@
 //    fail_task, request_task and get_summary: every request gets a well-formed response, and
 //    conversions fail only with a type fault (never an internal error);
 //  - a converted frame or result satisfies the documented limits, and survives the way back
-//    (from_task / from_record, serialize_response, parse_response, to_frame / to_result).
+//    (to_value, serialize_response, parse_response, task_from / result_from).
 #include "fuzz_util.hpp"
 
-#include "../../master/src/rpc_convert.hpp"
-#include "../../master/src/rpc_dispatcher.hpp"
-#include "../../master/src/rpc_methods.hpp"
-#include "../../master/src/xmlrpc_codec.hpp"
+#include "framehive/shared/api/names.hpp"
+#include "framehive/shared/api/xmlrpc.hpp"
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/logging.hpp"
+#include "framehive/shared/xmlrpc_codec.hpp"
+#include "rpc_dispatcher.hpp"
+#include "rpc_methods.hpp"
 
 #include <xmlrpc-c/base.hpp>
 
@@ -38,6 +39,8 @@
 namespace {
 
 namespace rpc = fh::master::rpc;
+namespace api = fh::shared::api;
+namespace codec = fh::shared::xmlrpc;
 using fh::master::Frame;
 using fh::master::Result;
 using xmlrpc_c::paramList;
@@ -45,6 +48,7 @@ using xmlrpc_c::value;
 
 constexpr std::size_t k_max_image = 64u << 10;  // small, so the limit is reachable
 constexpr std::size_t k_max_batch = 1000;
+const api::Limits k_limits{k_max_image, 10000, 256};
 
 bool same_double(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
@@ -92,7 +96,7 @@ bool same_result(const Result& a, const Result& b) {
 
 /// The value a response carries; the response must be well-formed and not a fault.
 value through_response(const value& v) {
-  const rpc::ParsedResponse r = rpc::parse_response(rpc::serialize_response(v));
+  const codec::ParsedResponse r = codec::parse_response(codec::serialize_response(v));
   FH_FUZZ_CHECK(!r.is_fault);
   return r.value;
 }
@@ -103,9 +107,9 @@ value frame_way_back(const Frame& f) {
   fh::master::Task t;
   t.task_id = "fuzz-1";
   t.frame = f;
-  const value out = rpc::from_task(t);
-  FH_FUZZ_CHECK(same_frame(rpc::to_frame(out, "task", k_max_image), f));
-  FH_FUZZ_CHECK(same_frame(rpc::to_frame(through_response(out), "task", k_max_image), f));
+  const value out = api::to_value(t);
+  FH_FUZZ_CHECK(same_frame(api::task_from(out, k_limits).frame, f));
+  FH_FUZZ_CHECK(same_frame(api::task_from(through_response(out), k_limits).frame, f));
   return out;
 }
 
@@ -115,9 +119,9 @@ value result_way_back(const Result& r) {
   rec.task_id = "fuzz-1";
   rec.detections = r.detections;
   rec.processing_ms = r.processing_ms;
-  const value out = rpc::from_record(rec);
-  FH_FUZZ_CHECK(same_result(rpc::to_result(out), r));
-  FH_FUZZ_CHECK(same_result(rpc::to_result(through_response(out)), r));
+  const value out = api::to_value(rec);
+  FH_FUZZ_CHECK(same_result(api::result_from(out, k_limits), r));
+  FH_FUZZ_CHECK(same_result(api::result_from(through_response(out), k_limits), r));
   return out;
 }
 
@@ -134,7 +138,7 @@ std::vector<rpc::MethodDef> fuzz_methods() {
   };
   add("add_task", [](const paramList& p) -> value {
     count(p, 1, 1);
-    return frame_way_back(rpc::to_frame(p[0], "frame", k_max_image));
+    return frame_way_back(api::frame_from(p[0], "frame", k_limits));
   });
   add("add_tasks", [](const paramList& p) -> value {
     count(p, 1, 1);
@@ -144,42 +148,42 @@ std::vector<rpc::MethodDef> fuzz_methods() {
     std::vector<value> out;
     for (std::size_t i = 0; i < items.size(); ++i) {
       out.push_back(
-          frame_way_back(rpc::to_frame(items[i], "frames[" + std::to_string(i) + "]", k_max_image)));
+          frame_way_back(api::frame_from(items[i], "frames[" + std::to_string(i) + "]", k_limits)));
     }
     return xmlrpc_c::value_array(out);
   });
   add("complete_task", [](const paramList& p) -> value {
     count(p, 3, 3);
-    rpc::as_string(p[0], "worker_id");
-    rpc::as_string(p[1], "task_id");
-    return result_way_back(rpc::to_result(p[2]));
+    api::string_from(p[0], "worker_id");
+    api::string_from(p[1], "task_id");
+    return result_way_back(api::result_from(p[2], k_limits));
   });
   add("register_worker", [](const paramList& p) -> value {
     count(p, 3, 3);
-    const auto id = rpc::as_string(p[0], "worker_id");
-    const auto caps = rpc::to_string_list(p[2], "capabilities");
-    const auto address = rpc::as_string(p[1], "address");
+    const auto id = api::string_from(p[0], "worker_id");
+    const auto caps = api::strings_from(p[2], "capabilities");
+    const auto address = api::string_from(p[1], "address");
     std::vector<value> out{xmlrpc_c::value_string(id), xmlrpc_c::value_string(address)};
     for (const auto& c : caps) out.push_back(xmlrpc_c::value_string(c));
     return xmlrpc_c::value_array(out);
   });
   add("fail_task", [](const paramList& p) -> value {
     count(p, 3, 3);
-    auto reason = rpc::as_string(p[2], "reason");
+    auto reason = api::string_from(p[2], "reason");
     if (reason.size() > 1024) reason.resize(1024);
-    return xmlrpc_c::value_string(rpc::as_string(p[0], "worker_id") + reason);
+    return xmlrpc_c::value_string(api::string_from(p[0], "worker_id") + reason);
   });
   add("request_task", [](const paramList& p) -> value {
     count(p, 1, 2);
-    rpc::as_string(p[0], "worker_id");
-    const std::int64_t wait = p.size() > 1 ? rpc::as_int(p[1], "wait_ms") : 0;
+    api::string_from(p[0], "worker_id");
+    const std::int64_t wait = p.size() > 1 ? api::int_from(p[1], "wait_ms") : 0;
     return xmlrpc_c::value_i8(wait);
   });
   add("get_summary", [](const paramList& p) -> value {
     count(p, 3, 3);
-    rpc::as_int(p[0], "port");
-    const double interval = rpc::as_double(p[1], "interval_s");
-    const double since = rpc::as_double(p[2], "since_s");
+    api::int_from(p[0], "port");
+    const double interval = api::double_from(p[1], "interval_s");
+    const double since = api::double_from(p[2], "since_s");
     FH_FUZZ_CHECK(std::isfinite(interval) && std::isfinite(since));
     return xmlrpc_c::value_double(interval + since);
   });
@@ -194,12 +198,12 @@ struct Parsed {
 };
 
 Parsed parse(std::string_view xml, bool simd) {
-  rpc::enable_base64_simd(simd);
+  codec::enable_base64_simd(simd);
   Parsed p;
   try {
-    rpc::parse_call(xml, p.method, p.params);
+    codec::parse_call(xml, p.method, p.params);
     p.ok = true;
-  } catch (const rpc::CodecError& e) {
+  } catch (const codec::CodecError& e) {
     p.error = e.what();
   }
   return p;
@@ -217,15 +221,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The parser, with and without the AVX2 base64 kernels: the same outcome.
   const Parsed a = parse(xml, true);
   const Parsed b = parse(xml, false);
-  rpc::enable_base64_simd(true);
+  codec::enable_base64_simd(true);
   FH_FUZZ_CHECK(a.ok == b.ok);
   if (a.ok) {
-    const std::string sa = rpc::serialize_call(a.method, a.params);
-    FH_FUZZ_CHECK(a.method == b.method && sa == rpc::serialize_call(b.method, b.params));
+    const std::string sa = codec::serialize_call(a.method, a.params);
+    FH_FUZZ_CHECK(a.method == b.method && sa == codec::serialize_call(b.method, b.params));
     // What we write, we read back the same.
     const Parsed c = parse(sa, true);
     FH_FUZZ_CHECK(c.ok);
-    FH_FUZZ_CHECK(c.method == a.method && rpc::serialize_call(c.method, c.params) == sa);
+    FH_FUZZ_CHECK(c.method == a.method && codec::serialize_call(c.method, c.params) == sa);
   } else {
     FH_FUZZ_CHECK(a.error == b.error);
   }
@@ -234,10 +238,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string response = dispatcher->handle(xml);
   static const bool debug = std::getenv("FH_FUZZ_DEBUG") != nullptr;
   if (debug) std::fprintf(stderr, "%s\n", response.c_str());
-  const rpc::ParsedResponse r = rpc::parse_response(response);  // throws (a finding) if malformed
+  const codec::ParsedResponse r =
+      codec::parse_response(response);  // throws (a finding) if malformed
   if (r.is_fault) {
-    FH_FUZZ_CHECK(r.fault_code != xmlrpc_c::fault::CODE_INTERNAL);
-    if (!a.ok) FH_FUZZ_CHECK(r.fault_code == xmlrpc_c::fault::CODE_PARSE);
+    FH_FUZZ_CHECK(r.fault_code != api::fault::internal);
+    if (!a.ok) FH_FUZZ_CHECK(r.fault_code == api::fault::parse);
   } else {
     FH_FUZZ_CHECK(a.ok);
   }

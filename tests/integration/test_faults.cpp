@@ -53,8 +53,9 @@ struct MasterProc {
     start(dir, std::move(extra));
   }
   void start(const std::string& dir, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--port", std::to_string(port), "--db", dir + "/master.db",
-                                     "--stats-interval", "0", "--log-level", "warn"};
+    std::vector<std::string> args = {
+        "--port", std::to_string(port), "--db", dir + "/master.db", "--stats-interval",
+        "0",      "--log-level",        "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
     proc = std::make_unique<Child>(bin("framehive-master"), args, dir + "/master.log");
     RpcClient c(url, 2000);
@@ -77,25 +78,26 @@ BOOST_AUTO_TEST_CASE(kill_9_worker_holding_a_task_loses_nothing) {
   const auto dir = fh::test::make_temp_dir("kill-worker");
   // Heartbeats every 0.3 s: a killed worker is found dead within ~1 s, long before the
   // 60 s task timeout, so what this test exercises is the dead-worker path.
-  MasterProc master(dir, {"--heartbeat-interval", "0.3", "--task-timeout", "60",
-                          "--max-frame-age", "0", "--max-pending-per-port", "100"});
+  MasterProc master(dir, {"--heartbeat-interval", "0.3", "--task-timeout", "60", "--max-frame-age",
+                          "0", "--max-pending-per-port", "100"});
   RpcClient c(master.url, 10000);
   const auto jpegs = vtest_jpegs(100, 12);
   std::vector<xmlrpc_c::value> frames;
   for (std::size_t i = 0; i < jpegs.size(); ++i) {
-    frames.push_back(xmlrpc_c::value_struct(Struct{
-        {"port", xmlrpc_c::value_int(5000)},
-        {"frame_id", xmlrpc_c::value_int(static_cast<int>(i))},
-        {"captured_at", xmlrpc_c::value_double(0)},
-        {"image", xmlrpc_c::value_bytestring(jpegs[i])}}));
+    frames.push_back(
+        xmlrpc_c::value_struct(Struct{{"port", xmlrpc_c::value_int(5000)},
+                                      {"frame_id", xmlrpc_c::value_int(static_cast<int>(i))},
+                                      {"captured_at", xmlrpc_c::value_double(0)},
+                                      {"image", xmlrpc_c::value_bytestring(jpegs[i])}}));
   }
   xmlrpc_c::paramList p;
   p.add(xmlrpc_c::value_array(frames));
   c.call("add_tasks", p);
 
-  Child victim(bin("framehive-worker"), {"--master", master.url, "--detector", "hog", "--id",
-                                         "victim", "--log-level", "warn"},
-               dir + "/victim.log");
+  Child victim(
+      bin("framehive-worker"),
+      {"--master", master.url, "--detector", "hog", "--id", "victim", "--log-level", "warn"},
+      dir + "/victim.log");
   // Wait until the victim holds a task, then kill -9 it.
   BOOST_REQUIRE(poll_until(
       [&] {
@@ -113,9 +115,10 @@ BOOST_AUTO_TEST_CASE(kill_9_worker_holding_a_task_loses_nothing) {
   victim.signal(SIGKILL);
   victim.wait(5s);
 
-  Child survivor(bin("framehive-worker"), {"--master", master.url, "--detector", "hog", "--id",
-                                           "survivor", "--log-level", "warn"},
-                 dir + "/survivor.log");
+  Child survivor(
+      bin("framehive-worker"),
+      {"--master", master.url, "--detector", "hog", "--id", "survivor", "--log-level", "warn"},
+      dir + "/survivor.log");
   BOOST_REQUIRE(poll_until([&] { return num(status(c), "completed") == 12; }, 60s));
   const auto s = status(c);
   BOOST_TEST(num(s, "requeued_dead_worker") >= 1);
@@ -127,7 +130,8 @@ BOOST_AUTO_TEST_CASE(kill_9_worker_holding_a_task_loses_nothing) {
   BOOST_TEST(results.size() == 12u);
   std::set<int> frame_ids;
   for (const auto& r : results) {
-    frame_ids.insert(xmlrpc_c::value_int(static_cast<Struct>(xmlrpc_c::value_struct(r)).at("frame_id")));
+    frame_ids.insert(
+        xmlrpc_c::value_int(static_cast<Struct>(xmlrpc_c::value_struct(r)).at("frame_id")));
   }
   BOOST_TEST(frame_ids.size() == 12u);
   survivor.signal(SIGTERM);
@@ -138,7 +142,8 @@ BOOST_AUTO_TEST_CASE(kill_9_worker_holding_a_task_loses_nothing) {
 
 BOOST_AUTO_TEST_CASE(master_restart_keeps_results_and_workers_reconnect) {
   const auto dir = fh::test::make_temp_dir("restart-master");
-  auto master = std::make_unique<MasterProc>(dir, std::vector<std::string>{"--heartbeat-interval", "0.3"});
+  auto master =
+      std::make_unique<MasterProc>(dir, std::vector<std::string>{"--heartbeat-interval", "0.3"});
   const auto jpegs = vtest_jpegs(200, 1);
   auto submit = [&](RpcClient& c, int id) {
     xmlrpc_c::paramList p;
@@ -149,8 +154,8 @@ BOOST_AUTO_TEST_CASE(master_restart_keeps_results_and_workers_reconnect) {
                                         {"image", xmlrpc_c::value_bytestring(jpegs[0])}}));
     return static_cast<std::string>(xmlrpc_c::value_string(c.call("add_task", p)));
   };
-  Child worker(bin("framehive-worker"), {"--master", master->url, "--detector", "null", "--id",
-                                         "w", "--log-level", "warn"},
+  Child worker(bin("framehive-worker"),
+               {"--master", master->url, "--detector", "null", "--id", "w", "--log-level", "warn"},
                dir + "/worker.log");
   std::set<std::string> ids;
   {
@@ -192,13 +197,15 @@ BOOST_AUTO_TEST_CASE(corrupt_jpeg_ends_in_fail_task_and_the_worker_keeps_working
   xmlrpc_c::paramList p;
   p.add(xmlrpc_c::value_array(std::vector<xmlrpc_c::value>{frame(1, corrupt), frame(2, good)}));
   c.call("add_tasks", p);
-  Child worker(bin("framehive-worker"), {"--master", master.url, "--detector", "hog", "--id", "w",
-                                         "--log-level", "error"},
+  Child worker(bin("framehive-worker"),
+               {"--master", master.url, "--detector", "hog", "--id", "w", "--log-level", "error"},
                dir + "/worker.log");
-  BOOST_REQUIRE(poll_until([&] {
-    const auto s = status(c);
-    return num(s, "failed") == 1 && num(s, "completed") == 1;
-  }, 30s));
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        const auto s = status(c);
+        return num(s, "failed") == 1 && num(s, "completed") == 1;
+      },
+      30s));
   xmlrpc_c::paramList q;
   q.add(xmlrpc_c::value_int(5000));
   const auto fails = xmlrpc_c::value_array(c.call("get_failures", q)).vectorValueValue();

@@ -38,7 +38,8 @@ std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   std::string l;
-  while (std::getline(in, l)) if (!l.empty()) out.push_back(l);
+  while (std::getline(in, l))
+    if (!l.empty()) out.push_back(l);
   return out;
 }
 
@@ -60,50 +61,59 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
                 "--max-frame-age", "0", "--stats-interval", "0", "--log-level", "warn"},
                dir + "/master.log");
   std::string out;
-  BOOST_REQUIRE(poll_until([&] { return fh::test::run_command(ctl + "status >/dev/null 2>&1", out) == 0; }, 10s));
+  BOOST_REQUIRE(poll_until(
+      [&] { return fh::test::run_command(ctl + "status >/dev/null 2>&1", out) == 0; }, 10s));
   auto receiver = std::make_unique<Child>(
       bin("framehive-receiver"),
       std::vector<std::string>{"--bind", "127.0.0.1", "--ports",
                                std::to_string(port_a) + "," + std::to_string(port_b), "--master",
                                url, "--queue-per-port", "1000", "--stats-interval", "0"},
       dir + "/receiver.log");
-  Child hog(bin("framehive-worker"), {"--master", url, "--detector", "hog", "--id", "hog",
-                                      "--log-level", "warn"}, dir + "/hog.log");
-  Child face(bin("framehive-worker"), {"--master", url, "--detector", "haar:frontalface", "--id",
-                                       "face", "--log-level", "warn"}, dir + "/face.log");
-  BOOST_REQUIRE(poll_until([&] {
-    fh::test::run_command(ctl + "status --json", out);
-    return out.find("\"hog\"") != std::string::npos && out.find("\"face\"") != std::string::npos;
-  }, 20s));
+  Child hog(bin("framehive-worker"),
+            {"--master", url, "--detector", "hog", "--id", "hog", "--log-level", "warn"},
+            dir + "/hog.log");
+  Child face(
+      bin("framehive-worker"),
+      {"--master", url, "--detector", "haar:frontalface", "--id", "face", "--log-level", "warn"},
+      dir + "/face.log");
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        fh::test::run_command(ctl + "status --json", out);
+        return out.find("\"hog\"") != std::string::npos &&
+               out.find("\"face\"") != std::string::npos;
+      },
+      20s));
 
   const int frames = 40;
-  Child sender(bin("framehive-sender"),
-               {"--source", fh::test::vtest_avi(), "--port", std::to_string(port_a), "--source",
-                fh::test::megamind_avi(), "--port", std::to_string(port_b), "--receiver",
-                "127.0.0.1", "--fps", "0", "--frames", std::to_string(frames),
-                "--stats-interval", "0"},
-               dir + "/sender.log");
+  Child sender(
+      bin("framehive-sender"),
+      {"--source", fh::test::vtest_avi(), "--port", std::to_string(port_a), "--source",
+       fh::test::megamind_avi(), "--port", std::to_string(port_b), "--receiver", "127.0.0.1",
+       "--fps", "0", "--frames", std::to_string(frames), "--stats-interval", "0"},
+      dir + "/sender.log");
   BOOST_REQUIRE(sender.wait(60s) == 0);
   // Wait until the master finished everything it received and nothing new arrives for a
   // while longer than the receiver's 1 s frame timeout (lost frames are counted by then).
   {
     double last_received = -1;
     auto stable_since = std::chrono::steady_clock::now();
-    BOOST_REQUIRE(poll_until([&] {
-      fh::test::run_command(ctl + "status --json", out);
-      double received = 0;
-      for (auto at = out.find("\"received\":"); at != std::string::npos;
-           at = out.find("\"received\":", at + 1)) {
-        received += std::stod(out.substr(at + 11));
-      }
-      const auto now = std::chrono::steady_clock::now();
-      if (received != last_received) {
-        last_received = received;
-        stable_since = now;
-      }
-      return json_num(out, "pending") + json_num(out, "in_progress") == 0 &&
-             now - stable_since > 1500ms;
-    }, 120s));
+    BOOST_REQUIRE(poll_until(
+        [&] {
+          fh::test::run_command(ctl + "status --json", out);
+          double received = 0;
+          for (auto at = out.find("\"received\":"); at != std::string::npos;
+               at = out.find("\"received\":", at + 1)) {
+            received += std::stod(out.substr(at + 11));
+          }
+          const auto now = std::chrono::steady_clock::now();
+          if (received != last_received) {
+            last_received = received;
+            stable_since = now;
+          }
+          return json_num(out, "pending") + json_num(out, "in_progress") == 0 &&
+                 now - stable_since > 1500ms;
+        },
+        120s));
   }
   receiver->signal(SIGTERM);
   BOOST_REQUIRE(receiver->wait(20s) == 0);
@@ -129,11 +139,14 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
       const long left = static_cast<long>(json_num(p, "pending") + json_num(p, "in_progress"));
       BOOST_TEST(left == 0);
       // nothing unaccounted
-      BOOST_TEST(sent == completed + failed + num(r, "frames_incomplete") + num(r, "frames_dropped") +
-                             num(r, "frames_failed") + mdropped + expired);
+      BOOST_TEST(sent == completed + failed + num(r, "frames_incomplete") +
+                             num(r, "frames_dropped") + num(r, "frames_failed") + mdropped +
+                             expired);
       BOOST_TEST(static_cast<long>(json_num(p, "received")) == num(r, "frames_delivered"));
       // results through framehive-ctl agree with the counters: one record per frame
-      BOOST_REQUIRE(fh::test::run_command(ctl + "results --port " + std::to_string(port) + " --limit 1000 --json", out) == 0);
+      BOOST_REQUIRE(
+          fh::test::run_command(
+              ctl + "results --port " + std::to_string(port) + " --limit 1000 --json", out) == 0);
       const auto recs = lines_of(out);
       BOOST_TEST(static_cast<long>(recs.size()) == completed);
       std::set<long> ids;
@@ -150,7 +163,9 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
       }
       BOOST_TEST(static_cast<long>(ids.size()) == completed);
       // summary agrees: frames and detections per label add up to the same totals
-      BOOST_REQUIRE(fh::test::run_command(ctl + "summary --port " + std::to_string(port) + " --interval 1d --since 2d --json", out) == 0);
+      BOOST_REQUIRE(fh::test::run_command(ctl + "summary --port " + std::to_string(port) +
+                                              " --interval 1d --since 2d --json",
+                                          out) == 0);
       long sum_frames = 0, sum_labels = 0;
       for (const auto& b : lines_of(out)) {
         sum_frames += static_cast<long>(json_num(b, "frames"));
@@ -158,7 +173,8 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
         std::istringstream labels(b.substr(l + 10, b.find('}', l) - l - 10));
         std::string kv;
         while (std::getline(labels, kv, ',')) {
-          if (kv.find(':') != std::string::npos) sum_labels += std::stol(kv.substr(kv.find(':') + 1));
+          if (kv.find(':') != std::string::npos)
+            sum_labels += std::stol(kv.substr(kv.find(':') + 1));
         }
       }
       BOOST_TEST(sum_frames == completed);
@@ -166,14 +182,16 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
       BOOST_TEST(detections > 0);  // people on vtest, faces on Megamind
       // an annotated frame decodes as a JPEG
       const std::string jpg = dir + "/annotated-" + std::to_string(port) + ".jpg";
-      BOOST_REQUIRE(fh::test::run_command(ctl + "frame --task " + with_detection + " -o " + jpg, out) == 0);
+      BOOST_REQUIRE(
+          fh::test::run_command(ctl + "frame --task " + with_detection + " -o " + jpg, out) == 0);
       const cv::Mat img = cv::imread(jpg);
       BOOST_TEST(!img.empty());
       // a foreign client reads the same results
-      const std::string py = "python3 -c \"import xmlrpc.client,sys; m=xmlrpc.client.ServerProxy('" +
-                             url + "'); r=m.get_results(" + std::to_string(port) +
-                             "); sys.exit(0 if len(r)==" + std::to_string(completed) +
-                             " and len({x['frame_id'] for x in r})==len(r) else 1)\"";
+      const std::string py =
+          "python3 -c \"import xmlrpc.client,sys; m=xmlrpc.client.ServerProxy('" + url +
+          "'); r=m.get_results(" + std::to_string(port) +
+          "); sys.exit(0 if len(r)==" + std::to_string(completed) +
+          " and len({x['frame_id'] for x in r})==len(r) else 1)\"";
       BOOST_TEST(std::system(py.c_str()) == 0);
     }
   }
@@ -181,6 +199,7 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
   BOOST_TEST(fh::test::run_command(ctl + "results --port 9 2>&1", out) == 3);
   BOOST_TEST(out.find("unknown port 9") != std::string::npos);
   BOOST_TEST(fh::test::run_command(ctl + "frame --task nope -o /dev/null 2>&1", out) == 3);
-  BOOST_TEST(fh::test::run_command(bin("framehive-ctl") + " --master http://127.0.0.1:1/RPC2 status 2>&1", out) == 1);
+  BOOST_TEST(fh::test::run_command(
+                 bin("framehive-ctl") + " --master http://127.0.0.1:1/RPC2 status 2>&1", out) == 1);
   BOOST_TEST(out.find("unreachable") != std::string::npos);
 }

@@ -35,12 +35,12 @@ void add_frames(RpcClient& c, int port, int first, int n) {
   static const auto jpeg = small_jpeg();
   std::vector<xmlrpc_c::value> frames;
   for (int i = 0; i < n; ++i) {
-    frames.push_back(xmlrpc_c::value_struct(Struct{
-        {"port", xmlrpc_c::value_int(port)},
-        {"stream", xmlrpc_c::value_string("cam")},
-        {"frame_id", xmlrpc_c::value_int(first + i)},
-        {"captured_at", xmlrpc_c::value_double(1.0e9 + first + i)},
-        {"image", xmlrpc_c::value_bytestring(jpeg)}}));
+    frames.push_back(
+        xmlrpc_c::value_struct(Struct{{"port", xmlrpc_c::value_int(port)},
+                                      {"stream", xmlrpc_c::value_string("cam")},
+                                      {"frame_id", xmlrpc_c::value_int(first + i)},
+                                      {"captured_at", xmlrpc_c::value_double(1.0e9 + first + i)},
+                                      {"image", xmlrpc_c::value_bytestring(jpeg)}}));
   }
   xmlrpc_c::paramList p;
   p.add(xmlrpc_c::value_array(frames));
@@ -76,10 +76,16 @@ bool lost(const std::vector<std::string>& o) {
 BOOST_AUTO_TEST_CASE(frames_a_stopped_master_held_are_recorded_as_lost_never_silent) {
   const auto dir = fh::test::make_temp_dir("rel-journal");
   const int pa = 7100, pb = 7101;  // ports are only labels here: no UDP
-  const std::vector<std::string> margs = {"--db", dir + "/master.db", "--detector",
-                                          std::to_string(pa) + "=null", "--detector",
-                                          std::to_string(pb) + "=null", "--max-frame-age", "0",
-                                          "--max-pending-per-port", "100"};
+  const std::vector<std::string> margs = {"--db",
+                                          dir + "/master.db",
+                                          "--detector",
+                                          std::to_string(pa) + "=null",
+                                          "--detector",
+                                          std::to_string(pb) + "=null",
+                                          "--max-frame-age",
+                                          "0",
+                                          "--max-pending-per-port",
+                                          "100"};
   fh::reltest::Master m;
   m.start(dir + "/master-1.log", margs);
   {
@@ -139,13 +145,14 @@ BOOST_AUTO_TEST_CASE(frames_a_stopped_master_held_are_recorded_as_lost_never_sil
     const std::string ctl = fh::test::bin("framehive-ctl") + " --master " + m.url;
     std::string out;
     BOOST_TEST(fh::test::run_command(ctl + " status", out) == 0);
-    BOOST_TEST(out.find("lost when the master last stopped: 7 frame(s)") != std::string::npos,
-               out);
-    BOOST_TEST(fh::test::run_command(ctl + " failures --port " + std::to_string(pa) + " --json", out) == 0);
+    BOOST_TEST(out.find("lost when the master last stopped: 7 frame(s)") != std::string::npos, out);
+    BOOST_TEST(fh::test::run_command(ctl + " failures --port " + std::to_string(pa) + " --json",
+                                     out) == 0);
     BOOST_TEST(std::count(out.begin(), out.end(), '\n') == 4);
     BOOST_TEST(out.find("\"frame_id\":2,") != std::string::npos, out);
     BOOST_TEST(out.find("\"reason\":\"lost: master stopped") != std::string::npos, out);
-    BOOST_TEST(fh::test::run_command(ctl + " failures --port 7999", out) == 3);  // a port it never saw
+    BOOST_TEST(fh::test::run_command(ctl + " failures --port 7999", out) ==
+               3);  // a port it never saw
 
     add_frames(c, pb, 200, 2);  // pending at a clean stop
   }

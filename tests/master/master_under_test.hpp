@@ -22,21 +22,17 @@
 
 namespace fh::test {
 
-/// The RPC back ends every contract test runs against.
-inline const std::vector<std::string> kRpcBackends = {"native", "xmlrpc-c"};
-
 struct MasterUnderTest {
   std::unique_ptr<master::MasterApp> app;
   std::thread thread;
   std::string url;
   int port = 0;
 
-  explicit MasterUnderTest(const std::string& db, const std::string& backend = "native",
+  explicit MasterUnderTest(const std::string& db,
                            const std::function<void(master::MasterConfig&)>& tweak = {}) {
     master::MasterConfig c;
     c.db_path = db;
     c.rpc.port = 0;
-    c.rpc.backend = backend;
     c.scheduler.max_frame_age = 0;
     c.stats_interval = 0;
     if (tweak) tweak(c);

@@ -6,9 +6,9 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
-#include "../../master/src/http_auth.hpp"
-#include "../../master/src/xmlrpc_codec.hpp"
 #include "framehive/shared/rpc_client.hpp"
+#include "framehive/shared/xmlrpc_codec.hpp"
+#include "http_auth.hpp"
 #include "master_under_test.hpp"
 #include "test_util.hpp"
 
@@ -22,7 +22,6 @@ using fh::test::call_xml;
 using fh::test::http_post;
 using fh::test::RawConnection;
 using namespace std::chrono_literals;
-namespace bdata = boost::unit_test::data;
 
 namespace {
 
@@ -31,8 +30,8 @@ const std::string k_secret = "correct-horse-battery-staple-42";
 std::string basic(const std::string& user, const std::string& password) {
   const std::string plain = user + ":" + password;
   std::string out = "Basic ";
-  fh::master::rpc::base64_encode(reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
-                                 out);
+  fh::shared::xmlrpc::base64_encode(reinterpret_cast<const unsigned char*>(plain.data()),
+                                    plain.size(), out);
   return out;
 }
 
@@ -109,9 +108,8 @@ BOOST_AUTO_TEST_CASE(credentials_check_accepts_only_the_framehive_user_and_the_s
   BOOST_TEST(open.check(""));
 }
 
-BOOST_DATA_TEST_CASE(without_the_right_credentials_every_call_is_refused,
-                     bdata::make(fh::test::kRpcBackends), backend) {
-  fh::test::MasterUnderTest srv(":memory:", backend, with_secret(k_secret));
+BOOST_AUTO_TEST_CASE(without_the_right_credentials_every_call_is_refused) {
+  fh::test::MasterUnderTest srv(":memory:", with_secret(k_secret));
   // framehive's client: no secret, a wrong one -> RpcAuthError with the one-line message
   for (const std::string& secret : {std::string(), std::string("not-the-secret-0123456789")}) {
     RpcClient c(srv.url, 10000, secret);
@@ -121,7 +119,7 @@ BOOST_DATA_TEST_CASE(without_the_right_credentials_every_call_is_refused,
         p.add(tiny_frame(5000, 1));
         return p;
       }());
-      BOOST_TEST(false, backend << ": a call with secret '" << secret << "' must be refused");
+      BOOST_TEST(false, "a call with secret '" << secret << "' must be refused");
     } catch (const RpcAuthError& e) {
       BOOST_TEST(std::string(e.what()) ==
                  "the master refused the credentials (HTTP 401): check --auth-file");
@@ -140,7 +138,7 @@ BOOST_DATA_TEST_CASE(without_the_right_credentials_every_call_is_refused,
   };
   for (const auto& h : refused_headers) {
     const auto r = round_trip(srv.port, http_post(status, h));
-    BOOST_TEST(is_401_with_challenge(r), backend << " with '" << h << "':\n" << r);
+    BOOST_TEST(is_401_with_challenge(r), "with '" << h << "':\n" << r);
     BOOST_TEST(r.find("<methodResponse>") == std::string::npos);
   }
   BOOST_TEST(
@@ -161,23 +159,22 @@ BOOST_DATA_TEST_CASE(without_the_right_credentials_every_call_is_refused,
   BOOST_TEST(methods.size() > 5u);
 }
 
-BOOST_DATA_TEST_CASE(a_refused_request_is_answered_before_its_body_is_sent,
-                     bdata::make(fh::test::kRpcBackends), backend) {
-  fh::test::MasterUnderTest srv(":memory:", backend, with_secret(k_secret));
+BOOST_AUTO_TEST_CASE(a_refused_request_is_answered_before_its_body_is_sent) {
+  fh::test::MasterUnderTest srv(":memory:", with_secret(k_secret));
   // The headers announce a large body; none of it is sent: the 401 must not wait for it.
   RawConnection c(srv.port);
   BOOST_REQUIRE(
       c.send("POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
              "Content-Length: 1000000\r\n\r\n"));
   const auto r = c.read_response();
-  BOOST_TEST(is_401_with_challenge(r), backend << ":\n" << r);
+  BOOST_TEST(is_401_with_challenge(r), r);
   // and the server goes on serving authenticated clients
   RpcClient right(srv.url, 10000, k_secret);
   BOOST_TEST(pending_of(right) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(expect_100_continue_without_credentials_gets_401_not_100) {
-  fh::test::MasterUnderTest srv(":memory:", "native", with_secret(k_secret));
+  fh::test::MasterUnderTest srv(":memory:", with_secret(k_secret));
   RawConnection c(srv.port);
   BOOST_REQUIRE(
       c.send("POST /RPC2 HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
@@ -187,25 +184,22 @@ BOOST_AUTO_TEST_CASE(expect_100_continue_without_credentials_gets_401_not_100) {
   BOOST_TEST(c.wait_closed(5000ms));
 }
 
-BOOST_DATA_TEST_CASE(without_a_secret_no_credentials_are_needed_and_any_are_ignored,
-                     bdata::make(fh::test::kRpcBackends), backend) {
-  fh::test::MasterUnderTest srv(":memory:", backend);
+BOOST_AUTO_TEST_CASE(without_a_secret_no_credentials_are_needed_and_any_are_ignored) {
+  fh::test::MasterUnderTest srv(":memory:");
   RpcClient plain(srv.url, 10000);
   BOOST_TEST(pending_of(plain) == 0);
   RpcClient with(srv.url, 10000, "a-secret-the-master-does-not-have");
   BOOST_TEST(pending_of(with) == 0);
 }
 
-BOOST_DATA_TEST_CASE(python_xmlrpc_client_with_credentials_in_the_url,
-                     bdata::make(fh::test::kRpcBackends), backend) {
-  fh::test::MasterUnderTest srv(":memory:", backend, with_secret(k_secret));
+BOOST_AUTO_TEST_CASE(python_xmlrpc_client_with_credentials_in_the_url) {
+  fh::test::MasterUnderTest srv(":memory:", with_secret(k_secret));
   const std::string script = std::string(FH_SOURCE_DIR) + "/tests/master/foreign_client.py";
   // foreign_client.py checks that the URL without (or with wrong) credentials gets a 401,
   // then drives every method with them
   const std::string url =
       "http://framehive:" + k_secret + "@127.0.0.1:" + std::to_string(srv.port) + "/RPC2";
   const std::string cmd = "python3 " + script + " " + url;
-  BOOST_TEST_MESSAGE("foreign client with credentials against the " << backend << " back end");
   BOOST_TEST(std::system(cmd.c_str()) == 0);
 }
 

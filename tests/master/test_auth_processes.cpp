@@ -96,11 +96,14 @@ BOOST_AUTO_TEST_CASE(authenticated_pipeline_with_tagged_datagrams) {
                 "0", "--stats-interval", "0"},
                dir + "/master.log");
   std::string out;
-  BOOST_REQUIRE_MESSAGE(
-      poll_until(
-          [&] { return fh::test::run_command(ctl + "--auth-file " + secret + " status >/dev/null 2>&1", out) == 0; },
-          10s),
-      fh::test::read_file(dir + "/master.log"));
+  BOOST_REQUIRE_MESSAGE(poll_until(
+                            [&] {
+                              return fh::test::run_command(
+                                         ctl + "--auth-file " + secret + " status >/dev/null 2>&1",
+                                         out) == 0;
+                            },
+                            10s),
+                        fh::test::read_file(dir + "/master.log"));
 
   // framehive-ctl without the secret or with a wrong one: exit 1, one clear line
   BOOST_TEST(fh::test::run_command(ctl + "status 2>&1", out) == 1);
@@ -109,12 +112,15 @@ BOOST_AUTO_TEST_CASE(authenticated_pipeline_with_tagged_datagrams) {
   BOOST_TEST(out == "framehive-ctl: " + k_refused + "\n", out);
   // the secret through the environment works too (and --auth-file wins over it)
   BOOST_TEST(
-      fh::test::run_command("FRAMEHIVE_AUTH_SECRET=s3cret-for-the-test-0123456789 " + ctl + "status 2>&1", out) == 0,
+      fh::test::run_command(
+          "FRAMEHIVE_AUTH_SECRET=s3cret-for-the-test-0123456789 " + ctl + "status 2>&1", out) == 0,
       out);
-  BOOST_TEST(fh::test::run_command("FRAMEHIVE_AUTH_FILE=" + secret + " " + ctl + "status 2>&1", out) == 0, out);
-  BOOST_TEST(fh::test::run_command("FRAMEHIVE_AUTH_SECRET=wrong-wrong-wrong-wrong " + ctl + "--auth-file " + secret +
-                     " status 2>&1",
-                 out) == 0,
+  BOOST_TEST(
+      fh::test::run_command("FRAMEHIVE_AUTH_FILE=" + secret + " " + ctl + "status 2>&1", out) == 0,
+      out);
+  BOOST_TEST(fh::test::run_command("FRAMEHIVE_AUTH_SECRET=wrong-wrong-wrong-wrong " + ctl +
+                                       "--auth-file " + secret + " status 2>&1",
+                                   out) == 0,
              out);
 
   // The good path: a worker, a receiver forwarding to the master, a sender tagging datagrams.
@@ -159,14 +165,15 @@ BOOST_AUTO_TEST_CASE(authenticated_pipeline_with_tagged_datagrams) {
   BOOST_REQUIRE(bad_sender.wait(30s) == 0);
   BOOST_REQUIRE_MESSAGE(poll_until(
                             [&] {
-                              fh::test::run_command(ctl + "--auth-file " + secret + " status --json", out);
+                              fh::test::run_command(
+                                  ctl + "--auth-file " + secret + " status --json", out);
                               return json_num(out, "completed") == frames;
                             },
                             30s),
                         out);
-  BOOST_TEST(fh::test::run_command(ctl + "--auth-file " + secret + " results --port " + std::to_string(good_port) +
-                     " --limit 100 --json",
-                 out) == 0);
+  BOOST_TEST(fh::test::run_command(ctl + "--auth-file " + secret + " results --port " +
+                                       std::to_string(good_port) + " --limit 100 --json",
+                                   out) == 0);
   BOOST_TEST(count_of(out, "\"task_id\"") == static_cast<std::size_t>(frames));
 
   // Stop everything and read the final lines.
@@ -217,26 +224,31 @@ BOOST_AUTO_TEST_CASE(unsafe_or_empty_secret_files_are_refused_at_start) {
        {"framehive-master", "framehive-worker --detector null", "framehive-ctl status"}) {
     BOOST_TEST_CONTEXT(program) {
       // (timeout: a binary that wrongly started serving must not hang the test)
-      BOOST_TEST(fh::test::run_command("timeout 20 " + bin(program) + " --auth-file " + open_file + " 2>&1", out) ==
+      BOOST_TEST(fh::test::run_command(
+                     "timeout 20 " + bin(program) + " --auth-file " + open_file + " 2>&1", out) ==
                  2);
       BOOST_TEST(out.find("readable by group or others") != std::string::npos, out);
       BOOST_TEST(out.find("chmod 600 " + open_file) != std::string::npos, out);
-      BOOST_TEST(fh::test::run_command("timeout 20 " + bin(program) + " --auth-file " + empty + " 2>&1", out) == 2);
+      BOOST_TEST(fh::test::run_command(
+                     "timeout 20 " + bin(program) + " --auth-file " + empty + " 2>&1", out) == 2);
       BOOST_TEST(out.find("the secret is empty") != std::string::npos, out);
     }
   }
-  BOOST_TEST(fh::test::run_command("timeout 20 " + bin("framehive-receiver") + " --ports 1 --key-file " + open_file +
-                     " 2>&1",
-                 out) == 2);
+  BOOST_TEST(fh::test::run_command("timeout 20 " + bin("framehive-receiver") +
+                                       " --ports 1 --key-file " + open_file + " 2>&1",
+                                   out) == 2);
   BOOST_TEST(out.find("readable by group or others") != std::string::npos, out);
   BOOST_TEST(fh::test::run_command("timeout 20 " + bin("framehive-sender") +
-                     " --source test:64x64 --port 1 --key-file " + empty + " 2>&1",
-                 out) == 2);
+                                       " --source test:64x64 --port 1 --key-file " + empty +
+                                       " 2>&1",
+                                   out) == 2);
   BOOST_TEST(out.find("the secret is empty") != std::string::npos, out);
   // an empty FRAMEHIVE_AUTH_SECRET is refused too; no --auth-secret flag exists
-  BOOST_TEST(fh::test::run_command("FRAMEHIVE_AUTH_SECRET= " + bin("framehive-ctl") + " status 2>&1", out) == 2);
+  BOOST_TEST(fh::test::run_command(
+                 "FRAMEHIVE_AUTH_SECRET= " + bin("framehive-ctl") + " status 2>&1", out) == 2);
   BOOST_TEST(out.find("FRAMEHIVE_AUTH_SECRET: the secret is empty") != std::string::npos, out);
-  BOOST_TEST(fh::test::run_command(bin("framehive-ctl") + " --auth-secret x status 2>&1", out) == 2);
+  BOOST_TEST(fh::test::run_command(bin("framehive-ctl") + " --auth-secret x status 2>&1", out) ==
+             2);
   std::filesystem::remove_all(dir);
 }
 

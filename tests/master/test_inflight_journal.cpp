@@ -93,7 +93,7 @@ BOOST_FIXTURE_TEST_CASE(journal_holds_exactly_the_pending_and_in_progress_frames
     }
   }
   const auto st = s->status();
-  BOOST_TEST(st.dropped > 0);   // the schedule exercised every way out of the queue
+  BOOST_TEST(st.dropped > 0);  // the schedule exercised every way out of the queue
   BOOST_TEST(st.expired > 0);
   BOOST_TEST(st.failed > 0);
   BOOST_TEST(st.completed > 0);
@@ -101,8 +101,7 @@ BOOST_FIXTURE_TEST_CASE(journal_holds_exactly_the_pending_and_in_progress_frames
   BOOST_TEST(st.store_errors == 0);
 }
 
-BOOST_FIXTURE_TEST_CASE(frames_held_at_a_crash_become_failures_at_the_next_start,
-                        JournalFixture) {
+BOOST_FIXTURE_TEST_CASE(frames_held_at_a_crash_become_failures_at_the_next_start, JournalFixture) {
   s->register_worker("w", "", {"null"});
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(add(7000, i));
@@ -123,8 +122,8 @@ BOOST_FIXTURE_TEST_CASE(frames_held_at_a_crash_become_failures_at_the_next_start
   s.reset();
   store.reset();
   store = std::make_unique<ResultStore>(db);
-  const auto lost = store->fail_journalled("lost: master stopped before the frame was processed",
-                                           clock.wall());
+  const auto lost =
+      store->fail_journalled("lost: master stopped before the frame was processed", clock.wall());
   BOOST_TEST(lost.size() == 2u);
   BOOST_TEST(lost.at(7000) == 2);
   BOOST_TEST(lost.at(7001) == 2);

@@ -40,7 +40,7 @@ bool serves(int port) {
 BOOST_AUTO_TEST_SUITE(native_server)
 
 BOOST_AUTO_TEST_CASE(oversized_bodies_are_refused_unread_and_the_server_keeps_serving) {
-  MasterUnderTest srv(":memory:", "native",
+  MasterUnderTest srv(":memory:",
                       [](fh::master::MasterConfig& c) { c.rpc.max_request_bytes = 1u << 20; });
   {
     // The headers announce 64 MiB; none of it is sent: the answer must not wait for it.
@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(oversized_bodies_are_refused_unread_and_the_server_keeps_se
 }
 
 BOOST_AUTO_TEST_CASE(slow_and_idle_clients_are_dropped) {
-  MasterUnderTest srv(":memory:", "native", [](fh::master::MasterConfig& c) {
+  MasterUnderTest srv(":memory:", [](fh::master::MasterConfig& c) {
     c.rpc.request_timeout_s = 1;
     c.rpc.keepalive_timeout_s = 1;
   });
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(slow_and_idle_clients_are_dropped) {
 }
 
 BOOST_AUTO_TEST_CASE(wrong_paths_methods_and_framing_get_http_errors) {
-  MasterUnderTest srv(":memory:", "native");
+  MasterUnderTest srv(":memory:");
   auto reply = [&](const std::string& request) {
     RawConnection c(srv.port);
     c.send(request);
@@ -146,8 +146,7 @@ BOOST_AUTO_TEST_CASE(wrong_paths_methods_and_framing_get_http_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(connections_beyond_max_conn_are_refused) {
-  MasterUnderTest srv(":memory:", "native",
-                      [](fh::master::MasterConfig& c) { c.rpc.max_conn = 4; });
+  MasterUnderTest srv(":memory:", [](fh::master::MasterConfig& c) { c.rpc.max_conn = 4; });
   std::vector<std::unique_ptr<RawConnection>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawConnection>(srv.port));
@@ -170,7 +169,7 @@ BOOST_AUTO_TEST_CASE(connections_beyond_max_conn_are_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(http_details_continue_http10_close_and_pipelining) {
-  MasterUnderTest srv(":memory:", "native");
+  MasterUnderTest srv(":memory:");
   {
     RawConnection c(srv.port);
     const std::string req = http_post(kStatusCall, "Expect: 100-continue\r\n");
@@ -216,7 +215,7 @@ BOOST_AUTO_TEST_CASE(http_details_continue_http10_close_and_pipelining) {
 }
 
 BOOST_AUTO_TEST_CASE(stop_is_prompt_with_idle_and_long_polling_connections) {
-  auto srv = std::make_unique<MasterUnderTest>(":memory:", "native");
+  auto srv = std::make_unique<MasterUnderTest>(":memory:");
   RawConnection idle(srv->port);
   BOOST_REQUIRE(idle.send(http_post(kStatusCall)));
   BOOST_REQUIRE(starts_with(idle.read_response(), "HTTP/1.1 200"));

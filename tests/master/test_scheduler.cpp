@@ -6,8 +6,8 @@
 
 #include <map>
 #include <random>
-#include <thread>
 #include <set>
+#include <thread>
 
 using namespace fh::master;
 using fh::shared::ManualClock;
@@ -70,7 +70,7 @@ BOOST_FIXTURE_TEST_CASE(assigns_in_order_and_records_once, Fixture) {
   BOOST_TEST(t1->attempt == 1);
   BOOST_TEST(t1->frame.detector == "hog");
   BOOST_TEST(s->complete_task("w1", a, result_with("person")));
-  BOOST_TEST(!s->complete_task("w1", a, result_with("person")));  // duplicate
+  BOOST_TEST(!s->complete_task("w1", a, result_with("person")));       // duplicate
   BOOST_TEST(!s->complete_task("w1", "nope", result_with("person")));  // unknown
   const auto st = s->status();
   BOOST_TEST(st.completed == 1);
@@ -323,8 +323,8 @@ BOOST_FIXTURE_TEST_CASE(long_poll_wakes_when_a_task_arrives, Fixture) {
   const double entered = clock.wall();
   std::optional<Task> got;
   std::thread poller([&] { got = s->request_task("w", 10000); });
-  BOOST_REQUIRE(fh::test::poll_until(
-      [&] { return s->status().workers.at(0).last_seen == entered; }, std::chrono::seconds(5)));
+  BOOST_REQUIRE(fh::test::poll_until([&] { return s->status().workers.at(0).last_seen == entered; },
+                                     std::chrono::seconds(5)));
   const auto t0 = std::chrono::steady_clock::now();
   add(5000, 1);
   poller.join();

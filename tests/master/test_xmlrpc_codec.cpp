@@ -4,7 +4,7 @@
 // mutation loop (never a crash, only CodecError).
 #include <boost/test/unit_test.hpp>
 
-#include "../../master/src/xmlrpc_codec.hpp"
+#include "framehive/shared/xmlrpc_codec.hpp"
 
 #include <xmlrpc-c/xml.hpp>
 
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-using namespace fh::master::rpc;
+using namespace fh::shared::xmlrpc;
 using Struct = std::map<std::string, xmlrpc_c::value>;
 
 namespace {

@@ -55,14 +55,14 @@ class ReceiverProcess {
   ReceiverProcess(const std::vector<std::string>& args, const std::string& tag)
       : dir_(tag),
         log_(dir_.path() + "/receiver.log"),
-        child_(std::make_unique<fh::test::Child>(fh::test::bin("framehive-receiver"), args,
-                                                 log_)) {}
+        child_(std::make_unique<fh::test::Child>(fh::test::bin("framehive-receiver"), args, log_)) {
+  }
 
   /// Waits for the "listening on" log line (sockets bound, signals caught).
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
     return fh::test::poll_until(
-        [this] { return output().find("listening on") != std::string::npos || !running(); },
-        timeout) &&
+               [this] { return output().find("listening on") != std::string::npos || !running(); },
+               timeout) &&
            running();
   }
 
@@ -79,9 +79,9 @@ class ReceiverProcess {
   std::string output() const { return fh::test::read_file(log_); }
 
  private:
-  TempDir dir_;                              ///< holds the log; removed last
-  std::string log_;                          ///< stdout + stderr of the child
-  std::unique_ptr<fh::test::Child> child_;   ///< the process (killed first if still running)
+  TempDir dir_;                             ///< holds the log; removed last
+  std::string log_;                         ///< stdout + stderr of the child
+  std::unique_ptr<fh::test::Child> child_;  ///< the process (killed first if still running)
 };
 
 }  // namespace fh::receiver::test

@@ -17,8 +17,8 @@
 #include <boost/test/unit_test.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include <filesystem>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -101,16 +101,17 @@ class SenderProcess {
 
 std::vector<std::string> sender_args(const std::string& source, int port,
                                      const std::vector<std::string>& extra) {
-  std::vector<std::string> a{"--source", source, "--receiver", "127.0.0.1",
-                             "--port", std::to_string(port), "--fps", k_fps,
-                             "--stats-interval", "0"};
+  std::vector<std::string> a{
+      "--source",           source,  "--receiver", "127.0.0.1",        "--port",
+      std::to_string(port), "--fps", k_fps,        "--stats-interval", "0"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
 
 std::vector<std::string> receiver_args(int a, int b, const std::string& dir) {
-  return {"--bind", "127.0.0.1", "--ports", std::to_string(a) + "," + std::to_string(b),
-          "--dump", dir, "--rcvbuf", "33554432", "--stats-interval", "0"};
+  return {"--bind",           "127.0.0.1", "--ports",  std::to_string(a) + "," + std::to_string(b),
+          "--dump",           dir,         "--rcvbuf", "33554432",
+          "--stats-interval", "0"};
 }
 
 /// Waits until each directory holds its expected number of JPEGs, or until none of the counts
@@ -233,7 +234,8 @@ BOOST_AUTO_TEST_CASE(with_withheld_datagrams_the_counts_add_up) {
 
   std::map<std::string, std::size_t> complete;
   for (const auto& [port, s] : sent) {
-    complete[dir + "/" + std::to_string(port)] = stats_count(s, "frames") - stats_count(s, "frames_damaged");
+    complete[dir + "/" + std::to_string(port)] =
+        stats_count(s, "frames") - stats_count(s, "frames_damaged");
   }
   wait_for_files(complete);
   BOOST_TEST(rx.stop() == 0);
@@ -252,8 +254,8 @@ BOOST_AUTO_TEST_CASE(with_withheld_datagrams_the_counts_add_up) {
       BOOST_TEST(static_cast<double>(stats_count(got, "frames_complete")) >=
                  k_min_delivered * static_cast<double>(undamaged));
       BOOST_TEST(stats_count(got, "frames_incomplete") ==
-                 stats_count(got, "timed_out") + stats_count(got, "superseded") + stats_count(got, "evicted") +
-                     stats_count(got, "missing"));
+                 stats_count(got, "timed_out") + stats_count(got, "superseded") +
+                     stats_count(got, "evicted") + stats_count(got, "missing"));
       BOOST_TEST(stats_count(got, "malformed") == 0u);
     }
   }

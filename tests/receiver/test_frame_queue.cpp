@@ -13,8 +13,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
-#include <mutex>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 using namespace fh::receiver;
@@ -52,8 +52,7 @@ BOOST_AUTO_TEST_CASE(pops_round_robin_across_ports) {
   q.push(frame(5002, 0));
   std::vector<Frame> out;
   BOOST_TEST(q.pop_batch(out, 100, 0ms));
-  const Ids expect{{5000, 0}, {5001, 0}, {5002, 0}, {5000, 1},
-                   {5001, 1}, {5000, 2}, {5000, 3}};
+  const Ids expect{{5000, 0}, {5001, 0}, {5002, 0}, {5000, 1}, {5001, 1}, {5000, 2}, {5000, 3}};
   BOOST_TEST((ids(out) == expect));
   BOOST_TEST(q.size() == 0u);
 }
@@ -134,12 +133,12 @@ BOOST_AUTO_TEST_CASE(a_waiting_consumer_wakes_on_push) {
   });
   const auto t0 = std::chrono::steady_clock::now();
   BOOST_TEST(q.pop_batch(out, 4, 5000ms));
-  const auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::steady_clock::now() - t0)
-                             .count();
+  const auto waited_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   producer.join();
-  BOOST_TEST(waited_ms < 1000, "pop_batch returned after " << waited_ms
-                                                           << " ms: woken by its timeout, not by push");
+  BOOST_TEST(waited_ms < 1000,
+             "pop_batch returned after " << waited_ms << " ms: woken by its timeout, not by push");
   BOOST_REQUIRE(out.size() == 1u);
   BOOST_TEST(out[0].frame_seq == 42u);
 }
@@ -163,10 +162,10 @@ struct PickySink : FrameSink {
 
 /// A sink whose deliver() blocks until request_stop(), like a sink retrying a dead master.
 struct BlockingSink : FrameSink {
-  std::mutex mutex;                 ///< guards stopped
-  std::condition_variable wake;     ///< signalled by request_stop
-  bool stopped = false;             ///< request_stop() was called
-  std::atomic<int> batches{0};      ///< deliver() calls
+  std::mutex mutex;              ///< guards stopped
+  std::condition_variable wake;  ///< signalled by request_stop
+  bool stopped = false;          ///< request_stop() was called
+  std::atomic<int> batches{0};   ///< deliver() calls
   void deliver(std::vector<Frame>& batch, std::vector<bool>& failed) override {
     ++batches;
     std::unique_lock<std::mutex> lock(mutex);
@@ -269,8 +268,8 @@ BOOST_AUTO_TEST_CASE(writes_port_and_seq_files_without_leftovers) {
   BOOST_TEST((failed == std::vector<bool>{false, false, false}));
   for (const auto& f : copy) {
     const auto path = sink.path_for(f.port, f.frame_seq);
-    BOOST_TEST(path == dir + "/" + std::to_string(f.port) + "/" +
-                           std::to_string(f.frame_seq) + ".jpg");
+    BOOST_TEST(path ==
+               dir + "/" + std::to_string(f.port) + "/" + std::to_string(f.frame_seq) + ".jpg");
     const auto bytes = fh::test::read_file(path);
     BOOST_TEST((std::vector<std::uint8_t>(bytes.begin(), bytes.end()) == f.jpeg));
   }

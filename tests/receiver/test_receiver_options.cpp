@@ -17,8 +17,7 @@ ReceiverConfig parse(std::vector<std::string> args) {
   for (const auto& a : args) argv.push_back(a.c_str());
   boost::program_options::variables_map vm;
   boost::program_options::store(
-      boost::program_options::parse_command_line(static_cast<int>(argv.size()), argv.data(),
-                                                 opts),
+      boost::program_options::parse_command_line(static_cast<int>(argv.size()), argv.data(), opts),
       vm);
   boost::program_options::notify(vm);
   return receiver_config_from(vm);
@@ -42,9 +41,7 @@ BOOST_AUTO_TEST_CASE(bad_port_lists_are_usage_errors) {
   for (const char* bad : {"", " ", "0", "65536", "70000", "-5", "5000-", "-5000", "5003-5000",
                           "5000,5000", "5000-5002,5001", "abc", "50a0", "5000,,5001", "5000,",
                           "+5000", "5000-5001-5002", "1-2000", "99999999999999999999"}) {
-    BOOST_TEST_CONTEXT("'" << bad << "'") {
-      BOOST_CHECK_THROW(parse_port_list(bad), UsageError);
-    }
+    BOOST_TEST_CONTEXT("'" << bad << "'") { BOOST_CHECK_THROW(parse_port_list(bad), UsageError); }
   }
 }
 
@@ -63,11 +60,28 @@ BOOST_AUTO_TEST_CASE(defaults) {
 }
 
 BOOST_AUTO_TEST_CASE(every_flag_is_read) {
-  const auto c = parse({"--ports", "6000", "--bind", "127.0.0.1", "--rcvbuf", "1048576",
-                        "--dump", "/tmp/x", "--frame-timeout", "0.25", "--reorder-window", "4",
-                        "--max-partial-frames", "8", "--max-frame-bytes", "1000000",
-                        "--max-partial-bytes", "2000000", "--queue-per-port", "3",
-                        "--stats-interval", "0"});
+  const auto c = parse({"--ports",
+                        "6000",
+                        "--bind",
+                        "127.0.0.1",
+                        "--rcvbuf",
+                        "1048576",
+                        "--dump",
+                        "/tmp/x",
+                        "--frame-timeout",
+                        "0.25",
+                        "--reorder-window",
+                        "4",
+                        "--max-partial-frames",
+                        "8",
+                        "--max-frame-bytes",
+                        "1000000",
+                        "--max-partial-bytes",
+                        "2000000",
+                        "--queue-per-port",
+                        "3",
+                        "--stats-interval",
+                        "0"});
   BOOST_TEST(c.bind_address == "127.0.0.1");
   BOOST_TEST(c.rcvbuf == 1048576u);
   BOOST_TEST(c.dump_dir == "/tmp/x");
@@ -94,9 +108,7 @@ BOOST_AUTO_TEST_CASE(bad_values_are_usage_errors) {
       {"--ports", "5000", "--dump", ""},
   };
   for (const auto& args : bad) {
-    BOOST_TEST_CONTEXT(args[2] << " " << args[3]) {
-      BOOST_CHECK_THROW(parse(args), UsageError);
-    }
+    BOOST_TEST_CONTEXT(args[2] << " " << args[3]) { BOOST_CHECK_THROW(parse(args), UsageError); }
   }
   // Unparsable numbers are rejected by the option parser itself (exit 2 as well).
   BOOST_CHECK_THROW(parse({"--ports", "5000", "--rcvbuf", "lots"}), boost::program_options::error);
@@ -113,13 +125,27 @@ BOOST_AUTO_TEST_CASE(stats_line_has_every_field) {
   st.count_malformed(fh::shared::DecodeError::bad_magic);
   st.count_malformed(fh::shared::DecodeError::too_large);
   const auto line = format_stats_line(st.snapshot(), 12.5);
-  for (const char* field :
-       {"receiver-stats port=5000 ", " datagrams=10 ", " frames_incomplete=10 ", " timed_out=1 ",
-        " superseded=2 ", " evicted=3 ", " missing=4 ", " malformed=3 ",
-        " malformed_too_short=0 ", " malformed_bad_magic=2 ", " malformed_bad_version=0 ",
-        " malformed_bad_length=0 ", " malformed_bad_index=0 ", " malformed_bad_checksum=0 ",
-        " malformed_too_large=1 ", " malformed_inconsistent=0 ", " frames_discarded=0 ",
-        " frames_dropped=0 ", " frames_delivered=0 ", " duplicate_datagrams=0 ", " fps=12.50"}) {
+  for (const char* field : {"receiver-stats port=5000 ",
+                            " datagrams=10 ",
+                            " frames_incomplete=10 ",
+                            " timed_out=1 ",
+                            " superseded=2 ",
+                            " evicted=3 ",
+                            " missing=4 ",
+                            " malformed=3 ",
+                            " malformed_too_short=0 ",
+                            " malformed_bad_magic=2 ",
+                            " malformed_bad_version=0 ",
+                            " malformed_bad_length=0 ",
+                            " malformed_bad_index=0 ",
+                            " malformed_bad_checksum=0 ",
+                            " malformed_too_large=1 ",
+                            " malformed_inconsistent=0 ",
+                            " frames_discarded=0 ",
+                            " frames_dropped=0 ",
+                            " frames_delivered=0 ",
+                            " duplicate_datagrams=0 ",
+                            " fps=12.50"}) {
     BOOST_TEST_CONTEXT(field) { BOOST_TEST(line.find(field) != std::string::npos); }
   }
   BOOST_TEST(line.rfind(" fps=12.50") == line.size() - 10);

@@ -35,12 +35,28 @@ BOOST_AUTO_TEST_SUITE(receiver_process)
 BOOST_AUTO_TEST_CASE(help_explains_every_flag) {
   const auto [rc, out] = run_to_exit({"--help"});
   BOOST_TEST(rc == 0);
-  for (const char* flag :
-       {"--ports", "--bind", "--rcvbuf", "--dump", "--frame-timeout", "--reorder-window",
-        "--max-partial-frames", "--max-frame-bytes", "--max-partial-bytes", "--queue-per-port",
-        "--stats-interval", "--log-level", "--version", "Examples", "0.0.0.0", "rmem_max",
-        "receiver-stats", "--key-file", "FRAMEHIVE_DATAGRAM_KEY", "malformed_bad_tag",
-        "--auth-file", "FRAMEHIVE_AUTH_SECRET"}) {
+  for (const char* flag : {"--ports",
+                           "--bind",
+                           "--rcvbuf",
+                           "--dump",
+                           "--frame-timeout",
+                           "--reorder-window",
+                           "--max-partial-frames",
+                           "--max-frame-bytes",
+                           "--max-partial-bytes",
+                           "--queue-per-port",
+                           "--stats-interval",
+                           "--log-level",
+                           "--version",
+                           "Examples",
+                           "0.0.0.0",
+                           "rmem_max",
+                           "receiver-stats",
+                           "--key-file",
+                           "FRAMEHIVE_DATAGRAM_KEY",
+                           "malformed_bad_tag",
+                           "--auth-file",
+                           "FRAMEHIVE_AUTH_SECRET"}) {
     BOOST_TEST_CONTEXT(flag) { BOOST_TEST(out.find(flag) != std::string::npos); }
   }
   const auto [vrc, vout] = run_to_exit({"--version"});
@@ -79,8 +95,7 @@ BOOST_AUTO_TEST_CASE(port_in_use_exits_1) {
   a.sin_port = htons(static_cast<std::uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  const auto [rc, out] =
-      run_to_exit({"--bind", "127.0.0.1", "--ports", std::to_string(port)});
+  const auto [rc, out] = run_to_exit({"--bind", "127.0.0.1", "--ports", std::to_string(port)});
   ::close(fd);
   BOOST_TEST(rc == 1);
   BOOST_TEST(out.find("already in use") != std::string::npos, out);
@@ -88,9 +103,9 @@ BOOST_AUTO_TEST_CASE(port_in_use_exits_1) {
 
 BOOST_AUTO_TEST_CASE(without_dump_frames_are_counted_and_discarded) {
   const int port = fh::test::free_udp_port();
-  ReceiverProcess rx({"--bind", "127.0.0.1", "--ports", std::to_string(port),
-                      "--stats-interval", "0.05"},
-                     "recv-discard");
+  ReceiverProcess rx(
+      {"--bind", "127.0.0.1", "--ports", std::to_string(port), "--stats-interval", "0.05"},
+      "recv-discard");
   BOOST_REQUIRE(rx.wait_ready());
   UdpClient tx(port);
   for (std::uint32_t seq = 0; seq < 10; ++seq) {
@@ -230,7 +245,8 @@ BOOST_AUTO_TEST_CASE(garbage_does_not_stop_a_valid_stream) {
   }
   // Inconsistent chunks: at least the crafted ones (header bit flips may add more).
   BOOST_TEST(stats_count(f, "malformed_inconsistent") >= crafted_inconsistent);
-  BOOST_TEST(stats_count(f, "malformed") == decode_level + stats_count(f, "malformed_inconsistent"));
+  BOOST_TEST(stats_count(f, "malformed") ==
+             decode_level + stats_count(f, "malformed_inconsistent"));
   BOOST_TEST(stats_count(f, "frames_complete") >= 20u);
   BOOST_TEST(stats_count(f, "frames_delivered") == stats_count(f, "frames_complete"));
   BOOST_TEST(out.find("receiver-stats port=" + std::to_string(port) + " datagrams=") !=

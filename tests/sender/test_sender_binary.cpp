@@ -218,7 +218,8 @@ BOOST_AUTO_TEST_CASE(file_source_with_width_quality_chunk_size_and_rate_limit) {
   }
   for (const auto& d : datagrams) BOOST_TEST(d.size() <= 9000u);
   // 8 Mbit/s = 1 MB/s: everything past the bucket depth (2 datagrams) is paced.
-  const double bytes = static_cast<double>(stats_count(s, "bytes") + 28 * stats_count(s, "datagrams"));
+  const double bytes =
+      static_cast<double>(stats_count(s, "bytes") + 28 * stats_count(s, "datagrams"));
   const double min_seconds = (bytes - 2 * (9000 + 28)) / 1e6;
   BOOST_TEST(std::stod(s.at("seconds")) >= 0.9 * min_seconds);
 }

@@ -19,10 +19,10 @@ using namespace fh::worker;
 
 namespace {
 
-using test::sigmoid;
-using test::TinyModel;
 using test::frame_with_block;
+using test::sigmoid;
 using test::tiny_cfg;
+using test::TinyModel;
 using test::write_text;
 
 }  // namespace
@@ -135,8 +135,8 @@ BOOST_AUTO_TEST_CASE(tiny_model_setup_errors) {
 
 BOOST_AUTO_TEST_CASE(config_parsing) {
   const TinyModel model;
-  const DnnConfig c = load_dnn_config(model.conf(
-      "full", "confidence=0.25\nnms=0.5\nscale=0.5\nswap_rb=false\nformat=yolov5\n"));
+  const DnnConfig c = load_dnn_config(
+      model.conf("full", "confidence=0.25\nnms=0.5\nscale=0.5\nswap_rb=false\nformat=yolov5\n"));
   BOOST_TEST(c.model == model.dir + "/tiny.weights");
   BOOST_TEST(c.config == model.dir + "/tiny.cfg");
   BOOST_TEST(c.names == model.dir + "/tiny.names");
@@ -178,8 +178,7 @@ BOOST_AUTO_TEST_CASE(config_errors) {
   };
   const auto check = [&](const std::string& text, const std::string& expected) {
     const std::string e = error_of(text);
-    BOOST_TEST(e.find(expected) != std::string::npos, "'" << e << "' lacks '" << expected
-                                                           << "'");
+    BOOST_TEST(e.find(expected) != std::string::npos, "'" << e << "' lacks '" << expected << "'");
   };
   const std::string base = "model=tiny.weights\nconfig=tiny.cfg\n";
   check(base + "colour=red\n", "bad.conf:3: colour: unknown key");
@@ -193,8 +192,8 @@ BOOST_AUTO_TEST_CASE(config_errors) {
   check(base + "just words\n", "expected key=value");
   check(base + "names=\n", "names: empty value");
   check("config=tiny.cfg\n", "no model=");
-  check("model=missing.weights\nconfig=tiny.cfg\n", "model file " + model.dir +
-                                                        "/missing.weights not found");
+  check("model=missing.weights\nconfig=tiny.cfg\n",
+        "model file " + model.dir + "/missing.weights not found");
   check("model=tiny.weights\n", "needs config=");
   check("model=tiny.weights\nconfig=nope.cfg\n", "config file");
   check(base + "names=nope.names\n", "names file");

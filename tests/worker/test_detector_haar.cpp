@@ -32,8 +32,8 @@ BOOST_AUTO_TEST_CASE(finds_the_face_in_megamind) {
   BOOST_TEST_REQUIRE(found.size() >= 1u);
   bool face = false;
   for (const auto& d : found) {
-    BOOST_TEST_MESSAGE("  face at " << d.x << "," << d.y << " " << d.w << "x" << d.h
-                                    << " conf " << d.confidence);
+    BOOST_TEST_MESSAGE("  face at " << d.x << "," << d.y << " " << d.w << "x" << d.h << " conf "
+                                    << d.confidence);
     BOOST_TEST(d.label == "face");
     BOOST_TEST(d.x >= 0);
     BOOST_TEST(d.y >= 0);
@@ -41,8 +41,7 @@ BOOST_AUTO_TEST_CASE(finds_the_face_in_megamind) {
     BOOST_TEST(d.y + d.h <= frame.rows);
     BOOST_TEST(d.confidence > 0.0);
     BOOST_TEST(d.confidence < 1.0);
-    if (cv::Rect(d.x, d.y, d.w, d.h).contains(cv::Point(300, 250)) && d.w >= 100 &&
-        d.w <= 250) {
+    if (cv::Rect(d.x, d.y, d.w, d.h).contains(cv::Point(300, 250)) && d.w >= 100 && d.w <= 250) {
       face = true;
     }
   }

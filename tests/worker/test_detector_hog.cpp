@@ -24,8 +24,7 @@ bool inside(const Detection& d, const cv::Mat& image) {
 BOOST_AUTO_TEST_SUITE(detector_hog)
 
 BOOST_AUTO_TEST_CASE(finds_people_in_vtest) {
-  const cv::Mat frame =
-      test::via_jpeg(test::video_frame(fh::test::vtest_avi(), k_vtest_frame));
+  const cv::Mat frame = test::via_jpeg(test::video_frame(fh::test::vtest_avi(), k_vtest_frame));
   auto hog = make_detector("hog");
   BOOST_TEST(hog->name() == "hog");
   std::vector<Detection> found;
@@ -35,8 +34,8 @@ BOOST_AUTO_TEST_CASE(finds_people_in_vtest) {
   BOOST_TEST_REQUIRE(found.size() >= 1u);
   bool covers_walker = false;
   for (const auto& d : found) {
-    BOOST_TEST_MESSAGE("  person at " << d.x << "," << d.y << " " << d.w << "x" << d.h
-                                      << " conf " << d.confidence);
+    BOOST_TEST_MESSAGE("  person at " << d.x << "," << d.y << " " << d.w << "x" << d.h << " conf "
+                                      << d.confidence);
     BOOST_TEST(d.label == "person");
     BOOST_TEST(inside(d, frame));
     BOOST_TEST(d.confidence > 0.0);
@@ -82,8 +81,8 @@ BOOST_AUTO_TEST_CASE(odd_images) {
   HogDetector hog;
   BOOST_TEST(hog.detect(cv::Mat()).empty());
   // Smaller than the 64x128 window (OpenCV 4.6's HOG reads out of bounds on these).
-  for (const cv::Size s : {cv::Size(16, 16), cv::Size(15, 1), cv::Size(1, 300),
-                           cv::Size(63, 127), cv::Size(500, 40)}) {
+  for (const cv::Size s : {cv::Size(16, 16), cv::Size(15, 1), cv::Size(1, 300), cv::Size(63, 127),
+                           cv::Size(500, 40)}) {
     BOOST_TEST(hog.detect(cv::Mat(s, CV_8UC3, cv::Scalar::all(50))).empty());
   }
   BOOST_TEST(hog.detect(cv::Mat(128, 64, CV_8UC3, cv::Scalar::all(50))).empty());

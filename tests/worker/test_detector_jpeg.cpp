@@ -63,8 +63,8 @@ BOOST_AUTO_TEST_CASE(empty_input) {
 
 BOOST_AUTO_TEST_CASE(truncated_jpeg_is_an_error) {
   const auto bytes = to_jpeg(pattern(160, 120));
-  for (const std::size_t keep : {bytes.size() - 1, bytes.size() / 2, std::size_t{600},
-                                 std::size_t{3}}) {
+  for (const std::size_t keep :
+       {bytes.size() - 1, bytes.size() / 2, std::size_t{600}, std::size_t{3}}) {
     const std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + keep);
     const auto r = decode_jpeg(cut);
     BOOST_TEST(!r.ok(), "kept " << keep);
@@ -85,7 +85,7 @@ BOOST_AUTO_TEST_CASE(random_bytes_are_not_jpeg) {
   BOOST_TEST(r.error == JpegError::not_jpeg);
   BOOST_TEST(r.message.find("SOI") != std::string::npos, r.message);
 
-  // Random bytes between a real SOI and EOI: rejected by the marker walk or the decoder.
+  // Random bytes between a real SOI and EOI: rejected by the header check or the decoder.
   junk[0] = 0xFF;
   junk[1] = 0xD8;
   junk[2] = 0xFF;
@@ -107,12 +107,30 @@ BOOST_AUTO_TEST_CASE(png_is_not_jpeg) {
 
 BOOST_AUTO_TEST_CASE(headers_without_a_frame_are_bad) {
   // SOI, an APP0 segment whose length runs past the end, EOI.
-  const std::vector<std::uint8_t> overrun{0xFF, 0xD8, 0xFF, 0xE0, 0x40, 0x00, 'J', 'F',
-                                          'I',  'F',  0x00, 0xFF, 0xD9};
+  const std::vector<std::uint8_t> overrun{0xFF, 0xD8, 0xFF, 0xE0, 0x40, 0x00, 'J',
+                                          'F',  'I',  'F',  0x00, 0xFF, 0xD9};
   BOOST_TEST(decode_jpeg(overrun).error == JpegError::bad_header);
   // SOI, SOS straight away, EOI.
   const std::vector<std::uint8_t> no_sof{0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xD9};
   BOOST_TEST(decode_jpeg(no_sof).error == JpegError::bad_header);
+}
+
+BOOST_AUTO_TEST_CASE(a_header_that_passes_but_does_not_decode_is_corrupt) {
+  // Without its quantisation tables (DQT) the header still parses; libjpeg fails only when
+  // decoding starts ("Quantization table 0x00 was not defined").
+  const auto good = to_jpeg(pattern(64, 48));
+  std::vector<std::uint8_t> no_dqt(good.begin(), good.begin() + 2);
+  std::size_t i = 2;
+  while (i + 4 <= good.size() && good[i + 1] != 0xDA) {
+    const std::size_t next = i + 2 + (std::size_t{good[i + 2]} << 8 | good[i + 3]);
+    if (good[i + 1] != 0xDB) no_dqt.insert(no_dqt.end(), good.begin() + i, good.begin() + next);
+    i = next;
+  }
+  BOOST_TEST_REQUIRE(no_dqt.size() < i);  // a DQT was dropped
+  no_dqt.insert(no_dqt.end(), good.begin() + i, good.end());
+  const auto r = decode_jpeg(no_dqt);
+  BOOST_TEST(r.error == JpegError::corrupt, r.message);
+  BOOST_TEST(r.bgr.empty());
 }
 
 BOOST_AUTO_TEST_CASE(pixel_limit) {

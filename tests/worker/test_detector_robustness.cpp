@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE(odd_images_never_crash) {
     for (const auto& image : images) {
       const auto r = d->run(image);
       BOOST_TEST(r.ok(), cap << " on " << image.cols << "x" << image.rows << " type "
-                              << image.type() << ": " << r.error);
+                             << image.type() << ": " << r.error);
       for (const auto& det : r.detections) {
         BOOST_TEST(det.x >= 0);
         BOOST_TEST(det.y >= 0);

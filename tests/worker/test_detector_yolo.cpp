@@ -39,14 +39,14 @@ BOOST_AUTO_TEST_SUITE(detector_yolo)
 BOOST_AUTO_TEST_CASE(darknet_threshold_nms_clip) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   //                        cx     cy    w     h    obj  s0    s1
-  const cv::Mat out1 = rows_of({{0.25f, 0.5f, 0.2f, 0.4f, 0.9f, 0.9f, 0.0f},      // A
-                                {0.25f, 0.5f, 0.2f, 0.4f, 0.9f, 0.1f, 0.7f},      // C: class 1
-                                {0.75f, 0.5f, 0.1f, 0.2f, 0.9f, 0.6f, 0.0f},      // D
-                                {0.5f, 0.5f, 0.1f, 0.1f, 0.9f, 0.3f, 0.0f},       // E: weak
-                                {0.98f, 0.1f, 0.1f, 0.4f, 0.9f, 0.55f, 0.0f},     // F: clipped
-                                {0.3f, 0.3f, 0.0f, 0.2f, 0.9f, 0.95f, 0.0f},      // G: no width
-                                {nan, 0.3f, 0.1f, 0.2f, 0.9f, 0.95f, 0.0f}});     // H: NaN
-  const cv::Mat out2 = rows_of({{0.26f, 0.5f, 0.2f, 0.4f, 0.9f, 0.8f, 0.0f}});   // B: ~A
+  const cv::Mat out1 = rows_of({{0.25f, 0.5f, 0.2f, 0.4f, 0.9f, 0.9f, 0.0f},    // A
+                                {0.25f, 0.5f, 0.2f, 0.4f, 0.9f, 0.1f, 0.7f},    // C: class 1
+                                {0.75f, 0.5f, 0.1f, 0.2f, 0.9f, 0.6f, 0.0f},    // D
+                                {0.5f, 0.5f, 0.1f, 0.1f, 0.9f, 0.3f, 0.0f},     // E: weak
+                                {0.98f, 0.1f, 0.1f, 0.4f, 0.9f, 0.55f, 0.0f},   // F: clipped
+                                {0.3f, 0.3f, 0.0f, 0.2f, 0.9f, 0.95f, 0.0f},    // G: no width
+                                {nan, 0.3f, 0.1f, 0.2f, 0.9f, 0.95f, 0.0f}});   // H: NaN
+  const cv::Mat out2 = rows_of({{0.26f, 0.5f, 0.2f, 0.4f, 0.9f, 0.8f, 0.0f}});  // B: ~A
   YoloDecodeParams p;
   p.layout = YoloLayout::darknet;
   p.input_size = cv::Size(64, 64);  // unused for darknet

@@ -43,8 +43,8 @@ inline std::string tiny_cfg(bool with_yolo = true) {
       "[convolutional]\nsize=1\nstride=1\npad=0\nfilters=" +
       std::to_string(k_filters) + "\nactivation=linear\n\n";
   if (with_yolo) {
-    cfg += "[yolo]\nmask=0,1,2\nanchors=16,16, 20,20, 24,24\nclasses=" +
-           std::to_string(k_classes) + "\nnum=3\nthresh=0\nnms_threshold=0\n";
+    cfg += "[yolo]\nmask=0,1,2\nanchors=16,16, 20,20, 24,24\nclasses=" + std::to_string(k_classes) +
+           "\nnum=3\nthresh=0\nnms_threshold=0\n";
   }
   return cfg;
 }
@@ -86,7 +86,8 @@ struct TinyModel {
     const std::string path = dir + "/" + name + ".conf";
     write_text(path,
                "# tiny test model\nmodel = tiny.weights\nconfig=tiny.cfg\nnames=tiny.names\n"
-               "input=64\n" + extra);
+               "input=64\n" +
+                   extra);
     return path;
   }
 };

@@ -15,8 +15,7 @@ void check_image_type(const cv::Mat& image) {
   }
   const int ch = image.channels();
   if (ch != 1 && ch != 3 && ch != 4) {
-    throw std::invalid_argument("image must have 1, 3 or 4 channels, got " +
-                                std::to_string(ch));
+    throw std::invalid_argument("image must have 1, 3 or 4 channels, got " + std::to_string(ch));
   }
 }
 

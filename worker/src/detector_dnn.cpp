@@ -60,9 +60,8 @@ DnnDetector::DnnDetector(DnnConfig config, std::string name)
   try {
     forward(cv::Mat::zeros(config_.input_height, config_.input_width, CV_8UC3));
   } catch (const cv::Exception& e) {
-    throw std::invalid_argument(what + " fails on a " + std::to_string(config_.input_width) +
-                                "x" + std::to_string(config_.input_height) +
-                                " input: " + e.what());
+    throw std::invalid_argument(what + " fails on a " + std::to_string(config_.input_width) + "x" +
+                                std::to_string(config_.input_height) + " input: " + e.what());
   }
   for (const cv::Mat& out : outs_) {
     const int cols = out.dims >= 2 ? out.size[out.dims - 1] : 0;
@@ -110,8 +109,7 @@ std::vector<Detection> DnnDetector::detect(const cv::Mat& bgr) {
     std::string label = b.class_id < static_cast<int>(names_.size())
                             ? names_[static_cast<std::size_t>(b.class_id)]
                             : "class" + std::to_string(b.class_id);
-    out.push_back({std::move(label), b.confidence, b.box.x, b.box.y, b.box.width,
-                   b.box.height});
+    out.push_back({std::move(label), b.confidence, b.box.x, b.box.y, b.box.width, b.box.height});
   }
   return out;
 }

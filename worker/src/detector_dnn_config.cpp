@@ -134,9 +134,9 @@ DnnConfig load_dnn_config(const std::string& path) {
       }
       layout_set = true;
     } else {
-      throw std::invalid_argument(
-          where + ": unknown key (known: model, config, names, input, input_width, "
-                  "input_height, confidence, nms, scale, swap_rb, format)");
+      throw std::invalid_argument(where +
+                                  ": unknown key (known: model, config, names, input, input_width, "
+                                  "input_height, confidence, nms, scale, swap_rb, format)");
     }
   }
   if (have_input && (seen.count("input_width") || seen.count("input_height"))) {

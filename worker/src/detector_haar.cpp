@@ -24,9 +24,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 bool is_plain_name(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_';
-  });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
 bool is_file(const fs::path& p) {
@@ -69,8 +68,8 @@ std::string HaarDetector::find_cascade(const std::string& spec, const std::strin
                                 ": a cascade name has only letters, digits and '_'");
   }
   const fs::path base(dir);
-  for (const auto& file : {"haarcascade_" + spec + ".xml",
-                           "haarcascade_" + spec + "_default.xml", spec + ".xml"}) {
+  for (const auto& file :
+       {"haarcascade_" + spec + ".xml", "haarcascade_" + spec + "_default.xml", spec + ".xml"}) {
     if (is_file(base / file)) return (base / file).string();
   }
   throw std::invalid_argument("haar:" + spec + ": no cascade named '" + spec + "' (" +

@@ -18,8 +18,7 @@ struct ClassCandidates {
 cv::Rect clip_to_frame(const cv::Rect2d& b, const cv::Size& frame) {
   const int x0 = static_cast<int>(std::lround(std::clamp(b.x, 0.0, double(frame.width))));
   const int y0 = static_cast<int>(std::lround(std::clamp(b.y, 0.0, double(frame.height))));
-  const int x1 =
-      static_cast<int>(std::lround(std::clamp(b.x + b.width, 0.0, double(frame.width))));
+  const int x1 = static_cast<int>(std::lround(std::clamp(b.x + b.width, 0.0, double(frame.width))));
   const int y1 =
       static_cast<int>(std::lround(std::clamp(b.y + b.height, 0.0, double(frame.height))));
   return {x0, y0, x1 - x0, y1 - y0};
@@ -70,8 +69,8 @@ std::vector<YoloBox> decode_yolo(const std::vector<cv::Mat>& outputs,
       const double h = double(p[3]) * sy;
       const double x = double(p[0]) * sx - w / 2;
       const double y = double(p[1]) * sy - h / 2;
-      if (!std::isfinite(x) || !std::isfinite(y) || !(w > 0) || !(h > 0) ||
-          !std::isfinite(w) || !std::isfinite(h)) {
+      if (!std::isfinite(x) || !std::isfinite(y) || !(w > 0) || !(h > 0) || !std::isfinite(w) ||
+          !std::isfinite(h)) {
         continue;
       }
       auto& c = by_class[static_cast<int>(best - (p + 5))];
@@ -84,8 +83,8 @@ std::vector<YoloBox> decode_yolo(const std::vector<cv::Mat>& outputs,
   for (auto& [class_id, c] : by_class) {
     keep.clear();
     if (params.nms < 1.0f) {
-      cv::dnn::NMSBoxes(c.boxes, c.scores, /*score_threshold=*/0.0f,
-                        std::max(params.nms, 0.0f), keep);
+      cv::dnn::NMSBoxes(c.boxes, c.scores, /*score_threshold=*/0.0f, std::max(params.nms, 0.0f),
+                        keep);
     } else {
       keep.resize(c.boxes.size());
       for (std::size_t i = 0; i < keep.size(); ++i) keep[i] = static_cast<int>(i);

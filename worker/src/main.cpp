@@ -26,27 +26,27 @@ int main(int argc, char** argv) {
         "  dnn:CONFIG        YOLO through OpenCV DNN; CONFIG is a key=value file naming the\n"
         "                    model (Darknet cfg+weights or ONNX), class names and thresholds\n"
         "  null              decode only, no detection (benchmarks)");
-    fh::worker::WorkerConfig c;
-    cli.options().add_options()
-        ("master", po::value(&c.master_url)->default_value("http://127.0.0.1:8000/RPC2"),
-         "the master's XML-RPC endpoint")
-        ("detector", po::value(&c.detectors)->composing(),
-         "a capability this worker offers (repeatable); required")
-        ("threads", po::value(&c.threads)->default_value(1),
-         "task threads, each with its own detectors and connection")
-        ("id", po::value(&c.id), "worker id (default: HOSTNAME-PID)")
-        ("wait-ms", po::value(&c.wait_ms)->default_value(1000),
-         "long-poll wait of each request_task in ms")
-        ("heartbeat-interval", po::value(&c.heartbeat_interval)->default_value(0.0),
-         "seconds between heartbeats; 0 = the interval the master asks for")
-        ("opencv-threads", po::value(&c.detector_options.threads)->default_value(1),
-         "OpenCV threads inside one detection (0 = OpenCV's default, all cores)")
-        ("max-tasks", po::value(&c.max_tasks)->default_value(0),
-         "exit after this many tasks (0 = run until stopped)")
-        ("auth-file", po::value<std::string>()->value_name("PATH"),
-         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
-         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
-         "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent");
+    fh::worker::WorkerConfig c;  // its member values are the defaults shown and used below
+    cli.options().add_options()("master", po::value(&c.master_url)->default_value(c.master_url),
+                                "the master's XML-RPC endpoint")(
+        "detector", po::value(&c.detectors)->composing(),
+        "a capability this worker offers (repeatable); required")(
+        "threads", po::value(&c.threads)->default_value(c.threads),
+        "task threads, each with its own detectors and connection")(
+        "id", po::value(&c.id), "worker id (default: HOSTNAME-PID)")(
+        "wait-ms", po::value(&c.wait_ms)->default_value(c.wait_ms),
+        "long-poll wait of each request_task in ms")(
+        "heartbeat-interval", po::value(&c.heartbeat_interval)->default_value(c.heartbeat_interval),
+        "seconds between heartbeats; 0 = the interval the master asks for")(
+        "opencv-threads",
+        po::value(&c.detector_options.threads)->default_value(c.detector_options.threads),
+        "OpenCV threads inside one detection (0 = OpenCV's default, all cores)")(
+        "max-tasks", po::value(&c.max_tasks)->default_value(c.max_tasks),
+        "exit after this many tasks (0 = run until stopped)")(
+        "auth-file", po::value<std::string>()->value_name("PATH"),
+        "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
+        "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
+        "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent");
     cli.set_epilog(
         "Examples:\n"
         "  framehive-worker --master http://10.0.0.5:8000/RPC2 --detector hog --threads 2\n"

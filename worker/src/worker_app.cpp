@@ -1,5 +1,7 @@
 #include "framehive/worker/worker_app.hpp"
 
+#include "framehive/shared/api/master_client.hpp"
+#include "framehive/shared/api/names.hpp"
 #include "framehive/shared/logging.hpp"
 #include "framehive/shared/rpc_client.hpp"
 #include "framehive/worker/detector.hpp"
@@ -20,37 +22,14 @@ namespace fh::worker {
 namespace {
 
 using shared::RpcAuthError;
-using shared::RpcClient;
 using shared::RpcFault;
 using shared::RpcTransportError;
-using Struct = std::map<std::string, xmlrpc_c::value>;
-
-constexpr int k_fault_refused = -507;  // xmlrpc_c::fault::CODE_REQUEST_REFUSED: unknown worker
+using shared::api::MasterClient;
 
 std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "worker";
   return buf;
-}
-
-const xmlrpc_c::value* field(const Struct& s, const char* name) {
-  auto it = s.find(name);
-  return it == s.end() ? nullptr : &it->second;
-}
-
-xmlrpc_c::value result_value(const std::vector<Detection>& dets, double processing_ms) {
-  std::vector<xmlrpc_c::value> out;
-  out.reserve(dets.size());
-  for (const auto& d : dets) {
-    out.push_back(xmlrpc_c::value_struct(Struct{{"label", xmlrpc_c::value_string(d.label)},
-                                                {"confidence", xmlrpc_c::value_double(d.confidence)},
-                                                {"x", xmlrpc_c::value_int(d.x)},
-                                                {"y", xmlrpc_c::value_int(d.y)},
-                                                {"w", xmlrpc_c::value_int(d.w)},
-                                                {"h", xmlrpc_c::value_int(d.h)}}));
-  }
-  return xmlrpc_c::value_struct(Struct{{"detections", xmlrpc_c::value_array(out)},
-                                       {"processing_ms", xmlrpc_c::value_double(processing_ms)}});
 }
 
 }  // namespace
@@ -67,19 +46,11 @@ WorkerApp::WorkerApp(WorkerConfig config) : config_(std::move(config)) {
 bool WorkerApp::register_now() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (registered_) return true;
-  RpcClient client(config_.master_url, 10000, config_.auth_secret);
-  std::vector<xmlrpc_c::value> caps;
-  for (const auto& d : config_.detectors) caps.push_back(xmlrpc_c::value_string(d));
-  xmlrpc_c::paramList p;
-  p.add(xmlrpc_c::value_string(config_.id));
-  p.add(xmlrpc_c::value_string(host_name() + ":" + std::to_string(::getpid())));
-  p.add(xmlrpc_c::value_array(caps));
-  const auto reply = static_cast<Struct>(xmlrpc_c::value_struct(client.call("register_worker", p)));
-  if (config_.heartbeat_interval > 0) {
-    heartbeat_interval_ = config_.heartbeat_interval;
-  } else if (const auto* hb = field(reply, "heartbeat_interval")) {
-    heartbeat_interval_ = std::max(0.1, static_cast<double>(xmlrpc_c::value_double(*hb)));
-  }
+  MasterClient client(config_.master_url, 10000, config_.auth_secret);
+  const auto reply = client.register_worker(
+      config_.id, host_name() + ":" + std::to_string(::getpid()), config_.detectors);
+  heartbeat_interval_ = config_.heartbeat_interval > 0 ? config_.heartbeat_interval
+                                                       : std::max(0.1, reply.heartbeat_interval);
   registered_ = true;
   counters_.registrations++;
   shared::logger("rpc")->info("registered as {} with {} (heartbeat every {:.1f} s)", config_.id,
@@ -93,7 +64,7 @@ bool WorkerApp::ensure_registered() {
     try {
       if (register_now()) return true;
     } catch (const RpcAuthError&) {
-      auth_refused("register_worker");
+      auth_refused(shared::api::method::register_worker);
     } catch (const RpcTransportError& e) {
       counters_.rpc_errors++;
       if (attempt == 0) shared::logger("rpc")->warn("master unreachable: {}; retrying", e.what());
@@ -138,7 +109,7 @@ void WorkerApp::stop() {
 }
 
 void WorkerApp::heartbeat_loop() {
-  RpcClient client(config_.master_url, 10000, config_.auth_secret);
+  MasterClient client(config_.master_url, 10000, config_.auth_secret);
   int attempt = 0;
   while (!stopping()) {
     {
@@ -149,9 +120,7 @@ void WorkerApp::heartbeat_loop() {
     if (stopping()) break;
     if (!registered_) continue;  // a task thread is registering
     try {
-      xmlrpc_c::paramList p;
-      p.add(xmlrpc_c::value_string(config_.id));
-      const bool known = xmlrpc_c::value_boolean(client.call("heartbeat", p));
+      const bool known = client.heartbeat(config_.id);
       attempt = 0;
       if (!known) {
         shared::logger("rpc")->warn("master forgot this worker; registering again");
@@ -159,7 +128,7 @@ void WorkerApp::heartbeat_loop() {
         ensure_registered();
       }
     } catch (const RpcAuthError&) {
-      auth_refused("heartbeat");
+      auth_refused(shared::api::method::heartbeat);
     } catch (const RpcTransportError& e) {
       counters_.rpc_errors++;
       if (attempt++ == 0) shared::logger("rpc")->warn("heartbeat: {}", e.what());
@@ -171,22 +140,19 @@ void WorkerApp::heartbeat_loop() {
 
 void WorkerApp::task_loop(int index) {
   // The long poll plus a margin: curl rounds the timeout up to whole seconds.
-  RpcClient client(config_.master_url, config_.wait_ms + 15000, config_.auth_secret);
+  MasterClient client(config_.master_url, config_.wait_ms + 15000, config_.auth_secret);
   std::map<std::string, std::unique_ptr<Detector>> detectors;  // per thread, made on first use
   int attempt = 0;
   auto log = shared::logger("rpc");
   while (!stopping()) {
     if (!registered_ && !ensure_registered()) break;
     if (config_.max_tasks > 0 && tasks_taken_.load() >= config_.max_tasks) break;
-    Struct task;
+    std::optional<shared::api::Task> task;
     try {
-      xmlrpc_c::paramList p;
-      p.add(xmlrpc_c::value_string(config_.id));
-      p.add(xmlrpc_c::value_int(config_.wait_ms));
-      task = static_cast<Struct>(xmlrpc_c::value_struct(client.call("request_task", p)));
+      task = client.request_task(config_.id, config_.wait_ms);
       attempt = 0;
     } catch (const RpcFault& f) {
-      if (f.code == k_fault_refused) {
+      if (f.code == shared::api::fault::refused) {
         registered_ = false;  // the master restarted or declared us dead
         continue;
       }
@@ -194,7 +160,7 @@ void WorkerApp::task_loop(int index) {
       backoff(attempt);
       continue;
     } catch (const RpcAuthError&) {
-      auth_refused("request_task");
+      auth_refused(shared::api::method::request_task);
       backoff(attempt);
       continue;
     } catch (const std::exception& e) {
@@ -203,20 +169,19 @@ void WorkerApp::task_loop(int index) {
       backoff(attempt);
       continue;
     }
-    if (task.empty()) continue;  // nothing to do within wait_ms
+    if (!task) continue;  // nothing to do within wait_ms
     tasks_taken_++;
 
-    std::string task_id, detector, error;
+    const std::string& task_id = task->task_id;
+    const std::string& detector = task->frame.detector;
+    std::string error;
     std::vector<Detection> found;
     const auto t0 = std::chrono::steady_clock::now();
     try {
-      task_id = xmlrpc_c::value_string(task.at("task_id"));
-      detector = xmlrpc_c::value_string(task.at("detector"));
-      const auto bytes = xmlrpc_c::value_bytestring(task.at("image")).vectorUcharValue();
-      auto decoded = decode_jpeg(bytes);
+      auto decoded = decode_jpeg(*task->frame.image);
       if (!decoded.ok()) {
-        error = std::string("corrupt JPEG (") + jpeg_error_name(decoded.error) + "): " +
-                decoded.message;
+        error = std::string("corrupt JPEG (") + jpeg_error_name(decoded.error) +
+                "): " + decoded.message;
       } else {
         auto& det = detectors[detector];
         if (!det) det = make_detector(detector, config_.detector_options);
@@ -232,25 +197,16 @@ void WorkerApp::task_loop(int index) {
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (task_id.empty()) {
-      log->error("malformed task from master: {}", error);
-      continue;
-    }
 
     // Report, retrying while the master is briefly unreachable; after that the master's
     // timeout hands the task to someone else.
     for (int tries = 0; tries < 6; ++tries) {
       try {
-        xmlrpc_c::paramList p;
-        p.add(xmlrpc_c::value_string(config_.id));
-        p.add(xmlrpc_c::value_string(task_id));
         if (error.empty()) {
-          p.add(result_value(found, ms));
-          const bool ok = xmlrpc_c::value_boolean(client.call("complete_task", p));
+          const bool ok = client.complete_task(config_.id, task_id, {found, ms});
           (ok ? counters_.completed : counters_.rejected)++;
         } else {
-          p.add(xmlrpc_c::value_string(error));
-          client.call("fail_task", p);
+          client.fail_task(config_.id, task_id, error);
           counters_.failed++;
           log->warn("task {} failed: {}", task_id, error);
         }

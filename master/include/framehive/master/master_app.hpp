@@ -18,9 +18,9 @@ struct MasterConfig {
   SchedulerConfig scheduler;
   RpcServerConfig rpc;
   std::string db_path = "framehive-master.db";  ///< ":memory:" persists nothing
-  double monitor_interval = 0.25;  ///< seconds between monitor passes
-  double stats_interval = 10.0;    ///< seconds between status log lines (0: off)
-  double prune_interval = 60.0;    ///< seconds between database retention passes
+  double monitor_interval = 0.25;               ///< seconds between monitor passes
+  double stats_interval = 10.0;                 ///< seconds between status log lines (0: off)
+  double prune_interval = 60.0;                 ///< seconds between database retention passes
 };
 
 class MasterApp {
@@ -40,12 +40,12 @@ class MasterApp {
  private:
   void monitor_loop();
 
-  MasterConfig config_;                    ///< immutable after construction
-  std::unique_ptr<ResultStore> store_;     ///< persistence
-  std::unique_ptr<Scheduler> scheduler_;   ///< task state
-  std::unique_ptr<RpcServer> server_;      ///< XML-RPC endpoint
-  std::mutex mutex_;                       ///< guards stop_
-  std::condition_variable stop_cv_;        ///< wakes the monitor on stop
+  MasterConfig config_;                   ///< immutable after construction
+  std::unique_ptr<ResultStore> store_;    ///< persistence
+  std::unique_ptr<Scheduler> scheduler_;  ///< task state
+  std::unique_ptr<RpcServer> server_;     ///< XML-RPC endpoint
+  std::mutex mutex_;                      ///< guards stop_
+  std::condition_variable stop_cv_;       ///< wakes the monitor on stop
   bool stop_ = false;
 };
 

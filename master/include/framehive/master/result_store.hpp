@@ -56,12 +56,6 @@ class ResultStore {
   std::vector<ResultRecord> results_after(int port, double since, std::int64_t after_id,
                                           std::size_t limit, std::int64_t& last_id);
 
-  /// One time bucket of get_summary: frames completed and detections per label.
-  struct SummaryBucket {
-    double start = 0.0;                          ///< Unix seconds, multiple of the interval
-    std::int64_t frames = 0;                     ///< results captured in the bucket
-    std::map<std::string, std::int64_t> labels;  ///< detections per label
-  };
   /// Buckets of `interval` seconds over results of a port captured at or after `since`,
   /// oldest first; buckets without results are left out.
   std::vector<SummaryBucket> summary(int port, double interval, double since);

@@ -1,10 +1,8 @@
 #pragma once
 // The master's XML-RPC endpoint (http://HOST:PORT/RPC2): the methods of docs/api.md bound to a
-// Scheduler, served by one of two back ends that speak the same contract: "native" (Beast
-// HTTP + a fast XML-RPC codec, the default) or "xmlrpc-c" (Abyss), optionally behind HTTP Basic
-// authentication with a shared secret. Both run one thread per connection; the Scheduler does
-// the locking. Construct it before other threads start (the xmlrpc-c back end sets xmlrpc-c's
-// process-global XML size limit). run() blocks; stop() may be called from any thread.
+// Scheduler, served over HTTP/1.1 by Boost.Beast with framehive's XML-RPC codec, optionally
+// behind HTTP Basic authentication with a shared secret. One thread per connection; the
+// Scheduler does the locking. run() blocks; stop() may be called from any thread.
 
 #include "framehive/master/result_store.hpp"
 #include "framehive/master/scheduler.hpp"
@@ -21,19 +19,17 @@ struct RpcServerConfig {
   unsigned max_conn = 64;          ///< simultaneous connections (long polls hold one each)
   std::size_t max_request_bytes = 64u << 20;  ///< XML size limit of one request or response
   std::size_t max_image_bytes = 16u << 20;    ///< largest accepted JPEG
-  std::size_t max_batch = 1000;    ///< frames in one add_tasks call
-  unsigned request_timeout_s = 15; ///< time a client has to send its request (0: no limit)
+  std::size_t max_batch = 1000;               ///< frames in one add_tasks call
+  unsigned request_timeout_s = 15;    ///< time a client has to send its request (0: no limit)
   unsigned keepalive_timeout_s = 15;  ///< idle keep-alive connections are closed after this
-  std::string backend = "native";  ///< "native" (Beast + own codec) or "xmlrpc-c" (Abyss)
   /// HTTP Basic password (user "framehive") every request must carry; empty: no
-  /// authentication. Both back ends answer 401 without it (docs/api.md, "Authentication").
+  /// authentication. Requests without it are answered 401 (docs/api.md, "Authentication").
   std::string auth_secret;
 };
 
 class RpcServer {
  public:
-  /// Binds the socket; throws std::runtime_error when the address is unusable or the back end
-  /// unknown.
+  /// Binds the socket; throws std::runtime_error when the address is unusable.
   RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config);
   ~RpcServer();
   RpcServer(const RpcServer&) = delete;
@@ -43,13 +39,12 @@ class RpcServer {
   int port() const;
   /// Serves until stop().
   void run();
-  /// Makes run() return (the xmlrpc-c back end may take a few seconds with idle keep-alive
-  /// clients; the native one closes them at once).
+  /// Makes run() return (idle keep-alive connections are closed at once).
   void stop();
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;  ///< the back end (keeps xmlrpc-c and Beast out of this header)
+  std::unique_ptr<Impl> impl_;  ///< the server (keeps xmlrpc-c and Beast out of this header)
 };
 
 }  // namespace fh::master

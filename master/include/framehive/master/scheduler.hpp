@@ -3,7 +3,9 @@
 // capability routing, round-robin fairness across ports, bounded per-port queues, frame
 // expiry, stale-task reassignment, dead-worker detection, and result retention.
 // Thread-safe: every public method takes mutex_. Time comes from the injected Clock; tick()
-// is the monitor's step and is called periodically by the master (or by tests).
+// is the monitor's step and is called periodically by the master (or by tests). The worker
+// registry and the per-port books (metrics, results, kept frames) live in WorkerRegistry and
+// PortMetrics (master/src), guarded by mutex_ too.
 
 #include "framehive/master/result_store.hpp"
 #include "framehive/master/types.hpp"
@@ -13,9 +15,9 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,7 +30,7 @@ struct SchedulerConfig {
   double heartbeat_interval = 2.0;       ///< seconds between worker heartbeats
   int heartbeat_misses = 3;              ///< missed heartbeats after which a worker is dead
   std::size_t max_pending_per_port = 8;  ///< pending frames per port; oldest dropped beyond
-  double max_frame_age = 0.0;  ///< seconds since capture; older pending frames expire (0: off)
+  double max_frame_age = 10.0;  ///< seconds since capture; older pending frames expire (0: off)
   std::string default_detector = "hog";       ///< detector for frames that name none
   std::map<int, std::string> port_detectors;  ///< per-port default detector
   std::size_t retain_results = 10000;         ///< results kept per port (memory and database)
@@ -37,65 +39,20 @@ struct SchedulerConfig {
   std::size_t keep_frames = 50;       ///< completed frames (JPEG + result) kept per port
 };
 
-/// A completed frame kept for review (get_frame): the JPEG and its result.
-struct KeptFrame {
-  ResultRecord record;
-  std::shared_ptr<const std::vector<std::uint8_t>> image;
-};
-
-/// Reply to register_worker.
-struct Registration {
-  double heartbeat_interval = 0.0;
-  double task_timeout = 0.0;
-};
-
-struct WorkerStatus {
-  std::string worker_id, address;
-  std::vector<std::string> capabilities;
-  bool alive = true;
-  double registered_at = 0.0, last_seen = 0.0;  ///< Unix seconds
-  std::int64_t assigned = 0, completed = 0, failed = 0;
-  std::vector<std::string> current_tasks;
-};
-
-struct PortStatus {
-  int port = 0;
-  std::string stream;
-  std::string detector;       ///< default detector of the port
-  std::int64_t received = 0;  ///< frames added
-  std::int64_t pending = 0, in_progress = 0;
-  std::int64_t completed = 0, failed = 0;
-  std::int64_t dropped = 0;        ///< dropped: pending queue of the port full
-  std::int64_t expired = 0;        ///< pending longer than max_frame_age
-  std::int64_t lost_at_start = 0;  ///< frames a previous run held when it stopped (failures)
-  std::int64_t last_frame_id = -1;
-  double fps = 0.0;                                   ///< completions per second over the last 10 s
-  double latency_p50_ms = 0.0, latency_p99_ms = 0.0;  ///< capture -> completion, recent
-};
-
-struct SchedulerStatus {
-  std::int64_t pending = 0, in_progress = 0, completed = 0, failed = 0;
-  std::int64_t dropped = 0, expired = 0;
-  std::int64_t requeued_timeout = 0, requeued_dead_worker = 0, failed_timeout = 0;
-  std::int64_t duplicate_completions = 0, late_completions = 0, unknown_completions = 0;
-  std::int64_t store_errors = 0;
-  std::int64_t lost_at_start = 0;  ///< frames the previous run held when it stopped: failures
-  std::vector<std::string> waiting_detectors;  ///< detectors with pending tasks and no live worker
-  std::vector<WorkerStatus> workers;
-  std::vector<PortStatus> ports;
-  double uptime_s = 0.0;
-};
-
 /// Error thrown for contract violations the RPC layer turns into faults.
 struct RequestError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+class PortMetrics;
+class WorkerRegistry;
 
 class Scheduler {
  public:
   /// store may be null (nothing persisted). id_prefix makes task ids unique across restarts.
   Scheduler(SchedulerConfig config, const shared::Clock& clock, ResultStore* store,
             std::string id_prefix);
+  ~Scheduler();
 
   /// Adds frames (already validated by the caller), returns their task ids in order.
   std::vector<std::string> add_frames(std::vector<Frame> frames);
@@ -124,7 +81,10 @@ class Scheduler {
   /// from the in-flight journal to failures at start-up), per port.
   void note_lost_at_start(const std::map<int, std::int64_t>& per_port);
 
-  /// The monitor's step: expiry, stale tasks, dead workers. Returns tasks put back.
+  /// The monitor's step: the tasks of workers that missed heartbeat_misses heartbeats go back
+  /// to pending; tasks in progress longer than task_timeout go back too, or fail once they
+  /// were handed out max_attempts times; pending frames older than max_frame_age expire.
+  /// Returns the number of tasks taken from their workers (requeued, or failed at max_attempts).
   std::size_t tick();
   /// Wakes every long poll and makes new ones return at once.
   void shutdown();
@@ -139,37 +99,32 @@ class Scheduler {
     double started_mono = 0.0;  ///< when handed out
     double added_mono = 0.0;
   };
-  struct Worker {
-    WorkerStatus info;
-    double last_seen_mono = 0.0;
-    std::set<std::string> holding;  ///< task ids in progress with this worker
-  };
-  struct Port {
-    PortStatus stats;
-    std::map<std::string, std::deque<std::string>> pending;  ///< detector -> task ids (FIFO)
-    std::deque<double> completions_mono;                     ///< recent completion times, for fps
-    std::deque<double> latencies_ms;     ///< recent capture -> completion latencies
-    std::deque<ResultRecord> results;    ///< newest first, retained
-    std::deque<std::string> kept_order;  ///< kept frames of this port, oldest first
-  };
+  /// A port's pending task ids per detector, each queue FIFO (requeued tasks at the front).
+  using Queues = std::map<std::string, std::deque<std::string>>;
+  /// Why a task in progress goes back to pending (or fails after max_attempts).
+  enum class RequeueReason { timeout, worker_dead, worker_restarted };
+  /// The failure reason recorded when a requeue fails the task ("timeout", ...).
+  static const char* failure_reason(RequeueReason why);
 
   Entry* find(const std::string& task_id);
-  Port& port(int p);
-  bool take(Worker& w, Entry*& out);
-  void drop_oldest_pending(Port& p);
+  /// The pending queues of a port, created (with the port's books) on first use.
+  Queues& queues(int port);
+  /// The oldest pending task a worker with these capabilities can run, round robin over the
+  /// ports, popped from its queue.
+  bool take(const std::vector<std::string>& capabilities, Entry*& out);
+  void drop_oldest_pending(int port, Queues& queues);
   enum class Discard { dropped, expired };
   /// Takes a pending task, already popped from its queue, out of the books as dropped or
   /// expired, and queues its id for the store's in-flight journal (forgotten_).
-  void discard_pending(Port& p, std::string id, Discard why);
+  void discard_pending(int port, std::string id, Discard why);
   /// Pending longer than max_frame_age (since capture, or since added without a capture time).
   bool too_old(const Entry& e, double now_wall, double now_mono) const;
   void to_pending(Entry& e);
   void finish(Entry& e);
   void fail(Entry& e, const std::string& reason, const std::string& worker_id,
             std::vector<FailureRecord>& persist);
-  void requeue(Entry& e, const char* why, std::vector<FailureRecord>& persist);
+  void requeue(Entry& e, RequeueReason why, std::vector<FailureRecord>& persist);
   void remove_from_holder(Entry& e);
-  bool worker_dead(const Worker& w, double now) const;
   void persist(const std::vector<FailureRecord>& failures);
   /// Counts and logs a database error (call unlocked: takes mutex_).
   void store_failed(const std::exception& e);
@@ -188,11 +143,11 @@ class Scheduler {
   std::uint64_t next_seq_ = 1;
   std::unordered_map<std::string, Entry> tasks_;  ///< every live and recently finished task
   std::deque<std::string> finished_order_;        ///< finished ids, oldest first, for pruning
-  std::map<std::string, Worker> workers_;
-  std::map<int, Port> ports_;
-  std::unordered_map<std::string, KeptFrame> kept_;  ///< task id -> kept frame
-  int rr_cursor_ = 0;                                ///< last port served, for round-robin
-  SchedulerStatus counters_;                         ///< global counters (lists unused)
+  std::unique_ptr<WorkerRegistry> workers_;       ///< registered workers, what they hold
+  std::unique_ptr<PortMetrics> metrics_;          ///< per-port counters, results, kept frames
+  std::map<int, Queues> pending_;                 ///< port -> its pending queues
+  int rr_cursor_ = 0;                             ///< last port served, for round-robin
+  SchedulerStatus counters_;                      ///< global counters (lists unused)
   std::vector<std::string> forgotten_;  ///< dropped/expired ids not yet out of the journal
 };
 

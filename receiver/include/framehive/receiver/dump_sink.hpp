@@ -26,9 +26,9 @@ class DumpSink final : public FrameSink {
   /// Writes one frame; false (and logs, rate-limited) on failure.
   bool write(const Frame& frame);
 
-  std::string dir_;                     ///< the dump directory
-  std::set<std::uint16_t> made_dirs_;   ///< ports whose sub-directory exists
-  std::uint64_t failures_ = 0;          ///< write failures so far (for rate-limited logging)
+  std::string dir_;                    ///< the dump directory
+  std::set<std::uint16_t> made_dirs_;  ///< ports whose sub-directory exists
+  std::uint64_t failures_ = 0;         ///< write failures so far (for rate-limited logging)
 };
 
 }  // namespace fh::receiver

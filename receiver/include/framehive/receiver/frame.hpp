@@ -41,13 +41,13 @@ inline bool operator==(const Bytes& a, const std::vector<std::uint8_t>& b) {
 inline bool operator==(const std::vector<std::uint8_t>& a, const Bytes& b) { return b == a; }
 
 struct Frame {
-  std::uint16_t port = 0;          ///< UDP port it arrived on (one port = one camera)
-  std::string stream;              ///< camera name from the datagram header
-  std::uint64_t session = 0;       ///< sender session (random per sender run and stream)
-  std::uint32_t frame_seq = 0;     ///< frame sequence number within the session
-  std::uint64_t capture_us = 0;    ///< capture time at the sender, Unix microseconds
-  std::uint64_t received_us = 0;   ///< time the last chunk arrived, Unix microseconds
-  Bytes jpeg;                      ///< the JPEG bytes, exactly as sent
+  std::uint16_t port = 0;         ///< UDP port it arrived on (one port = one camera)
+  std::string stream;             ///< camera name from the datagram header
+  std::uint64_t session = 0;      ///< sender session (random per sender run and stream)
+  std::uint32_t frame_seq = 0;    ///< frame sequence number within the session
+  std::uint64_t capture_us = 0;   ///< capture time at the sender, Unix microseconds
+  std::uint64_t received_us = 0;  ///< time the last chunk arrived, Unix microseconds
+  Bytes jpeg;                     ///< the JPEG bytes, exactly as sent
 };
 
 }  // namespace fh::receiver

@@ -32,11 +32,11 @@ class FrameConsumer {
   void run();
   void deliver(std::vector<Frame>& batch);
 
-  FrameQueue& queue_;                 ///< where frames come from
-  std::unique_ptr<FrameSink> sink_;   ///< where they go; null = discard
-  StatsTable& stats_;                 ///< counters
-  const std::size_t max_batch_;       ///< frames per deliver() call at most
-  std::thread thread_;                ///< the consumer thread
+  FrameQueue& queue_;                ///< where frames come from
+  std::unique_ptr<FrameSink> sink_;  ///< where they go; null = discard
+  StatsTable& stats_;                ///< counters
+  const std::size_t max_batch_;      ///< frames per deliver() call at most
+  std::thread thread_;               ///< the consumer thread
 };
 
 }  // namespace fh::receiver

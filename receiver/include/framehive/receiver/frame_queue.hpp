@@ -41,15 +41,15 @@ class FrameQueue {
   std::size_t dropped() const;
 
  private:
-  const std::size_t per_port_;                          ///< capacity of each port's deque
+  const std::size_t per_port_;  ///< capacity of each port's deque
   /// Guards queues_, last_port_, size_, dropped_ and closed_.
   mutable std::mutex mutex_;
-  std::condition_variable ready_;                       ///< signalled on push and close
-  std::map<std::uint16_t, std::deque<Frame>> queues_;   ///< per-port frames, oldest first
-  std::optional<std::uint16_t> last_port_;              ///< port served last (round-robin cursor)
-  std::size_t size_ = 0;                                ///< frames in all deques
-  std::size_t dropped_ = 0;                             ///< frames dropped by overflow
-  bool closed_ = false;                                 ///< close() was called
+  std::condition_variable ready_;                      ///< signalled on push and close
+  std::map<std::uint16_t, std::deque<Frame>> queues_;  ///< per-port frames, oldest first
+  std::optional<std::uint16_t> last_port_;             ///< port served last (round-robin cursor)
+  std::size_t size_ = 0;                               ///< frames in all deques
+  std::size_t dropped_ = 0;                            ///< frames dropped by overflow
+  bool closed_ = false;                                ///< close() was called
 };
 
 }  // namespace fh::receiver

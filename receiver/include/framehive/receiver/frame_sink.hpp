@@ -1,6 +1,6 @@
 #pragma once
-// Where complete frames go: the consumer thread hands batches to one FrameSink (the --dump
-// writer today, the master forwarder next). Implementations are called from one thread only.
+// Where complete frames go: the consumer thread hands batches to one FrameSink (DumpSink for
+// --dump, MasterSink for --master). Implementations are called from one thread only.
 
 #include "framehive/receiver/frame.hpp"
 

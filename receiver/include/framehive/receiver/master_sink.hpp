@@ -19,27 +19,29 @@
 #include <string>
 
 namespace fh::shared {
-class RpcClient;
+namespace api {
+class MasterClient;
 }
+}  // namespace fh::shared
 
 namespace fh::receiver {
 
 struct MasterSinkConfig {
-  std::string url;                 ///< http://HOST:PORT/RPC2
-  std::size_t batch_max = 16;      ///< frames per add_tasks call
-  int timeout_ms = 10000;          ///< per call
-  double max_backoff_s = 5.0;      ///< cap of the retry delay
-  double shutdown_grace_s = 3.0;   ///< after request_stop, how long a batch may still be retried
-  std::string auth_secret;         ///< HTTP Basic password for the master; empty: none
+  std::string url;                ///< http://HOST:PORT/RPC2
+  std::size_t batch_max = 16;     ///< frames per add_tasks call
+  int timeout_ms = 10000;         ///< per call
+  double max_backoff_s = 5.0;     ///< cap of the retry delay
+  double shutdown_grace_s = 3.0;  ///< after request_stop, how long a batch may still be retried
+  std::string auth_secret;        ///< HTTP Basic password for the master; empty: none
 };
 
 /// Counters of the forwarding path; readable from any thread.
 struct MasterSinkCounters {
-  std::atomic<std::int64_t> calls{0};       ///< add_tasks calls that succeeded
-  std::atomic<std::int64_t> retries{0};     ///< transport errors retried
-  std::atomic<std::int64_t> refused{0};     ///< frames the master refused with a fault
-  std::atomic<std::int64_t> abandoned{0};   ///< frames given up at shutdown, master unreachable
-  std::atomic<std::int64_t> auth_errors{0}; ///< calls the master refused with HTTP 401
+  std::atomic<std::int64_t> calls{0};        ///< add_tasks calls that succeeded
+  std::atomic<std::int64_t> retries{0};      ///< transport errors retried
+  std::atomic<std::int64_t> refused{0};      ///< frames the master refused with a fault
+  std::atomic<std::int64_t> abandoned{0};    ///< frames given up at shutdown, master unreachable
+  std::atomic<std::int64_t> auth_errors{0};  ///< calls the master refused with HTTP 401
 };
 
 class MasterSink final : public FrameSink {
@@ -61,14 +63,14 @@ class MasterSink final : public FrameSink {
             std::vector<bool>& failed);
   void wait_backoff(int attempt);
 
-  MasterSinkConfig config_;                     ///< immutable
-  std::unique_ptr<shared::RpcClient> client_;   ///< used by the consumer thread only
+  MasterSinkConfig config_;                            ///< immutable
+  std::unique_ptr<shared::api::MasterClient> client_;  ///< used by the consumer thread only
   MasterSinkCounters counters_;
   std::atomic<bool> stop_{false};
-  std::atomic<double> stop_deadline_{0.0};      ///< steady seconds after which retries stop
-  std::mutex mutex_;                            ///< guards nothing but the wait below
-  std::condition_variable wake_;                ///< wakes a backoff wait on stop
-  bool logged_down_ = false;                    ///< one warning per outage
+  std::atomic<double> stop_deadline_{0.0};  ///< steady seconds after which retries stop
+  std::mutex mutex_;                        ///< guards nothing but the wait below
+  std::condition_variable wake_;            ///< wakes a backoff wait on stop
+  bool logged_down_ = false;                ///< one warning per outage
   shared::LogThrottle auth_log_{std::chrono::seconds(30)};  ///< paces the 401 error line
 };
 

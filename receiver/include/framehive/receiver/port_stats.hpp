@@ -30,8 +30,8 @@ struct PortStatsSnapshot {
   std::int64_t missing = 0;               ///< incomplete: never seen (sequence gap)
   /// Malformed datagrams by DecodeError; entry [none] is unused.
   std::array<std::uint64_t, fh::shared::k_decode_error_count> malformed_by_reason{};
-  double first_complete = 0;              ///< monotonic time of the first complete frame, 0 if none
-  double last_complete = 0;               ///< monotonic time of the last complete frame
+  double first_complete = 0;  ///< monotonic time of the first complete frame, 0 if none
+  double last_complete = 0;   ///< monotonic time of the last complete frame
 
   /// timed_out + superseded + evicted + missing.
   std::uint64_t frames_incomplete() const;
@@ -46,7 +46,7 @@ struct PortStats {
 
   // Each counter means what the PortStatsSnapshot field of the same name says. Relaxed
   // atomics: counters are independent, nobody synchronises through them.
-  const std::uint16_t port;                     ///< the UDP port
+  const std::uint16_t port;  ///< the UDP port
   std::atomic<std::uint64_t> datagrams{0};
   std::atomic<std::uint64_t> bytes{0};
   std::atomic<std::uint64_t> frames_complete{0};

@@ -23,11 +23,11 @@
 namespace fh::receiver {
 
 struct ReassemblerConfig {
-  double frame_timeout = 1.0;                   ///< seconds from a frame's first chunk to give up
-  std::uint32_t reorder_window = 16;            ///< completing s supersedes partials <= s - this
-  std::size_t max_partial_frames = 16;          ///< partial frames per port (oldest evicted)
-  std::size_t max_frame_bytes = 8u << 20;       ///< larger frame_len is malformed too_large
-  std::size_t max_partial_bytes = 256u << 20;   ///< partial-frame bytes, all ports together
+  double frame_timeout = 1.0;                  ///< seconds from a frame's first chunk to give up
+  std::uint32_t reorder_window = 16;           ///< completing s supersedes partials <= s - this
+  std::size_t max_partial_frames = 16;         ///< partial frames per port (oldest evicted)
+  std::size_t max_frame_bytes = 8u << 20;      ///< larger frame_len is malformed too_large
+  std::size_t max_partial_bytes = 256u << 20;  ///< partial-frame bytes, all ports together
   /// HMAC key of the datagrams' integrity tags (--key-file). Set: untagged or wrongly tagged
   /// datagrams are malformed bad_tag. Empty: tags are accepted unchecked.
   std::string key;
@@ -76,19 +76,19 @@ class Reassembler {
  private:
   /// A frame being reassembled.
   struct Partial {
-    std::string stream;              ///< from the first chunk seen
-    std::uint16_t chunk_count = 0;   ///< from the first chunk seen
-    std::uint32_t frame_len = 0;     ///< from the first chunk seen
-    std::uint32_t chunk_size = 0;    ///< payload bytes of every non-last chunk
-    std::uint64_t capture_us = 0;    ///< from the first chunk seen
+    std::string stream;             ///< from the first chunk seen
+    std::uint16_t chunk_count = 0;  ///< from the first chunk seen
+    std::uint32_t frame_len = 0;    ///< from the first chunk seen
+    std::uint32_t chunk_size = 0;   ///< payload bytes of every non-last chunk
+    std::uint64_t capture_us = 0;   ///< from the first chunk seen
     /// frame_len bytes, filled chunk by chunk, moved into the Frame when complete. Not
     /// zero-filled: what a header claims costs nothing until its chunks arrive (a flood of
     /// forged headers stays cheap).
     Bytes data;
-    std::vector<bool> have;          ///< chunk i arrived
-    std::uint16_t received = 0;      ///< distinct chunks arrived
-    double started = 0;              ///< monotonic time of the first chunk
-    std::uint64_t order = 0;         ///< creation order (smaller = older)
+    std::vector<bool> have;      ///< chunk i arrived
+    std::uint16_t received = 0;  ///< distinct chunks arrived
+    double started = 0;          ///< monotonic time of the first chunk
+    std::uint64_t order = 0;     ///< creation order (smaller = older)
   };
 
   /// Why a partial frame was given up.
@@ -125,13 +125,13 @@ class Reassembler {
   void complete(std::uint16_t port, PortState& ps, std::map<Key, Partial>::iterator it);
   void remember_finished(Session& s, std::uint32_t seq, bool completed);
 
-  ReassemblerConfig config_;              ///< limits and timeouts
-  const fh::shared::Clock& clock_;        ///< time source
-  Listener& listener_;                    ///< gets complete frames
+  ReassemblerConfig config_;                  ///< limits and timeouts
+  const fh::shared::Clock& clock_;            ///< time source
+  Listener& listener_;                        ///< gets complete frames
   std::map<std::uint16_t, PortState> ports_;  ///< fixed set of ports
-  std::size_t partial_bytes_ = 0;         ///< sum of PortState::bytes
-  std::uint64_t order_ = 0;               ///< counter for Partial::order and Session::last_used
-  fh::shared::DecodedDatagram decoded_;   ///< reused decode target (keeps its string capacity)
+  std::size_t partial_bytes_ = 0;             ///< sum of PortState::bytes
+  std::uint64_t order_ = 0;                   ///< counter for Partial::order and Session::last_used
+  fh::shared::DecodedDatagram decoded_;       ///< reused decode target (keeps its string capacity)
   std::unique_ptr<fh::shared::DatagramTagger> tagger_;  ///< checks tags; null without a key
 };
 

@@ -98,24 +98,24 @@ class StreamPublisher {
   /// True when the next datagram is to be withheld (--test-drop-fraction).
   bool drop_next();
 
-  std::uint16_t port_;                     ///< receiver port (for stats)
-  std::string stream_;                     ///< stream name
-  std::uint64_t session_;                  ///< session id
-  std::unique_ptr<FrameSource> source_;    ///< frames (replaced on reconnect)
-  std::unique_ptr<UdpSender> sender_;      ///< socket
-  Options options_;                        ///< settings
-  Reopen reopen_;                          ///< live-source reconnect
-  JpegEncoder encoder_;                    ///< JPEG settings
+  std::uint16_t port_;                              ///< receiver port (for stats)
+  std::string stream_;                              ///< stream name
+  std::uint64_t session_;                           ///< session id
+  std::unique_ptr<FrameSource> source_;             ///< frames (replaced on reconnect)
+  std::unique_ptr<UdpSender> sender_;               ///< socket
+  Options options_;                                 ///< settings
+  Reopen reopen_;                                   ///< live-source reconnect
+  JpegEncoder encoder_;                             ///< JPEG settings
   std::unique_ptr<shared::DatagramTagger> tagger_;  ///< integrity tags; null without a key
-  Chunker chunker_;                        ///< datagram builder
-  RateLimiter limiter_;                    ///< --max-rate
-  std::mt19937_64 drop_rng_;               ///< --test-drop-fraction generator
-  bool failed_ = false;                    ///< the source failed (run() returns false)
-  std::uint32_t next_seq_ = 0;             ///< frame_seq of the next frame sent
-  std::uint64_t frames_since_rewind_ = 0;  ///< guards --loop against an empty file
-  std::uint64_t decode_errors_base_ = 0;   ///< decode errors of sources replaced on reconnect
-  std::vector<std::uint8_t> jpeg_;         ///< encoded frame (reused)
-  std::vector<std::uint8_t> datagram_;     ///< one datagram (reused)
+  Chunker chunker_;                                 ///< datagram builder
+  RateLimiter limiter_;                             ///< --max-rate
+  std::mt19937_64 drop_rng_;                        ///< --test-drop-fraction generator
+  bool failed_ = false;                             ///< the source failed (run() returns false)
+  std::uint32_t next_seq_ = 0;                      ///< frame_seq of the next frame sent
+  std::uint64_t frames_since_rewind_ = 0;           ///< guards --loop against an empty file
+  std::uint64_t decode_errors_base_ = 0;  ///< decode errors of sources replaced on reconnect
+  std::vector<std::uint8_t> jpeg_;        ///< encoded frame (reused)
+  std::vector<std::uint8_t> datagram_;    ///< one datagram (reused)
 
   std::atomic<bool> stop_{false};    ///< set by stop()
   std::mutex wait_mutex_;            ///< guards nothing but the wait on wait_cv_

@@ -41,13 +41,13 @@ class Cli {
   void set_epilog(std::string text) { epilog_ = std::move(text); }
 
  private:
-  std::string program_;       ///< binary name
-  std::string synopsis_;      ///< usage line
-  std::string description_;   ///< help paragraph
-  std::string epilog_;        ///< help examples
-  po::options_description options_;            ///< component options
+  std::string program_;                            ///< binary name
+  std::string synopsis_;                           ///< usage line
+  std::string description_;                        ///< help paragraph
+  std::string epilog_;                             ///< help examples
+  po::options_description options_;                ///< component options
   po::positional_options_description positional_;  ///< positional arguments
-  po::variables_map vm_;      ///< parsed values
+  po::variables_map vm_;                           ///< parsed values
 };
 
 /// Runs body, mapping exceptions to exit codes with a one-line message on stderr.

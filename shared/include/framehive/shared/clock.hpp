@@ -27,7 +27,7 @@ class SystemClock final : public Clock {
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(double wall_start = 1'700'000'000.0) : wall_(wall_start) {}
-  double wall() const override { return wall_.load() ; }
+  double wall() const override { return wall_.load(); }
   double mono() const override { return mono_.load(); }
   /// Moves both clocks forward by seconds.
   void advance(double seconds) {

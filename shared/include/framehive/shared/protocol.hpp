@@ -29,31 +29,31 @@ class DatagramTagger;
 
 /// One chunk's header, host byte order.
 struct DatagramHeader {
-  std::uint8_t version = k_version;    ///< format version
-  std::uint8_t flags = 0;              ///< k_flag_tagged or 0; other bits reserved
-  std::uint64_t session = 0;           ///< random per sender run and stream
-  std::uint32_t frame_seq = 0;         ///< frame sequence number within the session
-  std::uint16_t chunk_index = 0;       ///< 0 .. chunk_count-1
-  std::uint16_t chunk_count = 0;       ///< chunks in this frame, >= 1
-  std::uint32_t frame_len = 0;         ///< total JPEG bytes of the frame
-  std::uint16_t payload_len = 0;       ///< bytes of payload in this datagram
-  std::uint64_t capture_us = 0;        ///< capture time, Unix microseconds
-  std::uint32_t payload_crc = 0;       ///< CRC-32 (IEEE) of the payload
-  std::string stream;                  ///< camera name, <= k_max_stream_name bytes
+  std::uint8_t version = k_version;  ///< format version
+  std::uint8_t flags = 0;            ///< k_flag_tagged or 0; other bits reserved
+  std::uint64_t session = 0;         ///< random per sender run and stream
+  std::uint32_t frame_seq = 0;       ///< frame sequence number within the session
+  std::uint16_t chunk_index = 0;     ///< 0 .. chunk_count-1
+  std::uint16_t chunk_count = 0;     ///< chunks in this frame, >= 1
+  std::uint32_t frame_len = 0;       ///< total JPEG bytes of the frame
+  std::uint16_t payload_len = 0;     ///< bytes of payload in this datagram
+  std::uint64_t capture_us = 0;      ///< capture time, Unix microseconds
+  std::uint32_t payload_crc = 0;     ///< CRC-32 (IEEE) of the payload
+  std::string stream;                ///< camera name, <= k_max_stream_name bytes
 };
 
 /// Why a datagram was rejected. Order matches decode_error_names().
 enum class DecodeError : std::uint8_t {
   none = 0,
-  too_short,      ///< shorter than the fixed header
-  bad_magic,      ///< not a framehive datagram
-  bad_version,    ///< a version this build does not speak
-  bad_length,     ///< payload length disagrees with the datagram size, or impossible sizes
-  bad_index,      ///< chunk_count 0 or chunk_index >= chunk_count
-  bad_checksum,   ///< payload CRC mismatch
-  too_large,      ///< frame_len over the receiver's --max-frame-bytes
-  inconsistent,   ///< disagrees with earlier chunks of the same frame
-  bad_tag,        ///< a key is configured and the integrity tag is missing or wrong
+  too_short,     ///< shorter than the fixed header
+  bad_magic,     ///< not a framehive datagram
+  bad_version,   ///< a version this build does not speak
+  bad_length,    ///< payload length disagrees with the datagram size, or impossible sizes
+  bad_index,     ///< chunk_count 0 or chunk_index >= chunk_count
+  bad_checksum,  ///< payload CRC mismatch
+  too_large,     ///< frame_len over the receiver's --max-frame-bytes
+  inconsistent,  ///< disagrees with earlier chunks of the same frame
+  bad_tag,       ///< a key is configured and the integrity tag is missing or wrong
   count_         ///< number of reasons (not a reason)
 };
 
@@ -73,13 +73,11 @@ struct DecodedDatagram {
   std::size_t payload_size = 0;
 };
 
-/// CRC-32 (IEEE 802.3; zlib's crc32(0, data, size)) of a buffer: AVX-512 VPCLMULQDQ folding
-/// where the CPU has it (shared/src/crc32.cpp), libdeflate otherwise.
+/// CRC-32 (IEEE 802.3; zlib's crc32(0, data, size)) of a buffer, by libdeflate.
 std::uint32_t crc32(const std::uint8_t* data, std::size_t size);
-/// The same value, always computed by libdeflate (the reference for tests and benchmarks).
-std::uint32_t crc32_portable(const std::uint8_t* data, std::size_t size);
-/// True when crc32() uses the VPCLMULQDQ path on this CPU.
-bool crc32_is_accelerated();
+/// The CRC-32 of the bytes covered by crc (0 for none) followed by [data, data + size):
+/// crc32_update(crc32(a), b) == crc32(a followed by b).
+std::uint32_t crc32_update(std::uint32_t crc, const std::uint8_t* data, std::size_t size);
 
 /// Size of the encoded header for a stream name of this length.
 std::size_t header_size(const DatagramHeader& h);

@@ -2,6 +2,8 @@
 // The detector interface: one image in, a list of labelled boxes out.
 // Not thread-safe: detectors hold OpenCV state; create one instance per worker thread.
 
+#include "framehive/shared/api/types.hpp"
+
 #include <opencv2/core.hpp>
 
 #include <string>
@@ -10,15 +12,10 @@
 
 namespace fh::worker {
 
-/// One detected object, in pixels of the image given to detect().
-struct Detection {
-  std::string label;        ///< class name, e.g. "person", "face"
-  double confidence = 0.0;  ///< 0..1, higher is surer (each detector documents its mapping)
-  int x = 0;                ///< left edge, 0 <= x < image width
-  int y = 0;                ///< top edge, 0 <= y < image height
-  int w = 0;                ///< width, > 0, x + w <= image width
-  int h = 0;                ///< height, > 0, y + h <= image height
-};
+/// One detected object, in pixels of the image given to detect(): the contract's Detection
+/// (0 <= x < width, 0 <= y < height, w and h > 0 and inside the image; confidence 0..1, each
+/// detector documents its mapping).
+using Detection = shared::api::Detection;
 
 /// Outcome of Detector::run(): the detections, or a message saying why detection failed.
 struct DetectResult {

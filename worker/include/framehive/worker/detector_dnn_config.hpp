@@ -29,16 +29,16 @@ namespace fh::worker {
 
 /// A parsed dnn config file; paths are absolute or relative to the working directory.
 struct DnnConfig {
-  std::string source;            ///< the config file it came from
-  std::string model;             ///< weights file
-  std::string config;            ///< Darknet .cfg, empty for ONNX
-  std::string names;             ///< class names file, may be empty
-  int input_width = 416;         ///< network input width
-  int input_height = 416;        ///< network input height
-  float confidence = 0.5f;       ///< minimum confidence
-  float nms = 0.4f;              ///< NMS IoU threshold
-  double scale = 1.0 / 255.0;    ///< blob pixel scale
-  bool swap_rb = true;           ///< BGR -> RGB
+  std::string source;                       ///< the config file it came from
+  std::string model;                        ///< weights file
+  std::string config;                       ///< Darknet .cfg, empty for ONNX
+  std::string names;                        ///< class names file, may be empty
+  int input_width = 416;                    ///< network input width
+  int input_height = 416;                   ///< network input height
+  float confidence = 0.5f;                  ///< minimum confidence
+  float nms = 0.4f;                         ///< NMS IoU threshold
+  double scale = 1.0 / 255.0;               ///< blob pixel scale
+  bool swap_rb = true;                      ///< BGR -> RGB
   YoloLayout layout = YoloLayout::darknet;  ///< output layout
 };
 

@@ -44,14 +44,14 @@ class HaarDetector : public Detector {
   static std::string label_for(const std::string& cascade);
 
  private:
-  cv::CascadeClassifier cascade_;    ///< the loaded cascade
-  std::string path_;                 ///< its file
-  std::string label_;                ///< label of every detection
-  cv::Size min_size_;                ///< smallest box reported
-  cv::Mat gray_;                     ///< scratch: equalised gray image
-  std::vector<cv::Rect> rects_;      ///< scratch: boxes
-  std::vector<int> levels_;          ///< scratch: reject levels (unused)
-  std::vector<double> scores_;       ///< scratch: last-stage scores
+  cv::CascadeClassifier cascade_;  ///< the loaded cascade
+  std::string path_;               ///< its file
+  std::string label_;              ///< label of every detection
+  cv::Size min_size_;              ///< smallest box reported
+  cv::Mat gray_;                   ///< scratch: equalised gray image
+  std::vector<cv::Rect> rects_;    ///< scratch: boxes
+  std::vector<int> levels_;        ///< scratch: reject levels (unused)
+  std::vector<double> scores_;     ///< scratch: last-stage scores
 };
 
 }  // namespace fh::worker

@@ -25,9 +25,9 @@ class HogDetector : public Detector {
   std::vector<Detection> detect(const cv::Mat& bgr) override;
 
  private:
-  cv::HOGDescriptor hog_;          ///< descriptor with the people SVM set
-  std::vector<cv::Rect> rects_;    ///< scratch: boxes of the last call
-  std::vector<double> weights_;    ///< scratch: SVM margins of the last call
+  cv::HOGDescriptor hog_;        ///< descriptor with the people SVM set
+  std::vector<cv::Rect> rects_;  ///< scratch: boxes of the last call
+  std::vector<double> weights_;  ///< scratch: SVM margins of the last call
 };
 
 }  // namespace fh::worker

@@ -28,11 +28,11 @@ bool parse_yolo_layout(const std::string& text, YoloLayout& out);
 /// Parameters of decode_yolo().
 struct YoloDecodeParams {
   YoloLayout layout = YoloLayout::darknet;  ///< row layout of the outputs
-  cv::Size input_size{416, 416};  ///< network input size (the blob was resized to it)
-  cv::Size frame_size;            ///< the image the boxes map back to
-  float confidence = 0.5f;        ///< keep boxes with confidence >= this (and > 0)
-  float nms = 0.4f;               ///< same-class boxes overlapping more than this IoU lose
-                                  ///< to the stronger one; >= 1 disables NMS
+  cv::Size input_size{416, 416};            ///< network input size (the blob was resized to it)
+  cv::Size frame_size;                      ///< the image the boxes map back to
+  float confidence = 0.5f;                  ///< keep boxes with confidence >= this (and > 0)
+  float nms = 0.4f;  ///< same-class boxes overlapping more than this IoU lose
+                     ///< to the stronger one; >= 1 disables NMS
 };
 
 /// One decoded box.

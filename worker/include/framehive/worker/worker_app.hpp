@@ -32,12 +32,12 @@ struct WorkerConfig {
 
 /// Counters of one worker process; readable from any thread.
 struct WorkerCounters {
-  std::atomic<std::int64_t> completed{0};   ///< complete_task accepted
-  std::atomic<std::int64_t> rejected{0};    ///< complete_task returned false (late duplicate)
-  std::atomic<std::int64_t> failed{0};      ///< fail_task sent (corrupt JPEG, detector error)
+  std::atomic<std::int64_t> completed{0};      ///< complete_task accepted
+  std::atomic<std::int64_t> rejected{0};       ///< complete_task returned false (late duplicate)
+  std::atomic<std::int64_t> failed{0};         ///< fail_task sent (corrupt JPEG, detector error)
   std::atomic<std::int64_t> registrations{0};  ///< register_worker calls that succeeded
-  std::atomic<std::int64_t> rpc_errors{0};  ///< transport errors (master unreachable)
-  std::atomic<std::int64_t> auth_errors{0};  ///< calls the master refused with HTTP 401
+  std::atomic<std::int64_t> rpc_errors{0};     ///< transport errors (master unreachable)
+  std::atomic<std::int64_t> auth_errors{0};    ///< calls the master refused with HTTP 401
 };
 
 class WorkerApp {
@@ -63,14 +63,14 @@ class WorkerApp {
   void auth_refused(const char* call);
   bool stopping() const { return stop_.load(); }
 
-  WorkerConfig config_;                 ///< immutable after construction
+  WorkerConfig config_;  ///< immutable after construction
   WorkerCounters counters_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> registered_{false};  ///< false: the next call must register first
   std::atomic<std::int64_t> tasks_taken_{0};
   std::atomic<double> heartbeat_interval_{2.0};
-  std::mutex mutex_;                    ///< guards registration and the stop wait
-  std::condition_variable stop_cv_;     ///< wakes sleepers on stop
+  std::mutex mutex_;                 ///< guards registration and the stop wait
+  std::condition_variable stop_cv_;  ///< wakes sleepers on stop
   shared::LogThrottle auth_log_{std::chrono::seconds(30)};  ///< paces the 401 error line
 };
 

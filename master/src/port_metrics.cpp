@@ -1,0 +1,103 @@
+#include "port_metrics.hpp"
+
+#include <algorithm>
+
+namespace fh::master {
+namespace {
+
+constexpr std::size_t k_latency_window = 1000;  // latencies kept per port for percentiles
+constexpr double k_fps_window_s = 10.0;         // completions window for fps
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(v.size()) + 0.5);
+  k = std::min(v.size() - 1, k == 0 ? 0 : k - 1);
+  return v[k];
+}
+
+}  // namespace
+
+PortMetrics::PortMetrics(std::string default_detector, std::map<int, std::string> port_detectors,
+                         std::size_t retain_results, std::size_t keep_frames)
+    : default_detector_(std::move(default_detector)),
+      port_detectors_(std::move(port_detectors)),
+      retain_results_(retain_results),
+      keep_frames_(keep_frames) {}
+
+PortStatus& PortMetrics::stats(int port) { return books(port).stats; }
+
+PortMetrics::Port& PortMetrics::books(int port) {
+  auto it = ports_.find(port);
+  if (it == ports_.end()) {
+    it = ports_.emplace(port, Port{}).first;
+    it->second.stats.port = port;
+    auto d = port_detectors_.find(port);
+    it->second.stats.detector = d == port_detectors_.end() ? default_detector_ : d->second;
+  }
+  return it->second;
+}
+
+void PortMetrics::load_results(int port, std::vector<ResultRecord> records) {
+  Port& p = books(port);
+  for (auto& r : records) {
+    if (p.stats.stream.empty()) p.stats.stream = r.stream;
+    p.results.push_back(std::move(r));
+  }
+}
+
+void PortMetrics::record_completion(const ResultRecord& record, const shared::api::Image& image,
+                                    double now_mono) {
+  Port& p = books(record.port);
+  p.stats.completed++;
+  p.completions_mono.push_back(now_mono);
+  while (!p.completions_mono.empty() && now_mono - p.completions_mono.front() > k_fps_window_s) {
+    p.completions_mono.pop_front();
+  }
+  if (record.captured_at > 0.0) {
+    p.latencies_ms.push_back((record.completed_at - record.captured_at) * 1000.0);
+    if (p.latencies_ms.size() > k_latency_window) p.latencies_ms.pop_front();
+  }
+  p.results.push_front(record);
+  if (p.results.size() > retain_results_) p.results.pop_back();
+  if (keep_frames_ > 0 && image) {
+    kept_[record.task_id] = KeptFrame{record, image};
+    p.kept_order.push_back(record.task_id);
+    while (p.kept_order.size() > keep_frames_) {
+      kept_.erase(p.kept_order.front());
+      p.kept_order.pop_front();
+    }
+  }
+}
+
+std::optional<KeptFrame> PortMetrics::kept_frame(const std::string& task_id) const {
+  auto it = kept_.find(task_id);
+  if (it == kept_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<ResultRecord> PortMetrics::results(int port, std::size_t limit) const {
+  auto it = ports_.find(port);
+  if (it == ports_.end()) return {};
+  const auto& r = it->second.results;
+  const std::size_t n = limit == 0 ? r.size() : std::min(limit, r.size());
+  return std::vector<ResultRecord>(r.begin(), r.begin() + static_cast<long>(n));
+}
+
+std::vector<PortStatus> PortMetrics::status_rows(double now_mono) const {
+  std::vector<PortStatus> rows;
+  rows.reserve(ports_.size());
+  for (const auto& [pn, p] : ports_) {
+    PortStatus ps = p.stats;
+    std::size_t recent = 0;
+    for (double t : p.completions_mono) recent += (now_mono - t <= k_fps_window_s) ? 1 : 0;
+    ps.fps = static_cast<double>(recent) / k_fps_window_s;
+    std::vector<double> lat(p.latencies_ms.begin(), p.latencies_ms.end());
+    ps.latency_p50_ms = percentile(lat, 50);
+    ps.latency_p99_ms = percentile(std::move(lat), 99);
+    rows.push_back(std::move(ps));
+  }
+  return rows;
+}
+
+}  // namespace fh::master

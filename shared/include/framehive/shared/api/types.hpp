@@ -1,0 +1,148 @@
+#pragma once
+// The contract's value types: what crosses a process boundary between receivers, the master,
+// workers and tools (docs/api.md). The one definition of each; xmlrpc.hpp converts them to and
+// from XML-RPC values, names.hpp holds the method and field names and the fault codes.
+// Plain values, not thread-safe by themselves.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fh::shared::api {
+
+/// JPEG bytes, shared and immutable once made (a frame's image travels through queues).
+using Image = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+/// A JPEG frame submitted by a receiver (or any client) with add_task/add_tasks.
+struct Frame {
+  int port = 0;               ///< UDP port = camera
+  std::string stream;         ///< camera name, may be empty
+  std::int64_t frame_id = 0;  ///< sender's frame sequence number
+  double captured_at = 0.0;   ///< Unix seconds
+  double received_at = 0.0;   ///< Unix seconds; 0 = set by the master on arrival
+  int width = 0;              ///< pixels, 0 = unknown
+  int height = 0;             ///< pixels, 0 = unknown
+  Image image;                ///< JPEG bytes
+  std::string detector;       ///< capability needed; empty = the port's default
+};
+
+/// What a worker gets from request_task.
+struct Task {
+  std::string task_id;  ///< unique across master restarts
+  int attempt = 1;      ///< 1 on first hand-out
+  Frame frame;          ///< the frame to process (detector always set)
+};
+
+/// One detected object, in pixels of the frame.
+struct Detection {
+  std::string label;        ///< class name, e.g. "person", "face"
+  double confidence = 0.0;  ///< 0..1, higher is surer
+  int x = 0;                ///< left edge
+  int y = 0;                ///< top edge
+  int w = 0;                ///< width
+  int h = 0;                ///< height
+};
+
+/// What a worker reports with complete_task.
+struct Result {
+  std::vector<Detection> detections;  ///< may be empty
+  double processing_ms = 0.0;         ///< decode + detect time on the worker
+};
+
+/// A completed frame, as returned by get_results and persisted.
+struct ResultRecord {
+  std::string task_id;
+  int port = 0;
+  std::string stream;
+  std::int64_t frame_id = 0;
+  double captured_at = 0.0;
+  double received_at = 0.0;
+  double completed_at = 0.0;
+  std::string worker_id;
+  std::string detector;
+  std::vector<Detection> detections;
+  double processing_ms = 0.0;
+};
+
+/// A task that ended failed (job failure or attempts exhausted), persisted for review.
+struct FailureRecord {
+  std::string task_id;
+  int port = 0;
+  std::string stream;
+  std::int64_t frame_id = 0;
+  double captured_at = 0.0;
+  double failed_at = 0.0;
+  std::string worker_id;
+  std::string reason;  ///< "timeout", "worker: <message>", "worker_dead", "lost: ...", ...
+};
+
+/// A completed frame kept for review (get_frame): its record and its JPEG.
+struct KeptFrame {
+  ResultRecord record;
+  Image image;
+};
+
+/// Reply to register_worker.
+struct Registration {
+  double heartbeat_interval = 0.0;  ///< seconds between heartbeats the master expects
+  double task_timeout = 0.0;        ///< seconds a task may stay in progress
+};
+
+/// One worker in status().
+struct WorkerStatus {
+  std::string worker_id, address;
+  std::vector<std::string> capabilities;
+  bool alive = true;
+  double registered_at = 0.0, last_seen = 0.0;  ///< Unix seconds
+  std::int64_t assigned = 0, completed = 0, failed = 0;
+  std::vector<std::string> current_tasks;
+};
+
+/// One port (camera) in status(). received = pending + in_progress + completed + failed +
+/// dropped + expired.
+struct PortStatus {
+  int port = 0;
+  std::string stream;
+  std::string detector;       ///< default detector of the port
+  std::int64_t received = 0;  ///< frames added
+  std::int64_t pending = 0, in_progress = 0;
+  std::int64_t completed = 0, failed = 0;
+  std::int64_t dropped = 0;        ///< dropped: pending queue of the port full
+  std::int64_t expired = 0;        ///< pending longer than max_frame_age
+  std::int64_t lost_at_start = 0;  ///< frames a previous run held when it stopped (failures)
+  std::int64_t last_frame_id = -1;
+  double fps = 0.0;                                   ///< completions per second, last 10 s
+  double latency_p50_ms = 0.0, latency_p99_ms = 0.0;  ///< capture -> completion, recent
+};
+
+/// Reply to status().
+struct Status {
+  std::int64_t pending = 0, in_progress = 0, completed = 0, failed = 0;
+  std::int64_t dropped = 0, expired = 0;
+  std::int64_t requeued_timeout = 0, requeued_dead_worker = 0, failed_timeout = 0;
+  std::int64_t duplicate_completions = 0, late_completions = 0, unknown_completions = 0;
+  std::int64_t store_errors = 0;
+  std::int64_t lost_at_start = 0;  ///< frames the previous run held when it stopped: failures
+  std::vector<std::string> waiting_detectors;  ///< detectors with pending tasks, no live worker
+  std::vector<WorkerStatus> workers;
+  std::vector<PortStatus> ports;
+  double uptime_s = 0.0;
+};
+
+/// One time bucket of get_summary: frames completed and detections per label.
+struct SummaryBucket {
+  double start = 0.0;                          ///< Unix seconds, multiple of the interval
+  double end = 0.0;                            ///< start + interval
+  std::int64_t frames = 0;                     ///< results captured in the bucket
+  std::map<std::string, std::int64_t> labels;  ///< detections per label
+};
+
+/// Reply to export_results: one page of persisted results and the cursor to continue from.
+struct ExportPage {
+  std::vector<ResultRecord> results;  ///< oldest first
+  std::int64_t cursor = 0;            ///< pass back to continue; unchanged when results is empty
+};
+
+}  // namespace fh::shared::api

@@ -1,0 +1,537 @@
+#include "framehive/shared/api/xmlrpc.hpp"
+
+#include "framehive/shared/api/names.hpp"
+#include "framehive/shared/jpeg.hpp"
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <memory>
+
+namespace fh::shared::api {
+namespace {
+
+using xmlrpc_c::value;
+using Struct = std::map<std::string, value>;
+
+const char* type_name(value::type_t t) {
+  switch (t) {
+    case value::TYPE_INT:
+      return "int";
+    case value::TYPE_BOOLEAN:
+      return "boolean";
+    case value::TYPE_DOUBLE:
+      return "double";
+    case value::TYPE_DATETIME:
+      return "dateTime";
+    case value::TYPE_STRING:
+      return "string";
+    case value::TYPE_BYTESTRING:
+      return "base64";
+    case value::TYPE_ARRAY:
+      return "array";
+    case value::TYPE_STRUCT:
+      return "struct";
+    case value::TYPE_NIL:
+      return "nil";
+    case value::TYPE_I8:
+      return "i8";
+    default:
+      return "unknown type";
+  }
+}
+
+[[noreturn]] void wrong_type(const std::string& where, const char* want, const value& v) {
+  throw ContractError(where + ": expected " + want + ", got " + type_name(v.type()));
+}
+
+/// A struct's members, with the place it came from for messages.
+class Members {
+ public:
+  Members(const value& v, std::string where) : where_(std::move(where)) {
+    if (v.type() != value::TYPE_STRUCT) wrong_type(where_, "struct", v);
+    members_ = static_cast<Struct>(xmlrpc_c::value_struct(v));
+  }
+  const value* find(const char* name) const {
+    auto it = members_.find(name);
+    return it == members_.end() ? nullptr : &it->second;
+  }
+  const value& at(const char* name) const {
+    const value* v = find(name);
+    if (!v) throw ContractError(where_ + ": missing field '" + name + "'");
+    return *v;
+  }
+  std::string place(const char* name) const { return where_ + "." + name; }
+  const std::string& where() const { return where_; }
+
+  std::int64_t i64(const char* n) const { return int_from(at(n), place(n)); }
+  int i32(const char* n, std::int64_t lo, std::int64_t hi) const {
+    return int_from(at(n), place(n), lo, hi);
+  }
+  int i32(const char* n) const {
+    return i32(n, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+  }
+  double dbl(const char* n) const { return double_from(at(n), place(n)); }
+  std::string str(const char* n) const { return string_from(at(n), place(n)); }
+  bool boolean(const char* n) const { return bool_from(at(n), place(n)); }
+  std::vector<std::string> strs(const char* n) const { return strings_from(at(n), place(n)); }
+  /// A string member no longer than max bytes.
+  std::string bounded(const char* n, std::size_t max) const {
+    auto s = str(n);
+    if (s.size() > max) {
+      throw ContractError(place(n) + ": longer than " + std::to_string(max) + " bytes");
+    }
+    return s;
+  }
+  Image image(std::size_t max_bytes) const {
+    const value& img = at(field::image);
+    if (img.type() != value::TYPE_BYTESTRING) wrong_type(place(field::image), "base64", img);
+    const xmlrpc_c::value_bytestring b(img);
+    if (b.length() > max_bytes) {
+      throw ContractError(place(field::image) + ": " + std::to_string(b.length()) +
+                          " bytes, over the limit of " + std::to_string(max_bytes));
+    }
+    auto bytes = b.vectorUcharValue();
+    if (!looks_like_jpeg(bytes.data(), bytes.size())) {
+      throw ContractError(place(field::image) + ": not a JPEG (no SOI/EOI markers)");
+    }
+    return std::make_shared<const std::vector<std::uint8_t>>(std::move(bytes));
+  }
+
+ private:
+  std::string where_;
+  Struct members_;
+};
+
+value str_value(const std::string& s) { return xmlrpc_c::value_string(s); }
+value dbl_value(double d) { return xmlrpc_c::value_double(d); }
+value image_value(const Image& image) {
+  static const std::vector<unsigned char> empty;
+  return xmlrpc_c::value_bytestring(image ? *image : empty);
+}
+
+/// The Frame members (add_task's parameter; a Task adds its own).
+void put_frame(Struct& s, const Frame& f) {
+  s.emplace(field::port, xmlrpc_c::value_int(f.port));
+  s.emplace(field::stream, str_value(f.stream));
+  s.emplace(field::frame_id, int_value(f.frame_id));
+  s.emplace(field::captured_at, dbl_value(f.captured_at));
+  s.emplace(field::received_at, dbl_value(f.received_at));
+  s.emplace(field::width, xmlrpc_c::value_int(f.width));
+  s.emplace(field::height, xmlrpc_c::value_int(f.height));
+  s.emplace(field::image, image_value(f.image));
+  if (!f.detector.empty()) s.emplace(field::detector, str_value(f.detector));
+}
+
+Frame get_frame(const Members& m, const Limits& limits) {
+  Frame f;
+  f.port = m.i32(field::port, 1, 65535);
+  f.frame_id = m.i64(field::frame_id);
+  f.captured_at = m.dbl(field::captured_at);
+  if (m.find(field::stream)) f.stream = m.bounded(field::stream, limits.max_string_bytes);
+  if (m.find(field::received_at)) f.received_at = m.dbl(field::received_at);
+  if (m.find(field::width)) f.width = m.i32(field::width, 0, 1 << 16);
+  if (m.find(field::height)) f.height = m.i32(field::height, 0, 1 << 16);
+  if (m.find(field::detector)) f.detector = m.bounded(field::detector, limits.max_string_bytes);
+  f.image = m.image(limits.max_image_bytes);
+  return f;
+}
+
+void put_record(Struct& s, const ResultRecord& r) {
+  s.emplace(field::task_id, str_value(r.task_id));
+  s.emplace(field::port, xmlrpc_c::value_int(r.port));
+  s.emplace(field::stream, str_value(r.stream));
+  s.emplace(field::frame_id, int_value(r.frame_id));
+  s.emplace(field::captured_at, dbl_value(r.captured_at));
+  s.emplace(field::received_at, dbl_value(r.received_at));
+  s.emplace(field::completed_at, dbl_value(r.completed_at));
+  s.emplace(field::worker_id, str_value(r.worker_id));
+  s.emplace(field::detector, str_value(r.detector));
+  s.emplace(field::detections, to_value(r.detections));
+  s.emplace(field::processing_ms, dbl_value(r.processing_ms));
+}
+
+ResultRecord get_record(const Members& m) {
+  ResultRecord r;
+  r.task_id = m.str(field::task_id);
+  r.port = m.i32(field::port);
+  r.stream = m.str(field::stream);
+  r.frame_id = m.i64(field::frame_id);
+  r.captured_at = m.dbl(field::captured_at);
+  r.received_at = m.dbl(field::received_at);
+  r.completed_at = m.dbl(field::completed_at);
+  r.worker_id = m.str(field::worker_id);
+  r.detector = m.str(field::detector);
+  const Limits unbounded{std::numeric_limits<std::size_t>::max(),
+                         std::numeric_limits<std::size_t>::max(),
+                         std::numeric_limits<std::size_t>::max()};
+  r.detections = list_from(
+      m.at(field::detections), m.place(field::detections),
+      [&](const value& d, const std::string& w) { return detection_from(d, w, unbounded); });
+  r.processing_ms = m.dbl(field::processing_ms);
+  return r;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ scalars
+std::int64_t int_from(const value& v, const std::string& where) {
+  if (v.type() == value::TYPE_INT) return static_cast<int>(xmlrpc_c::value_int(v));
+  if (v.type() == value::TYPE_I8) return static_cast<xmlrpc_int64>(xmlrpc_c::value_i8(v));
+  wrong_type(where, "int", v);
+}
+
+int int_from(const value& v, const std::string& where, std::int64_t lo, std::int64_t hi) {
+  const auto i = int_from(v, where);
+  if (i < lo || i > hi) {
+    throw ContractError(where + ": " + std::to_string(i) + " out of range " + std::to_string(lo) +
+                        ".." + std::to_string(hi));
+  }
+  return static_cast<int>(i);
+}
+
+double double_from(const value& v, const std::string& where) {
+  switch (v.type()) {
+    case value::TYPE_DOUBLE: {
+      const double d = xmlrpc_c::value_double(v);
+      if (!std::isfinite(d)) throw ContractError(where + ": not a finite number");
+      return d;
+    }
+    case value::TYPE_INT:
+      return static_cast<int>(xmlrpc_c::value_int(v));
+    case value::TYPE_I8:
+      return static_cast<double>(static_cast<xmlrpc_int64>(xmlrpc_c::value_i8(v)));
+    default:
+      wrong_type(where, "double", v);
+  }
+}
+
+std::string string_from(const value& v, const std::string& where) {
+  if (v.type() != value::TYPE_STRING) wrong_type(where, "string", v);
+  return static_cast<std::string>(xmlrpc_c::value_string(v));
+}
+
+bool bool_from(const value& v, const std::string& where) {
+  if (v.type() != value::TYPE_BOOLEAN) wrong_type(where, "boolean", v);
+  return xmlrpc_c::value_boolean(v);
+}
+
+std::vector<value> array_from(const value& v, const std::string& where) {
+  if (v.type() != value::TYPE_ARRAY) wrong_type(where, "array", v);
+  return xmlrpc_c::value_array(v).vectorValueValue();
+}
+
+std::vector<std::string> strings_from(const value& v, const std::string& where) {
+  return list_from(v, where, string_from);
+}
+
+value int_value(std::int64_t i) {
+  if (i >= std::numeric_limits<int>::min() && i <= std::numeric_limits<int>::max()) {
+    return xmlrpc_c::value_int(static_cast<int>(i));
+  }
+  return xmlrpc_c::value_i8(i);
+}
+
+value strings_value(const std::vector<std::string>& v) {
+  std::vector<value> out;
+  out.reserve(v.size());
+  for (const auto& s : v) out.push_back(str_value(s));
+  return xmlrpc_c::value_array(out);
+}
+
+// ------------------------------------------------------------------ Frame, Task
+value to_value(const Frame& f) {
+  Struct s;
+  put_frame(s, f);
+  return xmlrpc_c::value_struct(s);
+}
+
+Frame frame_from(const value& v, const std::string& where, const Limits& limits) {
+  return get_frame(Members(v, where), limits);
+}
+
+value to_value(const Task& t) {
+  Struct s;
+  put_frame(s, t.frame);
+  s.erase(field::detector);  // always present in a task (xmlrpc-c values cannot be reassigned)
+  s.emplace(field::detector, str_value(t.frame.detector));
+  s.emplace(field::task_id, str_value(t.task_id));
+  s.emplace(field::attempt, xmlrpc_c::value_int(t.attempt));
+  return xmlrpc_c::value_struct(s);
+}
+
+Task task_from(const value& v, const Limits& limits) {
+  const Members m(v, "task");
+  Task t;
+  t.task_id = m.str(field::task_id);
+  t.attempt = m.i32(field::attempt, 1, std::numeric_limits<int>::max());
+  t.frame = get_frame(m, limits);
+  t.frame.detector = m.str(field::detector);
+  return t;
+}
+
+// ------------------------------------------------------------------ Detection, Result
+value to_value(const Detection& d) {
+  return xmlrpc_c::value_struct(Struct{{field::label, str_value(d.label)},
+                                       {field::confidence, dbl_value(d.confidence)},
+                                       {field::x, xmlrpc_c::value_int(d.x)},
+                                       {field::y, xmlrpc_c::value_int(d.y)},
+                                       {field::w, xmlrpc_c::value_int(d.w)},
+                                       {field::h, xmlrpc_c::value_int(d.h)}});
+}
+
+Detection detection_from(const value& v, const std::string& where, const Limits& limits) {
+  const Members m(v, where);
+  Detection d;
+  d.label = m.str(field::label);
+  d.confidence = m.dbl(field::confidence);
+  d.x = m.i32(field::x, -(1 << 20), 1 << 20);
+  d.y = m.i32(field::y, -(1 << 20), 1 << 20);
+  d.w = m.i32(field::w, 0, 1 << 20);
+  d.h = m.i32(field::h, 0, 1 << 20);
+  if (d.label.size() > limits.max_string_bytes) {
+    throw ContractError(m.place(field::label) + ": longer than " +
+                        std::to_string(limits.max_string_bytes) + " bytes");
+  }
+  return d;
+}
+
+value to_value(const Result& r) {
+  return xmlrpc_c::value_struct(Struct{{field::detections, to_value(r.detections)},
+                                       {field::processing_ms, dbl_value(r.processing_ms)}});
+}
+
+Result result_from(const value& v, const Limits& limits) {
+  const Members m(v, "result");
+  Result r;
+  if (m.find(field::processing_ms)) r.processing_ms = m.dbl(field::processing_ms);
+  const value& dets = m.at(field::detections);
+  const std::string where = m.place(field::detections);
+  if (dets.type() != value::TYPE_ARRAY) wrong_type(where, "array", dets);
+  if (xmlrpc_c::value_array(dets).size() > limits.max_detections) {
+    throw ContractError(where + ": more than " + std::to_string(limits.max_detections) +
+                        " detections");
+  }
+  r.detections = list_from(dets, where, [&](const value& d, const std::string& w) {
+    return detection_from(d, w, limits);
+  });
+  return r;
+}
+
+// ------------------------------------------------------------------ records
+value to_value(const ResultRecord& r) {
+  Struct s;
+  put_record(s, r);
+  return xmlrpc_c::value_struct(s);
+}
+
+ResultRecord record_from(const value& v, const std::string& where) {
+  return get_record(Members(v, where));
+}
+
+value to_value(const FailureRecord& f) {
+  return xmlrpc_c::value_struct(Struct{{field::task_id, str_value(f.task_id)},
+                                       {field::port, xmlrpc_c::value_int(f.port)},
+                                       {field::stream, str_value(f.stream)},
+                                       {field::frame_id, int_value(f.frame_id)},
+                                       {field::captured_at, dbl_value(f.captured_at)},
+                                       {field::failed_at, dbl_value(f.failed_at)},
+                                       {field::worker_id, str_value(f.worker_id)},
+                                       {field::reason, str_value(f.reason)}});
+}
+
+FailureRecord failure_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  FailureRecord f;
+  f.task_id = m.str(field::task_id);
+  f.port = m.i32(field::port);
+  f.stream = m.str(field::stream);
+  f.frame_id = m.i64(field::frame_id);
+  f.captured_at = m.dbl(field::captured_at);
+  f.failed_at = m.dbl(field::failed_at);
+  f.worker_id = m.str(field::worker_id);
+  f.reason = m.str(field::reason);
+  return f;
+}
+
+value to_value(const KeptFrame& k) {
+  Struct s;
+  put_record(s, k.record);
+  s.emplace(field::image, image_value(k.image));
+  return xmlrpc_c::value_struct(s);
+}
+
+KeptFrame kept_frame_from(const value& v) {
+  const Members m(v, "frame");
+  KeptFrame k;
+  k.record = get_record(m);
+  k.image = m.image(std::numeric_limits<std::size_t>::max());
+  return k;
+}
+
+value to_value(const Registration& r) {
+  return xmlrpc_c::value_struct(Struct{{field::heartbeat_interval, dbl_value(r.heartbeat_interval)},
+                                       {field::task_timeout, dbl_value(r.task_timeout)}});
+}
+
+Registration registration_from(const value& v) {
+  const Members m(v, "registration");
+  Registration r;
+  r.heartbeat_interval = m.dbl(field::heartbeat_interval);
+  r.task_timeout = m.dbl(field::task_timeout);
+  return r;
+}
+
+// ------------------------------------------------------------------ status
+value to_value(const WorkerStatus& w) {
+  return xmlrpc_c::value_struct(Struct{{field::worker_id, str_value(w.worker_id)},
+                                       {field::address, str_value(w.address)},
+                                       {field::capabilities, strings_value(w.capabilities)},
+                                       {field::alive, xmlrpc_c::value_boolean(w.alive)},
+                                       {field::registered_at, dbl_value(w.registered_at)},
+                                       {field::last_seen, dbl_value(w.last_seen)},
+                                       {field::assigned, int_value(w.assigned)},
+                                       {field::completed, int_value(w.completed)},
+                                       {field::failed, int_value(w.failed)},
+                                       {field::current_tasks, strings_value(w.current_tasks)}});
+}
+
+WorkerStatus worker_status_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  WorkerStatus w;
+  w.worker_id = m.str(field::worker_id);
+  w.address = m.str(field::address);
+  w.capabilities = m.strs(field::capabilities);
+  w.alive = m.boolean(field::alive);
+  w.registered_at = m.dbl(field::registered_at);
+  w.last_seen = m.dbl(field::last_seen);
+  w.assigned = m.i64(field::assigned);
+  w.completed = m.i64(field::completed);
+  w.failed = m.i64(field::failed);
+  w.current_tasks = m.strs(field::current_tasks);
+  return w;
+}
+
+value to_value(const PortStatus& p) {
+  return xmlrpc_c::value_struct(Struct{{field::port, xmlrpc_c::value_int(p.port)},
+                                       {field::stream, str_value(p.stream)},
+                                       {field::detector, str_value(p.detector)},
+                                       {field::received, int_value(p.received)},
+                                       {field::pending, int_value(p.pending)},
+                                       {field::in_progress, int_value(p.in_progress)},
+                                       {field::completed, int_value(p.completed)},
+                                       {field::failed, int_value(p.failed)},
+                                       {field::dropped, int_value(p.dropped)},
+                                       {field::expired, int_value(p.expired)},
+                                       {field::lost_at_start, int_value(p.lost_at_start)},
+                                       {field::last_frame_id, int_value(p.last_frame_id)},
+                                       {field::fps, dbl_value(p.fps)},
+                                       {field::latency_p50_ms, dbl_value(p.latency_p50_ms)},
+                                       {field::latency_p99_ms, dbl_value(p.latency_p99_ms)}});
+}
+
+PortStatus port_status_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  PortStatus p;
+  p.port = m.i32(field::port);
+  p.stream = m.str(field::stream);
+  p.detector = m.str(field::detector);
+  p.received = m.i64(field::received);
+  p.pending = m.i64(field::pending);
+  p.in_progress = m.i64(field::in_progress);
+  p.completed = m.i64(field::completed);
+  p.failed = m.i64(field::failed);
+  p.dropped = m.i64(field::dropped);
+  p.expired = m.i64(field::expired);
+  p.lost_at_start = m.i64(field::lost_at_start);
+  p.last_frame_id = m.i64(field::last_frame_id);
+  p.fps = m.dbl(field::fps);
+  p.latency_p50_ms = m.dbl(field::latency_p50_ms);
+  p.latency_p99_ms = m.dbl(field::latency_p99_ms);
+  return p;
+}
+
+value to_value(const Status& s) {
+  return xmlrpc_c::value_struct(
+      Struct{{field::pending, int_value(s.pending)},
+             {field::in_progress, int_value(s.in_progress)},
+             {field::completed, int_value(s.completed)},
+             {field::failed, int_value(s.failed)},
+             {field::dropped, int_value(s.dropped)},
+             {field::expired, int_value(s.expired)},
+             {field::requeued_timeout, int_value(s.requeued_timeout)},
+             {field::requeued_dead_worker, int_value(s.requeued_dead_worker)},
+             {field::failed_timeout, int_value(s.failed_timeout)},
+             {field::duplicate_completions, int_value(s.duplicate_completions)},
+             {field::late_completions, int_value(s.late_completions)},
+             {field::unknown_completions, int_value(s.unknown_completions)},
+             {field::store_errors, int_value(s.store_errors)},
+             {field::lost_at_start, int_value(s.lost_at_start)},
+             {field::waiting_detectors, strings_value(s.waiting_detectors)},
+             {field::workers, to_value(s.workers)},
+             {field::ports, to_value(s.ports)},
+             {field::uptime_s, dbl_value(s.uptime_s)}});
+}
+
+Status status_from(const value& v) {
+  const Members m(v, "status");
+  Status s;
+  s.pending = m.i64(field::pending);
+  s.in_progress = m.i64(field::in_progress);
+  s.completed = m.i64(field::completed);
+  s.failed = m.i64(field::failed);
+  s.dropped = m.i64(field::dropped);
+  s.expired = m.i64(field::expired);
+  s.requeued_timeout = m.i64(field::requeued_timeout);
+  s.requeued_dead_worker = m.i64(field::requeued_dead_worker);
+  s.failed_timeout = m.i64(field::failed_timeout);
+  s.duplicate_completions = m.i64(field::duplicate_completions);
+  s.late_completions = m.i64(field::late_completions);
+  s.unknown_completions = m.i64(field::unknown_completions);
+  s.store_errors = m.i64(field::store_errors);
+  s.lost_at_start = m.i64(field::lost_at_start);
+  s.waiting_detectors = m.strs(field::waiting_detectors);
+  s.workers = list_from(m.at(field::workers), m.place(field::workers), worker_status_from);
+  s.ports = list_from(m.at(field::ports), m.place(field::ports), port_status_from);
+  s.uptime_s = m.dbl(field::uptime_s);
+  return s;
+}
+
+// ------------------------------------------------------------------ summary, export
+value to_value(const SummaryBucket& b) {
+  Struct labels;
+  for (const auto& [label, n] : b.labels) labels.emplace(label, int_value(n));
+  return xmlrpc_c::value_struct(Struct{{field::start, dbl_value(b.start)},
+                                       {field::end, dbl_value(b.end)},
+                                       {field::frames, int_value(b.frames)},
+                                       {field::labels, xmlrpc_c::value_struct(labels)}});
+}
+
+SummaryBucket bucket_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  SummaryBucket b;
+  b.start = m.dbl(field::start);
+  b.end = m.dbl(field::end);
+  b.frames = m.i64(field::frames);
+  const Members labels(m.at(field::labels), m.place(field::labels));
+  const value& lv = m.at(field::labels);
+  for (const auto& [label, n] : static_cast<Struct>(xmlrpc_c::value_struct(lv))) {
+    b.labels[label] = int_from(n, labels.place(label.c_str()));
+  }
+  return b;
+}
+
+value to_value(const ExportPage& p) {
+  return xmlrpc_c::value_struct(
+      Struct{{field::results, to_value(p.results)}, {field::cursor, int_value(p.cursor)}});
+}
+
+ExportPage export_page_from(const value& v) {
+  const Members m(v, "export");
+  ExportPage p;
+  p.results = list_from(m.at(field::results), m.place(field::results), record_from);
+  p.cursor = m.i64(field::cursor);
+  return p;
+}
+
+}  // namespace fh::shared::api

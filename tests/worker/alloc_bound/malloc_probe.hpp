@@ -1,0 +1,21 @@
+#pragma once
+// MallocProbe: the largest heap request of the process, seen by replacing malloc and friends
+// (malloc_probe.cpp, glibc only; not linked in sanitizer builds, whose runtimes own malloc).
+// Requests over the bound are refused (nullptr, ENOMEM) and still recorded. Thread-safe.
+
+#include <cstddef>
+
+namespace fh::test {
+
+struct MallocProbe {
+  /// Requests larger than this many bytes are refused.
+  static constexpr std::size_t k_bound = std::size_t{256} << 20;
+  /// True when malloc_probe.cpp is linked in (false in sanitizer builds).
+  static bool active();
+  /// Largest request since the last reset(), in bytes (refused ones included).
+  static std::size_t largest();
+  /// Forgets the requests seen so far.
+  static void reset();
+};
+
+}  // namespace fh::test
