@@ -65,9 +65,9 @@ class Probe {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> calls_{0};  ///< latencies_ms_.size(), readable while running
-  std::vector<double> latencies_ms_;  ///< written by the probe thread, read after stop()
-  int failures_ = 0;                  ///< idem
-  std::string first_error_;           ///< idem
+  std::vector<double> latencies_ms_;   ///< written by the probe thread, read after stop()
+  int failures_ = 0;                   ///< idem
+  std::string first_error_;            ///< idem
 };
 
 /// One request on a fresh connection; its response, "" when none came.
