@@ -2,6 +2,7 @@
 
 #include "framehive/shared/api/names.hpp"
 #include "framehive/shared/api/xmlrpc.hpp"
+#include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/logging.hpp"
 
 #include <xmlrpc-c/girerr.hpp>
@@ -34,10 +35,21 @@ class Methods {
         limits_{c.max_image_bytes, api::Limits{}.max_detections, api::Limits{}.max_string_bytes},
         max_batch_(c.max_batch) {}
 
+  /// A frame through the contract, then the shared JPEG header check (the parse the workers'
+  /// decoder trusts): what no worker could decode never enters the queue.
+  Frame frame_from(const value& v, const std::string& where) const {
+    auto f = api::frame_from(v, where, limits_);
+    const auto jpeg = shared::check_jpeg(f.image->data(), f.image->size());
+    if (!jpeg.ok()) {
+      type_fault(where + ".image: not a JPEG the workers can decode (" + jpeg.message + ")");
+    }
+    return f;
+  }
+
   value add_task(const paramList& p) {
     check_count(p, 1, 1, "add_task(Frame)");
     std::vector<Frame> frames;
-    frames.push_back(api::frame_from(p[0], "frame", limits_));
+    frames.push_back(frame_from(p[0], "frame"));
     return xmlrpc_c::value_string(scheduler_.add_frames(std::move(frames)).at(0));
   }
 
@@ -49,9 +61,8 @@ class Methods {
       type_fault("frames: " + std::to_string(n) + " frames in one call, over the limit of " +
                  std::to_string(max_batch_));
     }
-    auto frames = api::list_from(p[0], "frames", [this](const value& v, const std::string& w) {
-      return api::frame_from(v, w, limits_);
-    });
+    auto frames = api::list_from(
+        p[0], "frames", [this](const value& v, const std::string& w) { return frame_from(v, w); });
     return api::strings_value(scheduler_.add_frames(std::move(frames)));
   }
 

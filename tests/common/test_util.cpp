@@ -1,6 +1,8 @@
 // Implementation of test_util.hpp (library fh_testutil).
 #include "test_util.hpp"
 
+#include <iterator>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -159,6 +161,32 @@ int run_command(const std::string& cmd, std::string& out) {
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int st = ::pclose(p);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::vector<unsigned char> tiny_jpeg() {
+  const std::string path = std::string(FH_SOURCE_DIR) + "/tests/fuzz/corpus/jpeg/optimized_8x8.jpg";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<unsigned char> undecodable_jpeg() {
+  const auto good = tiny_jpeg();
+  std::vector<unsigned char> out(good.begin(), good.begin() + 2);
+  std::size_t i = 2;
+  while (i + 4 <= good.size() && good[i + 1] != 0xDA) {  // segments up to SOS
+    const std::size_t next = i + 2 + (std::size_t{good[i + 2]} << 8 | good[i + 3]);
+    if (good[i + 1] != 0xDB) out.insert(out.end(), good.begin() + i, good.begin() + next);
+    i = next;
+  }
+  out.insert(out.end(), good.begin() + i, good.end());
+  return out;
+}
+
+std::vector<unsigned char> padded_jpeg(std::size_t filler) {
+  auto jpeg = tiny_jpeg();
+  jpeg.insert(jpeg.end() - 2, filler, 0x55);
+  return jpeg;
 }
 
 }  // namespace fh::test

@@ -39,6 +39,16 @@ class Child {
 /// Polls pred every 20 ms until it is true or the deadline passes; returns pred's last value.
 bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
+/// A real 8x8 JPEG (tests/fuzz/corpus/jpeg/optimized_8x8.jpg, 363 bytes): passes the master's
+/// header check (shared::check_jpeg) and decodes.
+std::vector<unsigned char> tiny_jpeg();
+/// tiny_jpeg() without its quantisation tables: the header parses (the master accepts it), the
+/// decode fails (a worker fails the task as a corrupt JPEG).
+std::vector<unsigned char> undecodable_jpeg();
+/// jpeg with `filler` bytes of 0x55 inserted before its EOI marker (a large frame whose header
+/// is real).
+std::vector<unsigned char> padded_jpeg(std::size_t filler);
+
 /// A fresh empty temporary directory.
 std::string make_temp_dir(const std::string& tag);
 

@@ -183,11 +183,8 @@ BOOST_AUTO_TEST_CASE(corrupt_jpeg_ends_in_fail_task_and_the_worker_keeps_working
   MasterProc master(dir, {"--max-frame-age", "0"});
   RpcClient c(master.url, 10000);
   const auto good = vtest_jpegs(100, 1).at(0);
-  // Passes the master's marker check (FF D8 FF ... FF D9) but is not a decodable JPEG.
-  std::vector<unsigned char> corrupt = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 'j', 'u', 'n', 'k'};
-  corrupt.insert(corrupt.end(), 200, 0x42);
-  corrupt.push_back(0xFF);
-  corrupt.push_back(0xD9);
+  // Passes the master's header check but does not decode (no quantisation tables).
+  const auto corrupt = fh::test::undecodable_jpeg();
   auto frame = [](int id, const std::vector<unsigned char>& img) {
     return xmlrpc_c::value_struct(Struct{{"port", xmlrpc_c::value_int(5000)},
                                          {"frame_id", xmlrpc_c::value_int(id)},

@@ -5,12 +5,14 @@ Usage: foreign_client.py URL. Exits non-zero with a message on the first mismatc
 carries credentials (http://framehive:SECRET@host:port/RPC2, HTTP Basic authentication), it first
 checks that the same URL without them, or with a wrong password, is refused with HTTP 401.
 """
+import os
 import sys
 import time
 import urllib.parse
 import xmlrpc.client
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00" * 32 + b"\xff\xd9"
+JPEG = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus", "jpeg",
+                         "optimized_8x8.jpg"), "rb").read()  # a real 8x8 JPEG
 
 
 def check(cond, what):

@@ -63,8 +63,7 @@ auto with_secret(const std::string& secret) {
 xmlrpc_c::paramList none() { return xmlrpc_c::paramList(); }
 
 xmlrpc_c::value tiny_frame(int port, int id) {
-  const std::vector<unsigned char> jpeg = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10,
-                                           'J',  'F',  'I',  'F',  0xFF, 0xD9};
+  const auto jpeg = fh::test::tiny_jpeg();
   return xmlrpc_c::value_struct(
       std::map<std::string, xmlrpc_c::value>{{"port", xmlrpc_c::value_int(port)},
                                              {"frame_id", xmlrpc_c::value_int(id)},

@@ -51,8 +51,8 @@ std::vector<std::string> listed_methods(const std::string& url) {
 }
 
 api::Image tiny_jpeg() {
-  return std::make_shared<const std::vector<std::uint8_t>>(std::vector<std::uint8_t>{
-      0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0xFF, 0xD9});
+  const auto bytes = fh::test::tiny_jpeg();
+  return std::make_shared<const std::vector<std::uint8_t>>(bytes.begin(), bytes.end());
 }
 
 api::Frame frame(int port, std::int64_t id) {

@@ -25,9 +25,7 @@ using Struct = std::map<std::string, xmlrpc_c::value>;
 
 namespace {
 
-std::vector<unsigned char> tiny_jpeg() {
-  return {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0xFF, 0xD9};
-}
+using fh::test::tiny_jpeg;
 
 xmlrpc_c::value frame_value(int port, int id, std::vector<unsigned char> img = tiny_jpeg()) {
   return xmlrpc_c::value_struct(Struct{{"port", xmlrpc_c::value_int(port)},
@@ -175,6 +173,12 @@ BOOST_AUTO_TEST_CASE(faults_are_clear_and_the_server_stays_up) {
   BOOST_TEST(
       fault_of(c, "add_task", params({bad_frame("", "image", xmlrpc_c::value_bytestring(png))}))
           .find("not a JPEG") != std::string::npos);
+  // SOI and EOI in place, but no header libjpeg can read: refused by the shared header check.
+  const std::vector<unsigned char> fake = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10,
+                                           'J',  'F',  'I',  'F',  0xFF, 0xD9};
+  BOOST_TEST(
+      fault_of(c, "add_task", params({bad_frame("", "image", xmlrpc_c::value_bytestring(fake))}))
+          .find("frame.image: not a JPEG the workers can decode") != std::string::npos);
   BOOST_TEST(fault_of(c, "add_task", params({S("frame")})).find("expected struct") !=
              std::string::npos);
   BOOST_TEST(fault_of(c, "add_task", params({})).find("wrong number of parameters") !=
@@ -202,8 +206,7 @@ BOOST_AUTO_TEST_CASE(large_frames_and_batches_fit) {
   Server srv(":memory:");
   fh::shared::set_xmlrpc_size_limit(64u << 20);
   RpcClient c(srv.url, 30000);
-  std::vector<unsigned char> big(2u << 20, 0x55);  // 2 MiB "JPEG"
-  big[0] = 0xFF, big[1] = 0xD8, big[2] = 0xFF, big[big.size() - 2] = 0xFF, big.back() = 0xD9;
+  const auto big = fh::test::padded_jpeg(2u << 20);  // 2 MiB, a real header
   std::vector<xmlrpc_c::value> batch;
   for (int i = 0; i < 8; ++i) batch.push_back(frame_value(5000, i, big));
   const auto ids =
