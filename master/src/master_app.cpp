@@ -1,6 +1,7 @@
 #include "framehive/master/master_app.hpp"
 
 #include "framehive/shared/logging.hpp"
+#include "framehive/shared/stats_line.hpp"
 
 #include <chrono>
 #include <map>
@@ -115,20 +116,27 @@ void MasterApp::monitor_loop() {
 
 std::string MasterApp::summary() {
   const auto s = scheduler_->status();
-  std::ostringstream os;
-  os << "master-stats pending=" << s.pending << " in_progress=" << s.in_progress
-     << " completed=" << s.completed << " failed=" << s.failed << " dropped=" << s.dropped
-     << " expired=" << s.expired << " requeued_timeout=" << s.requeued_timeout
-     << " requeued_dead_worker=" << s.requeued_dead_worker
-     << " duplicate_completions=" << s.duplicate_completions
-     << " late_completions=" << s.late_completions << " store_errors=" << s.store_errors;
   std::size_t alive = 0;
   for (const auto& w : s.workers) alive += w.alive ? 1 : 0;
-  os << " workers_alive=" << alive;
-  for (const auto& p : s.ports) {
-    os << " port" << p.port << "=" << p.received << "/" << p.completed << "/" << p.failed;
+  shared::StatsLine line("master");
+  line.add("pending", s.pending)
+      .add("in_progress", s.in_progress)
+      .add("completed", s.completed)
+      .add("failed", s.failed)
+      .add("dropped", s.dropped)
+      .add("expired", s.expired)
+      .add("requeued_timeout", s.requeued_timeout)
+      .add("requeued_dead_worker", s.requeued_dead_worker)
+      .add("duplicate_completions", s.duplicate_completions)
+      .add("late_completions", s.late_completions)
+      .add("store_errors", s.store_errors)
+      .add("workers_alive", alive);
+  for (const auto& p : s.ports) {  // received/completed/failed per port
+    line.add("port" + std::to_string(p.port), std::to_string(p.received) + "/" +
+                                                  std::to_string(p.completed) + "/" +
+                                                  std::to_string(p.failed));
   }
-  return os.str();
+  return line.str();
 }
 
 }  // namespace fh::master

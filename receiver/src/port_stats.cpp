@@ -1,4 +1,5 @@
 #include "framehive/receiver/port_stats.hpp"
+#include "framehive/shared/stats_line.hpp"
 
 #include <fmt/format.h>
 
@@ -49,24 +50,29 @@ PortStatsSnapshot PortStats::snapshot() const {
 }
 
 std::string format_stats_line(const PortStatsSnapshot& s, double fps) {
-  fmt::memory_buffer out;
-  auto it = std::back_inserter(out);
-  fmt::format_to(it,
-                 "receiver-stats port={} datagrams={} bytes={} frames_complete={} "
-                 "frames_incomplete={} frames_dropped={} frames_delivered={} "
-                 "duplicate_datagrams={} timed_out={} superseded={} evicted={} missing={} "
-                 "malformed={}",
-                 s.port, s.datagrams, s.bytes, s.frames_complete, s.frames_incomplete(),
-                 s.frames_dropped, s.frames_delivered, s.duplicate_datagrams, s.timed_out,
-                 s.superseded, s.evicted, s.missing > 0 ? s.missing : 0, s.malformed());
+  shared::StatsLine line("receiver");
+  line.add("port", s.port)
+      .add("datagrams", s.datagrams)
+      .add("bytes", s.bytes)
+      .add("frames_complete", s.frames_complete)
+      .add("frames_incomplete", s.frames_incomplete())
+      .add("frames_dropped", s.frames_dropped)
+      .add("frames_delivered", s.frames_delivered)
+      .add("duplicate_datagrams", s.duplicate_datagrams)
+      .add("timed_out", s.timed_out)
+      .add("superseded", s.superseded)
+      .add("evicted", s.evicted)
+      .add("missing", s.missing > 0 ? s.missing : 0)
+      .add("malformed", s.malformed());
   for (std::size_t i = 1; i < fh::shared::k_decode_error_count; ++i) {
-    fmt::format_to(it, " malformed_{}={}",
-                   fh::shared::decode_error_name(static_cast<DecodeError>(i)),
-                   s.malformed_by_reason[i]);
+    line.add(std::string("malformed_") + fh::shared::decode_error_name(static_cast<DecodeError>(i)),
+             s.malformed_by_reason[i]);
   }
-  fmt::format_to(it, " frames_failed={} frames_discarded={} late_datagrams={} fps={:.2f}",
-                 s.frames_failed, s.frames_discarded, s.late_datagrams, fps);
-  return fmt::to_string(out);
+  return line.add("frames_failed", s.frames_failed)
+      .add("frames_discarded", s.frames_discarded)
+      .add("late_datagrams", s.late_datagrams)
+      .add("fps", fps, 2)
+      .str();
 }
 
 }  // namespace fh::receiver

@@ -7,6 +7,7 @@
 
 #include "framehive/shared/clock.hpp"
 #include "framehive/shared/logging.hpp"
+#include "framehive/shared/stats_line.hpp"
 
 namespace fh::sender {
 namespace {
@@ -280,14 +281,21 @@ StreamStats StreamPublisher::stats() const {
 std::string StreamPublisher::final_line() const {
   const StreamStats s = stats();
   const double fps = s.seconds > 0 ? static_cast<double>(s.frames) / s.seconds : 0.0;
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "sender-stats port=%u stream=%s session=%016" PRIx64 " frames=%" PRIu64
-                " datagrams=%" PRIu64 " bytes=%" PRIu64 " dropped_datagrams=%" PRIu64
-                " frames_damaged=%" PRIu64 " send_errors=%" PRIu64 " seconds=%.3f fps=%.2f",
-                static_cast<unsigned>(port_), stream_.c_str(), session_, s.frames, s.datagrams,
-                s.bytes, s.dropped_datagrams, s.frames_damaged, s.send_errors, s.seconds, fps);
-  return buf;
+  char session[17];
+  std::snprintf(session, sizeof session, "%016" PRIx64, session_);
+  return shared::StatsLine("sender")
+      .add("port", static_cast<unsigned>(port_))
+      .add("stream", stream_)
+      .add("session", session)
+      .add("frames", s.frames)
+      .add("datagrams", s.datagrams)
+      .add("bytes", s.bytes)
+      .add("dropped_datagrams", s.dropped_datagrams)
+      .add("frames_damaged", s.frames_damaged)
+      .add("send_errors", s.send_errors)
+      .add("seconds", s.seconds, 3)
+      .add("fps", fps, 2)
+      .str();
 }
 
 }  // namespace fh::sender

@@ -1,27 +1,28 @@
 // Implementation of stats_line.hpp (library fh_testutil).
 #include "stats_line.hpp"
 
+#include "framehive/shared/stats_line.hpp"
+
 #include <sstream>
 #include <stdexcept>
 
 namespace fh::test {
 
 StatsFields stats_line(const std::string& text, const std::string& prefix, int port) {
+  // prefix is "<kind>-stats"; the one parser of those lines is shared::parse_stats_line.
+  const std::string suffix = "-stats";
+  const std::string kind =
+      prefix.size() > suffix.size() &&
+              prefix.compare(prefix.size() - suffix.size(), suffix.size(), suffix) == 0
+          ? prefix.substr(0, prefix.size() - suffix.size())
+          : prefix;
   StatsFields found;
   std::istringstream in(text);
   std::string line;
   while (std::getline(in, line)) {
-    // At the start of the line, or after a log prefix ("[...] receiver-stats ...").
-    const auto at = line.find(prefix + " ");
-    if (at == std::string::npos || (at > 0 && line[at - 1] != ' ')) continue;
-    StatsFields fields;
-    std::istringstream words(line.substr(at + prefix.size() + 1));
-    std::string word;
-    while (words >> word) {
-      const auto eq = word.find('=');
-      if (eq != std::string::npos) fields[word.substr(0, eq)] = word.substr(eq + 1);
-    }
-    if (port <= 0 || fields["port"] == std::to_string(port)) found = std::move(fields);
+    auto fields = fh::shared::parse_stats_line(line, kind);
+    if (!fields) continue;
+    if (port <= 0 || (*fields)["port"] == std::to_string(port)) found = std::move(*fields);
   }
   return found;
 }

@@ -9,7 +9,7 @@
 namespace fh::test {
 
 /// The key=value fields of one stats line.
-using StatsFields = std::map<std::string, std::string>;
+using StatsFields = std::map<std::string, std::string>;  // = fh::shared::StatsFields
 
 /// The fields of the last line of text with "<prefix> " (e.g. "receiver-stats") at its start
 /// or after a space (a log prefix), and, when port > 0, with port=<port>. Empty when there is

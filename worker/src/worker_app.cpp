@@ -4,6 +4,7 @@
 #include "framehive/shared/api/names.hpp"
 #include "framehive/shared/logging.hpp"
 #include "framehive/shared/rpc_client.hpp"
+#include "framehive/shared/stats_line.hpp"
 #include "framehive/worker/detector.hpp"
 #include "framehive/worker/detector_factory.hpp"
 #include "framehive/worker/detector_jpeg.hpp"
@@ -231,12 +232,15 @@ void WorkerApp::task_loop(int index) {
 }
 
 std::string WorkerApp::summary() const {
-  std::ostringstream os;
-  os << "worker-stats id=" << config_.id << " completed=" << counters_.completed
-     << " rejected=" << counters_.rejected << " failed=" << counters_.failed
-     << " registrations=" << counters_.registrations << " rpc_errors=" << counters_.rpc_errors
-     << " auth_errors=" << counters_.auth_errors;
-  return os.str();
+  return shared::StatsLine("worker")
+      .add("id", config_.id)
+      .add("completed", counters_.completed.load())
+      .add("rejected", counters_.rejected.load())
+      .add("failed", counters_.failed.load())
+      .add("registrations", counters_.registrations.load())
+      .add("rpc_errors", counters_.rpc_errors.load())
+      .add("auth_errors", counters_.auth_errors.load())
+      .str();
 }
 
 }  // namespace fh::worker
