@@ -8,7 +8,9 @@
 // kernel drops datagrams whenever the receiver falls behind by more than its socket buffer
 // (--rcvbuf is a request: net.core.rmem_max caps it, at 208 KiB on a stock kernel). A datagram
 // the kernel drops never reaches the receiver, so the checks below hold with such losses too;
-// only a small floor on the share of frames delivered (k_min_delivered) assumes the pacing.
+// only a small floor on the share of frames that arrive complete (k_min_complete) assumes the
+// pacing. The receiver's queue holds every frame of a run (--queue-per-port), so a dump sink
+// slowed by a busy disk delays frames instead of dropping them (a drop is counted anyway).
 #include "process_util.hpp"
 
 #include "framehive/sender/frame_source.hpp"
@@ -37,8 +39,8 @@ const std::string k_pattern = "test:640x480";
 /// Frames per second each sender sends: about 65 datagrams (~80 KB) a frame, a burst that fits
 /// even a default-sized socket buffer.
 const std::string k_fps = "200";
-/// The share of frames that must be delivered complete despite kernel drops.
-constexpr double k_min_delivered = 0.9;
+/// The share of frames that must arrive complete despite kernel drops.
+constexpr double k_min_complete = 0.9;
 
 /// The JPEGs framehive-sender sends for a source, rebuilt through the sender library's public
 /// API (same decoder, same encoder at its default quality 80, native size).
@@ -109,8 +111,11 @@ std::vector<std::string> sender_args(const std::string& source, int port,
 }
 
 std::vector<std::string> receiver_args(int a, int b, const std::string& dir) {
-  return {"--bind",           "127.0.0.1", "--ports",  std::to_string(a) + "," + std::to_string(b),
-          "--dump",           dir,         "--rcvbuf", "33554432",
+  return {"--bind",           "127.0.0.1",
+          "--ports",          std::to_string(a) + "," + std::to_string(b),
+          "--dump",           dir,
+          "--rcvbuf",         "33554432",
+          "--queue-per-port", "1000",
           "--stats-interval", "0"};
 }
 
@@ -201,8 +206,8 @@ BOOST_AUTO_TEST_CASE(two_cameras_every_frame_accounted_for_and_delivered_byte_id
                      stats_count(got, "frames_failed") ==
                  stats_count(got, "frames_complete"));
       BOOST_TEST(jpeg_files(d) == stats_count(got, "frames_delivered"));
-      BOOST_TEST(static_cast<double>(stats_count(got, "frames_delivered")) >=
-                 k_min_delivered * static_cast<double>(stats_count(sent, "frames")));
+      BOOST_TEST(static_cast<double>(stats_count(got, "frames_complete")) >=
+                 k_min_complete * static_cast<double>(stats_count(sent, "frames")));
       BOOST_TEST(stats_count(got, "malformed") == 0u);
     }
   }
@@ -252,7 +257,7 @@ BOOST_AUTO_TEST_CASE(with_withheld_datagrams_the_counts_add_up) {
       const auto undamaged = stats_count(s, "frames") - stats_count(s, "frames_damaged");
       BOOST_TEST(stats_count(got, "frames_complete") <= undamaged);
       BOOST_TEST(static_cast<double>(stats_count(got, "frames_complete")) >=
-                 k_min_delivered * static_cast<double>(undamaged));
+                 k_min_complete * static_cast<double>(undamaged));
       BOOST_TEST(stats_count(got, "frames_incomplete") ==
                  stats_count(got, "timed_out") + stats_count(got, "superseded") +
                      stats_count(got, "evicted") + stats_count(got, "missing"));
