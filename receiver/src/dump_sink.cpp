@@ -29,13 +29,13 @@ std::string DumpSink::path_for(std::uint16_t port, std::uint32_t frame_seq) cons
   return dir_ + "/" + std::to_string(port) + "/" + std::to_string(frame_seq) + ".jpg";
 }
 
-void DumpSink::deliver(std::vector<Frame>& batch, std::vector<bool>& failed) {
+void DumpSink::deliver(std::vector<ReceivedFrame>& batch, std::vector<bool>& failed) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!write(batch[i])) failed[i] = true;
   }
 }
 
-bool DumpSink::write(const Frame& frame) {
+bool DumpSink::write(const ReceivedFrame& frame) {
   auto fail = [this, &frame](const std::string& what, int err) {
     // The first few failures and then one in a thousand: a full disk must not flood the log.
     if (failures_++ < 5 || failures_ % 1000 == 0) {

@@ -35,7 +35,7 @@ void FrameConsumer::stop() {
 }
 
 void FrameConsumer::run() {
-  std::vector<Frame> batch;
+  std::vector<ReceivedFrame> batch;
   while (true) {
     batch.clear();
     if (!queue_.pop_batch(batch, max_batch_, std::chrono::milliseconds(200))) break;
@@ -50,7 +50,7 @@ void FrameConsumer::run() {
   }
 }
 
-void FrameConsumer::deliver(std::vector<Frame>& batch) {
+void FrameConsumer::deliver(std::vector<ReceivedFrame>& batch) {
   constexpr auto relaxed = std::memory_order_relaxed;
   std::vector<std::uint16_t> ports;
   ports.reserve(batch.size());

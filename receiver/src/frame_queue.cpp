@@ -6,7 +6,7 @@ namespace fh::receiver {
 
 FrameQueue::FrameQueue(std::size_t per_port) : per_port_(std::max<std::size_t>(per_port, 1)) {}
 
-std::size_t FrameQueue::push(Frame&& frame) {
+std::size_t FrameQueue::push(ReceivedFrame&& frame) {
   std::size_t dropped = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -28,7 +28,7 @@ std::size_t FrameQueue::push(Frame&& frame) {
   return dropped;
 }
 
-bool FrameQueue::pop_batch(std::vector<Frame>& out, std::size_t max,
+bool FrameQueue::pop_batch(std::vector<ReceivedFrame>& out, std::size_t max,
                            std::chrono::milliseconds wait) {
   std::unique_lock<std::mutex> lock(mutex_);
   ready_.wait_for(lock, wait, [this] { return size_ > 0 || closed_; });

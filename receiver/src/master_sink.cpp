@@ -17,8 +17,8 @@ double steady_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-/// The contract's Frame (add_tasks) of a reassembled frame.
-shared::api::Frame to_api(const Frame& f) {
+/// The contract's ReceivedFrame (add_tasks) of a reassembled frame.
+shared::api::Frame to_api(const ReceivedFrame& f) {
   shared::api::Frame out;
   // The frame goes to the master either way (it refuses what is not a JPEG); width and height
   // are sent only when the shared header check accepts the frame, 0 otherwise.
@@ -61,7 +61,7 @@ void MasterSink::wait_backoff(int attempt) {
   wake_.wait_for(lock, std::chrono::duration<double>(delay), [this] { return stop_.load(); });
 }
 
-bool MasterSink::send(std::vector<Frame>& batch, std::size_t begin, std::size_t end,
+bool MasterSink::send(std::vector<ReceivedFrame>& batch, std::size_t begin, std::size_t end,
                       std::vector<bool>& failed) {
   auto log = shared::logger("rpc");
   std::vector<shared::api::Frame> frames;
@@ -115,7 +115,7 @@ bool MasterSink::send(std::vector<Frame>& batch, std::size_t begin, std::size_t 
   }
 }
 
-void MasterSink::deliver(std::vector<Frame>& batch, std::vector<bool>& failed) {
+void MasterSink::deliver(std::vector<ReceivedFrame>& batch, std::vector<bool>& failed) {
   for (std::size_t begin = 0; begin < batch.size(); begin += config_.batch_max) {
     const std::size_t end = std::min(batch.size(), begin + config_.batch_max);
     if (!send(batch, begin, end, failed)) {

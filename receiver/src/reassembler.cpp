@@ -253,7 +253,7 @@ void Reassembler::drop(PortState& ps, std::map<Key, Partial>::iterator it, DropR
 void Reassembler::complete(std::uint16_t port, PortState& ps, std::map<Key, Partial>::iterator it) {
   const auto [session, seq] = it->first;
   Partial& p = it->second;
-  Frame f;
+  ReceivedFrame f;
   f.port = port;
   f.stream = std::move(p.stream);
   f.session = session;

@@ -115,7 +115,7 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
     reassembler_.push(port, data, size);
   }
 
-  void on_frame(Frame&& frame) override {
+  void on_frame(ReceivedFrame&& frame) override {
     const auto port = frame.port;
     if (queue_.push(std::move(frame)) > 0) {
       if (auto* s = stats_.find(port)) s->frames_dropped.fetch_add(1, std::memory_order_relaxed);

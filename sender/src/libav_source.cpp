@@ -87,7 +87,7 @@ struct LibavSource::Impl {
   cv::Size size;                    ///< size of the first frame
   bool draining = false;            ///< flush packet sent
   bool have_first = false;          ///< `first` holds the frame decoded by open
-  Frame first;                      ///< first frame, decoded eagerly
+  CapturedFrame first;              ///< first frame, decoded eagerly
   std::int64_t index = 0;           ///< index of the next frame handed out
   std::string error;                ///< fatal error, empty if none
   std::uint64_t decode_errors = 0;  ///< skipped packets/frames
@@ -179,7 +179,7 @@ struct LibavSource::Impl {
     size = first.image.size();
   }
 
-  bool convert(Frame& out) {
+  bool convert(CapturedFrame& out) {
     const int w = frame->width;
     const int h = frame->height;
     if (w <= 0 || h <= 0 || frame->format < 0) return false;
@@ -223,7 +223,7 @@ struct LibavSource::Impl {
   }
 
   /// Decodes the next frame into out; false at EOF (error empty) or on a fatal error.
-  bool decode(Frame& out) {
+  bool decode(CapturedFrame& out) {
     int receive_errors = 0;
     while (true) {
       int r = avcodec_receive_frame(dec, frame);
@@ -285,12 +285,12 @@ LibavSource::LibavSource(const std::string& spec, Kind kind, const FrameSourceOp
 
 LibavSource::~LibavSource() = default;
 
-bool LibavSource::next(Frame& frame) {
+bool LibavSource::next(CapturedFrame& frame) {
   Impl& s = *impl_;
   if (s.have_first) {
     s.have_first = false;
     frame = std::move(s.first);
-    s.first = Frame{};
+    s.first = CapturedFrame{};
     return true;
   }
   if (!s.error.empty()) return false;
@@ -310,7 +310,7 @@ bool LibavSource::rewind() {
   avcodec_flush_buffers(s.dec);
   s.draining = false;
   s.have_first = false;
-  s.first = Frame{};
+  s.first = CapturedFrame{};
   s.index = 0;
   s.error.clear();
   return true;

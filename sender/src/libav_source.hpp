@@ -19,7 +19,7 @@ class LibavSource final : public FrameSource {
   LibavSource(const LibavSource&) = delete;
   LibavSource& operator=(const LibavSource&) = delete;
 
-  bool next(Frame& frame) override;
+  bool next(CapturedFrame& frame) override;
   bool rewind() override;
   double fps() const override;
   cv::Size size() const override;

@@ -114,7 +114,7 @@ bool StreamPublisher::drop_next() {
   return u < options_.drop_fraction;
 }
 
-bool StreamPublisher::read_frame(Frame& frame) {
+bool StreamPublisher::read_frame(CapturedFrame& frame) {
   const auto& log = app_log();
   while (true) {
     if (source_->next(frame)) {
@@ -168,7 +168,7 @@ bool StreamPublisher::read_frame(Frame& frame) {
   }
 }
 
-bool StreamPublisher::publish(const Frame& frame, std::uint64_t capture_us) {
+bool StreamPublisher::publish(const CapturedFrame& frame, std::uint64_t capture_us) {
   const auto& log = app_log();
   if (!encoder_.encode(frame.image, jpeg_)) {
     if (encode_errors_.fetch_add(1) == 0) {
@@ -225,7 +225,7 @@ bool StreamPublisher::run() {
     const double native = source_->fps();
     const double tolerance = 0.5 / (native > 0 ? std::max(native, fixed) : std::max(fixed, 1.0));
     double next_slot = -1.0;
-    Frame frame;
+    CapturedFrame frame;
     while (!stopping()) {
       if (options_.frames != 0 && frames_.load() >= options_.frames) break;
       if (!read_frame(frame)) break;

@@ -104,7 +104,7 @@ void TestPatternSource::render(std::int64_t n, cv::Mat& image) const {
               thickness, cv::LINE_AA);
 }
 
-bool TestPatternSource::next(Frame& frame) {
+bool TestPatternSource::next(CapturedFrame& frame) {
   render(next_, frame.image);
   frame.index = next_;
   frame.pts = static_cast<double>(next_) / fps_;

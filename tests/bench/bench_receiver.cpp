@@ -340,7 +340,7 @@ RawResult run_raw(const Workload& w, double seconds, std::size_t rcvbuf_request)
 class CountingSink final : public fh::receiver::FrameSink {
  public:
   explicit CountingSink(std::size_t frame_bytes) : frame_bytes_(frame_bytes) {}
-  void deliver(std::vector<fh::receiver::Frame>& batch, std::vector<bool>&) override {
+  void deliver(std::vector<fh::receiver::ReceivedFrame>& batch, std::vector<bool>&) override {
     for (const auto& f : batch) {
       if (f.jpeg.size() == frame_bytes_) {
         frames.fetch_add(1, std::memory_order_relaxed);

@@ -45,10 +45,10 @@
 namespace {
 
 using fh::fuzz::Reader;
-using fh::receiver::Frame;
 using fh::receiver::PortStatsSnapshot;
 using fh::receiver::Reassembler;
 using fh::receiver::ReassemblerConfig;
+using fh::receiver::ReceivedFrame;
 using fh::receiver::StatsTable;
 using fh::shared::DatagramHeader;
 using fh::shared::DecodedDatagram;
@@ -80,8 +80,8 @@ struct Totals {
 };
 
 struct Collector : Reassembler::Listener {
-  std::vector<Frame> frames;  ///< frames delivered by the last step
-  void on_frame(Frame&& f) override { frames.push_back(std::move(f)); }
+  std::vector<ReceivedFrame> frames;  ///< frames delivered by the last step
+  void on_frame(ReceivedFrame&& f) override { frames.push_back(std::move(f)); }
 };
 
 class Harness {
@@ -167,7 +167,7 @@ class Harness {
     FH_FUZZ_CHECK(ta.complete - tb.complete == sink_.frames.size());
     FH_FUZZ_CHECK(after[pi].frames_complete - before[pi].frames_complete == sink_.frames.size());
     FH_FUZZ_CHECK(sink_.frames.size() <= 1);
-    for (const Frame& f : sink_.frames) check_frame(f, port, dd);
+    for (const ReceivedFrame& f : sink_.frames) check_frame(f, port, dd);
     sink_.frames.clear();
   }
 
@@ -262,7 +262,7 @@ class Harness {
     }
   }
 
-  void check_frame(const Frame& f, std::uint16_t port, const DecodedDatagram& last) {
+  void check_frame(const ReceivedFrame& f, std::uint16_t port, const DecodedDatagram& last) {
     FH_FUZZ_CHECK(f.port == port);
     FH_FUZZ_CHECK(!f.jpeg.empty() && f.jpeg.size() <= r_.config().max_frame_bytes);
     FH_FUZZ_CHECK(f.stream.size() <= fh::shared::k_max_stream_name);

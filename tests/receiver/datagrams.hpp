@@ -1,8 +1,8 @@
 #pragma once
 // Test helpers: JPEG-like payloads and their datagrams, built with the shared encoder.
 
-#include "framehive/receiver/frame.hpp"
 #include "framehive/receiver/reassembler.hpp"
+#include "framehive/receiver/received_frame.hpp"
 #include "framehive/shared/protocol.hpp"
 
 #include <algorithm>
@@ -57,8 +57,8 @@ inline std::vector<Datagram> split(const std::vector<std::uint8_t>& frame, std::
 
 /// A Reassembler::Listener that keeps every frame.
 struct Collector : Reassembler::Listener {
-  std::vector<Frame> frames;  ///< complete frames, in completion order
-  void on_frame(Frame&& f) override { frames.push_back(std::move(f)); }
+  std::vector<ReceivedFrame> frames;  ///< complete frames, in completion order
+  void on_frame(ReceivedFrame&& f) override { frames.push_back(std::move(f)); }
 };
 
 }  // namespace fh::receiver::test

@@ -50,7 +50,7 @@ const std::vector<Jpeg>& sent_jpegs(const std::string& spec, std::size_t limit) 
   if (out.empty()) {
     auto source = fh::sender::FrameSource::open(spec);
     const fh::sender::JpegEncoder encoder;
-    fh::sender::Frame frame;
+    fh::sender::CapturedFrame frame;
     while (out.size() < limit && source->next(frame)) out.push_back(encoder.encode(frame.image));
   }
   return out;

@@ -23,8 +23,8 @@ using test::TempDir;
 
 namespace {
 
-Frame frame(std::uint16_t port, std::uint32_t seq, std::size_t size = 10) {
-  Frame f;
+ReceivedFrame frame(std::uint16_t port, std::uint32_t seq, std::size_t size = 10) {
+  ReceivedFrame f;
   f.port = port;
   f.frame_seq = seq;
   const auto bytes = test::jpeg_like(size, seq);
@@ -32,7 +32,7 @@ Frame frame(std::uint16_t port, std::uint32_t seq, std::size_t size = 10) {
   return f;
 }
 
-std::vector<std::pair<std::uint16_t, std::uint32_t>> ids(const std::vector<Frame>& fs) {
+std::vector<std::pair<std::uint16_t, std::uint32_t>> ids(const std::vector<ReceivedFrame>& fs) {
   std::vector<std::pair<std::uint16_t, std::uint32_t>> out;
   for (const auto& f : fs) out.emplace_back(f.port, f.frame_seq);
   return out;
@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE(pops_round_robin_across_ports) {
   q.push(frame(5001, 0));
   q.push(frame(5001, 1));
   q.push(frame(5002, 0));
-  std::vector<Frame> out;
+  std::vector<ReceivedFrame> out;
   BOOST_TEST(q.pop_batch(out, 100, 0ms));
   const Ids expect{{5000, 0}, {5001, 0}, {5002, 0}, {5000, 1}, {5001, 1}, {5000, 2}, {5000, 3}};
   BOOST_TEST((ids(out) == expect));
@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(round_robin_continues_across_batches) {
     q.push(frame(7000, i));
     q.push(frame(7001, i));
   }
-  std::vector<Frame> out;
+  std::vector<ReceivedFrame> out;
   q.pop_batch(out, 1, 0ms);
   q.pop_batch(out, 1, 0ms);
   q.pop_batch(out, 3, 0ms);
@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(busy_port_cannot_starve_a_quiet_one) {
   FrameQueue q(1000);
   for (std::uint32_t i = 0; i < 500; ++i) q.push(frame(5000, i));
   q.push(frame(5001, 0));
-  std::vector<Frame> out;
+  std::vector<ReceivedFrame> out;
   q.pop_batch(out, 2, 0ms);
   BOOST_TEST((ids(out) == Ids{{5000, 0}, {5001, 0}}));
 }
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(full_port_drops_its_oldest_frame) {
   BOOST_TEST(q.push(frame(5000, 4)) == 1u);
   BOOST_TEST(q.dropped() == 2u);
   BOOST_TEST(q.size() == 4u);  // the other port lost nothing
-  std::vector<Frame> out;
+  std::vector<ReceivedFrame> out;
   q.pop_batch(out, 100, 0ms);
   const Ids expect{{5000, 2}, {5001, 0}, {5000, 3}, {5000, 4}};
   BOOST_TEST((ids(out) == expect));
@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(close_hands_out_the_rest_then_ends) {
   q.push(frame(5000, 1));
   q.close();
   BOOST_TEST(q.push(frame(5000, 2)) == 1u);  // refused after close
-  std::vector<Frame> out;
+  std::vector<ReceivedFrame> out;
   BOOST_TEST(q.pop_batch(out, 1, 0ms));
   BOOST_TEST(q.pop_batch(out, 1, 0ms));
   BOOST_TEST(!q.pop_batch(out, 1, 1000ms));  // returns at once: closed and empty
@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(close_hands_out_the_rest_then_ends) {
 
 BOOST_AUTO_TEST_CASE(empty_pop_waits_then_returns_nothing) {
   FrameQueue q(8);
-  std::vector<Frame> out;
+  std::vector<ReceivedFrame> out;
   const auto t0 = std::chrono::steady_clock::now();
   BOOST_TEST(q.pop_batch(out, 4, 30ms));
   BOOST_TEST(out.empty());
@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(a_waiting_consumer_wakes_on_push) {
   // The consumer must be woken by push's notify, not by its own 5 s timeout: the pop has to
   // return within a bound far below that timeout (generous for sanitizer builds on 2 cores).
   FrameQueue q(8);
-  std::vector<Frame> out;
+  std::vector<ReceivedFrame> out;
   std::thread producer([&q] {
     std::this_thread::sleep_for(10ms);
     q.push(frame(5000, 42));
@@ -151,7 +151,7 @@ namespace {
 struct PickySink : FrameSink {
   std::vector<std::uint32_t>* seen;
   explicit PickySink(std::vector<std::uint32_t>* s) : seen(s) {}
-  void deliver(std::vector<Frame>& batch, std::vector<bool>& failed) override {
+  void deliver(std::vector<ReceivedFrame>& batch, std::vector<bool>& failed) override {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       seen->push_back(batch[i].frame_seq);
       failed[i] = batch[i].frame_seq % 2 == 1;
@@ -166,7 +166,7 @@ struct BlockingSink : FrameSink {
   std::condition_variable wake;  ///< signalled by request_stop
   bool stopped = false;          ///< request_stop() was called
   std::atomic<int> batches{0};   ///< deliver() calls
-  void deliver(std::vector<Frame>& batch, std::vector<bool>& failed) override {
+  void deliver(std::vector<ReceivedFrame>& batch, std::vector<bool>& failed) override {
     ++batches;
     std::unique_lock<std::mutex> lock(mutex);
     wake.wait(lock, [this] { return stopped; });
@@ -183,7 +183,7 @@ struct BlockingSink : FrameSink {
 };
 
 struct ThrowingSink : FrameSink {
-  void deliver(std::vector<Frame>&, std::vector<bool>&) override {
+  void deliver(std::vector<ReceivedFrame>&, std::vector<bool>&) override {
     throw std::runtime_error("boom");
   }
   std::string name() const override { return "throwing"; }
@@ -258,7 +258,7 @@ BOOST_AUTO_TEST_CASE(writes_port_and_seq_files_without_leftovers) {
   const std::string dir = tmp.path() + "/nested/out";
   DumpSink sink(dir);
   BOOST_TEST(fs::is_directory(dir));
-  std::vector<Frame> batch;
+  std::vector<ReceivedFrame> batch;
   batch.push_back(frame(5000, 0, 3000));
   batch.push_back(frame(5000, 1, 10));
   batch.push_back(frame(5001, 7, 5000));
@@ -288,7 +288,7 @@ BOOST_AUTO_TEST_CASE(unwritable_port_directory_fails_that_frame_only) {
   const std::string& dir = tmp.path();
   { std::ofstream(dir + "/5001") << "a file where the port directory should be"; }
   DumpSink sink(dir);
-  std::vector<Frame> batch;
+  std::vector<ReceivedFrame> batch;
   batch.push_back(frame(5001, 0));
   batch.push_back(frame(5000, 0));
   std::vector<bool> failed(batch.size(), false);

@@ -145,7 +145,7 @@ BOOST_AUTO_TEST_CASE(in_order_frame_completes_byte_identical) {
   const auto frame = jpeg_like(12'345, 1);
   rig.push_all(split(frame, 7, 0));
   BOOST_REQUIRE(rig.sink.frames.size() == 1u);
-  const Frame& f = rig.sink.frames[0];
+  const ReceivedFrame& f = rig.sink.frames[0];
   BOOST_TEST((f.jpeg == frame));
   BOOST_TEST(f.port == k_port);
   BOOST_TEST(f.session == 7u);
@@ -312,7 +312,7 @@ BOOST_AUTO_TEST_CASE(partial_frame_cap_evicts_the_oldest) {
   // The other port is not affected by this port's cap.
   rig.push(split(jpeg_like(3000, 30), 1, 0)[0], 5001);
   BOOST_TEST(rig.s(5001).evicted == 0u);
-  // Frame 0 (the oldest) was evicted: completing it now does not work; frame 1 still does.
+  // ReceivedFrame 0 (the oldest) was evicted: completing it now does not work; frame 1 still does.
   rig.push(frames[0][1]);
   rig.push(frames[0][2]);
   rig.push(frames[1][1]);
@@ -351,7 +351,7 @@ BOOST_AUTO_TEST_CASE(missing_frames_are_counted_and_uncounted_when_they_turn_up)
   BOOST_TEST(rig.s().missing == 2);
   BOOST_TEST(rig.s().frames_complete == 4u);
   BOOST_TEST(rig.s().frames_incomplete() == 2u);
-  // Frame 2 arrives partly, then times out: it moves from missing to timed_out.
+  // ReceivedFrame 2 arrives partly, then times out: it moves from missing to timed_out.
   rig.push(split(jpegs[2], 1, 2)[0]);
   BOOST_TEST(rig.s().missing == 1);
   rig.advance(1.5);

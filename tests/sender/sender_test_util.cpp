@@ -135,7 +135,7 @@ void MjpegHttpServer::serve(int client) {
   }
   fh::sender::TestPatternSource pattern(width_, height_, fps_);
   const fh::sender::JpegEncoder encoder;
-  fh::sender::Frame frame;
+  fh::sender::CapturedFrame frame;
   auto next = std::chrono::steady_clock::now();
   while (!stop_.load() && !drop_.load()) {
     pattern.next(frame);

@@ -18,7 +18,7 @@ namespace {
 
 std::vector<std::uint8_t> vtest_jpeg() {
   auto src = fh::sender::FrameSource::open(fh::test::vtest_avi());
-  fh::sender::Frame f;
+  fh::sender::CapturedFrame f;
   BOOST_REQUIRE(src->next(f));
   return fh::sender::JpegEncoder().encode(f.image);
 }

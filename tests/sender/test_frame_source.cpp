@@ -9,7 +9,7 @@
 #include "sender_test_util.hpp"
 #include "test_util.hpp"
 
-using fh::sender::Frame;
+using fh::sender::CapturedFrame;
 using fh::sender::FrameSource;
 using fh::sender::FrameSourceError;
 using fh::sender::TestPatternSource;
@@ -35,7 +35,7 @@ BOOST_AUTO_TEST_CASE(vtest_yields_795_frames_of_768x576) {
   BOOST_TEST(!src->live());
   BOOST_TEST(src->size() == cv::Size(768, 576));
   BOOST_TEST(src->fps() == 10.0, boost::test_tools::tolerance(0.01));
-  Frame f;
+  CapturedFrame f;
   int n = 0;
   double last_pts = -1;
   bool pts_increasing = true;
@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_CASE(vtest_pixels_match_opencv_videocapture_closely) {
   auto src = FrameSource::open(fh::test::vtest_avi());
   cv::VideoCapture cap(fh::test::vtest_avi());
   BOOST_REQUIRE(cap.isOpened());
-  Frame f;
+  CapturedFrame f;
   cv::Mat ref;
   for (int i = 0; i < 5; ++i) {
     BOOST_REQUIRE(src->next(f));
@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(megamind_opens_at_720x528) {
   auto src = FrameSource::open(fh::test::megamind_avi());
   BOOST_TEST(src->size() == cv::Size(720, 528));
   BOOST_TEST(src->fps() > 23.0);
-  Frame f;
+  CapturedFrame f;
   for (int i = 0; i < 10; ++i) {
     BOOST_REQUIRE(src->next(f));
     BOOST_TEST(f.image.size() == cv::Size(720, 528));
@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(megamind_opens_at_720x528) {
 BOOST_AUTO_TEST_CASE(decoding_is_deterministic_and_rewind_restarts) {
   auto a = FrameSource::open(fh::test::vtest_avi());
   auto b = FrameSource::open(fh::test::vtest_avi());
-  Frame fa, fb, first;
+  CapturedFrame fa, fb, first;
   for (int i = 0; i < 30; ++i) {
     BOOST_REQUIRE(a->next(fa));
     BOOST_REQUIRE(b->next(fb));
@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(mjpeg_file_written_by_opencv_is_read_and_rewinds) {
     cv::VideoWriter w(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 15.0, cv::Size(160, 120));
     BOOST_REQUIRE(w.isOpened());
     TestPatternSource pattern(160, 120);
-    Frame f;
+    CapturedFrame f;
     for (int i = 0; i < 5; ++i) {
       pattern.next(f);
       w.write(f.image);
@@ -116,7 +116,7 @@ BOOST_AUTO_TEST_CASE(mjpeg_file_written_by_opencv_is_read_and_rewinds) {
   }
   auto src = FrameSource::open(path);
   BOOST_TEST(src->fps() == 15.0, boost::test_tools::tolerance(0.01));
-  Frame f;
+  CapturedFrame f;
   int n = 0;
   while (src->next(f)) ++n;
   BOOST_TEST(n == 5);
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(test_pattern_has_requested_size_and_moves) {
   BOOST_TEST(src->size() == cv::Size(640, 480));
   BOOST_TEST(src->fps() == 30.0);
   BOOST_TEST(!src->live());
-  Frame prev, cur;
+  CapturedFrame prev, cur;
   BOOST_REQUIRE(src->next(prev));
   for (int i = 1; i < 10; ++i) {
     BOOST_REQUIRE(src->next(cur));
@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(test_pattern_has_requested_size_and_moves) {
 
 BOOST_AUTO_TEST_CASE(test_pattern_is_deterministic) {
   TestPatternSource a(320, 240), b(320, 240);
-  Frame fa, fb;
+  CapturedFrame fa, fb;
   for (int i = 0; i < 5; ++i) {
     a.next(fa);
     b.next(fb);
@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(corrupt_and_empty_files_give_a_clear_error) {
   fh::sender_test::write_file(
       cut, std::vector<std::uint8_t>(whole.begin(), whole.begin() + whole.size() / 10));
   auto src = FrameSource::open(cut);
-  Frame f;
+  CapturedFrame f;
   int n = 0;
   while (src->next(f)) ++n;
   BOOST_TEST(n > 10);

@@ -7,7 +7,7 @@
 #include "framehive/shared/jpeg.hpp"
 #include "test_util.hpp"
 
-using fh::sender::Frame;
+using fh::sender::CapturedFrame;
 using fh::sender::FrameSource;
 using fh::sender::JpegEncoder;
 
@@ -15,7 +15,7 @@ namespace {
 
 cv::Mat first_frame(const std::string& spec) {
   auto src = FrameSource::open(spec);
-  Frame f;
+  CapturedFrame f;
   BOOST_REQUIRE(src->next(f));
   return f.image;
 }

@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(test_pattern_20_frames_reassemble_into_jpegs) {
     BOOST_REQUIRE(!img.empty());
     BOOST_TEST(img.size() == cv::Size(640, 480));
     // Byte for byte what the library produces for the same frame.
-    fh::sender::Frame frame;
+    fh::sender::CapturedFrame frame;
     pattern.next(frame);
     BOOST_TEST((encoder.encode(frame.image) == jpeg));
     ++expect_seq;
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(file_source_with_width_quality_chunk_size_and_rate_limit) {
     BOOST_TEST(f.stream == "hall");
     const auto jpeg = f.bytes();
     BOOST_TEST(cv::imdecode(jpeg, cv::IMREAD_COLOR).size() == cv::Size(320, 240));
-    fh::sender::Frame frame;
+    fh::sender::CapturedFrame frame;
     BOOST_REQUIRE(src->next(frame));
     BOOST_TEST((enc.encode(frame.image) == jpeg));
   }
@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(loop_restarts_the_file_and_keeps_counting) {
     cv::VideoWriter w(path, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 25.0, cv::Size(160, 120));
     BOOST_REQUIRE(w.isOpened());
     fh::sender::TestPatternSource pattern(160, 120);
-    fh::sender::Frame f;
+    fh::sender::CapturedFrame f;
     for (int i = 0; i < 5; ++i) {
       pattern.next(f);
       w.write(f.image);

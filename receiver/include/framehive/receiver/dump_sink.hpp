@@ -16,7 +16,7 @@ class DumpSink final : public FrameSink {
   /// Creates dir (and parents) now; throws std::runtime_error when it cannot.
   explicit DumpSink(std::string dir);
 
-  void deliver(std::vector<Frame>& batch, std::vector<bool>& failed) override;
+  void deliver(std::vector<ReceivedFrame>& batch, std::vector<bool>& failed) override;
   std::string name() const override { return "dump"; }
 
   /// Where a frame goes: DIR/<port>/<frame_seq>.jpg
@@ -24,7 +24,7 @@ class DumpSink final : public FrameSink {
 
  private:
   /// Writes one frame; false (and logs, rate-limited) on failure.
-  bool write(const Frame& frame);
+  bool write(const ReceivedFrame& frame);
 
   std::string dir_;                    ///< the dump directory
   std::set<std::uint16_t> made_dirs_;  ///< ports whose sub-directory exists

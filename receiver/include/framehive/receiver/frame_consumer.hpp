@@ -30,7 +30,7 @@ class FrameConsumer {
 
  private:
   void run();
-  void deliver(std::vector<Frame>& batch);
+  void deliver(std::vector<ReceivedFrame>& batch);
 
   FrameQueue& queue_;                ///< where frames come from
   std::unique_ptr<FrameSink> sink_;  ///< where they go; null = discard

@@ -4,7 +4,7 @@
 // policy: when a port's deque is full its OLDEST frame is dropped (fresh frames matter for live
 // video). Thread-safe (any number of producers and consumers).
 
-#include "framehive/receiver/frame.hpp"
+#include "framehive/receiver/received_frame.hpp"
 
 #include <chrono>
 #include <condition_variable>
@@ -25,11 +25,11 @@ class FrameQueue {
 
   /// Queues a frame. Returns the number of older frames of the same port dropped to make room
   /// (0 or 1). After close() the frame itself is dropped and 1 is returned.
-  std::size_t push(Frame&& frame);
+  std::size_t push(ReceivedFrame&& frame);
 
   /// Moves up to max frames into out (appended), taking one frame per port in turn. Waits up to
   /// wait for the first frame. Returns false only when the queue is closed and empty.
-  bool pop_batch(std::vector<Frame>& out, std::size_t max, std::chrono::milliseconds wait);
+  bool pop_batch(std::vector<ReceivedFrame>& out, std::size_t max, std::chrono::milliseconds wait);
 
   /// No more pushes; wakes waiting consumers, who still get the frames queued so far.
   void close();
@@ -44,12 +44,12 @@ class FrameQueue {
   const std::size_t per_port_;  ///< capacity of each port's deque
   /// Guards queues_, last_port_, size_, dropped_ and closed_.
   mutable std::mutex mutex_;
-  std::condition_variable ready_;                      ///< signalled on push and close
-  std::map<std::uint16_t, std::deque<Frame>> queues_;  ///< per-port frames, oldest first
-  std::optional<std::uint16_t> last_port_;             ///< port served last (round-robin cursor)
-  std::size_t size_ = 0;                               ///< frames in all deques
-  std::size_t dropped_ = 0;                            ///< frames dropped by overflow
-  bool closed_ = false;                                ///< close() was called
+  std::condition_variable ready_;                              ///< signalled on push and close
+  std::map<std::uint16_t, std::deque<ReceivedFrame>> queues_;  ///< per-port frames, oldest first
+  std::optional<std::uint16_t> last_port_;  ///< port served last (round-robin cursor)
+  std::size_t size_ = 0;                    ///< frames in all deques
+  std::size_t dropped_ = 0;                 ///< frames dropped by overflow
+  bool closed_ = false;                     ///< close() was called
 };
 
 }  // namespace fh::receiver

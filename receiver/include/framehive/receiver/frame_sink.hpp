@@ -2,7 +2,7 @@
 // Where complete frames go: the consumer thread hands batches to one FrameSink (DumpSink for
 // --dump, MasterSink for --master). Implementations are called from one thread only.
 
-#include "framehive/receiver/frame.hpp"
+#include "framehive/receiver/received_frame.hpp"
 
 #include <string>
 #include <vector>
@@ -17,9 +17,9 @@ class FrameSink {
   /// consumer thread only, never concurrently. On entry failed.size() == batch.size() and
   /// every entry is false; set failed[i] = true for each frame that could not be handed on
   /// (it is counted frames_failed, the others frames_delivered). May move from the frames;
-  /// the caller reads only Frame::port afterwards. Must not throw (the caller catches and
+  /// the caller reads only ReceivedFrame::port afterwards. Must not throw (the caller catches and
   /// counts the whole batch as failed if it does).
-  virtual void deliver(std::vector<Frame>& batch, std::vector<bool>& failed) = 0;
+  virtual void deliver(std::vector<ReceivedFrame>& batch, std::vector<bool>& failed) = 0;
 
   /// Called from another thread (the receive thread) as soon as shutdown begins, possibly
   /// while deliver() is blocked; the queued frames are flushed through deliver() afterwards.

@@ -49,7 +49,7 @@ class MasterSink final : public FrameSink {
   explicit MasterSink(MasterSinkConfig config);
   ~MasterSink() override;
 
-  void deliver(std::vector<Frame>& batch, std::vector<bool>& failed) override;
+  void deliver(std::vector<ReceivedFrame>& batch, std::vector<bool>& failed) override;
   void close() override;
   std::string name() const override { return "master " + config_.url; }
 
@@ -59,7 +59,7 @@ class MasterSink final : public FrameSink {
 
  private:
   /// Sends frames [begin, end); returns false when the master stayed unreachable.
-  bool send(std::vector<Frame>& batch, std::size_t begin, std::size_t end,
+  bool send(std::vector<ReceivedFrame>& batch, std::size_t begin, std::size_t end,
             std::vector<bool>& failed);
   void wait_backoff(int attempt);
 

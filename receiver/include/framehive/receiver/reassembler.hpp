@@ -4,7 +4,7 @@
 // Not thread-safe: one thread (the receive thread) calls push() and expire(). Never throws on
 // the datagram path; time comes from the injected Clock so tests control timeouts.
 
-#include "framehive/receiver/frame.hpp"
+#include "framehive/receiver/received_frame.hpp"
 #include "framehive/receiver/stats_table.hpp"
 #include "framehive/shared/clock.hpp"
 #include "framehive/shared/datagram_tagger.hpp"
@@ -39,7 +39,7 @@ class Reassembler {
   class Listener {
    public:
     virtual ~Listener() = default;
-    virtual void on_frame(Frame&& frame) = 0;
+    virtual void on_frame(ReceivedFrame&& frame) = 0;
   };
 
   /// Remembered per session: how many finished seqs (late chunks of them are ignored) and how
@@ -81,7 +81,7 @@ class Reassembler {
     std::uint32_t frame_len = 0;    ///< from the first chunk seen
     std::uint32_t chunk_size = 0;   ///< payload bytes of every non-last chunk
     std::uint64_t capture_us = 0;   ///< from the first chunk seen
-    /// frame_len bytes, filled chunk by chunk, moved into the Frame when complete. Not
+    /// frame_len bytes, filled chunk by chunk, moved into the ReceivedFrame when complete. Not
     /// zero-filled: what a header claims costs nothing until its chunks arrive (a flood of
     /// forged headers stays cheap).
     Bytes data;

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "framehive/sender/frame.hpp"
+#include "framehive/sender/captured_frame.hpp"
 
 namespace fh::sender {
 
@@ -49,7 +49,7 @@ class FrameSource {
 
   /// Next frame in decode order; false at the end of the stream or on a fatal error (then
   /// error() says why). Corrupt packets in the middle are skipped and counted, not fatal.
-  virtual bool next(Frame& frame) = 0;
+  virtual bool next(CapturedFrame& frame) = 0;
 
   /// Restarts from the first frame (files and the test pattern); false when not possible.
   virtual bool rewind() = 0;

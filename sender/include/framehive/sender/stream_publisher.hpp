@@ -89,9 +89,9 @@ class StreamPublisher {
 
  private:
   /// Encodes, chunks and sends one frame; false (counted) when it could not be encoded.
-  bool publish(const Frame& frame, std::uint64_t capture_us);
+  bool publish(const CapturedFrame& frame, std::uint64_t capture_us);
   /// Next frame, rewinding (--loop) or reconnecting (live) as needed; false to end the run.
-  bool read_frame(Frame& frame);
+  bool read_frame(CapturedFrame& frame);
   /// Sleeps until a monotonic time; false when stop() came first.
   bool wait_until(double mono_deadline);
   bool stopping() const { return stop_.load(); }

@@ -21,7 +21,7 @@ class TestPatternSource final : public FrameSource {
   /// Draws frame n into image (allocated here).
   void render(std::int64_t n, cv::Mat& image) const;
 
-  bool next(Frame& frame) override;
+  bool next(CapturedFrame& frame) override;
   bool rewind() override;
   double fps() const override { return fps_; }
   cv::Size size() const override { return {width_, height_}; }

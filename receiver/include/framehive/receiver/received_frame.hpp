@@ -32,7 +32,7 @@ struct UninitAllocator : std::allocator<T> {
   }
 };
 
-/// Frame bytes: a vector that resize() does not zero.
+/// ReceivedFrame bytes: a vector that resize() does not zero.
 using Bytes = std::vector<std::uint8_t, UninitAllocator<std::uint8_t>>;
 
 inline bool operator==(const Bytes& a, const std::vector<std::uint8_t>& b) {
@@ -40,7 +40,7 @@ inline bool operator==(const Bytes& a, const std::vector<std::uint8_t>& b) {
 }
 inline bool operator==(const std::vector<std::uint8_t>& a, const Bytes& b) { return b == a; }
 
-struct Frame {
+struct ReceivedFrame {
   std::uint16_t port = 0;         ///< UDP port it arrived on (one port = one camera)
   std::string stream;             ///< camera name from the datagram header
   std::uint64_t session = 0;      ///< sender session (random per sender run and stream)
