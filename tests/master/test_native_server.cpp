@@ -220,9 +220,10 @@ BOOST_AUTO_TEST_CASE(stop_is_prompt_with_idle_and_long_polling_connections) {
   BOOST_REQUIRE(idle.send(http_post(kStatusCall)));
   BOOST_REQUIRE(starts_with(idle.read_response(), "HTTP/1.1 200"));
   std::atomic<bool> poll_returned{false};
-  std::thread poller([&] {
+  // The poller gets its own copy of the URL: srv is destroyed while it runs.
+  std::thread poller([&poll_returned, url = srv->url] {
     try {
-      fh::shared::RpcClient c(srv->url, 60000);
+      fh::shared::RpcClient c(url, 60000);
       xmlrpc_c::paramList reg;
       reg.add(xmlrpc_c::value_string("w"));
       reg.add(xmlrpc_c::value_string(""));
@@ -236,7 +237,15 @@ BOOST_AUTO_TEST_CASE(stop_is_prompt_with_idle_and_long_polling_connections) {
     }
     poll_returned = true;
   });
-  std::this_thread::sleep_for(300ms);  // let the long poll start
+  // Wait until the long poll waits: request_task stamps the worker's last_seen and keeps the
+  // scheduler's lock until its wait releases it, and status() takes that lock.
+  auto& scheduler = srv->app->scheduler();
+  BOOST_REQUIRE(fh::test::poll_until(
+      [&] {
+        const auto st = scheduler.status();
+        return st.workers.size() == 1 && st.workers[0].last_seen > st.workers[0].registered_at;
+      },
+      10000ms));
   const auto t0 = std::chrono::steady_clock::now();
   srv.reset();
   const auto elapsed_ms =
