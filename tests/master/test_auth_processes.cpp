@@ -5,6 +5,7 @@
 // spinning. Unsafe secret files are refused at start.
 #include <boost/test/unit_test.hpp>
 
+#include "stats_line.hpp"
 #include "test_util.hpp"
 
 #include <fcntl.h>
@@ -41,31 +42,13 @@ std::string secret_file(const std::string& dir, const std::string& name, const s
   return path;
 }
 
+using fh::test::stats_line;
+
 /// A number field from framehive-ctl's one-line JSON.
 long json_num(const std::string& obj, const std::string& key) {
   const auto at = obj.find("\"" + key + "\":");
   if (at == std::string::npos) return -1;
   return static_cast<long>(std::stod(obj.substr(at + key.size() + 3)));
-}
-
-/// key=value fields of the last line starting with prefix (and port=<port> when port > 0).
-std::map<std::string, std::string> stats_line(const std::string& text, const std::string& prefix,
-                                              int port = 0) {
-  std::map<std::string, std::string> found;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix + " ", 0) != 0) continue;
-    std::map<std::string, std::string> kv;
-    std::istringstream words(line.substr(prefix.size() + 1));
-    std::string w;
-    while (words >> w) {
-      const auto eq = w.find('=');
-      if (eq != std::string::npos) kv[w.substr(0, eq)] = w.substr(eq + 1);
-    }
-    if (port == 0 || kv["port"] == std::to_string(port)) found = kv;
-  }
-  return found;
 }
 
 std::size_t count_of(const std::string& text, const std::string& needle) {
