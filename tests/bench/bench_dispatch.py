@@ -11,7 +11,7 @@ is started fresh for each run. Reports tasks/s, latency p50/p99 and the master's
 task (utime + stime from /proc/PID/stat over the run). Prints a Markdown table.
 
 Usage: bench_dispatch.py [--bin build/bin] [--compare-bin DIR] [--no-baseline] [--frames 2000]
-                         [--load 0.5] [--reps 1] [--out F]
+                         [--load 0.5 | --rate R] [--reps 1] [--out F]
 """
 import argparse
 import os
@@ -86,6 +86,8 @@ def main():
     ap.add_argument("--no-baseline", action="store_true", help="leave out the Python baseline")
     ap.add_argument("--load", type=float, default=0.5,
                     help="offered rate as a fraction of this tree's saturation rate")
+    ap.add_argument("--rate", type=float, default=0.0,
+                    help="a fixed offered rate in frames/s instead of --load (older figures)")
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--out", default="")
     args = ap.parse_args()
@@ -113,7 +115,7 @@ def main():
                     med("tasks_per_s"), med("p50_ms"), med("p99_ms"),
                     med("master_cpu_ms_per_task")))
                 print(rows[-1], flush=True)
-            rate = max(1.0, round(args.load * first_saturation))
+            rate = args.rate or max(1.0, round(args.load * first_saturation))
     text = "\n".join(rows)
     print()
     print(text)
