@@ -88,33 +88,47 @@ def main():
                     help="offered rate as a fraction of this tree's saturation rate")
     ap.add_argument("--rate", type=float, default=0.0,
                     help="a fixed offered rate in frames/s instead of --load (older figures)")
-    ap.add_argument("--reps", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=1, help="runs per cell (median; masters alternate)")
+    ap.add_argument("--only", default="", help="one W,P configuration, e.g. 1,1")
+    ap.add_argument("--saturation-only", action="store_true", help="leave out the offered rate")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="fh-bench-dispatch-")
     args.image = os.path.join(tmp, "frame100_q80.jpg")
     subprocess.run(["/usr/bin/python3", os.path.join(args.baseline, "make_jpeg.py"), "--out",
                     args.image], check=True, capture_output=True)
-    rows = ["| master | workers | producers | offered | tasks/s | p50 ms | p99 ms | master CPU ms/task |",
+    rows = ["| master | workers | producers | offered | tasks/s | p50 ms | p99 ms | master CPU ms/task (min–max) |",
             "|---|---|---|---|---|---|---|---|"]
     kinds = [(os.path.abspath(args.bin), "framehive (%s)" % args.bin)]
     if args.compare_bin:
         kinds.append((os.path.abspath(args.compare_bin), "framehive (%s)" % args.compare_bin))
     if not args.no_baseline:
         kinds.append(("baseline", "baseline (Python)"))
-    for w, prod in ((1, 1), (2, 1), (4, 2)):
+    configs = ((1, 1), (2, 1), (4, 2))
+    if args.only:
+        configs = (tuple(int(x) for x in args.only.split(",")),)
+    for w, prod in configs:
         rate = 0.0
         for phase in ("saturation", "offered"):
+            # Repetitions interleave the masters (A B A B ...): drift on a shared machine hits
+            # each alike.
+            reps = {kind: [] for kind, _ in kinds}
+            for _ in range(args.reps):
+                for kind, _ in kinds:
+                    reps[kind].append(run(kind, args, w, prod, rate, tmp))
             for kind, name in kinds:
-                reps = [run(kind, args, w, prod, rate, tmp) for _ in range(args.reps)]
-                med = lambda k: statistics.median(float(r[k]) for r in reps)
+                med = lambda k: statistics.median(float(r[k]) for r in reps[kind])
                 if phase == "saturation" and kind == kinds[0][0]:
                     first_saturation = med("tasks_per_s")
-                rows.append("| %s | %d | %d | %s | %.0f | %.1f | %.1f | %.3f |" % (
+                cpu = [float(r["master_cpu_ms_per_task"]) for r in reps[kind]]
+                spread = " (%.3f–%.3f)" % (min(cpu), max(cpu)) if len(cpu) > 1 else ""
+                rows.append("| %s | %d | %d | %s | %.0f | %.1f | %.1f | %.3f%s |" % (
                     name, w, prod, "saturation" if rate == 0 else "%.0f/s" % rate,
                     med("tasks_per_s"), med("p50_ms"), med("p99_ms"),
-                    med("master_cpu_ms_per_task")))
+                    med("master_cpu_ms_per_task"), spread))
                 print(rows[-1], flush=True)
+            if args.saturation_only:
+                break
             rate = args.rate or max(1.0, round(args.load * first_saturation))
     text = "\n".join(rows)
     print()
