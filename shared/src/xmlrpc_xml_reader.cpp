@@ -54,18 +54,18 @@ void XmlReader::skip_comment() {  // at "<!--"
   if (body.find("--") != std::string_view::npos || (!body.empty() && body.back() == '-')) {
     fail("'--' in a comment");
   }
-  check_chars(body);
+  check_chars(body, "a comment or processing instruction");
   p_ += 4 + close + 3;
 }
 
-void XmlReader::check_chars(std::string_view text) {
+void XmlReader::check_chars(std::string_view text, const char* where) {
   const auto* s = reinterpret_cast<const unsigned char*>(text.data());
   const auto* const e = s + text.size();
   while (s < e) {
     if (*s < 0x80) {
       if (*s < 0x20 && !is_xml_ws(*s)) {
         p_ = reinterpret_cast<const char*>(s);
-        fail("control character in a comment or processing instruction");
+        fail(std::string("control character in ") + where);
       }
       ++s;
       continue;
@@ -73,9 +73,7 @@ void XmlReader::check_chars(std::string_view text) {
     const std::size_t n = utf8_sequence(s, e);
     if (n == 0) {
       p_ = reinterpret_cast<const char*>(s);
-      fail(
-          "invalid UTF-8 or a character XML does not allow in a comment or processing "
-          "instruction");
+      fail(std::string("invalid UTF-8 or a character XML does not allow in ") + where);
     }
     s += n;
   }
@@ -111,7 +109,7 @@ void XmlReader::skip_pi() {
   if (close > 0 && !is_xml_ws(static_cast<unsigned char>(rest[0]))) {
     fail("bad processing instruction target");
   }
-  check_chars(rest.substr(0, close));
+  check_chars(rest.substr(0, close), "a comment or processing instruction");
   p_ = q + close + 2;
 }
 
@@ -247,6 +245,7 @@ void XmlReader::skip_attribute() {
   if (!close) fail("unterminated attribute value");
   const char* q = static_cast<const char*>(close);
   if (std::memchr(p_, '<', static_cast<std::size_t>(q - p_))) fail("'<' in attribute value");
+  check_chars(std::string_view(p_, static_cast<std::size_t>(q - p_)), "an attribute value");
   p_ = q + 1;
 }
 

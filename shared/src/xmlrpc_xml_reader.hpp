@@ -54,8 +54,9 @@ class XmlReader {
   /// at a non-ASCII character (XML-RPC's names are ASCII).
   const char* name_end(const char* q);
   void skip_comment();
-  /// Fails unless text is UTF-8 of characters XML allows (comments, processing instructions).
-  void check_chars(std::string_view text);
+  /// Fails unless text is UTF-8 of characters XML allows (comments, processing instructions,
+  /// attribute values); `where` names the place in the message.
+  void check_chars(std::string_view text, const char* where);
   void skip_pi();
   /// One attribute of a start tag: checked for syntax, ignored.
   void skip_attribute();
