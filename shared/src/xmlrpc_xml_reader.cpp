@@ -188,7 +188,8 @@ void XmlReader::check_declared(std::size_t which, std::string_view v) {
     }
     std::string name(v);
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (name != "utf-8" && name != "utf8" && name != "us-ascii" && name != "ascii") {
+    // The names expat (and so xmlrpc-c) knows for UTF-8 and its ASCII subset; "utf8" is not one.
+    if (name != "utf-8" && name != "us-ascii") {
       fail("unsupported encoding '" + name + "' (only UTF-8)");
     }
   } else if (v != "yes" && v != "no") {
@@ -246,6 +247,16 @@ void XmlReader::skip_attribute() {
   const char* q = static_cast<const char*>(close);
   if (std::memchr(p_, '<', static_cast<std::size_t>(q - p_))) fail("'<' in attribute value");
   check_chars(std::string_view(p_, static_cast<std::size_t>(q - p_)), "an attribute value");
+  // Every '&' starts a well-formed reference that ends before the closing quote.
+  std::string ignored;
+  for (const char* a = p_; a < q;) {
+    a = static_cast<const char*>(std::memchr(a, '&', static_cast<std::size_t>(q - a)));
+    if (!a) break;
+    p_ = a;
+    entity(ignored);
+    if (p_ > q) fail("bad entity reference in an attribute value");
+    a = p_;
+  }
   p_ = q + 1;
 }
 
