@@ -174,7 +174,8 @@ void XmlReader::check_declared(std::size_t which, std::string_view v) {
     return true;
   };
   if (which == 0) {  // VersionNum as expat reads it: ([a-zA-Z0-9_.] | '-')+
-    if (v.empty() || !all_of(0, [](unsigned char c) {
+    if (v.empty()) fail("bad XML declaration: empty version");  // expat lets it through
+    if (!all_of(0, [](unsigned char c) {
           return std::isalnum(c) || c == '_' || c == '.' || c == '-';
         })) {
       fail("bad XML declaration: version");

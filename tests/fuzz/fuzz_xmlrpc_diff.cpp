@@ -14,7 +14,7 @@
 //    * a DOCTYPE or other declaration (no DTDs, no entity expansion);
 //    * an encoding other than UTF-8 / US-ASCII in the XML declaration (expat also reads
 //      ISO-8859-1 and others);
-//    * a method name longer than 1,024 bytes;
+//    * a method name longer than 1,024 bytes, or an empty one; an empty XML version;
 //    * non-whitespace text between elements (xmlrpc-c ignores character data outside values,
 //      e.g. "<params>x</params>" or "<value><int>1</int>x</value>") and text before a type
 //      element in <value>;
@@ -70,6 +70,8 @@ constexpr Intended kIntended[] = {
     {true, "DOCTYPE and other declarations are not allowed"},
     {true, "unsupported encoding"},
     {true, "method name longer than"},
+    {true, "empty method name"},  // the spec's methodName has at least one character
+    {true, "empty version"},      // XML's VersionNum is '1.' [0-9]+; expat accepts version=""
     {true, "text outside a value"},
     {true, "base64: "},
     {true, "text before a type element"},
