@@ -71,7 +71,8 @@ constexpr Intended kIntended[] = {
     {true, "unsupported encoding"},
     {true, "method name longer than"},
     {true, "empty method name"},  // the spec's methodName has at least one character
-    {true, "empty version"},      // XML's VersionNum is '1.' [0-9]+; expat accepts version=""
+    {true, "empty <methodName>"},
+    {true, "empty version"},  // XML's VersionNum is '1.' [0-9]+; expat accepts version=""
     {true, "text outside a value"},
     {true, "base64: "},
     {true, "text before a type element"},
