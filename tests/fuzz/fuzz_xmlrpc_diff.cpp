@@ -33,6 +33,8 @@
 //      Python's xmlrpc.client does);
 //    * a UTF-8 byte order mark: xmlrpc-c is given the document without it (its expat calls it
 //      "not well-formed"; XML allows it);
+//    * characters outside Unicode's Basic Multilingual Plane in strings and names (valid UTF-8
+//      and XML; xmlrpc-c 1.33's string values cannot hold them);
 //  - values: xmlrpc-c 1.33 sums decimal digits in floating point, so its doubles can be a few
 //    ulp off (0.875 reads as 0.87500000000000011); ours are correctly rounded (std::from_chars).
 //    Doubles are compared to 1e-14 relative;
@@ -80,6 +82,7 @@ constexpr Intended kIntended[] = {
     {true, "non-ASCII character in a name"},
     {false, "starts with white space"},
     {false, "ends with white space"},
+    {false, "not in the Basic Multilingual Plane"},
 };
 
 /// Whether xmlrpc-c's message refuses a scalar only for the whitespace around it (we trim
