@@ -49,6 +49,7 @@
 #include <xmlrpc-c/base.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -87,15 +88,21 @@ constexpr Intended kIntended[] = {
 
 /// Whether xmlrpc-c's message refuses a scalar only for the whitespace around it (we trim
 /// it, as Python's xmlrpc.client does): the character after one of these quotes is whitespace.
+/// A <double>'s exponent, which xmlrpc-c reads, may stand between the quote and the whitespace
+/// ("1.5e30 " is refused starting at 'e30 ').
 bool refused_for_whitespace(const std::string& message) {
   for (const char* quote : {"non-numerical junk: '",
                             "Garbage (not sign, digit, or period) "
                             "starting at '"}) {
     const auto at = message.find(quote);
-    if (at != std::string::npos && at + std::strlen(quote) < message.size() &&
-        std::strchr(" \t\r\n", message[at + std::strlen(quote)])) {
-      return true;
+    if (at == std::string::npos) continue;
+    std::size_t i = at + std::strlen(quote);
+    if (i < message.size() && (message[i] == 'e' || message[i] == 'E')) {
+      ++i;
+      if (i < message.size() && (message[i] == '+' || message[i] == '-')) ++i;
+      while (i < message.size() && std::isdigit(static_cast<unsigned char>(message[i]))) ++i;
     }
+    if (i < message.size() && std::strchr(" \t\r\n", message[i])) return true;
   }
   const std::string has = "This one has '";  // <boolean>
   const auto at = message.find(has);
