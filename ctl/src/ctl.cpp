@@ -79,15 +79,16 @@ std::string summarise(const std::vector<api::Detection>& dets) {
   return os.str();
 }
 
+/// One JSON object on one line; bytes that are not UTF-8 are replaced, never fatal.
+std::string json_line(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 /// A result as one JSON line: the contract's members plus latency_ms.
 std::string record_json(const api::ResultRecord& r) {
   Json j = r;
   j["latency_ms"] = latency_ms(r);
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
-std::string json_line(const Json& j) {
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return json_line(j);
 }
 
 void print_result_header(std::ostream& out) {

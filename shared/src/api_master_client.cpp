@@ -4,15 +4,9 @@
 #include "framehive/shared/api/xmlrpc.hpp"
 #include "framehive/shared/rpc_client.hpp"
 
-#include <limits>
 
 namespace fh::shared::api {
 namespace {
-
-/// Replies are the master's: images within any size the transport let through.
-const Limits k_reply_limits{std::numeric_limits<std::size_t>::max(),
-                            std::numeric_limits<std::size_t>::max(),
-                            std::numeric_limits<std::size_t>::max()};
 
 xmlrpc_c::paramList params(std::initializer_list<xmlrpc_c::value> values) {
   xmlrpc_c::paramList p;
@@ -56,7 +50,7 @@ std::optional<Task> MasterClient::request_task(const std::string& worker_id, int
   if (v.type() == xmlrpc_c::value::TYPE_STRUCT && xmlrpc_c::value_struct(v).cvalue().empty()) {
     return std::nullopt;  // {}: nothing to do
   }
-  return task_from(v, k_reply_limits);
+  return task_from(v, Limits::none());  // the master bounded it already
 }
 
 bool MasterClient::complete_task(const std::string& worker_id, const std::string& task_id,

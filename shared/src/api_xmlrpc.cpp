@@ -45,6 +45,20 @@ const char* type_name(value::type_t t) {
   throw ContractError(where + ": expected " + want + ", got " + type_name(v.type()));
 }
 
+/// Refuses a string longer than max bytes.
+void check_length(const std::string& s, const std::string& where, std::size_t max) {
+  if (s.size() > max) {
+    throw ContractError(where + ": longer than " + std::to_string(max) + " bytes");
+  }
+}
+
+/// A string no longer than max bytes.
+std::string bounded_string(const value& v, const std::string& where, std::size_t max) {
+  auto s = string_from(v, where);
+  check_length(s, where, max);
+  return s;
+}
+
 /// A struct's members, with the place it came from for messages.
 class Members {
  public:
@@ -62,6 +76,7 @@ class Members {
     return *v;
   }
   std::string place(const char* name) const { return where_ + "." + name; }
+  const Struct& all() const { return members_; }
   const std::string& where() const { return where_; }
 
   std::int64_t i64(const char* n) const { return int_from(at(n), place(n)); }
@@ -77,11 +92,7 @@ class Members {
   std::vector<std::string> strs(const char* n) const { return strings_from(at(n), place(n)); }
   /// A string member no longer than max bytes.
   std::string bounded(const char* n, std::size_t max) const {
-    auto s = str(n);
-    if (s.size() > max) {
-      throw ContractError(place(n) + ": longer than " + std::to_string(max) + " bytes");
-    }
-    return s;
+    return bounded_string(at(n), place(n), max);
   }
   Image image(std::size_t max_bytes) const {
     const value& img = at(field::image);
@@ -128,11 +139,22 @@ Frame get_frame(const Members& m, const Limits& limits) {
   f.port = m.i32(field::port, 1, 65535);
   f.frame_id = m.i64(field::frame_id);
   f.captured_at = m.dbl(field::captured_at);
-  if (m.find(field::stream)) f.stream = m.bounded(field::stream, limits.max_string_bytes);
-  if (m.find(field::received_at)) f.received_at = m.dbl(field::received_at);
-  if (m.find(field::width)) f.width = m.i32(field::width, 0, 1 << 16);
-  if (m.find(field::height)) f.height = m.i32(field::height, 0, 1 << 16);
-  if (m.find(field::detector)) f.detector = m.bounded(field::detector, limits.max_string_bytes);
+  // Optional members: one lookup each.
+  const auto max_string = limits.max_string_bytes;
+  if (const value* v = m.find(field::stream)) {
+    f.stream = bounded_string(*v, m.place(field::stream), max_string);
+  }
+  if (const value* v = m.find(field::received_at)) {
+    f.received_at = double_from(*v, m.place(field::received_at));
+  }
+  if (const value* v = m.find(field::width))
+    f.width = int_from(*v, m.place(field::width), 0, 1 << 16);
+  if (const value* v = m.find(field::height)) {
+    f.height = int_from(*v, m.place(field::height), 0, 1 << 16);
+  }
+  if (const value* v = m.find(field::detector)) {
+    f.detector = bounded_string(*v, m.place(field::detector), max_string);
+  }
   f.image = m.image(limits.max_image_bytes);
   return f;
 }
@@ -162,12 +184,9 @@ ResultRecord get_record(const Members& m) {
   r.completed_at = m.dbl(field::completed_at);
   r.worker_id = m.str(field::worker_id);
   r.detector = m.str(field::detector);
-  const Limits unbounded{std::numeric_limits<std::size_t>::max(),
-                         std::numeric_limits<std::size_t>::max(),
-                         std::numeric_limits<std::size_t>::max()};
   r.detections = list_from(
       m.at(field::detections), m.place(field::detections),
-      [&](const value& d, const std::string& w) { return detection_from(d, w, unbounded); });
+      [&](const value& d, const std::string& w) { return detection_from(d, w, Limits::none()); });
   r.processing_ms = m.dbl(field::processing_ms);
   return r;
 }
@@ -289,10 +308,7 @@ Detection detection_from(const value& v, const std::string& where, const Limits&
   d.y = m.i32(field::y, -(1 << 20), 1 << 20);
   d.w = m.i32(field::w, 0, 1 << 20);
   d.h = m.i32(field::h, 0, 1 << 20);
-  if (d.label.size() > limits.max_string_bytes) {
-    throw ContractError(m.place(field::label) + ": longer than " +
-                        std::to_string(limits.max_string_bytes) + " bytes");
-  }
+  check_length(d.label, m.place(field::label), limits.max_string_bytes);  // last, as before
   return d;
 }
 
@@ -304,7 +320,9 @@ value to_value(const Result& r) {
 Result result_from(const value& v, const Limits& limits) {
   const Members m(v, "result");
   Result r;
-  if (m.find(field::processing_ms)) r.processing_ms = m.dbl(field::processing_ms);
+  if (const value* v = m.find(field::processing_ms)) {
+    r.processing_ms = double_from(*v, m.place(field::processing_ms));
+  }
   const value& dets = m.at(field::detections);
   const std::string where = m.place(field::detections);
   if (dets.type() != value::TYPE_ARRAY) wrong_type(where, "array", dets);
@@ -365,7 +383,7 @@ KeptFrame kept_frame_from(const value& v) {
   const Members m(v, "frame");
   KeptFrame k;
   k.record = get_record(m);
-  k.image = m.image(std::numeric_limits<std::size_t>::max());
+  k.image = m.image(Limits::none().max_image_bytes);
   return k;
 }
 
@@ -514,8 +532,7 @@ SummaryBucket bucket_from(const value& v, const std::string& where) {
   b.end = m.dbl(field::end);
   b.frames = m.i64(field::frames);
   const Members labels(m.at(field::labels), m.place(field::labels));
-  const value& lv = m.at(field::labels);
-  for (const auto& [label, n] : static_cast<Struct>(xmlrpc_c::value_struct(lv))) {
+  for (const auto& [label, n] : labels.all()) {
     b.labels[label] = int_from(n, labels.place(label.c_str()));
   }
   return b;

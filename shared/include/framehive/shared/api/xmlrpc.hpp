@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -28,6 +29,12 @@ struct Limits {
   std::size_t max_image_bytes = 16u << 20;  ///< largest accepted JPEG
   std::size_t max_detections = 10000;       ///< detections in one Result
   std::size_t max_string_bytes = 256;       ///< stream, detector, label, worker id
+
+  /// No bounds: for replies from the master, which already applied its own.
+  static Limits none() {
+    constexpr auto any = std::numeric_limits<std::size_t>::max();
+    return Limits{any, any, any};
+  }
 };
 
 // ------------------------------------------------------------------ scalars
