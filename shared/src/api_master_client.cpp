@@ -4,7 +4,6 @@
 #include "framehive/shared/api/xmlrpc.hpp"
 #include "framehive/shared/rpc_client.hpp"
 
-
 namespace fh::shared::api {
 namespace {
 
