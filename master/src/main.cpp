@@ -54,6 +54,18 @@ int main(int argc, char** argv) {
         "seconds since capture after which a pending frame expires (counted); 0 = never")(
         "keep-frames", po::value(&c.scheduler.keep_frames)->default_value(d.scheduler.keep_frames),
         "completed frames (JPEG + result) kept per port for get_frame / framehive-ctl frame")(
+        "keep-frames-bytes",
+        po::value(&c.scheduler.keep_frames_bytes)->default_value(d.scheduler.keep_frames_bytes),
+        "JPEG bytes of kept frames, all ports together; the oldest kept frame goes beyond")(
+        "max-ports", po::value(&c.scheduler.max_ports)->default_value(d.scheduler.max_ports),
+        "ports (cameras) the master keeps books for; frames for further ports are refused with "
+        "a fault")(
+        "max-workers", po::value(&c.scheduler.max_workers)->default_value(d.scheduler.max_workers),
+        "workers listed, dead ones included; when full, the longest-dead are pruned first, and "
+        "a new worker is refused when all are alive")(
+        "worker-retention",
+        po::value(&c.scheduler.worker_retention)->default_value(d.scheduler.worker_retention),
+        "seconds a dead worker stays listed in status before it is pruned")(
         "retain-results",
         po::value(&c.scheduler.retain_results)->default_value(d.scheduler.retain_results),
         "results kept per port, in memory and in the database")(
@@ -69,6 +81,9 @@ int main(int argc, char** argv) {
         "max-request-bytes",
         po::value(&c.rpc.max_request_bytes)->default_value(d.rpc.max_request_bytes),
         "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")(
+        "max-pixels",
+        po::value<std::string>()->default_value(fh::shared::k_default_max_pixels_text),
+        fh::shared::k_max_pixels_help)(
         "stats-interval", po::value(&c.stats_interval)->default_value(d.stats_interval),
         "seconds between status log lines; 0 = off")(
         "auth-file", po::value<std::string>()->value_name("PATH"),
@@ -110,12 +125,19 @@ int main(int argc, char** argv) {
     if (c.scheduler.keep_frames > 100000) throw UsageError("--keep-frames: at most 100000");
     if (c.scheduler.max_pending_per_port < 1) throw UsageError("--max-pending-per-port: >= 1");
     if (c.scheduler.retain_results < 1) throw UsageError("--retain-results: must be >= 1");
+    if (c.scheduler.max_ports < 1 || c.scheduler.max_ports > 65535) {
+      throw UsageError("--max-ports: 1..65535");
+    }
+    if (c.scheduler.max_workers < 1) throw UsageError("--max-workers: must be >= 1");
+    if (c.scheduler.worker_retention < 0) throw UsageError("--worker-retention: must be >= 0");
     if (c.rpc.max_conn < 4) throw UsageError("--max-conn: must be >= 4");
     if (c.rpc.request_timeout_s < 1) throw UsageError("--request-timeout: must be >= 1");
     if (c.rpc.keepalive_timeout_s < 1) throw UsageError("--keepalive-timeout: must be >= 1");
     if (c.rpc.max_request_bytes < (1u << 20) || c.rpc.max_request_bytes > (1u << 30)) {
       throw UsageError("--max-request-bytes: 1 MiB .. 1 GiB");
     }
+
+    c.rpc.max_pixels = fh::shared::parse_max_pixels(cli.vm()["max-pixels"].as<std::string>());
 
     auto secret = fh::shared::load_secret(cli.vm(), "auth-file", fh::shared::k_auth_secret_env);
     if (secret) {

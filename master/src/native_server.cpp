@@ -228,6 +228,8 @@ void NativeServer::serve(Connection& c, int fd) {
 }
 
 void NativeServer::serve_http(int fd) {
+  std::string peer_ip = peer_of(fd);  // "ip:port" or "[ip6]:port": the address without the port
+  peer_ip = peer_ip.substr(0, peer_ip.rfind(':'));
   SocketStream stream(fd);
   stream.set_write_timeout(request_timeout_);
   boost::beast::flat_buffer buffer;
@@ -319,7 +321,7 @@ void NativeServer::serve_http(int fd) {
       boost::asio::read(stream, boost::asio::buffer(body.get() + buffered, n - buffered), ec);
       if (ec) return;
     }
-    std::string xml = dispatcher_.handle(std::string_view(body.get(), n));
+    std::string xml = dispatcher_.handle(std::string_view(body.get(), n), peer_ip);
     if (body_capacity > kKeepBodyBytes) {
       body.reset();
       body_capacity = 0;

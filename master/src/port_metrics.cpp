@@ -19,11 +19,13 @@ double percentile(std::vector<double> v, double p) {
 }  // namespace
 
 PortMetrics::PortMetrics(std::string default_detector, std::map<int, std::string> port_detectors,
-                         std::size_t retain_results, std::size_t keep_frames)
+                         std::size_t retain_results, std::size_t keep_frames,
+                         std::size_t keep_frames_bytes)
     : default_detector_(std::move(default_detector)),
       port_detectors_(std::move(port_detectors)),
       retain_results_(retain_results),
-      keep_frames_(keep_frames) {}
+      keep_frames_(keep_frames),
+      keep_frames_bytes_(keep_frames_bytes) {}
 
 PortStatus& PortMetrics::stats(int port) { return books(port).stats; }
 
@@ -60,14 +62,44 @@ void PortMetrics::record_completion(const ResultRecord& record, const shared::ap
   }
   p.results.push_front(record);
   if (p.results.size() > retain_results_) p.results.pop_back();
-  if (keep_frames_ > 0 && image) {
-    kept_[record.task_id] = KeptFrame{record, image};
-    p.kept_order.push_back(record.task_id);
-    while (p.kept_order.size() > keep_frames_) {
-      kept_.erase(p.kept_order.front());
-      p.kept_order.pop_front();
-    }
+  if (keep_frames_ == 0 || !image || image->size() > keep_frames_bytes_) return;
+  if (!kept_.emplace(record.task_id, KeptFrame{record, image}).second) return;
+  kept_bytes_ += image->size();
+  p.kept++;
+  p.kept_order.push_back(record.task_id);
+  kept_all_.push_back(record.task_id);
+  while (p.kept > keep_frames_) {  // the port's oldest kept frame
+    const std::string id = std::move(p.kept_order.front());
+    p.kept_order.pop_front();
+    unkeep(id);
   }
+  while (kept_bytes_ > keep_frames_bytes_) {  // the oldest kept frame of any port
+    const std::string id = std::move(kept_all_.front());
+    kept_all_.pop_front();
+    unkeep(id);
+  }
+  compact(p.kept_order, p.kept);
+  compact(kept_all_, kept_.size());
+}
+
+bool PortMetrics::unkeep(const std::string& task_id) {
+  auto it = kept_.find(task_id);
+  if (it == kept_.end()) return false;
+  kept_bytes_ -= it->second.image ? it->second.image->size() : 0;
+  auto port = ports_.find(it->second.record.port);
+  if (port != ports_.end()) port->second.kept--;
+  kept_.erase(it);
+  return true;
+}
+
+void PortMetrics::compact(std::deque<std::string>& order, std::size_t live) {
+  while (!order.empty() && kept_.count(order.front()) == 0) order.pop_front();
+  if (order.size() <= 2 * live + 16) return;
+  std::deque<std::string> still;
+  for (auto& id : order) {
+    if (kept_.count(id) > 0) still.push_back(std::move(id));
+  }
+  order.swap(still);
 }
 
 std::optional<KeptFrame> PortMetrics::kept_frame(const std::string& task_id) const {

@@ -18,9 +18,20 @@ namespace fh::master {
 class PortMetrics {
  public:
   /// A port's default detector is port_detectors' entry or default_detector. retain_results
-  /// results and keep_frames frames (0: none) are kept per port.
+  /// results and keep_frames frames (0: none) are kept per port, and kept frames of all ports
+  /// hold at most keep_frames_bytes JPEG bytes (the oldest kept frame goes first).
   PortMetrics(std::string default_detector, std::map<int, std::string> port_detectors,
-              std::size_t retain_results, std::size_t keep_frames);
+              std::size_t retain_results, std::size_t keep_frames,
+              std::size_t keep_frames_bytes = std::size_t{256} << 20);
+
+  /// Whether the port has books.
+  bool has(int port) const { return ports_.count(port) > 0; }
+  /// Ports with books.
+  std::size_t port_count() const { return ports_.size(); }
+  /// JPEG bytes of the frames kept now, all ports together.
+  std::size_t kept_bytes() const { return kept_bytes_; }
+  /// Frames kept now, all ports together.
+  std::size_t kept_count() const { return kept_.size(); }
 
   /// The counters of a port, created with its default detector on first use.
   PortStatus& stats(int port);
@@ -45,8 +56,16 @@ class PortMetrics {
     std::deque<double> completions_mono;  ///< recent completion times, for fps
     std::deque<double> latencies_ms;      ///< recent capture -> completion latencies
     std::deque<ResultRecord> results;     ///< newest first, retained
-    std::deque<std::string> kept_order;   ///< kept frames of this port, oldest first
+    std::deque<std::string> kept_order;   ///< kept frame ids of this port, oldest first; ids
+                                          ///< already evicted by the byte cap are skipped
+    std::size_t kept = 0;                 ///< frames of this port in kept_
   };
+
+  /// Forgets a kept frame if still kept; true when it was.
+  bool unkeep(const std::string& task_id);
+  /// Drops ids of frames no longer kept from the front of order, and rebuilds it when most
+  /// of it is such ids (so the byte cap's evictions cannot make it grow without bound).
+  void compact(std::deque<std::string>& order, std::size_t live);
 
   /// The books of a port, created with its default detector on first use.
   Port& books(int port);
@@ -55,8 +74,11 @@ class PortMetrics {
   const std::map<int, std::string> port_detectors_;  ///< per-port default detector
   const std::size_t retain_results_;                 ///< results kept per port
   const std::size_t keep_frames_;                    ///< frames kept per port (0: none)
+  const std::size_t keep_frames_bytes_;              ///< JPEG bytes kept, all ports
   std::map<int, Port> ports_;                        ///< port number -> its books
   std::unordered_map<std::string, KeptFrame> kept_;  ///< task id -> kept frame
+  std::deque<std::string> kept_all_;  ///< kept frame ids of all ports, oldest first (lazy)
+  std::size_t kept_bytes_ = 0;        ///< JPEG bytes of the frames in kept_
 };
 
 }  // namespace fh::master

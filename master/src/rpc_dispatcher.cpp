@@ -215,7 +215,8 @@ value RpcDispatcher::multicall(const paramList& p) const {
   return xmlrpc_c::value_array(results);
 }
 
-std::string RpcDispatcher::handle(std::string_view request_xml) const {
+std::string RpcDispatcher::handle(std::string_view request_xml, const std::string& peer) const {
+  const PeerScope scope(peer);
   std::string method;
   paramList params;
   try {

@@ -22,7 +22,8 @@ class RpcDispatcher {
   RpcDispatcher& operator=(const RpcDispatcher&) = delete;
 
   /// Parses a <methodCall>, runs it, returns the <methodResponse> (a fault on any error).
-  std::string handle(std::string_view request_xml) const;
+  /// peer: the client's IP address, seen by the methods as current_peer().
+  std::string handle(std::string_view request_xml, const std::string& peer = {}) const;
   /// Runs one method; failures come out as xmlrpc_c::fault (-506 for an unknown method).
   xmlrpc_c::value call(const std::string& method, const xmlrpc_c::paramList& params) const;
 

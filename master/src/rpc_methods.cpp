@@ -19,6 +19,8 @@ namespace api = shared::api;
 using xmlrpc_c::paramList;
 using xmlrpc_c::value;
 
+thread_local std::string t_peer;  ///< current_peer() of this thread
+
 void check_count(const paramList& p, unsigned lo, unsigned hi, const char* usage) {
   if (p.size() < lo || p.size() > hi) {
     type_fault(std::string("wrong number of parameters (") + std::to_string(p.size()) +
@@ -33,13 +35,17 @@ class Methods {
       : scheduler_(s),
         store_(store),
         limits_{c.max_image_bytes, api::Limits{}.max_detections, api::Limits{}.max_string_bytes},
-        max_batch_(c.max_batch) {}
+        max_batch_(c.max_batch),
+        jpeg_limits_{c.max_pixels} {}
 
   /// A frame through the contract, then the shared JPEG header check (the parse the workers'
   /// decoder trusts): what no worker could decode never enters the queue.
   Frame frame_from(const value& v, const std::string& where) const {
     auto f = api::frame_from(v, where, limits_);
-    const auto jpeg = shared::check_jpeg(f.image->data(), f.image->size());
+    const auto jpeg = shared::check_jpeg(f.image->data(), f.image->size(), jpeg_limits_);
+    if (jpeg.error == shared::JpegError::too_large) {
+      throw LimitError(where + ".image: " + jpeg.message + " (the master's --max-pixels)");
+    }
     if (!jpeg.ok()) {
       type_fault(where + ".image: not a JPEG the workers can decode (" + jpeg.message + ")");
     }
@@ -73,7 +79,7 @@ class Methods {
     auto caps = api::strings_from(p[2], api::field::capabilities);
     if (caps.empty()) type_fault("capabilities: at least one detector name");
     return api::to_value(scheduler_.register_worker(id, api::string_from(p[1], api::field::address),
-                                                    std::move(caps)));
+                                                    std::move(caps), current_peer()));
   }
 
   value heartbeat(const paramList& p) {
@@ -179,10 +185,11 @@ class Methods {
   }
 
  private:
-  Scheduler& scheduler_;         ///< thread-safe
-  ResultStore* store_;           ///< thread-safe; may be null
-  const api::Limits limits_;     ///< what clients may send
-  const std::size_t max_batch_;  ///< frames in one add_tasks
+  Scheduler& scheduler_;                  ///< thread-safe
+  ResultStore* store_;                    ///< thread-safe; may be null
+  const api::Limits limits_;              ///< what clients may send
+  const std::size_t max_batch_;           ///< frames in one add_tasks
+  const shared::JpegLimits jpeg_limits_;  ///< --max-pixels
 };
 
 }  // namespace
@@ -190,6 +197,12 @@ class Methods {
 void type_fault(const std::string& msg) {
   throw xmlrpc_c::fault(msg, static_cast<xmlrpc_c::fault::code_t>(api::fault::type));
 }
+
+const std::string& current_peer() { return t_peer; }
+
+PeerScope::PeerScope(const std::string& peer) : previous_(std::move(t_peer)) { t_peer = peer; }
+
+PeerScope::~PeerScope() { t_peer = std::move(previous_); }
 
 value invoke(const MethodDef& m, const paramList& params) {
   const auto fault = [](const std::string& msg, int code) {
@@ -201,6 +214,8 @@ value invoke(const MethodDef& m, const paramList& params) {
     throw;
   } catch (const api::ContractError& e) {
     throw fault(e.what(), api::fault::type);
+  } catch (const LimitError& e) {
+    throw fault(e.what(), api::fault::limit_exceeded);
   } catch (const RequestError& e) {
     throw fault(e.what(), api::fault::refused);
   } catch (const girerr::error& e) {

@@ -34,6 +34,23 @@ std::vector<MethodDef> make_methods(Scheduler& scheduler, ResultStore* store,
 /// Runs m on params; every failure comes out as xmlrpc_c::fault.
 xmlrpc_c::value invoke(const MethodDef& m, const xmlrpc_c::paramList& params);
 
+/// The network address (IP, no port) of the client whose request the calling thread runs;
+/// empty outside a request or when unknown. register_worker uses it to keep a second process
+/// from taking over a live worker's id.
+const std::string& current_peer();
+
+/// Sets current_peer() for the calling thread while it lives (the server, around a request).
+class PeerScope {
+ public:
+  explicit PeerScope(const std::string& peer);
+  ~PeerScope();
+  PeerScope(const PeerScope&) = delete;
+  PeerScope& operator=(const PeerScope&) = delete;
+
+ private:
+  std::string previous_;  ///< restored on destruction
+};
+
 /// Throws the fault that says a parameter is wrong (shared::api::fault::type).
 [[noreturn]] void type_fault(const std::string& msg);
 

@@ -20,7 +20,8 @@ Scheduler::Scheduler(SchedulerConfig config, const shared::Clock& clock, ResultS
       workers_(
           std::make_unique<WorkerRegistry>(config_.heartbeat_interval, config_.heartbeat_misses)),
       metrics_(std::make_unique<PortMetrics>(config_.default_detector, config_.port_detectors,
-                                             config_.retain_results, config_.keep_frames)) {
+                                             config_.retain_results, config_.keep_frames,
+                                             config_.keep_frames_bytes)) {
   if (store_) {
     for (auto& [p, records] : store_->load_recent(config_.retain_results)) {
       metrics_->load_results(p, std::move(records));
@@ -59,6 +60,15 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
   std::uint64_t first_seq = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    std::set<int> fresh;
+    for (const auto& f : frames) {
+      if (!metrics_->has(f.port)) fresh.insert(f.port);
+    }
+    if (!fresh.empty() && metrics_->port_count() + fresh.size() > config_.max_ports) {
+      throw LimitError("port " + std::to_string(*fresh.begin()) + ": the master keeps books for " +
+                       std::to_string(metrics_->port_count()) + " ports, its limit (--max-ports)");
+    }
+    for (int port : fresh) metrics_->stats(port);  // admitted now: concurrent calls see them
     first_seq = next_seq_;
     next_seq_ += frames.size();
   }
@@ -173,13 +183,31 @@ bool Scheduler::too_old(const Entry& e, double now_wall, double now_mono) const 
 }
 
 Registration Scheduler::register_worker(const std::string& worker_id, const std::string& address,
-                                        std::vector<std::string> capabilities) {
+                                        std::vector<std::string> capabilities,
+                                        const std::string& peer) {
   std::vector<FailureRecord> failures;
   Registration reg{config_.heartbeat_interval, config_.task_timeout};
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    const double now_mono = clock_.mono();
+    if (const std::string* owner = workers_->live_peer(worker_id, now_mono);
+        owner && !peer.empty() && *owner != peer) {
+      throw RequestError(
+          "worker id '" + worker_id + "' belongs to a live worker at " + *owner + ", not " + peer +
+          ": give this worker another --id, or wait until " + "that one is declared dead (" +
+          std::to_string(static_cast<int>(config_.heartbeat_interval * config_.heartbeat_misses)) +
+          " s without a heartbeat)");
+    }
+    if (!workers_->known(worker_id) && workers_->size() >= config_.max_workers) {
+      workers_->prune(now_mono, config_.worker_retention, config_.max_workers - 1);
+      if (workers_->size() >= config_.max_workers) {
+        throw LimitError("the master lists " + std::to_string(workers_->size()) +
+                         " workers, its limit (--max-workers): worker '" + worker_id +
+                         "' is refused until dead ones are pruned");
+      }
+    }
     const std::set<std::string> held = workers_->register_worker(
-        worker_id, address, std::move(capabilities), clock_.wall(), clock_.mono());
+        worker_id, address, std::move(capabilities), clock_.wall(), now_mono, peer);
     if (!held.empty()) {
       // A worker that registers again lost whatever it held (it restarted): put it back now.
       for (const auto& id : held) {
@@ -456,6 +484,7 @@ std::size_t Scheduler::tick() {
         }
       }
     }
+    workers_->prune(now_mono, config_.worker_retention, config_.max_workers);
     // Stale tasks: in progress for longer than the timeout.
     for (const auto& tid : workers_->held_tasks()) {
       Entry* e = find(tid);

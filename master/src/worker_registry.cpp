@@ -2,6 +2,8 @@
 
 #include "framehive/shared/logging.hpp"
 
+#include <algorithm>
+
 namespace fh::master {
 
 WorkerRegistry::WorkerRegistry(double heartbeat_interval, int heartbeat_misses)
@@ -10,8 +12,10 @@ WorkerRegistry::WorkerRegistry(double heartbeat_interval, int heartbeat_misses)
 std::set<std::string> WorkerRegistry::register_worker(const std::string& worker_id,
                                                       const std::string& address,
                                                       std::vector<std::string> capabilities,
-                                                      double now_wall, double now_mono) {
+                                                      double now_wall, double now_mono,
+                                                      const std::string& peer) {
   Worker& w = workers_[worker_id];
+  w.peer = peer;
   std::set<std::string> held;
   held.swap(w.holding);  // a worker that registers again lost whatever it held
   w.info.worker_id = worker_id;
@@ -69,6 +73,38 @@ std::vector<std::set<std::string>> WorkerRegistry::mark_dead(double now_mono) {
     held.push_back(w.holding);
   }
   return held;
+}
+
+const std::string* WorkerRegistry::live_peer(const std::string& worker_id, double now_mono) const {
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end() || !it->second.info.alive || dead(it->second, now_mono)) return nullptr;
+  return it->second.peer.empty() ? nullptr : &it->second.peer;
+}
+
+std::size_t WorkerRegistry::prune(double now_mono, double retention, std::size_t keep) {
+  std::size_t removed = 0;
+  std::vector<std::pair<double, std::string>> dead_ones;  // last seen, id
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    const Worker& w = it->second;
+    if (w.info.alive || !w.holding.empty()) {
+      ++it;
+    } else if (now_mono - w.last_seen_mono > retention) {
+      it = workers_.erase(it);
+      ++removed;
+    } else {
+      dead_ones.emplace_back(w.last_seen_mono, it->first);
+      ++it;
+    }
+  }
+  if (workers_.size() > keep) {
+    std::sort(dead_ones.begin(), dead_ones.end());
+    for (const auto& [seen, id] : dead_ones) {
+      if (workers_.size() <= keep) break;
+      workers_.erase(id);
+      ++removed;
+    }
+  }
+  return removed;
 }
 
 bool WorkerRegistry::dead(const Worker& w, double now_mono) const {

@@ -22,7 +22,18 @@ class WorkerRegistry {
   /// task ids a returning worker still held; they are no longer held by it.
   std::set<std::string> register_worker(const std::string& worker_id, const std::string& address,
                                         std::vector<std::string> capabilities, double now_wall,
-                                        double now_mono);
+                                        double now_mono, const std::string& peer = {});
+  /// The peer (network address) of the worker with this id when it is alive and not yet past
+  /// its heartbeat deadline at now_mono and registered from a known peer; null otherwise.
+  const std::string* live_peer(const std::string& worker_id, double now_mono) const;
+  /// Removes workers dead for longer than retention seconds (they hold nothing), and beyond
+  /// that the longest-silent dead workers while more than keep entries are listed. Returns
+  /// how many were removed.
+  std::size_t prune(double now_mono, double retention, std::size_t keep);
+  /// Workers listed, dead ones included.
+  std::size_t size() const { return workers_.size(); }
+  /// Whether a worker with this id is listed.
+  bool known(const std::string& worker_id) const { return workers_.count(worker_id) > 0; }
   /// Marks an alive worker as seen now; returns its capabilities, or null for an unknown or
   /// dead worker.
   const std::vector<std::string>* seen(const std::string& worker_id, double now_wall,
@@ -53,6 +64,7 @@ class WorkerRegistry {
     WorkerStatus info;              ///< status row without current_tasks
     double last_seen_mono = 0.0;    ///< last sign of life, monotonic
     std::set<std::string> holding;  ///< task ids in progress with this worker
+    std::string peer;               ///< network address it registered from; empty: unknown
   };
 
   /// Silent for longer than heartbeat_misses heartbeat intervals at now_mono.

@@ -35,6 +35,7 @@ PortStatsSnapshot PortStats::snapshot() const {
   s.frames_delivered = frames_delivered.load(r);
   s.frames_failed = frames_failed.load(r);
   s.frames_discarded = frames_discarded.load(r);
+  s.too_large = too_large.load(r);
   s.duplicate_datagrams = duplicate_datagrams.load(r);
   s.late_datagrams = late_datagrams.load(r);
   s.timed_out = timed_out.load(r);
@@ -70,6 +71,7 @@ std::string format_stats_line(const PortStatsSnapshot& s, double fps) {
   }
   return line.add("frames_failed", s.frames_failed)
       .add("frames_discarded", s.frames_discarded)
+      .add("too_large", s.too_large)
       .add("late_datagrams", s.late_datagrams)
       .add("fps", fps, 2)
       .str();

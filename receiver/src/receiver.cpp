@@ -2,6 +2,8 @@
 
 #include "framehive/receiver/frame_consumer.hpp"
 #include "framehive/receiver/reassembler.hpp"
+#include "framehive/shared/jpeg.hpp"
+#include "framehive/shared/log_throttle.hpp"
 #include "framehive/shared/logging.hpp"
 #include "udp_port.hpp"
 
@@ -88,6 +90,12 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
         config_.bind_address, join_ports(config_.ports), granted_,
         config_.reassembly.key.empty() ? "not required" : "required",
         config_.dump_dir.empty() ? sink_name_ : sink_name_ + " " + config_.dump_dir);
+    if (config_.reassembly.key.empty() && config_.bind_address.rfind("127.", 0) != 0) {
+      log_->warn(
+          "listening on {} without --key-file: anyone who can reach these ports can inject "
+          "frames (docs/operations.md, Security)",
+          config_.bind_address);
+    }
     io_.run();
 
     // Stopped: frames still partial are given up; frames complete are all delivered.
@@ -117,6 +125,17 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
 
   void on_frame(ReceivedFrame&& frame) override {
     const auto port = frame.port;
+    // A decompression bomb (a small JPEG declaring a huge image) goes no further. Frames that
+    // are not JPEG at all still go on: the master refuses them with a reason (frames_failed).
+    const auto jpeg = fh::shared::check_jpeg(frame.jpeg.data(), frame.jpeg.size(), jpeg_limits_);
+    if (jpeg.error == fh::shared::JpegError::too_large) {
+      if (auto* s = stats_.find(port)) s->too_large.fetch_add(1, std::memory_order_relaxed);
+      if (too_large_log_.due()) {
+        log_->warn("port {}: frame {} dropped: {} (--max-pixels); {} such frame(s) so far", port,
+                   frame.frame_seq, jpeg.message, too_large_log_.calls());
+      }
+      return;
+    }
     if (queue_.push(std::move(frame)) > 0) {
       if (auto* s = stats_.find(port)) s->frames_dropped.fetch_add(1, std::memory_order_relaxed);
     }
@@ -187,6 +206,8 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
   std::vector<PortStatsSnapshot> last_stats_;    ///< previous periodic snapshot (receive thread)
   double last_stats_time_ = 0;                   ///< when it was taken
   bool stopping_ = false;                        ///< shutdown() ran (receive thread only)
+  const fh::shared::JpegLimits jpeg_limits_{config_.max_pixels};     ///< --max-pixels
+  fh::shared::LogThrottle too_large_log_{std::chrono::seconds(10)};  ///< paces that warning
 };
 
 Receiver::Receiver(const ReceiverConfig& config, std::unique_ptr<FrameSink> sink,

@@ -141,6 +141,10 @@ void add_receiver_options(po::options_description& opts) {
           ->default_value(static_cast<std::int64_t>(d.reassembly.max_frame_bytes))
           ->value_name("BYTES"),
       "largest accepted frame; bigger ones are malformed (too_large)")(
+      "max-pixels", po::value<std::string>()->default_value(fh::shared::k_default_max_pixels_text),
+      (std::string(fh::shared::k_max_pixels_help) +
+       "; larger complete frames are dropped (counted too_large)")
+          .c_str())(
       "max-partial-bytes",
       po::value<std::int64_t>()
           ->default_value(static_cast<std::int64_t>(d.reassembly.max_partial_bytes))
@@ -215,6 +219,7 @@ ReceiverConfig receiver_config_from(const po::variables_map& vm) {
   if (c.reassembly.max_partial_bytes < c.reassembly.max_frame_bytes) {
     throw UsageError("--max-partial-bytes must be at least --max-frame-bytes");
   }
+  c.max_pixels = fh::shared::parse_max_pixels(vm["max-pixels"].as<std::string>());
   c.queue_per_port = static_cast<std::size_t>(int_in(vm, "queue-per-port", 1, 1 << 20));
   c.stats_interval = number_in(vm, "stats-interval", 0, 86400);
   if (vm.count("dump")) {

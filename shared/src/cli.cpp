@@ -1,15 +1,41 @@
 #include "framehive/shared/cli.hpp"
 
+#include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/logging.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <iostream>
 #include <set>
 
 namespace fh::shared {
 
 const char* version() { return "0.1.0"; }
+
+std::size_t parse_max_pixels(const std::string& text) {
+  const auto bad = [&text](const std::string& why) {
+    return UsageError("--max-pixels '" + text + "': " + why +
+                      " (expected WIDTHxHEIGHT, e.g. 3840x2160, or a pixel count)");
+  };
+  const auto number = [&](const std::string& digits) -> std::uint64_t {
+    if (digits.empty() || digits.size() > 12 ||
+        !std::all_of(digits.begin(), digits.end(),
+                     [](unsigned char c) { return std::isdigit(c); })) {
+      throw bad("not a number");
+    }
+    return std::stoull(digits);
+  };
+  const auto x = text.find_first_of("xX");
+  const std::uint64_t pixels = x == std::string::npos
+                                   ? number(text)
+                                   : number(text.substr(0, x)) * number(text.substr(x + 1));
+  if (pixels < k_min_max_jpeg_pixels || pixels > k_max_max_jpeg_pixels) {
+    throw bad("out of range " + std::to_string(k_min_max_jpeg_pixels) + ".." +
+              std::to_string(k_max_max_jpeg_pixels) + " pixels");
+  }
+  return static_cast<std::size_t>(pixels);
+}
 
 Cli::Cli(std::string program, std::string synopsis, std::string description)
     : program_(std::move(program)),

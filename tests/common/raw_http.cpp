@@ -1,6 +1,7 @@
 // Implementation of raw_http.hpp (library fh_testutil).
 #include "raw_http.hpp"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,8 +14,16 @@
 
 namespace fh::test {
 
-RawConnection::RawConnection(int port) {
+RawConnection::RawConnection(int port, const char* local_ip) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (local_ip != nullptr && fd_ >= 0) {
+    sockaddr_in l{};
+    l.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, local_ip, &l.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&l), sizeof l) != 0) {
+      return;  // not connected
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<std::uint16_t>(port));

@@ -7,10 +7,11 @@
 
 namespace fh::test {
 
-/// A raw TCP connection to 127.0.0.1:port (blocking; sends and reads time out after 5 s).
+/// A raw TCP connection to 127.0.0.1:port (blocking; sends and reads time out after 5 s),
+/// from local_ip when given (any 127.x.y.z works on Linux loopback: a second "host").
 class RawConnection {
  public:
-  explicit RawConnection(int port);
+  explicit RawConnection(int port, const char* local_ip = nullptr);
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;

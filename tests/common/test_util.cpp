@@ -189,4 +189,21 @@ std::vector<unsigned char> padded_jpeg(std::size_t filler) {
   return jpeg;
 }
 
+std::vector<unsigned char> jpeg_declaring(int width, int height) {
+  auto jpeg = tiny_jpeg();
+  std::size_t i = 2;
+  while (i + 9 <= jpeg.size()) {  // segments up to the frame header
+    const unsigned marker = jpeg[i + 1];
+    if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC) {
+      jpeg[i + 5] = static_cast<unsigned char>(height >> 8);  // SOFn: length, precision, Y, X
+      jpeg[i + 6] = static_cast<unsigned char>(height);
+      jpeg[i + 7] = static_cast<unsigned char>(width >> 8);
+      jpeg[i + 8] = static_cast<unsigned char>(width);
+      return jpeg;
+    }
+    i += 2 + (std::size_t{jpeg[i + 2]} << 8 | jpeg[i + 3]);
+  }
+  throw std::runtime_error("tiny_jpeg has no frame header");
+}
+
 }  // namespace fh::test

@@ -49,6 +49,10 @@ std::vector<unsigned char> undecodable_jpeg();
 /// is real).
 std::vector<unsigned char> padded_jpeg(std::size_t filler);
 
+/// tiny_jpeg() whose frame header (SOF) declares width x height: a decompression bomb of a few
+/// hundred bytes that a decoder would allocate width * height * 3 bytes for.
+std::vector<unsigned char> jpeg_declaring(int width, int height);
+
 /// A fresh empty temporary directory.
 std::string make_temp_dir(const std::string& tag);
 

@@ -41,8 +41,11 @@ int main(int argc, char** argv) {
         "opencv-threads",
         po::value(&c.detector_options.threads)->default_value(c.detector_options.threads),
         "OpenCV threads inside one detection (0 = OpenCV's default, all cores)")(
-        "max-tasks", po::value(&c.max_tasks)->default_value(c.max_tasks),
-        "exit after this many tasks (0 = run until stopped)")(
+        "max-pixels",
+        po::value<std::string>()->default_value(fh::shared::k_default_max_pixels_text),
+        fh::shared::k_max_pixels_help)("max-tasks",
+                                       po::value(&c.max_tasks)->default_value(c.max_tasks),
+                                       "exit after this many tasks (0 = run until stopped)")(
         "auth-file", po::value<std::string>()->value_name("PATH"),
         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
@@ -60,6 +63,7 @@ int main(int argc, char** argv) {
     if (c.detectors.empty()) throw UsageError("--detector is required (e.g. --detector hog)");
     if (c.wait_ms < 0 || c.wait_ms > 30000) throw UsageError("--wait-ms: 0..30000");
     if (c.max_tasks < 0) throw UsageError("--max-tasks: must be >= 0");
+    c.max_pixels = fh::shared::parse_max_pixels(cli.vm()["max-pixels"].as<std::string>());
     if (auto secret =
             fh::shared::load_secret(cli.vm(), "auth-file", fh::shared::k_auth_secret_env)) {
       c.auth_secret = std::move(*secret);

@@ -7,7 +7,7 @@
 #include "framehive/shared/stats_line.hpp"
 #include "framehive/worker/detector.hpp"
 #include "framehive/worker/detector_factory.hpp"
-#include "framehive/worker/detector_jpeg.hpp"
+#include "framehive/worker/task_runner.hpp"
 
 #include <unistd.h>
 
@@ -142,7 +142,7 @@ void WorkerApp::heartbeat_loop() {
 void WorkerApp::task_loop(int index) {
   // The long poll plus a margin: curl rounds the timeout up to whole seconds.
   MasterClient client(config_.master_url, config_.wait_ms + 15000, config_.auth_secret);
-  std::map<std::string, std::unique_ptr<Detector>> detectors;  // per thread, made on first use
+  TaskRunner runner(config_.detectors, config_.detector_options, config_.max_pixels);
   int attempt = 0;
   auto log = shared::logger("rpc");
   while (!stopping()) {
@@ -174,28 +174,10 @@ void WorkerApp::task_loop(int index) {
     tasks_taken_++;
 
     const std::string& task_id = task->task_id;
-    const std::string& detector = task->frame.detector;
-    std::string error;
-    std::vector<Detection> found;
     const auto t0 = std::chrono::steady_clock::now();
-    try {
-      auto decoded = decode_jpeg(*task->frame.image);
-      if (!decoded.ok()) {
-        error = std::string("corrupt JPEG (") + jpeg_error_name(decoded.error) +
-                "): " + decoded.message;
-      } else {
-        auto& det = detectors[detector];
-        if (!det) det = make_detector(detector, config_.detector_options);
-        auto r = det->run(decoded.bgr);
-        if (r.ok()) {
-          found = std::move(r.detections);
-        } else {
-          error = "detector " + detector + ": " + r.error;
-        }
-      }
-    } catch (const std::exception& e) {
-      error = std::string("cannot process task: ") + e.what();
-    }
+    auto outcome = runner.run(task->frame);
+    const std::string& error = outcome.error;
+    std::vector<Detection>& found = outcome.detections;
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 

@@ -6,6 +6,7 @@
 
 #include "framehive/master/result_store.hpp"
 #include "framehive/master/scheduler.hpp"
+#include "framehive/shared/jpeg.hpp"
 
 #include <cstddef>
 #include <memory>
@@ -19,7 +20,9 @@ struct RpcServerConfig {
   unsigned max_conn = 64;          ///< simultaneous connections (long polls hold one each)
   std::size_t max_request_bytes = 64u << 20;  ///< XML size limit of one request or response
   std::size_t max_image_bytes = 16u << 20;    ///< largest accepted JPEG
-  std::size_t max_batch = 1000;               ///< frames in one add_tasks call
+  /// Frames whose JPEG header declares more pixels are refused with a fault (--max-pixels).
+  std::size_t max_pixels = shared::k_default_max_jpeg_pixels;
+  std::size_t max_batch = 1000;       ///< frames in one add_tasks call
   unsigned request_timeout_s = 15;    ///< time a client has to send its request (0: no limit)
   unsigned keepalive_timeout_s = 15;  ///< idle keep-alive connections are closed after this
   /// HTTP Basic password (user "framehive") every request must carry; empty: no

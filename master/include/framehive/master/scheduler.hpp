@@ -37,11 +37,22 @@ struct SchedulerConfig {
   std::size_t retain_tasks = 100000;  ///< finished task ids remembered for duplicate detection
   int max_wait_ms = 30000;            ///< cap on request_task long polls
   std::size_t keep_frames = 50;       ///< completed frames (JPEG + result) kept per port
+  /// JPEG bytes of kept frames, all ports together; the oldest kept frame goes beyond.
+  std::size_t keep_frames_bytes = std::size_t{256} << 20;
+  std::size_t max_ports = 256;     ///< ports the master keeps books for; frames for more refused
+  std::size_t max_workers = 4096;  ///< worker table entries (dead ones are pruned first)
+  double worker_retention = 3600;  ///< seconds a dead worker stays listed before it is pruned
 };
 
 /// Error thrown for contract violations the RPC layer turns into faults.
 struct RequestError : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+/// A request over one of the master's bounds (--max-pixels, --max-ports, the worker table):
+/// the fault limit_exceeded.
+struct LimitError : RequestError {
+  using RequestError::RequestError;
 };
 
 class PortMetrics;
@@ -54,11 +65,17 @@ class Scheduler {
             std::string id_prefix);
   ~Scheduler();
 
-  /// Adds frames (already validated by the caller), returns their task ids in order.
+  /// Adds frames (already validated by the caller), returns their task ids in order. All or
+  /// none: throws LimitError when they would make the master keep books for more than
+  /// max_ports ports.
   std::vector<std::string> add_frames(std::vector<Frame> frames);
 
+  /// peer: the network address (IP) the call came from, empty when unknown. Throws
+  /// RequestError when a live worker with this id registered from another peer (a second
+  /// process would take over its tasks), LimitError when the worker table is full of live
+  /// workers.
   Registration register_worker(const std::string& worker_id, const std::string& address,
-                               std::vector<std::string> capabilities);
+                               std::vector<std::string> capabilities, const std::string& peer = {});
   /// False for an unknown or dead worker (it must register again).
   bool heartbeat(const std::string& worker_id);
   /// A task for this worker, waiting up to wait_ms (real time) when none is pending.

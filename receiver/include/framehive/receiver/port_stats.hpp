@@ -14,14 +14,15 @@ namespace fh::receiver {
 
 /// A plain copy of one port's counters.
 struct PortStatsSnapshot {
-  std::uint16_t port = 0;                 ///< the UDP port
-  std::uint64_t datagrams = 0;            ///< datagrams received, malformed included
-  std::uint64_t bytes = 0;                ///< bytes received, malformed included
-  std::uint64_t frames_complete = 0;      ///< frames reassembled completely
-  std::uint64_t frames_dropped = 0;       ///< complete frames dropped by the queue (oldest first)
-  std::uint64_t frames_delivered = 0;     ///< complete frames a sink accepted
-  std::uint64_t frames_failed = 0;        ///< complete frames a sink could not hand on
-  std::uint64_t frames_discarded = 0;     ///< complete frames thrown away: no sink configured
+  std::uint16_t port = 0;              ///< the UDP port
+  std::uint64_t datagrams = 0;         ///< datagrams received, malformed included
+  std::uint64_t bytes = 0;             ///< bytes received, malformed included
+  std::uint64_t frames_complete = 0;   ///< frames reassembled completely
+  std::uint64_t frames_dropped = 0;    ///< complete frames dropped by the queue (oldest first)
+  std::uint64_t frames_delivered = 0;  ///< complete frames a sink accepted
+  std::uint64_t frames_failed = 0;     ///< complete frames a sink could not hand on
+  std::uint64_t frames_discarded = 0;  ///< complete frames thrown away: no sink configured
+  std::uint64_t too_large = 0;         ///< complete frames dropped: JPEG header over --max-pixels
   std::uint64_t duplicate_datagrams = 0;  ///< chunks received twice (ignored)
   std::uint64_t late_datagrams = 0;       ///< chunks of frames already given up on (ignored)
   std::uint64_t timed_out = 0;            ///< incomplete: --frame-timeout passed (or shutdown)
@@ -54,6 +55,7 @@ struct PortStats {
   std::atomic<std::uint64_t> frames_delivered{0};
   std::atomic<std::uint64_t> frames_failed{0};
   std::atomic<std::uint64_t> frames_discarded{0};
+  std::atomic<std::uint64_t> too_large{0};
   std::atomic<std::uint64_t> duplicate_datagrams{0};
   std::atomic<std::uint64_t> late_datagrams{0};
   std::atomic<std::uint64_t> timed_out{0};

@@ -2,6 +2,7 @@
 // Everything framehive-receiver is told on its command line, validated. Plain value type.
 
 #include "framehive/receiver/reassembler.hpp"
+#include "framehive/shared/jpeg.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -15,12 +16,14 @@ struct ReceiverConfig {
   std::vector<std::uint16_t> ports;      ///< one UDP port per camera
   std::size_t rcvbuf = 8u << 20;         ///< SO_RCVBUF to ask for, bytes
   ReassemblerConfig reassembly;          ///< timeouts and memory caps
-  std::size_t queue_per_port = 64;       ///< complete frames queued per port (oldest dropped)
-  double stats_interval = 5.0;           ///< seconds between stats lines on stderr, 0 = off
-  std::string dump_dir;                  ///< --dump DIR, empty when not dumping
-  std::string master_url;                ///< --master URL, empty when not forwarding
-  std::size_t batch = 16;                ///< frames per add_tasks call
-  std::string auth_secret;               ///< with --master: HTTP Basic password; empty: none
+  /// Complete frames whose JPEG header declares more pixels are dropped (counted too_large).
+  std::size_t max_pixels = shared::k_default_max_jpeg_pixels;
+  std::size_t queue_per_port = 64;  ///< complete frames queued per port (oldest dropped)
+  double stats_interval = 5.0;      ///< seconds between stats lines on stderr, 0 = off
+  std::string dump_dir;             ///< --dump DIR, empty when not dumping
+  std::string master_url;           ///< --master URL, empty when not forwarding
+  std::size_t batch = 16;           ///< frames per add_tasks call
+  std::string auth_secret;          ///< with --master: HTTP Basic password; empty: none
 };
 
 }  // namespace fh::receiver

@@ -53,6 +53,19 @@ class Cli {
 /// Runs body, mapping exceptions to exit codes with a one-line message on stderr.
 int run_main(const std::string& program, const std::function<int()>& body);
 
+/// The value of a --max-pixels option: a pixel count ("8294400") or WIDTHxHEIGHT
+/// ("3840x2160"), between k_min_max_jpeg_pixels and k_max_max_jpeg_pixels (jpeg.hpp).
+/// Throws UsageError naming the option.
+std::size_t parse_max_pixels(const std::string& text);
+
+/// The default of every --max-pixels option, as shown by --help ("3840x2160").
+constexpr const char* k_default_max_pixels_text = "3840x2160";
+
+/// The help text of every --max-pixels option.
+constexpr const char* k_max_pixels_help =
+    "largest frame accepted, as WIDTHxHEIGHT or a pixel count, checked from the JPEG header "
+    "before anything is decoded (a guard against decompression bombs)";
+
 /// The project version string, e.g. "0.1.0".
 const char* version();
 

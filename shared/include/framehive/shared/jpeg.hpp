@@ -9,9 +9,14 @@
 
 namespace fh::shared {
 
-/// Largest image check_jpeg() accepts by default (width * height), a guard against
-/// decompression bombs: 8K UHD is ~33 MP.
-constexpr std::size_t k_default_max_jpeg_pixels = 64u * 1000u * 1000u;
+/// Largest image check_jpeg() accepts by default (width * height): 4K UHD, 3840 x 2160. The
+/// default of every --max-pixels option (receiver, master, worker), a guard against
+/// decompression bombs: a 367 KB progressive JPEG can declare 7900 x 7900 pixels.
+constexpr std::size_t k_default_max_jpeg_pixels = 3840u * 2160u;
+/// Smallest --max-pixels an option accepts (a 64 x 64 image).
+constexpr std::size_t k_min_max_jpeg_pixels = 64u * 64u;
+/// Largest --max-pixels an option accepts (16K x 16K).
+constexpr std::size_t k_max_max_jpeg_pixels = std::size_t{16384} * 16384u;
 
 /// What check_jpeg() accepts besides well-formed JPEG structure.
 struct JpegLimits {

@@ -6,6 +6,7 @@
 // (HTTP 401) it keeps backing off and logs that error every 30 s. run() blocks until stop() and the
 // threads have finished the tasks they hold; stop() is thread-safe.
 
+#include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/log_throttle.hpp"
 #include "framehive/worker/detector_options.hpp"
 
@@ -28,6 +29,8 @@ struct WorkerConfig {
   DetectorOptions detector_options;    ///< detector tuning
   std::int64_t max_tasks = 0;          ///< exit after this many tasks (0: no limit), for tests
   std::string auth_secret;             ///< HTTP Basic password for the master; empty: none
+  /// Frames whose JPEG header declares more pixels are failed without decoding.
+  std::size_t max_pixels = shared::k_default_max_jpeg_pixels;
 };
 
 /// Counters of one worker process; readable from any thread.
