@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
       throw UsageError("--port 1..65535 is required for " + o.command);
     if (o.command == "frame" && o.task.empty()) throw UsageError("frame needs --task ID");
     if (o.limit < 1) throw UsageError("--limit must be >= 1");
+    fh::shared::check_endpoint_url(o.master, "--master");
     if (o.format != "csv" && o.format != "jsonl") throw UsageError("--format: csv or jsonl");
     try {
       o.interval_s = fh::ctl::parse_duration(interval);

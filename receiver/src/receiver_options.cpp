@@ -228,19 +228,16 @@ ReceiverConfig receiver_config_from(const po::variables_map& vm) {
   }
   if (vm.count("master")) {
     c.master_url = trim(vm["master"].as<std::string>());
-    if (c.master_url.rfind("http://", 0) != 0 && c.master_url.rfind("https://", 0) != 0) {
-      throw UsageError("--master: '" + c.master_url + "' is not an http:// URL");
-    }
+    fh::shared::check_endpoint_url(c.master_url, "--master");
     if (!c.dump_dir.empty()) throw UsageError("--master and --dump: choose one output");
   }
   c.batch = static_cast<std::size_t>(int_in(vm, "batch", 1, 1000));
   if (auto key = fh::shared::load_secret(vm, "key-file", fh::shared::k_datagram_key_env)) {
     c.reassembly.key = std::move(*key);
   }
-  if (!c.master_url.empty()) {
-    if (auto secret = fh::shared::load_secret(vm, "auth-file", fh::shared::k_auth_secret_env)) {
-      c.auth_secret = std::move(*secret);
-    }
+  // Read (and taken out of the environment) even without --master: no secret lingers.
+  if (auto secret = fh::shared::load_secret(vm, "auth-file", fh::shared::k_auth_secret_env)) {
+    if (!c.master_url.empty()) c.auth_secret = std::move(*secret);
   }
   return c;
 }

@@ -54,6 +54,12 @@ std::string read_secret_file(const std::string& path, const std::string& flag) {
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) throw UsageError(where + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw UsageError(where + ": not a regular file");
+  if (st.st_uid != ::geteuid()) {
+    throw UsageError(where + ": refusing a secret file owned by uid " + std::to_string(st.st_uid) +
+                     ", not by this user (uid " + std::to_string(::geteuid()) +
+                     "): another user could replace it; run 'chown " + std::to_string(::geteuid()) +
+                     " " + path + "'");
+  }
   if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -77,16 +83,64 @@ std::string read_secret_file(const std::string& path, const std::string& flag) {
   return secret;
 }
 
+namespace {
+
+/// Takes env_var out of the environment: its value is copied into out (when out is not null),
+/// its bytes overwritten where they are (the original environment block, which
+/// /proc/PID/environ shows, unless something setenv'd it since), then it is unset.
+bool take_env(const char* env_var, std::string* out) {
+  char* value = std::getenv(env_var);
+  if (value == nullptr) return false;
+  if (out != nullptr) *out = value;
+  ::explicit_bzero(value, std::strlen(value));
+  ::unsetenv(env_var);
+  return true;
+}
+
+}  // namespace
+
 std::optional<std::string> load_secret(const boost::program_options::variables_map& vm,
                                        const std::string& file_flag, const char* env_var) {
+  std::string env;
+  const bool from_env = take_env(env_var, &env);
   if (vm.count(file_flag)) {
+    ::explicit_bzero(env.data(), env.size());
     return read_secret_file(vm[file_flag].as<std::string>(), "--" + file_flag);
   }
-  const char* env = std::getenv(env_var);
-  if (!env) return std::nullopt;
+  if (!from_env) return std::nullopt;
   const std::string secret = trim(env);
+  ::explicit_bzero(env.data(), env.size());
   check_secret(secret, env_var);
   return secret;
+}
+
+void check_endpoint_url(const std::string& url, const std::string& flag) {
+  const auto scheme_end = url.find("://");
+  const std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    throw UsageError(flag + ": '" + redact_url(url) +
+                     "' is not an http:// or https:// URL (e.g. http://HOST:8000/RPC2)");
+  }
+  const auto authority_end = url.find_first_of("/?#", scheme_end + 3);
+  const std::string authority = url.substr(scheme_end + 3, authority_end == std::string::npos
+                                                               ? std::string::npos
+                                                               : authority_end - scheme_end - 3);
+  if (authority.find('@') != std::string::npos) {
+    throw UsageError(flag + ": '" + redact_url(url) +
+                     "' carries credentials; they would show in ps and in logs. Put the secret "
+                     "in a file given with --auth-file (docs/operations.md, Security)");
+  }
+  if (authority.empty()) throw UsageError(flag + ": '" + url + "' has no host");
+}
+
+std::string redact_url(const std::string& url) {
+  const auto scheme_end = url.find("://");
+  const std::size_t start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  const auto authority_end = url.find_first_of("/?#", start);
+  const auto at =
+      url.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
+  if (at == std::string::npos || at < start) return url;
+  return url.substr(0, start) + "***" + url.substr(at);
 }
 
 }  // namespace fh::shared

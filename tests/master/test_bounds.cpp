@@ -22,7 +22,8 @@ namespace api = fh::shared::api;
 
 namespace {
 
-api::Frame frame(int port, std::int64_t id, std::vector<unsigned char> jpeg = fh::test::tiny_jpeg()) {
+api::Frame frame(int port, std::int64_t id,
+                 std::vector<unsigned char> jpeg = fh::test::tiny_jpeg()) {
   api::Frame f;
   f.port = port;
   f.frame_id = id;
@@ -65,14 +66,16 @@ BOOST_AUTO_TEST_CASE(a_decompression_bomb_is_refused_from_its_header) {
   fh::test::MasterUnderTest srv(":memory:");
   api::MasterClient c(srv.url, 10000);
   // A few hundred bytes declaring 7900 x 7900 pixels: over the default 3840 x 2160.
-  const auto [code, msg] = fault_of([&] { c.add_task(frame(5000, 1, fh::test::jpeg_declaring(7900, 7900))); });
+  const auto [code, msg] =
+      fault_of([&] { c.add_task(frame(5000, 1, fh::test::jpeg_declaring(7900, 7900))); });
   BOOST_TEST(code == api::fault::limit_exceeded);
   BOOST_TEST(contains(msg, "7900x7900"), msg);
   BOOST_TEST(contains(msg, "--max-pixels"), msg);
   // 4K itself is accepted, one row more is not.
   BOOST_TEST(!c.add_task(frame(5000, 2, fh::test::jpeg_declaring(3840, 2160))).empty());
-  BOOST_TEST(fault_of([&] { c.add_task(frame(5000, 3, fh::test::jpeg_declaring(3840, 2161))); })
-                 .first == api::fault::limit_exceeded);
+  BOOST_TEST(fault_of([&] {
+               c.add_task(frame(5000, 3, fh::test::jpeg_declaring(3840, 2161)));
+             }).first == api::fault::limit_exceeded);
   // One bomb refuses the whole batch.
   BOOST_TEST(fault_of([&] {
                c.add_tasks({frame(5000, 4), frame(5000, 5, fh::test::jpeg_declaring(7900, 7900))});
@@ -95,8 +98,9 @@ BOOST_AUTO_TEST_CASE(frames_for_more_ports_than_max_ports_are_refused) {
   BOOST_TEST(code == api::fault::limit_exceeded);
   BOOST_TEST(contains(msg, "--max-ports"), msg);
   // All or none: a batch with one new port queues nothing.
-  BOOST_TEST(fault_of([&] { c.add_tasks({frame(5000, 2), frame(5003, 1)}); }).first ==
-             api::fault::limit_exceeded);
+  BOOST_TEST(fault_of([&] {
+               c.add_tasks({frame(5000, 2), frame(5003, 1)});
+             }).first == api::fault::limit_exceeded);
   const auto st = c.status();
   BOOST_TEST(st.pending == 2);
   BOOST_TEST(st.ports.size() == 2u);

@@ -67,6 +67,7 @@ class ReceiverProcess {
   }
 
   bool running() { return child_->running(); }
+  pid_t pid() const { return child_->pid(); }
 
   /// SIGTERM, then the exit status.
   int stop(int sig = SIGTERM) {

@@ -104,8 +104,13 @@ BOOST_AUTO_TEST_CASE(the_file_wins_over_the_environment_which_wins_over_nothing)
     EnvVar env(k_auth_secret_env, "  from-the-environment-0123  ");
     BOOST_TEST(*load_secret(vm_with("auth-file", path), "auth-file", k_auth_secret_env) ==
                "from-the-file-0123456789");
+    BOOST_TEST(std::getenv(k_auth_secret_env) == nullptr);  // erased even when the file wins
+  }
+  {
+    EnvVar env(k_auth_secret_env, "  from-the-environment-0123  ");
     BOOST_TEST(*load_secret(po::variables_map(), "auth-file", k_auth_secret_env) ==
                "from-the-environment-0123");
+    BOOST_TEST(std::getenv(k_auth_secret_env) == nullptr);  // read once, then gone
   }
   {
     EnvVar env(k_auth_secret_env, nullptr);
@@ -115,6 +120,39 @@ BOOST_AUTO_TEST_CASE(the_file_wins_over_the_environment_which_wins_over_nothing)
     EnvVar env(k_datagram_key_env, " \t ");
     BOOST_CHECK_THROW(load_secret(po::variables_map(), "key-file", k_datagram_key_env), UsageError);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_secret_file_owned_by_another_user_is_refused) {
+  if (::geteuid() != 0) {
+    // Only root can give a file away; as another user the check runs in CI (root).
+    BOOST_TEST_MESSAGE("not root: cannot make a file owned by another user here");
+    return;
+  }
+  Dir d;
+  const auto path = d.file("theirs", "secret-secret-secret");
+  BOOST_REQUIRE(::chown(path.c_str(), 65534, 65534) == 0);  // nobody
+  const auto e = usage_error_of(path);
+  BOOST_TEST(e.find("owned by uid 65534, not by this user (uid 0)") != std::string::npos, e);
+}
+
+BOOST_AUTO_TEST_CASE(endpoint_urls_carry_no_credentials) {
+  BOOST_CHECK_NO_THROW(check_endpoint_url("http://10.0.0.5:8000/RPC2", "--master"));
+  BOOST_CHECK_NO_THROW(check_endpoint_url("https://master.example:8443/RPC2", "--master"));
+  BOOST_CHECK_NO_THROW(check_endpoint_url("http://h:1/RPC2?next=a@b", "--master"));
+  try {
+    check_endpoint_url("http://framehive:hunter2-secret@10.0.0.5:8000/RPC2", "--master");
+    BOOST_FAIL("no error");
+  } catch (const UsageError& e) {
+    const std::string m = e.what();
+    BOOST_TEST(m.find("hunter2") == std::string::npos, m);  // the error does not repeat it
+    BOOST_TEST(m.find("--auth-file") != std::string::npos, m);
+    BOOST_TEST(m.find("http://***@10.0.0.5:8000/RPC2") != std::string::npos, m);
+  }
+  BOOST_CHECK_THROW(check_endpoint_url("ftp://h/RPC2", "--master"), UsageError);
+  BOOST_CHECK_THROW(check_endpoint_url("file:///etc/passwd", "--master"), UsageError);
+  BOOST_CHECK_THROW(check_endpoint_url("10.0.0.5:8000", "--master"), UsageError);
+  BOOST_TEST(redact_url("https://u:p@h:1/x@y") == "https://***@h:1/x@y");
+  BOOST_TEST(redact_url("http://h:1/RPC2") == "http://h:1/RPC2");
 }
 
 BOOST_AUTO_TEST_CASE(log_throttle_lets_one_line_through_per_interval) {

@@ -41,7 +41,7 @@ BOOST_AUTO_TEST_CASE(a_detector_it_did_not_register_is_an_unknown_detector) {
   // A valid cascade file that this worker would happily load if the task could choose it.
   TaskRunner runner({"null", "hog"}, {}, fh::shared::k_default_max_jpeg_pixels);
   for (const std::string& det : {"haar:" + k_eye_cascade, std::string("haar:eye"),
-                                std::string("dnn:/etc/passwd"), std::string("")}) {
+                                 std::string("dnn:/etc/passwd"), std::string("")}) {
     const auto out = runner.run(frame_of(fh::test::tiny_jpeg(), det));
     BOOST_TEST(!out.ok(), det);
     BOOST_TEST(starts_with(out.error, TaskRunner::k_unknown_detector), out.error);

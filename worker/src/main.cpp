@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
     if (auto rc = cli.parse(argc, argv)) return *rc;
     if (c.detectors.empty()) throw UsageError("--detector is required (e.g. --detector hog)");
     if (c.wait_ms < 0 || c.wait_ms > 30000) throw UsageError("--wait-ms: 0..30000");
+    fh::shared::check_endpoint_url(c.master_url, "--master");
     if (c.max_tasks < 0) throw UsageError("--max-tasks: must be >= 0");
     c.max_pixels = fh::shared::parse_max_pixels(cli.vm()["max-pixels"].as<std::string>());
     if (auto secret =

@@ -41,9 +41,9 @@ class TaskRunner {
   static constexpr const char* k_unknown_detector = "unknown detector";
 
  private:
-  const std::set<std::string> capabilities_;  ///< registered capabilities
-  const DetectorOptions options_;             ///< detector tuning
-  const std::size_t max_pixels_;              ///< header pixel limit
+  const std::set<std::string> capabilities_;                    ///< registered capabilities
+  const DetectorOptions options_;                               ///< detector tuning
+  const std::size_t max_pixels_;                                ///< header pixel limit
   std::map<std::string, std::unique_ptr<Detector>> detectors_;  ///< made on first use
 };
 
