@@ -63,7 +63,8 @@ std::size_t values_in(const xmlrpc_c::value& v) {
 }
 
 std::string array_of(std::size_t n) {
-  return "<value><array><data>" + repeat("<value><i4>1</i4></value>", n) + "</data></array></value>";
+  return "<value><array><data>" + repeat("<value><i4>1</i4></value>", n) +
+         "</data></array></value>";
 }
 
 std::string struct_of(std::size_t n) {
@@ -149,12 +150,12 @@ BOOST_AUTO_TEST_CASE(each_limit_is_counted_and_named) {
   BOOST_TEST(has(call_limit(call_with(struct_of(5)), kSmall),
                  "more than 4 members in one struct (max_struct_members)"));
   const std::string same = "<member><name>a</name><value>1</value></member>";
-  BOOST_TEST(has(call_limit(call_with("<value><struct>" + repeat(same, 5) + "</struct></value>"),
-                            kSmall),
-                 "(max_struct_members)"));
+  BOOST_TEST(
+      has(call_limit(call_with("<value><struct>" + repeat(same, 5) + "</struct></value>"), kSmall),
+          "(max_struct_members)"));
   // max_values: every <value> and every member name; 20 pass, 21 do not
-  const std::string nineteen = "<value><array><data>" + repeat("<value/>", 5) + "</data></array>" +
-                               "</value>";  // 6 values
+  const std::string nineteen =
+      "<value><array><data>" + repeat("<value/>", 5) + "</data></array>" + "</value>";  // 6 values
   BOOST_TEST(call_limit(call_with("<value><array><data>" + repeat(nineteen, 3) + "<value/>" +
                                   "</data></array></value>"),
                         kSmall) == "");  // 1 + 18 + 1
@@ -170,7 +171,8 @@ BOOST_AUTO_TEST_CASE(each_limit_is_counted_and_named) {
   BOOST_TEST(has(call_limit(many_params, kSmall), "(max_values)"));
   // max_depth: a <param>'s value is depth 1
   BOOST_TEST(call_limit(call_with(nested(4)), kSmall) == "");
-  BOOST_TEST(has(call_limit(call_with(nested(5)), kSmall), "values nested deeper than 5 (max_depth)"));
+  BOOST_TEST(
+      has(call_limit(call_with(nested(5)), kSmall), "values nested deeper than 5 (max_depth)"));
   // replies have the same limits
   BOOST_TEST(response_limit(response_with(array_of(6)), kSmall) == "");
   BOOST_TEST(has(response_limit(response_with(array_of(7)), kSmall), "(max_array_items)"));
@@ -183,8 +185,8 @@ BOOST_AUTO_TEST_CASE(each_limit_is_counted_and_named) {
 }
 
 BOOST_AUTO_TEST_CASE(defaults_refuse_what_they_name) {
-  const auto over_items = call_limit(call_with(array_of(kCallLimits.max_array_items + 1)),
-                                     kCallLimits);
+  const auto over_items =
+      call_limit(call_with(array_of(kCallLimits.max_array_items + 1)), kCallLimits);
   BOOST_TEST(has(over_items, "more than 100000 items in one array (max_array_items)"));
   BOOST_TEST(has(call_limit(call_with(struct_of(kCallLimits.max_struct_members + 1)), kCallLimits),
                  "more than 1000 members in one struct"));

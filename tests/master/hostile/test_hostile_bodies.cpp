@@ -69,12 +69,12 @@ const std::size_t kBodyLimit = fh::master::RpcServerConfig{}.max_request_bytes;
 
 /// What a child measured, sent back through a pipe.
 struct Figures {
-  double cpu_ms = 0;            ///< thread CPU time of handle() / parse_response()
-  double peak_mib = 0;          ///< VmHWM minus VmRSS before the body was built
-  std::size_t body_bytes = 0;   ///< size of the body
-  std::size_t units = 0;        ///< repeated units in the body (members, calls, items, ...)
-  int fault_code = 0;           ///< the reply's faultCode, 0 when it is a value
-  char message[240] = {};       ///< the reply's faultString (or "value"), cut
+  double cpu_ms = 0;           ///< thread CPU time of handle() / parse_response()
+  double peak_mib = 0;         ///< VmHWM minus VmRSS before the body was built
+  std::size_t body_bytes = 0;  ///< size of the body
+  std::size_t units = 0;       ///< the repeated unit's count (members, calls, items, ...)
+  int fault_code = 0;          ///< the reply's faultCode, 0 when it is a value
+  char message[240] = {};      ///< the reply's faultString (or "value"), cut
 };
 
 /// A /proc/self/status field in KiB.
@@ -130,24 +130,30 @@ Figures measure(const std::function<Body()>& make_body,
   BOOST_REQUIRE(::pipe(fds) == 0);
   const pid_t pid = ::fork();
   BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
+  if (pid == 0) {  // the child: no Boost.Test in here, and it never returns
     ::close(fds[0]);
-    Figures f;
-    const long rss0 = status_kib("VmRSS");
-    Body body = make_body();
-    f.body_bytes = body.xml.size();
-    f.units = body.units;
-    {
-      std::ofstream("/proc/self/clear_refs") << "5";  // VmHWM := VmRSS
+    try {
+      Figures f;
+      const long rss0 = status_kib("VmRSS");
+      Body body = make_body();
+      f.body_bytes = body.xml.size();
+      f.units = body.units;
+      {
+        std::ofstream("/proc/self/clear_refs") << "5";  // VmHWM := VmRSS
+      }
+      const double t0 = thread_cpu_ms();
+      const codec::ParsedResponse r = handle(body.xml);
+      f.cpu_ms = thread_cpu_ms() - t0;
+      f.peak_mib = static_cast<double>(status_kib("VmHWM") - rss0) / 1024.0;
+      f.fault_code = r.is_fault ? r.fault_code : 0;
+      std::snprintf(f.message, sizeof f.message, "%s",
+                    r.is_fault ? r.fault_string.c_str() : "value");
+      const bool sent = ::write(fds[1], &f, sizeof f) == static_cast<ssize_t>(sizeof f);
+      ::_exit(sent ? 0 : 1);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      ::_exit(2);
     }
-    const double t0 = thread_cpu_ms();
-    const codec::ParsedResponse r = handle(body.xml);
-    f.cpu_ms = thread_cpu_ms() - t0;
-    f.peak_mib = static_cast<double>(status_kib("VmHWM") - rss0) / 1024.0;
-    f.fault_code = r.is_fault ? r.fault_code : 0;
-    std::snprintf(f.message, sizeof f.message, "%s", r.is_fault ? r.fault_string.c_str() : "value");
-    const bool sent = ::write(fds[1], &f, sizeof f) == static_cast<ssize_t>(sizeof f);
-    ::_exit(sent ? 0 : 1);
   }
   ::close(fds[1]);
   Figures f;
@@ -155,9 +161,9 @@ Figures measure(const std::function<Body()>& make_body,
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  BOOST_REQUIRE_MESSAGE(got == static_cast<ssize_t>(sizeof f) && WIFEXITED(status) &&
-                            WEXITSTATUS(status) == 0,
-                        "the child failed (status " << status << ")");
+  BOOST_REQUIRE_MESSAGE(
+      got == static_cast<ssize_t>(sizeof f) && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+      "the child failed (status " << status << ")");
   return f;
 }
 
@@ -178,8 +184,8 @@ codec::ParsedResponse client_parses(const std::string& body) {
   } catch (const codec::CodecError& e) {
     codec::ParsedResponse r;
     r.is_fault = true;
-    r.fault_code = dynamic_cast<const codec::LimitError*>(&e) ? api::fault::limit_exceeded
-                                                              : api::fault::parse;
+    r.fault_code =
+        dynamic_cast<const codec::LimitError*>(&e) ? api::fault::limit_exceeded : api::fault::parse;
     r.fault_string = e.what();
     return r;
   }
@@ -189,7 +195,7 @@ void print_header() {
   static bool printed = false;
   if (printed) return;
   printed = true;
-  std::printf("\n| case | body bytes | units | CPU ms | peak MiB | peak / body | reply |\n");
+  std::printf("\n| case | body bytes | repeats | CPU ms | peak MiB | peak / body | reply |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---|\n");
 }
 
@@ -200,8 +206,13 @@ void check_case(const char* name, const std::function<Body()>& make_body,
   const Figures f = measure(make_body, handle);
   const Bounds bounds = bounds_of(f.body_bytes);
   const double body_mib = static_cast<double>(f.body_bytes) / (1 << 20);
-  std::string reply = f.fault_code ? std::to_string(f.fault_code) + " " + f.message : f.message;
-  if (reply.size() > 110) reply = reply.substr(0, 107) + "...";
+  // The table shows a limit's message from its position on, without the excerpt.
+  std::string shown = f.message;
+  if (const auto at = shown.find("limit exceeded at "); at != std::string::npos) {
+    shown = shown.substr(at + std::strlen("limit exceeded at "));
+  }
+  if (const auto near = shown.find(" (near '"); near != std::string::npos) shown.resize(near);
+  const std::string reply = f.fault_code ? std::to_string(f.fault_code) + ": " + shown : shown;
   print_header();
   std::printf("| %s | %zu | %zu | %.0f | %.0f | %.2f | %s |\n", name, f.body_bytes, f.units,
               f.cpu_ms, f.peak_mib, f.peak_mib / body_mib, reply.c_str());
@@ -226,9 +237,9 @@ BOOST_AUTO_TEST_CASE(add_task_with_a_struct_of_a_million_members) {
   check_case(
       "add_task: one struct, >1M members",
       [] {
-        return fill(call_head(api::method::add_task) + "<value><struct>",
-                    [](std::size_t i) { return member(i, "<i4>1</i4>"); },
-                    "</struct></value>" + kCallTail);
+        return fill(
+            call_head(api::method::add_task) + "<value><struct>",
+            [](std::size_t i) { return member(i, "<i4>1</i4>"); }, "</struct></value>" + kCallTail);
       },
       master_handles, request_bounds, api::fault::limit_exceeded, "(max_struct_members)");
 }
@@ -237,14 +248,15 @@ BOOST_AUTO_TEST_CASE(multicall_of_100k_calls) {
   check_case(
       "system.multicall: >100k calls",
       [] {
-        return fill(call_head(api::method::multicall) + "<value><array><data>",
-                    [](std::size_t) {
-                      return std::string(
-                          "<value><struct><member><name>methodName</name><value>status</value>"
-                          "</member><member><name>params</name><value><array><data/></array>"
-                          "</value></member></struct></value>");
-                    },
-                    "</data></array></value>" + kCallTail);
+        return fill(
+            call_head(api::method::multicall) + "<value><array><data>",
+            [](std::size_t) {
+              return std::string(
+                  "<value><struct><member><name>methodName</name><value>status</value>"
+                  "</member><member><name>params</name><value><array><data/></array>"
+                  "</value></member></struct></value>");
+            },
+            "</data></array></value>" + kCallTail);
       },
       master_handles, request_bounds, api::fault::limit_exceeded, "(max_values)");
 }
@@ -253,9 +265,10 @@ BOOST_AUTO_TEST_CASE(huge_flat_array) {
   check_case(
       "add_tasks: one flat array",
       [] {
-        return fill(call_head(api::method::add_tasks) + "<value><array><data>",
-                    [](std::size_t) { return std::string("<value><i4>0</i4></value>"); },
-                    "</data></array></value>" + kCallTail);
+        return fill(
+            call_head(api::method::add_tasks) + "<value><array><data>",
+            [](std::size_t) { return std::string("<value><i4>0</i4></value>"); },
+            "</data></array></value>" + kCallTail);
       },
       master_handles, request_bounds, api::fault::limit_exceeded, "(max_array_items)");
 }
@@ -268,8 +281,9 @@ BOOST_AUTO_TEST_CASE(many_tiny_values) {
   check_case(
       "add_tasks: arrays of 1,000 empty values",
       [&] {
-        return fill(call_head(api::method::add_tasks) + "<value><array><data>",
-                    [&](std::size_t) { return thousand; }, "</data></array></value>" + kCallTail);
+        return fill(
+            call_head(api::method::add_tasks) + "<value><array><data>",
+            [&](std::size_t) { return thousand; }, "</data></array></value>" + kCallTail);
       },
       master_handles, request_bounds, api::fault::limit_exceeded, "(max_values)");
 }
@@ -284,8 +298,9 @@ BOOST_AUTO_TEST_CASE(deep_but_allowed_nesting) {
   check_case(
       "add_task: depth-64 chains of arrays, 16 KiB strings",
       [&] {
-        return fill(call_head(api::method::add_task) + "<value><array><data>",
-                    [&](std::size_t) { return chain; }, "</data></array></value>" + kCallTail);
+        return fill(
+            call_head(api::method::add_task) + "<value><array><data>",
+            [&](std::size_t) { return chain; }, "</data></array></value>" + kCallTail);
       },
       master_handles, request_bounds, api::fault::type, "frame: expected struct");
 }
@@ -304,9 +319,10 @@ BOOST_AUTO_TEST_CASE(structs_at_the_member_limit) {
   check_case(
       "add_tasks: structs of 1,000 members",
       [&] {
-        return fill(call_head(api::method::add_tasks) + "<value><array><data>",
-                    [&](std::size_t) { return one; }, "</data></array></value>" + kCallTail,
-                    kBodyLimit, structs);
+        return fill(
+            call_head(api::method::add_tasks) + "<value><array><data>",
+            [&](std::size_t) { return one; }, "</data></array></value>" + kCallTail, kBodyLimit,
+            structs);
       },
       master_handles, request_bounds, api::fault::type, "frames[0]: missing field");
 }
@@ -336,9 +352,10 @@ BOOST_AUTO_TEST_CASE(reply_with_a_struct_of_a_million_members) {
   check_case(
       "reply: one struct, >1M members",
       [] {
-        return fill(kResponseHead + "<value><struct>",
-                    [](std::size_t i) { return member(i, "<i4>1</i4>"); },
-                    "</struct></value>" + kResponseTail);
+        return fill(
+            kResponseHead + "<value><struct>",
+            [](std::size_t i) { return member(i, "<i4>1</i4>"); },
+            "</struct></value>" + kResponseTail);
       },
       client_parses, reply_bounds, api::fault::limit_exceeded, "(max_struct_members)");
 }
@@ -353,8 +370,9 @@ BOOST_AUTO_TEST_CASE(reply_of_structs_at_the_member_limit) {
   check_case(
       "reply: structs of max members",
       [&] {
-        return fill(kResponseHead + "<value><array><data>", [&](std::size_t) { return one; },
-                    "</data></array></value>" + kResponseTail);
+        return fill(
+            kResponseHead + "<value><array><data>", [&](std::size_t) { return one; },
+            "</data></array></value>" + kResponseTail);
       },
       client_parses, reply_bounds, 0, "value");
 }
