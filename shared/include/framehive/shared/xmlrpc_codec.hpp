@@ -41,7 +41,7 @@ struct ParseLimits {
   std::size_t max_values;          ///< <value>s in the document, struct member names included
   std::size_t max_struct_members;  ///< <member>s of one struct (a repeated name counts again)
   std::size_t max_array_items;     ///< <value>s in the <data> of one array
-  int max_depth;                   ///< nesting of arrays and structs (a <param> is depth 1)
+  int max_depth;                   ///< nesting of arrays and structs (a <param>'s value: 1)
 };
 
 /// parse_call's default: what a master accepts. The largest legitimate calls are
