@@ -10,8 +10,8 @@
 // A program of its own: each case runs in a forked child, so the child's peak resident size
 // (VmHWM, reset through /proc/self/clear_refs once the body is built) is that case's alone;
 // the figure is the body's size plus that peak's growth while the body is handled. Under
-// sanitizers (FH_SANITIZED) the CPU bound does not hold and is not checked; the memory bound
-// is (wider under ASan: see kMemoryFactor), and so is every reply.
+// ASan (FH_SANITIZED) the CPU bound does not hold and is not checked; the memory bound is
+// (wider: see kMemoryFactor), and so is every reply. Not built under TSan (tests/CMakeLists.txt).
 #define BOOST_TEST_MODULE hostile_bodies
 #include <boost/test/unit_test.hpp>
 
@@ -34,6 +34,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <string>
 
 namespace {
@@ -130,6 +131,8 @@ Figures measure(const std::function<Body()>& make_body,
                 const std::function<codec::ParsedResponse(const std::string&)>& handle) {
   int fds[2];
   BOOST_REQUIRE(::pipe(fds) == 0);
+  std::cout.flush();  // nothing buffered for the child to print again
+  std::fflush(stdout);
   const pid_t pid = ::fork();
   BOOST_REQUIRE(pid >= 0);
   if (pid == 0) {  // the child: no Boost.Test in here, and it never returns
