@@ -10,6 +10,7 @@ namespace fh::master::rpc {
 namespace {
 
 using shared::xmlrpc::CodecError;
+using shared::xmlrpc::LimitError;
 using shared::xmlrpc::parse_call;
 using shared::xmlrpc::serialize_fault;
 using shared::xmlrpc::serialize_response;
@@ -91,7 +92,8 @@ std::string string_param(const paramList& p, unsigned i) {
 
 }  // namespace
 
-RpcDispatcher::RpcDispatcher(std::vector<MethodDef> table) {
+RpcDispatcher::RpcDispatcher(std::vector<MethodDef> table, DispatchLimits limits)
+    : limits_(limits) {
   const auto no_such = [](const std::string& name) {
     return xmlrpc_c::fault("Method '" + name + "' does not exist",
                            fault_code(shared::api::fault::no_such_method));
@@ -168,7 +170,14 @@ value RpcDispatcher::multicall(const paramList& p) const {
         "describing one RPC",
         fault_code(shared::api::fault::type));
   }
-  const auto calls = xmlrpc_c::value_array(p[0]).vectorValueValue();
+  const xmlrpc_c::value_array array(p[0]);
+  if (array.size() > limits_.max_multicall) {
+    throw xmlrpc_c::fault("system.multicall: " + std::to_string(array.size()) +
+                              " calls, over the limit of " + std::to_string(limits_.max_multicall) +
+                              " (max_multicall)",
+                          fault_code(shared::api::fault::limit_exceeded));
+  }
+  const auto calls = array.vectorValueValue();
   // Check every element first, so a malformed or recursive call runs nothing.
   std::vector<std::pair<std::string, paramList>> todo;
   todo.reserve(calls.size());
@@ -220,7 +229,10 @@ std::string RpcDispatcher::handle(std::string_view request_xml, const std::strin
   std::string method;
   paramList params;
   try {
-    parse_call(request_xml, method, params);
+    parse_call(request_xml, method, params, limits_.parse);
+  } catch (const LimitError& e) {
+    return serialize_fault(fault_code(shared::api::fault::limit_exceeded),
+                           std::string("Call XML over a limit of this server.  ") + e.what());
   } catch (const CodecError& e) {
     return serialize_fault(fault_code(shared::api::fault::parse),
                            std::string("Call XML not a proper XML-RPC call.  ") + e.what());

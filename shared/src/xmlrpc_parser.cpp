@@ -1,5 +1,6 @@
 // The XML-RPC grammar over XmlReader: <methodCall> and <methodResponse> documents, values
-// built directly as xmlrpc-c C values (no C++ wrapper copies of maps and vectors).
+// built directly as xmlrpc-c C values (no C++ wrapper copies of maps and vectors), within the
+// caller's ParseLimits (counted as the document is read: a refusal costs at most the limit).
 #include "framehive/shared/api/names.hpp"
 #include "framehive/shared/xmlrpc_codec.hpp"
 #include "xmlrpc_base64.hpp"
@@ -31,7 +32,7 @@ using detail::trim_ws;
 /// Recursive descent over one document.
 class Parser : public detail::XmlReader {
  public:
-  using XmlReader::XmlReader;
+  Parser(std::string_view xml, const ParseLimits& limits) : XmlReader(xml), limits_(limits) {}
 
   void call(std::string& method, xmlrpc_c::paramList& params) {
     prolog();
@@ -124,9 +125,20 @@ class Parser : public detail::XmlReader {
     return v;
   }
 
+  /// Counts one more value (a <value> or a member name) against max_values.
+  void count_value() {
+    if (++values_ > limits_.max_values) {
+      fail_limit("more than " + std::to_string(limits_.max_values) +
+                 " values in the document (max_values)");
+    }
+  }
+
   /// At <value>: the value, through </value>.
   CRef value_element(int depth) {
-    if (depth > kMaxValueDepth) fail("values nested deeper than " + std::to_string(kMaxValueDepth));
+    if (depth > limits_.max_depth) {
+      fail_limit("values nested deeper than " + std::to_string(limits_.max_depth) + " (max_depth)");
+    }
+    count_value();
     if (expect_start("value")) return make_string("");
     read_text(text_);
     if (at_end_tag()) {
@@ -310,13 +322,22 @@ class Parser : public detail::XmlReader {
     return v;
   }
 
+  /// A repeated member name replaces the earlier value and keeps its place (xmlrpc-c's
+  /// semantics: the last one wins). xmlrpc_struct_set_value_v looks for the name among the
+  /// members so far (a scan of their hashes), and xmlrpc-c's public API has no other way to add
+  /// a member: building a struct is quadratic in its members, bounded by max_struct_members.
   CRef struct_value(const Tag& t, int depth) {
     CRef s = made(xmlrpc_struct_new(&env_.env));
     if (t.empty) return s;
     std::string key;
-    for (;;) {
+    for (std::size_t members = 0;;) {
       skip_misc();
       if (at_end_tag()) break;
+      if (++members > limits_.max_struct_members) {
+        fail_limit("more than " + std::to_string(limits_.max_struct_members) +
+                   " members in one struct (max_struct_members)");
+      }
+      count_value();  // the name
       if (expect_start("member")) fail("empty <member>");
       if (expect_start("name")) {
         key.clear();
@@ -341,9 +362,13 @@ class Parser : public detail::XmlReader {
     CRef a = made(xmlrpc_array_new(&env_.env));
     if (t.empty) return a;
     if (!expect_start("data")) {
-      for (;;) {
+      for (std::size_t items = 0;;) {
         skip_misc();
         if (at_end_tag()) break;
+        if (++items > limits_.max_array_items) {
+          fail_limit("more than " + std::to_string(limits_.max_array_items) +
+                     " items in one array (max_array_items)");
+        }
         const CRef v = value_element(depth + 1);
         xmlrpc_array_append_item(&env_.env, a.get(), v.get());
         check();
@@ -354,6 +379,8 @@ class Parser : public detail::XmlReader {
     return a;
   }
 
+  const ParseLimits limits_;                  ///< the caller's bounds
+  std::size_t values_ = 0;                    ///< values so far, member names included
   std::string text_;                          ///< scratch for scalar text
   std::unique_ptr<unsigned char[]> scratch_;  ///< decoded base64, reused within a document
   std::size_t scratch_size_ = 0;              ///< bytes in scratch_
@@ -376,12 +403,13 @@ auto codec_errors_only(F&& parse) -> decltype(parse()) {
 
 }  // namespace
 
-void parse_call(std::string_view xml, std::string& method, xmlrpc_c::paramList& params) {
-  codec_errors_only([&] { Parser(xml).call(method, params); });
+void parse_call(std::string_view xml, std::string& method, xmlrpc_c::paramList& params,
+                const ParseLimits& limits) {
+  codec_errors_only([&] { Parser(xml, limits).call(method, params); });
 }
 
-ParsedResponse parse_response(std::string_view xml) {
-  return codec_errors_only([&] { return Parser(xml).response(); });
+ParsedResponse parse_response(std::string_view xml, const ParseLimits& limits) {
+  return codec_errors_only([&] { return Parser(xml, limits).response(); });
 }
 
 }  // namespace fh::shared::xmlrpc

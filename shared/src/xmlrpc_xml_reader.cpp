@@ -17,15 +17,22 @@ constexpr const char* kStrayText =
 
 }  // namespace
 
-void XmlReader::fail(const std::string& what) const {
+std::string XmlReader::where(const std::string& what) const {
   std::size_t line = 1;
   const char* line_start = begin_;
   for (const char* q = begin_; q < p_; ++q) {
     if (*q == '\n') ++line, line_start = q + 1;
   }
-  throw CodecError("XML-RPC parse error at line " + std::to_string(line) + ", column " +
-                   std::to_string(p_ - line_start + 1) + ": " + what +
-                   (p_ < end_ ? " (near '" + excerpt(p_, end_) + "')" : " (at end of document)"));
+  return "line " + std::to_string(line) + ", column " + std::to_string(p_ - line_start + 1) + ": " +
+         what + (p_ < end_ ? " (near '" + excerpt(p_, end_) + "')" : " (at end of document)");
+}
+
+void XmlReader::fail(const std::string& what) const {
+  throw CodecError("XML-RPC parse error at " + where(what));
+}
+
+void XmlReader::fail_limit(const std::string& what) const {
+  throw LimitError("XML-RPC limit exceeded at " + where(what));
 }
 
 bool XmlReader::starts_with(std::string_view s) const {

@@ -23,6 +23,8 @@ class XmlReader {
 
   /// Throws CodecError: what, where (line and column of the read position) and an excerpt.
   [[noreturn]] void fail(const std::string& what) const;
+  /// Throws LimitError: what (naming the limit) and where, as fail() does.
+  [[noreturn]] void fail_limit(const std::string& what) const;
 
   /// The BOM, the XML declaration (only UTF-8), comments and processing instructions.
   void prolog();
@@ -48,6 +50,8 @@ class XmlReader {
   bool text_in_place(std::string_view name, std::string_view& text);
 
  private:
+  /// "line L, column C: what (near '...')" for the read position.
+  std::string where(const std::string& what) const;
   bool starts_with(std::string_view s) const;
   void skip_ws();
   /// The end of the name that starts at q (ASCII letters, digits, '_', ':', '.', '-'); fails

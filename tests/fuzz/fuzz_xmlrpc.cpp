@@ -13,7 +13,11 @@
 //    fail_task, request_task and get_summary: every request gets a well-formed response, and
 //    conversions fail only with a type fault (never an internal error);
 //  - a converted frame or result satisfies the documented limits, and survives the way back
-//    (to_value, serialize_response, parse_response, task_from / result_from).
+//    (to_value, serialize_response, parse_response, task_from / result_from);
+//  - request limits (DispatchLimits), small here so that fuzz inputs reach them: the parse
+//    under kSmallLimits either matches the parse under the defaults or throws LimitError; a
+//    second dispatcher with those limits and a multicall limit of 4 gives the very response
+//    of the first or fault -509 whose message names the limit ("(max_...)").
 #include "fuzz_util.hpp"
 
 #include "framehive/shared/api/names.hpp"
@@ -48,6 +52,9 @@ using xmlrpc_c::value;
 
 constexpr std::size_t k_max_image = 64u << 10;  // small, so the limit is reachable
 constexpr std::size_t k_max_batch = 1000;
+/// Request limits fuzz inputs reach (the defaults need bodies of megabytes).
+constexpr codec::ParseLimits kSmallLimits{48, 6, 10, 8};
+constexpr std::size_t kSmallMulticall = 4;
 const api::Limits k_limits{k_max_image, 10000, 256};
 
 bool same_double(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -197,16 +204,25 @@ struct Parsed {
   std::string error;  ///< CodecError message when !ok
 };
 
-Parsed parse(std::string_view xml, bool simd) {
+Parsed parse(std::string_view xml, bool simd,
+             const codec::ParseLimits& limits = codec::kCallLimits) {
   codec::enable_base64_simd(simd);
   Parsed p;
   try {
-    codec::parse_call(xml, p.method, p.params);
+    codec::parse_call(xml, p.method, p.params, limits);
     p.ok = true;
+  } catch (const codec::LimitError& e) {
+    p.error = e.what();
+    FH_FUZZ_CHECK(std::strstr(e.what(), "(max_") != nullptr);  // names the limit
   } catch (const codec::CodecError& e) {
     p.error = e.what();
   }
   return p;
+}
+
+/// Whether message is a LimitError's.
+bool over_limit(const std::string& message) {
+  return message.find("XML-RPC limit exceeded at ") == 0;
 }
 
 }  // namespace
@@ -216,6 +232,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fh::shared::setup_logging("off");
     return new rpc::RpcDispatcher(fuzz_methods());  // lives for the process
   }();
+  static const rpc::RpcDispatcher* small =
+      new rpc::RpcDispatcher(fuzz_methods(), rpc::DispatchLimits{kSmallLimits, kSmallMulticall});
   const std::string_view xml(reinterpret_cast<const char*>(data), size);
 
   // The parser, with and without the AVX2 base64 kernels: the same outcome.
@@ -233,6 +251,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     FH_FUZZ_CHECK(a.error == b.error);
   }
+  // Small limits: the same parse, or a LimitError (a syntax error past the limit is not seen).
+  const Parsed s = parse(xml, true, kSmallLimits);
+  if (s.ok) {
+    FH_FUZZ_CHECK(a.ok && s.method == a.method &&
+                  codec::serialize_call(s.method, s.params) ==
+                      codec::serialize_call(a.method, a.params));
+  } else if (!over_limit(s.error)) {
+    FH_FUZZ_CHECK(!a.ok && s.error == a.error);
+  }
 
   // The native server's path; the conversions run inside the method bodies.
   const std::string response = dispatcher->handle(xml);
@@ -245,6 +272,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!a.ok) FH_FUZZ_CHECK(r.fault_code == api::fault::parse);
   } else {
     FH_FUZZ_CHECK(a.ok);
+  }
+
+  // The same request under small limits: the same response, or fault -509 naming the limit.
+  const std::string small_response = small->handle(xml);
+  if (debug) std::fprintf(stderr, "under small limits: %s\n", small_response.c_str());
+  if (small_response != response) {
+    const codec::ParsedResponse sr = codec::parse_response(small_response);
+    FH_FUZZ_CHECK(sr.is_fault && sr.fault_code == api::fault::limit_exceeded);
+    FH_FUZZ_CHECK(sr.fault_string.find("(max_") != std::string::npos);
+  }
+  if (!s.ok && over_limit(s.error)) {
+    const codec::ParsedResponse sr = codec::parse_response(small_response);
+    FH_FUZZ_CHECK(sr.is_fault && sr.fault_code == api::fault::limit_exceeded);
   }
   return 0;
 }

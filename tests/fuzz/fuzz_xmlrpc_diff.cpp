@@ -28,6 +28,10 @@
 //      has_bad_characters() must agree - and in comments and processing instructions;
 //    * a non-ASCII character in a tag, attribute or processing instruction name (XML-RPC's
 //      names are ASCII; expat takes any XML name);
+//    * a document over our ParseLimits (xmlrpc_codec.hpp): more values in the document, more
+//      members in one struct or more items in one array than kCallLimits / kResponseLimits
+//      allow (xmlrpc-c has no such limits; the defaults need inputs of megabytes, so the
+//      limits are fuzzed apart: see below);
 //  - xmlrpc-c refuses what we accept:
 //    * whitespace around the text of <int>, <i4>, <i8>, <double>, <boolean> (we trim it, as
 //      Python's xmlrpc.client does);
@@ -40,7 +44,12 @@
 //    Doubles are compared to 1e-14 relative;
 //  - not compared: documents with an <i8> whose text is not an optional sign and digits in
 //    range (crashes_xmlrpc_c(): xmlrpc-c 1.33 crashes formatting its own fault message).
-// Both parsers refuse values nested deeper than 64 (kMaxValueDepth, XMLRPC_NESTING_LIMIT).
+// Both parsers refuse values nested deeper than 64 (kMaxValueDepth, XMLRPC_NESTING_LIMIT): not
+// an intended difference.
+//
+// Our limits, small (kSmallLimits) so that fuzz inputs reach them: the parse under them gives
+// the same verdict and values as under the defaults, or a LimitError that names the limit.
+// A repeated member name: the last value wins, in the place of the first (both parsers).
 #include "fuzz_util.hpp"
 
 #include "framehive/shared/xmlrpc_codec.hpp"
@@ -63,6 +72,15 @@ namespace {
 
 namespace codec = fh::shared::xmlrpc;
 
+/// Limits fuzz inputs reach; the depth stays xmlrpc-c's.
+constexpr codec::ParseLimits kSmallLimits{40, 5, 8, codec::kMaxValueDepth};
+
+/// Whether message is a LimitError's, naming the limit.
+bool over_limit(const std::string& message) {
+  return message.rfind("XML-RPC limit exceeded at ", 0) == 0 &&
+         message.find("(max_") != std::string::npos;
+}
+
 /// A difference in verdict we mean to have: the side that refuses, and a piece of its message.
 struct Intended {
   bool ours_refuses;    ///< true: we refuse, xmlrpc-c accepts; false: the other way round
@@ -81,6 +99,9 @@ constexpr Intended kIntended[] = {
     {true, "text before a type element"},
     {true, "in a comment or processing instruction"},
     {true, "non-ASCII character in a name"},
+    {true, "(max_values)"},  // our ParseLimits; max_depth is not one: xmlrpc-c has the same
+    {true, "(max_struct_members)"},
+    {true, "(max_array_items)"},
     {false, "starts with white space"},
     {false, "ends with white space"},
     {false, "not in the Basic Multilingual Plane"},
@@ -382,6 +403,20 @@ void compare_call(std::string_view xml) {
     ours_ok = false;
     ours_error = e.what();
   }
+  {  // under small limits: the same, or over a limit
+    std::string small_method;
+    xmlrpc_c::paramList small_params;
+    try {
+      codec::parse_call(xml, small_method, small_params, kSmallLimits);
+      FH_FUZZ_CHECK(ours_ok && small_method == method &&
+                    codec::serialize_call(small_method, small_params) ==
+                        codec::serialize_call(method, params));
+    } catch (const codec::LimitError& e) {
+      FH_FUZZ_CHECK(over_limit(e.what()));
+    } catch (const codec::CodecError& e) {
+      FH_FUZZ_CHECK(!ours_ok && ours_error == e.what());
+    }
+  }
   Oracle o;
   const char* their_method = nullptr;
   xmlrpc_value* their_params = nullptr;
@@ -414,6 +449,20 @@ void compare_response(std::string_view xml) {
   } catch (const codec::CodecError& e) {
     ours_ok = false;
     ours_error = e.what();
+  }
+  try {  // under small limits: the same, or over a limit
+    const codec::ParsedResponse small = codec::parse_response(xml, kSmallLimits);
+    FH_FUZZ_CHECK(ours_ok && small.is_fault == ours.is_fault);
+    if (small.is_fault) {
+      FH_FUZZ_CHECK(small.fault_code == ours.fault_code && small.fault_string == ours.fault_string);
+    } else {
+      FH_FUZZ_CHECK(codec::serialize_response(small.value) ==
+                    codec::serialize_response(ours.value));
+    }
+  } catch (const codec::LimitError& e) {
+    FH_FUZZ_CHECK(over_limit(e.what()));
+  } catch (const codec::CodecError& e) {
+    FH_FUZZ_CHECK(!ours_ok && ours_error == e.what());
   }
   Oracle o;
   xmlrpc_value* result = nullptr;
