@@ -169,7 +169,8 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
 }
 
 bool Reassembler::live(const Session& s, double now) const {
-  return s.last_completed && now - *s.last_completed < config_.live_hold;
+  return s.completed >= k_live_frames && s.last_completed &&
+         now - *s.last_completed < config_.live_hold;
 }
 
 Reassembler::Session* Reassembler::session_for(std::uint16_t port, PortState& ps,
@@ -396,7 +397,7 @@ void Reassembler::complete(std::uint16_t port, PortState& ps, std::map<Key, Part
   }
   bool first_frame = false;
   if (auto s = ps.sessions.find(session); s != ps.sessions.end()) {
-    first_frame = !s->second.last_completed;
+    first_frame = s->second.completed++ == 0;
     s->second.last_completed = now;
   }
   if (ps.current_session != session) {

@@ -39,7 +39,8 @@ struct ReassemblerConfig {
   /// With a key: datagrams whose capture_us is further than this from the wall clock, either
   /// way, are refused (replayed). Seconds; 0 = no time check (the counter window stays).
   double replay_window = 30.0;
-  /// A session that completed a frame this recently is live: a new session cannot take its slot.
+  /// A session that completed k_live_frames frames, the last one this recently, is live: a
+  /// new session cannot take its slot, nor its partial frames' slots.
   double live_hold = 3.0;
   /// When a frame completes, other sessions' partial frames are given up (superseded) only if
   /// those sessions sent nothing for this long (a restarted sender's leftovers).
@@ -65,6 +66,9 @@ class Reassembler {
   static constexpr std::size_t k_missing_memory = 1024;
   static constexpr std::size_t k_max_sessions_per_port = 8;
   static constexpr std::size_t k_retired_sessions_per_port = 1024;
+  /// Complete frames a session needs to be live (see ReassemblerConfig::live_hold): one is not
+  /// enough, so a flood of one-frame sessions never outranks a camera starting up.
+  static constexpr std::uint64_t k_live_frames = 2;
   /// A sequence gap larger than this is not counted as missing until a second frame confirms
   /// the jump (protects the accounting from a corrupted header).
   static constexpr std::uint32_t k_max_seq_jump = 1u << 16;
@@ -123,6 +127,7 @@ class Reassembler {
     std::uint64_t last_used = 0;                  ///< for least-recently-used eviction
     double last_seen = 0;                         ///< monotonic time of its last datagram
     std::optional<double> last_completed;         ///< monotonic time of its last complete frame
+    std::uint64_t completed = 0;                  ///< complete frames
     ReplayWindow counters;                        ///< with a key: datagram counters seen
   };
 
