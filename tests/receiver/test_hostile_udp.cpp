@@ -68,9 +68,10 @@ std::string write_key(const std::string& dir, const std::string& name, const std
 /// framehive-sender streaming a test pattern to 127.0.0.1:port.
 fh::test::Child start_sender(int port, const std::string& pattern, int frames,
                              const std::string& log, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"--source",     pattern, "--port", std::to_string(port),
-                                   "--receiver",   "127.0.0.1", "--frames", std::to_string(frames),
-                                   "--stats-interval", "0"};
+  std::vector<std::string> args = {
+      "--source",         pattern,     "--port",   std::to_string(port),
+      "--receiver",       "127.0.0.1", "--frames", std::to_string(frames),
+      "--stats-interval", "0"};
   args.insert(args.end(), extra.begin(), extra.end());
   return fh::test::Child(fh::test::bin("framehive-sender"), args, log);
 }
@@ -91,7 +92,7 @@ BOOST_AUTO_TEST_CASE(replay_window_accepts_each_counter_once) {
   BOOST_TEST(w.accept(10 + ReplayWindow::k_size));
   BOOST_TEST(!w.accept(10));  // slid out of the window
   BOOST_TEST(w.accept(11 + ReplayWindow::k_size));
-  BOOST_TEST(!w.accept(12));  // out of the window too
+  BOOST_TEST(!w.accept(12));        // out of the window too
   BOOST_TEST(w.accept(1'000'000));  // a long jump clears the ring
   BOOST_TEST(!w.accept(1'000'000));
   BOOST_TEST(w.accept(999'999));
@@ -310,9 +311,9 @@ BOOST_AUTO_TEST_CASE(two_keys_are_accepted_during_a_rotation) {
 BOOST_AUTO_TEST_CASE(camera_and_a_300_fps_second_sender_on_one_port) {
   const int port = fh::test::free_udp_port();
   const TempDir tmp("hostile-two-senders");
-  ReceiverProcess rx({"--bind", "127.0.0.1", "--ports", std::to_string(port), "--stats-interval",
-                      "0.1"},
-                     "hostile-two-senders");
+  ReceiverProcess rx(
+      {"--bind", "127.0.0.1", "--ports", std::to_string(port), "--stats-interval", "0.1"},
+      "hostile-two-senders");
   BOOST_REQUIRE(rx.wait_ready());
   const std::string noise_log = tmp.path() + "/noise.log";
   const std::string camera_log = tmp.path() + "/camera.log";
@@ -360,9 +361,9 @@ BOOST_AUTO_TEST_CASE(camera_and_a_300_fps_second_sender_on_one_port) {
 BOOST_AUTO_TEST_CASE(fresh_session_flood_over_udp_leaves_the_camera_flowing) {
   const int port = fh::test::free_udp_port();
   const TempDir tmp("hostile-flood");
-  ReceiverProcess rx({"--bind", "127.0.0.1", "--ports", std::to_string(port), "--stats-interval",
-                      "0.1"},
-                     "hostile-flood");
+  ReceiverProcess rx(
+      {"--bind", "127.0.0.1", "--ports", std::to_string(port), "--stats-interval", "0.1"},
+      "hostile-flood");
   BOOST_REQUIRE(rx.wait_ready());
   const std::string camera_log = tmp.path() + "/camera.log";
   auto camera = start_sender(port, "test:640x480@30", 100, camera_log);
@@ -426,10 +427,10 @@ BOOST_AUTO_TEST_CASE(keyed_replay_and_cross_port_replay_over_udp) {
   while (port2 == port) port2 = fh::test::free_udp_port();
   const TempDir tmp("hostile-replay");
   const std::string key = write_key(tmp.path(), "datagram.key", k_key);
-  ReceiverProcess rx({"--bind", "127.0.0.1", "--ports",
-                      std::to_string(port) + "," + std::to_string(port2), "--key-file", key,
-                      "--stats-interval", "0.1"},
-                     "hostile-replay");
+  ReceiverProcess rx(
+      {"--bind", "127.0.0.1", "--ports", std::to_string(port) + "," + std::to_string(port2),
+       "--key-file", key, "--stats-interval", "0.1"},
+      "hostile-replay");
   BOOST_REQUIRE(rx.wait_ready());
   UdpClient tx(port);
   UdpClient tx2(port2);
@@ -456,8 +457,8 @@ BOOST_AUTO_TEST_CASE(keyed_replay_and_cross_port_replay_over_udp) {
     return f.empty() ? 0u : stats_count(f, "frames_complete");
   };
   BOOST_REQUIRE(fh::test::poll_until([&] { return frames_complete(port) == 20u; }, 10000ms));
-  for (const auto& d : recorded) BOOST_REQUIRE(tx.send(d));    // replay on its port
-  for (const auto& d : recorded) BOOST_REQUIRE(tx2.send(d));   // and on the other port
+  for (const auto& d : recorded) BOOST_REQUIRE(tx.send(d));   // replay on its port
+  for (const auto& d : recorded) BOOST_REQUIRE(tx2.send(d));  // and on the other port
   BOOST_TEST(fh::test::poll_until(
       [&] {
         const auto f = stats_line(rx.output(), "receiver-stats", port2);
@@ -485,8 +486,8 @@ BOOST_AUTO_TEST_CASE(key_rotation_with_two_keys_over_udp) {
   const std::string new_key = write_key(tmp.path(), "new.key", k_key);
   const std::string old_key = write_key(tmp.path(), "old.key", "the-old-key-0123456789abcdef");
   const std::string bad_key = write_key(tmp.path(), "bad.key", "a-third-key-0123456789abcdef");
-  ReceiverProcess rx({"--bind", "127.0.0.1", "--ports", std::to_string(port), "--key-file",
-                      new_key, "--old-key-file", old_key, "--stats-interval", "0.1"},
+  ReceiverProcess rx({"--bind", "127.0.0.1", "--ports", std::to_string(port), "--key-file", new_key,
+                      "--old-key-file", old_key, "--stats-interval", "0.1"},
                      "hostile-rotation");
   BOOST_REQUIRE(rx.wait_ready());
   BOOST_TEST(rx.output().find("previous key still accepted") != std::string::npos, rx.output());
