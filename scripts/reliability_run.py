@@ -904,7 +904,10 @@ class Run:
         poll_until(lambda: self._udp_bound(port), 5, 0.05)
         noise = self.sender(d, [("test:16x16@300", port)], ["--frames", "1200"], name="noise-sender", sec=sec)
         time.sleep(0.5)  # the noise runs before the camera starts (pacing, not a wait for a condition)
-        cam = self.sender(d, [("test:640x480@30", port)], ["--frames", str(frames)], name="camera", sec=sec)
+        # --max-rate paces the datagrams of a frame over ~15 ms, as on Wi-Fi or a shared link (an
+        # unpaced frame leaves in one burst of a few hundred microseconds: little to interrupt).
+        cam = self.sender(d, [("test:640x480@30", port)], ["--frames", str(frames), "--max-rate", "12"],
+                          name="camera", sec=sec)
         cam.wait(120)
         noise.wait(120)
         rc, st = settle(r, [port])
@@ -924,7 +927,8 @@ class Run:
         (port,) = free_udp_ports(1)
         r = self.receiver(d, [port], name="flood-receiver", sec=sec)
         poll_until(lambda: self._udp_bound(port), 5, 0.05)
-        cam = self.sender(d, [("test:640x480@30", port)], ["--frames", str(frames)], name="flood-camera", sec=sec)
+        cam = self.sender(d, [("test:640x480@30", port)], ["--frames", str(frames), "--max-rate", "12"],
+                          name="flood-camera", sec=sec)
         time.sleep(0.5)  # the camera is live before the flood starts
         fargv = [sys.executable, hostile, "udpsessions", "--target", f"127.0.0.1:{port}", "--seconds", "4",
                  "--rate", "3000"]
