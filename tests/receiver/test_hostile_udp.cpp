@@ -7,11 +7,15 @@
 #include "datagrams.hpp"
 #include "process_util.hpp"
 
+#include "framehive/receiver/port_stats.hpp"
 #include "framehive/receiver/reassembler.hpp"
+#include "framehive/receiver/receiver_options.hpp"
 #include "framehive/receiver/replay_window.hpp"
 #include "framehive/receiver/stats_table.hpp"
+#include "framehive/shared/cli.hpp"
 #include "framehive/shared/clock.hpp"
 
+#include <boost/program_options.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
@@ -76,9 +80,63 @@ fh::test::Child start_sender(int port, const std::string& pattern, int frames,
   return fh::test::Child(fh::test::bin("framehive-sender"), args, log);
 }
 
+ReceiverConfig parse_options(std::vector<std::string> args) {
+  namespace po = boost::program_options;
+  po::options_description opts;
+  add_receiver_options(opts);
+  std::vector<const char*> argv{"framehive-receiver"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  po::variables_map vm;
+  po::store(po::parse_command_line(static_cast<int>(argv.size()), argv.data(), opts), vm);
+  po::notify(vm);
+  return receiver_config_from(vm);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(hostile_udp)
+
+// ---- options and the stats line ------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(key_rotation_and_replay_window_options) {
+  const TempDir tmp("hostile-options");
+  const std::string current = write_key(tmp.path(), "new.key", k_key);
+  const std::string previous = write_key(tmp.path(), "old.key", "the-old-key-0123456789abcdef");
+  auto c = parse_options({"--ports", "5000"});
+  BOOST_TEST(c.reassembly.replay_window == 30.0);
+  BOOST_TEST(c.reassembly.old_key.empty());
+  c = parse_options({"--ports", "5000", "--key-file", current, "--old-key-file", previous,
+                     "--replay-window", "5"});
+  BOOST_TEST(c.reassembly.key == k_key);
+  BOOST_TEST(c.reassembly.old_key == "the-old-key-0123456789abcdef");
+  BOOST_TEST(c.reassembly.replay_window == 5.0);
+  BOOST_TEST(parse_options({"--ports", "5000", "--replay-window", "0"}).reassembly.replay_window ==
+             0.0);
+  BOOST_CHECK_THROW(parse_options({"--ports", "5000", "--old-key-file", previous}),
+                    fh::shared::UsageError);
+  BOOST_CHECK_THROW(parse_options({"--ports", "5000", "--replay-window", "-1"}),
+                    fh::shared::UsageError);
+  const auto [rc, help] = [] {
+    ReceiverProcess p({"--help"}, "hostile-help");
+    const int code = p.wait(10000ms);
+    return std::make_pair(code, p.output());
+  }();
+  BOOST_TEST(rc == 0);
+  for (const char* word : {"--old-key-file", "--replay-window", "malformed_replayed", "NTP"}) {
+    BOOST_TEST_CONTEXT(word) { BOOST_TEST(help.find(word) != std::string::npos); }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_stats_line_shows_the_new_reasons) {
+  PortStatsSnapshot st;
+  st.port = 5000;
+  st.malformed_by_reason[static_cast<std::size_t>(DecodeError::replayed)] = 3;
+  st.malformed_by_reason[static_cast<std::size_t>(DecodeError::session_limited)] = 4;
+  const auto line = format_stats_line(st, 0);
+  BOOST_TEST(line.find(" malformed=7 ") != std::string::npos, line);
+  BOOST_TEST(line.find(" malformed_replayed=3 ") != std::string::npos, line);
+  BOOST_TEST(line.find(" malformed_session_limited=4 ") != std::string::npos, line);
+}
 
 // ---- state machine (ManualClock) -------------------------------------------------------------
 
