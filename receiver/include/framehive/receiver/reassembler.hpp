@@ -1,6 +1,8 @@
 #pragma once
 // Turns datagrams into complete frames: per (port, session, frame_seq), tolerant of reordering,
-// duplicates and loss, with bounded memory, counting every outcome in a StatsTable.
+// duplicates and loss, with bounded memory, counting every outcome in a StatsTable. Guards a
+// port's live sessions against other senders (session slots, new-session rate, docs/receiver.md
+// "Sessions on one port") and, with a key, refuses replays (docs/protocol.md "Replay").
 // Not thread-safe: one thread (the receive thread) calls push() and expire(). Never throws on
 // the datagram path; time comes from the injected Clock so tests control timeouts.
 
