@@ -149,17 +149,23 @@ BOOST_AUTO_TEST_CASE(garbage_does_not_stop_a_valid_stream) {
     }
   }
   std::mt19937 rng(2024);
-  // The valid stream starts first: frame 0 delivered, so its session is live.
+  // The valid stream starts first: frames 0 and 1 delivered, so its session is live
+  // (Reassembler::k_live_frames) and keeps its slot while bit flips in session ids make new ones.
   std::vector<std::vector<std::uint8_t>> frames;
   auto dumped = [&](std::uint32_t seq) {
     const auto path = dir + "/" + std::to_string(port) + "/" + std::to_string(seq) + ".jpg";
     const auto bytes = fh::test::read_file(path);
     return std::vector<std::uint8_t>(bytes.begin(), bytes.end()) == frames[seq];
   };
-  frames.push_back(jpeg_like(5'000 + rng() % 60'000, 9000));
-  for (const auto& d : split(frames.back(), 0x600D, 0, 1356)) BOOST_REQUIRE(tx.send(d));
-  BOOST_REQUIRE(fh::test::poll_until([&] { return dumped(0); }, 10000ms));
-  std::uint64_t sent = split(frames.back(), 0x600D, 0, 1356).size();
+  std::uint64_t sent = 0;
+  for (std::uint32_t seq = 0; seq < fh::receiver::Reassembler::k_live_frames; ++seq) {
+    frames.push_back(jpeg_like(5'000 + rng() % 60'000, 9000 + seq));
+    for (const auto& d : split(frames.back(), 0x600D, seq, 1356)) {
+      BOOST_REQUIRE(tx.send(d));
+      ++sent;
+    }
+  }
+  BOOST_REQUIRE(fh::test::poll_until([&] { return dumped(0) && dumped(1); }, 10000ms));
   std::map<DecodeError, std::uint64_t> expected;  // by the decoder's own verdict
   std::uint64_t crafted_inconsistent = 0;
   auto send = [&](const Datagram& d) {
@@ -225,7 +231,7 @@ BOOST_AUTO_TEST_CASE(garbage_does_not_stop_a_valid_stream) {
   BOOST_TEST(rx.running());
 
   // The valid stream goes on: every frame must arrive, byte for byte.
-  for (std::uint32_t seq = 1; seq < 20; ++seq) {
+  for (auto seq = static_cast<std::uint32_t>(frames.size()); seq < 20; ++seq) {
     frames.push_back(jpeg_like(5'000 + rng() % 60'000, 9000 + seq));
     for (const auto& d : split(frames.back(), 0x600D, seq, 1356)) send(d);
   }
