@@ -12,6 +12,17 @@
           Datagrams of garbage at a receiver port: random bytes, or framehive headers with a
           valid CRC that claim the largest frames under fresh sessions (the expensive kind).
           Prints {"sent": N, ...}.
+  udpsessions --target HOST:PORT --seconds S [--rate PPS]
+          Forged one-chunk frames (valid CRC and geometry, version 1, no key), each under a
+          session never used before: the flood that once evicted a live camera's partial
+          frames. Prints {"sent": N, ...}.
+  udprecord --listen HOST:PORT --target HOST:PORT --file F [--idle S] [--seconds S]
+          A recording relay: forwards every datagram it receives to the target and appends it
+          to F (length-prefixed), until nothing came for --idle seconds. Point a sender at
+          --listen with the receiver's port number (e.g. 127.0.0.2:PORT for a receiver on
+          127.0.0.1:PORT) so the tags stay valid for that port. Prints {"recorded": N}.
+  udpreplay --file F --target HOST:PORT [--rate PPS]
+          Sends a recording again. Prints {"sent": N}.
 """
 import argparse
 import base64
@@ -402,6 +413,78 @@ def udp_flood(args):
     print(json.dumps({"sent": sent, "seconds": round(secs, 2), "rate": round(sent / secs)}))
 
 
+def udp_sessions(args):
+    host, _, p = args.target.rpartition(":")
+    target = (host, int(p))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rng = random.Random(args.seed)
+    payload = bytes(rng.getrandbits(8) for _ in range(100))
+    crc = zlib.crc32(payload)
+    session = rng.getrandbits(48) << 16
+    sent = 0
+    t0 = time.monotonic()
+    end = t0 + args.seconds
+    while time.monotonic() < end:
+        session += 1
+        header = struct.pack(">IBBBBQIHHIHHQI", 0x46485644, 1, 0, 3, 0, session, 0, 0, 1,
+                             len(payload), len(payload), 0, int(time.time() * 1e6), crc)
+        try:
+            s.sendto(header + b"cam" + payload, target)
+            sent += 1
+        except OSError:
+            pass
+        if args.rate:
+            ahead = sent / args.rate - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+    secs = time.monotonic() - t0
+    print(json.dumps({"sent": sent, "seconds": round(secs, 2), "rate": round(sent / secs)}))
+
+
+def udp_record(args):
+    host, _, p = args.listen.rpartition(":")
+    thost, _, tp = args.target.rpartition(":")
+    target = (thost, int(tp))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    s.bind((host, int(p)))
+    s.settimeout(args.idle)
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    n = 0
+    print(json.dumps({"listening": args.listen}), flush=True)
+    end = time.monotonic() + args.seconds
+    with open(args.file, "wb") as f:
+        while time.monotonic() < end:
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                if n:
+                    break
+                continue
+            out.sendto(d, target)
+            f.write(struct.pack(">I", len(d)) + d)
+            n += 1
+    print(json.dumps({"recorded": n}), flush=True)
+
+
+def udp_replay(args):
+    host, _, p = args.target.rpartition(":")
+    target = (host, int(p))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    data = open(args.file, "rb").read()
+    sent, i, t0 = 0, 0, time.monotonic()
+    while i + 4 <= len(data):
+        (n,) = struct.unpack(">I", data[i:i + 4])
+        s.sendto(data[i + 4:i + 4 + n], target)
+        i += 4 + n
+        sent += 1
+        if args.rate:
+            ahead = sent / args.rate - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+    print(json.dumps({"sent": sent}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -419,11 +502,24 @@ def main():
     u.add_argument("--rate", type=float, default=0, help="datagrams per second (0 = as fast as possible)")
     u.add_argument("--frame-len", type=int, default=8 << 20)
     u.add_argument("--seed", type=int, default=1)
+    v = sub.add_parser("udpsessions")
+    v.add_argument("--target", required=True)
+    v.add_argument("--seconds", type=float, default=5)
+    v.add_argument("--rate", type=float, default=3000, help="datagrams per second (0 = unpaced)")
+    v.add_argument("--seed", type=int, default=1)
+    r = sub.add_parser("udprecord")
+    r.add_argument("--listen", required=True)
+    r.add_argument("--target", required=True)
+    r.add_argument("--file", required=True)
+    r.add_argument("--idle", type=float, default=1.0, help="stop after this long without a datagram")
+    r.add_argument("--seconds", type=float, default=60)
+    y = sub.add_parser("udpreplay")
+    y.add_argument("--file", required=True)
+    y.add_argument("--target", required=True)
+    y.add_argument("--rate", type=float, default=20000)
     args = ap.parse_args()
-    if args.cmd == "xmlrpc":
-        xmlrpc_battery(args)
-    else:
-        udp_flood(args)
+    {"xmlrpc": xmlrpc_battery, "udpflood": udp_flood, "udpsessions": udp_sessions,
+     "udprecord": udp_record, "udpreplay": udp_replay}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 Driven by scripts/reliability.sh (which builds first); run directly as
   python3 scripts/reliability_run.py --bin build/bin [--soak-seconds 600] [--only SECTION,...]
 
-Sections (in order): workers, master, restart, netloss, hostile, sender, load, soak, mastermem.
+Sections (in order): workers, master, restart, netloss, hostile, spoof, sender, load, soak,
+mastermem.
 Each starts real framehive binaries on 127.0.0.1 (or inside network namespaces it creates and
 deletes), checks what the project promises, and records figures; the report is printed as
 Markdown at the end and written with the raw JSON to --out. Every process is started here,
@@ -880,6 +881,114 @@ class Run:
                   max(samples or [0]) - rss0 < 300 * 1024)
         sec.check("flood receiver exit 0", rc == 0, rc)
 
+    def run_spoof(self):
+        """A second sender, a forged-session flood and (with a key) replays at a camera's port."""
+        sec = self.section("spoof", "UDP: a second sender and a forged-session flood on a camera's port; "
+                           "keyed replay and cross-port replay")
+        d = self.dir("spoof")
+        frames = 100
+        hostile = f"{HERE}/reliability_hostile.py"
+
+        def settle(r, ports):
+            poll_until(lambda: all(self.udp_drained(p) for p in ports), 10, 0.05)
+            rc = r.stop()
+            return rc, stats_lines(r.text(), "receiver-stats")
+
+        def sender_stats(p):
+            return next(iter(stats_lines(p.text(), "sender-stats").values()), {})
+
+        # 1. The issue's scenario: a second framehive-sender on the camera's port, tiny frames
+        # at 300/s, while the camera sends 100 frames.
+        (port,) = free_udp_ports(1)
+        r = self.receiver(d, [port], name="two-receiver", sec=sec)
+        poll_until(lambda: self._udp_bound(port), 5, 0.05)
+        noise = self.sender(d, [("test:16x16@300", port)], ["--frames", "1200"], name="noise-sender", sec=sec)
+        time.sleep(0.5)  # the noise runs before the camera starts (pacing, not a wait for a condition)
+        # --max-rate paces the datagrams of a frame over ~15 ms, as on Wi-Fi or a shared link (an
+        # unpaced frame leaves in one burst of a few hundred microseconds: little to interrupt).
+        cam = self.sender(d, [("test:640x480@30", port)], ["--frames", str(frames), "--max-rate", "12"],
+                          name="camera", sec=sec)
+        cam.wait(120)
+        noise.wait(120)
+        rc, st = settle(r, [port])
+        rs, cs, ns = st.get(port, {}), sender_stats(cam), sender_stats(noise)
+        cam_delivered = I(rs, "frames_complete") - I(ns, "frames")
+        sec.fig("second sender: camera frames delivered (of 100) / noise frames sent / receiver frames_complete",
+                f"{cam_delivered} / {I(ns, 'frames')} / {I(rs, 'frames_complete')}")
+        sec.fig("second sender: datagrams sent (camera + noise) / received / frames_incomplete / malformed",
+                f"{I(cs, 'datagrams') + I(ns, 'datagrams')} / {I(rs, 'datagrams')} / "
+                f"{I(rs, 'frames_incomplete')} / {I(rs, 'malformed')}")
+        sec.check("second sender: every camera frame delivered, counters add up",
+                  cam_delivered == frames and I(rs, "frames_incomplete") == 0 and
+                  I(rs, "datagrams") == I(cs, "datagrams") + I(ns, "datagrams"))
+        sec.check("second sender: receiver exit 0", rc == 0, rc)
+
+        # 2. Forged one-chunk frames, each from a fresh session, ~3,000/s, no key.
+        (port,) = free_udp_ports(1)
+        r = self.receiver(d, [port], name="flood-receiver", sec=sec)
+        poll_until(lambda: self._udp_bound(port), 5, 0.05)
+        cam = self.sender(d, [("test:640x480@30", port)], ["--frames", str(frames), "--max-rate", "12"],
+                          name="flood-camera", sec=sec)
+        time.sleep(0.5)  # the camera is live before the flood starts
+        fargv = [sys.executable, hostile, "udpsessions", "--target", f"127.0.0.1:{port}", "--seconds", "4",
+                 "--rate", "3000"]
+        sec.cmd(fargv)
+        fl = json.loads(subprocess.run(fargv, capture_output=True, text=True, timeout=60).stdout.strip().splitlines()[-1])
+        cam.wait(120)
+        rc, st = settle(r, [port])
+        rs, cs = st.get(port, {}), sender_stats(cam)
+        limited = I(rs, "malformed_session_limited")
+        flood_frames = fl["sent"] - limited
+        sec.fig("session flood: forged datagrams sent / refused session_limited / completed as frames",
+                f"{fl['sent']} / {limited} / {flood_frames}")
+        sec.fig("session flood: camera frames delivered (of 100) / receiver frames_complete / frames_incomplete",
+                f"{I(rs, 'frames_complete') - flood_frames} / {I(rs, 'frames_complete')} / {I(rs, 'frames_incomplete')}")
+        sec.check("session flood: every datagram accounted for, the camera's frames all delivered",
+                  I(rs, "datagrams") == I(cs, "datagrams") + fl["sent"] and
+                  I(rs, "frames_complete") - flood_frames == frames and I(rs, "frames_incomplete") == 0 and
+                  I(rs, "malformed") == limited)
+        sec.check("session flood: receiver exit 0", rc == 0, rc)
+
+        # 3. With a key: record a camera's datagrams (a relay on 127.0.0.2:PORT, tags stay valid
+        # for PORT), restart the camera, replay the recording to PORT and to another port.
+        key = f"{d}/datagram.key"
+        with open(key, "w") as f:
+            f.write("reliability-spoof-key-0123456789abcdef\n")
+        os.chmod(key, 0o600)
+        port, port2 = free_udp_ports(2)
+        r = self.receiver(d, [port, port2], ["--key-file", key], name="keyed-receiver", sec=sec)
+        poll_until(lambda: self._udp_bound(port) and self._udp_bound(port2), 5, 0.05)
+        rec = f"{d}/recording.bin"
+        rargv = [sys.executable, hostile, "udprecord", "--listen", f"127.0.0.2:{port}", "--target",
+                 f"127.0.0.1:{port}", "--file", rec, "--idle", "1"]
+        sec.cmd(rargv)
+        relay = subprocess.Popen(rargv, stdout=subprocess.PIPE, text=True)
+        relay.stdout.readline()  # {"listening": ...}: bound
+        old = self.sender(d, [("test:640x480@30", port)], ["--frames", "50", "--key-file", key],
+                          name="recorded-camera", receiver="127.0.0.2", sec=sec)
+        old.wait(120)
+        recorded = json.loads(relay.communicate(timeout=30)[0].strip().splitlines()[-1])["recorded"]
+        new = self.sender(d, [("test:640x480@30", port)], ["--frames", "50", "--key-file", key],
+                          name="restarted-camera", sec=sec)
+        new.wait(120)
+        for target in (port, port2):
+            pargv = [sys.executable, hostile, "udpreplay", "--file", rec, "--target", f"127.0.0.1:{target}"]
+            sec.cmd(pargv)
+            subprocess.run(pargv, capture_output=True, text=True, timeout=60)
+        rc, st = settle(r, [port, port2])
+        a, b = st.get(port, {}), st.get(port2, {})
+        sec.fig("keyed replay: datagrams recorded from the first run / replayed to its port / to another port",
+                f"{recorded} / {recorded} / {recorded}")
+        sec.fig("keyed replay: camera frames delivered (2 runs of 50) / malformed_replayed / other port "
+                "malformed_bad_tag / other port frames_complete",
+                f"{I(a, 'frames_complete')} / {I(a, 'malformed_replayed')} / {I(b, 'malformed_bad_tag')} / "
+                f"{I(b, 'frames_complete')}")
+        sec.check("keyed replay: both runs delivered, every replayed datagram refused (replayed / bad_tag)",
+                  I(a, "frames_complete") == 100 and I(a, "malformed_replayed") == recorded and
+                  I(a, "malformed") == recorded and I(b, "malformed_bad_tag") == recorded and
+                  I(b, "frames_complete") == 0)
+        sec.check("keyed replay: receiver exit 0", rc == 0, rc)
+
     def run_sender(self):
         sec = self.section("sender", "sender: missing/corrupt video, unreachable receiver, a camera that disappears")
         d = self.dir("sender")
@@ -1361,7 +1470,7 @@ def report(run, started, wall):
     return "\n".join(lines)
 
 
-SECTIONS = ["workers", "master", "restart", "netloss", "hostile", "sender", "load", "soak", "mastermem"]
+SECTIONS = ["workers", "master", "restart", "netloss", "hostile", "spoof", "sender", "load", "soak", "mastermem"]
 
 
 def main():
@@ -1396,7 +1505,10 @@ def main():
             ap.error(f"unknown section {x}")
     run = Run(args)
     os.makedirs(run.out, exist_ok=True)
-    for name in ("master", "receiver", "sender", "worker"):
+    # Sections that start only a sender and a receiver do not need the other binaries built.
+    light = {"spoof"}
+    needed = ("receiver", "sender") if set(only) - skip <= light else ("master", "receiver", "sender", "worker")
+    for name in needed:
         if not os.access(run.b(name), os.X_OK):
             ap.error(f"{run.b(name)} missing: build first (scripts/build.sh) or pass --bin")
 

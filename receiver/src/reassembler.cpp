@@ -46,7 +46,15 @@ Reassembler::Reassembler(const ReassemblerConfig& config, const fh::shared::Cloc
   if (config_.max_partial_frames == 0) config_.max_partial_frames = 1;
   config_.max_partial_bytes = std::max(config_.max_partial_bytes, config_.max_frame_bytes);
   for (auto port : stats.ports()) ports_[port].stats = stats.find(port);
-  if (!config_.key.empty()) tagger_ = std::make_unique<fh::shared::DatagramTagger>(config_.key);
+  if (!config_.key.empty()) {
+    tagger_ = std::make_unique<fh::shared::DatagramTagger>(config_.key);
+    taggers_.push_back(tagger_.get());
+  }
+  if (!config_.old_key.empty()) {
+    if (!tagger_) throw std::invalid_argument("a previous datagram key needs a current key");
+    old_tagger_ = std::make_unique<fh::shared::DatagramTagger>(config_.old_key);
+    taggers_.push_back(old_tagger_.get());
+  }
 }
 
 std::size_t Reassembler::partial_frames() const {
@@ -64,7 +72,8 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
   st.datagrams.fetch_add(1, relaxed);
   st.bytes.fetch_add(size, relaxed);
 
-  DecodeError err = tagger_ ? fh::shared::decode_tagged_datagram(data, size, *tagger_, decoded_)
+  DecodeError err = tagger_ ? fh::shared::decode_tagged_datagram(data, size, port, taggers_.data(),
+                                                                 taggers_.size(), decoded_)
                             : fh::shared::decode_datagram(data, size, decoded_);
   const DatagramHeader& h = decoded_.header;
   if (!tagger_ && err == DecodeError::none && (h.flags & fh::shared::k_flag_tagged) &&
@@ -80,27 +89,51 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
     err = DecodeError::too_large;
   }
   if (err == DecodeError::none && !chunk_geometry(h, chunk_size)) err = DecodeError::inconsistent;
+  // With a key the header is authentic: a capture time far from ours is an old recording.
+  if (err == DecodeError::none && tagger_ && config_.replay_window > 0 &&
+      std::fabs(clock_.wall() - static_cast<double>(h.capture_us) * 1e-6) > config_.replay_window) {
+    err = DecodeError::replayed;
+  }
+  if (err == DecodeError::none && tagger_ && ps.sessions.count(h.session) == 0) {
+    // A session forgotten since: its old datagrams stay refused, without taking a slot again.
+    auto r = ps.retired.find(h.session);
+    if (r != ps.retired.end() && h.counter <= r->second) err = DecodeError::replayed;
+  }
+  Session* s = nullptr;
+  if (err == DecodeError::none) {
+    s = session_for(port, ps, h.session, h.frame_seq);
+    if (!s) err = DecodeError::session_limited;
+  }
+  if (err == DecodeError::none && tagger_ && !s->counters.accept(h.counter)) {
+    err = DecodeError::replayed;
+  }
   if (err != DecodeError::none) {
     st.count_malformed(err);
     return err;
   }
+  s->last_seen = clock_.mono();
 
   const Key key{h.session, h.frame_seq};
   auto it = ps.partials.find(key);
   if (it == ps.partials.end()) {
-    Session& s = session_for(port, ps, h.session, h.frame_seq);
-    if (auto f = s.finished.find(h.frame_seq); f != s.finished.end()) {
+    if (auto f = s->finished.find(h.frame_seq); f != s->finished.end()) {
       // A completed frame already had every chunk: this one is a duplicate. A frame given up
       // on is not resurrected: its chunk is late.
       (f->second ? st.duplicate_datagrams : st.late_datagrams).fetch_add(1, relaxed);
       return DecodeError::none;
     }
-    if (h.frame_seq < s.floor) {
+    if (h.frame_seq < s->floor) {
       st.late_datagrams.fetch_add(1, relaxed);
       return DecodeError::none;
     }
-    account_sequence(ps, s, port, h.session, h.frame_seq);
-    make_room(ps, h.frame_len);
+    account_sequence(ps, *s, port, h.session, h.frame_seq);
+    if (!make_room(ps, h.session, h.frame_len)) {
+      // Every slot holds a frame of a live session and this one is not live: this frame is
+      // the one given up.
+      st.evicted.fetch_add(1, relaxed);
+      remember_finished(*s, h.frame_seq, false);
+      return DecodeError::none;
+    }
     Partial p;
     p.stream = h.stream;
     p.chunk_count = h.chunk_count;
@@ -125,10 +158,6 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
       st.duplicate_datagrams.fetch_add(1, relaxed);
       return DecodeError::none;
     }
-    // Keep the session fresh while its frame is in progress (least-recently-used eviction).
-    if (auto s = ps.sessions.find(h.session); s != ps.sessions.end()) {
-      s->second.last_used = ++order_;
-    }
   }
 
   Partial& p = it->second;
@@ -139,31 +168,70 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
   return DecodeError::none;
 }
 
-Reassembler::Session& Reassembler::session_for(std::uint16_t port, PortState& ps,
+bool Reassembler::live(const Session& s, double now) const {
+  return s.completed >= k_live_frames && s.last_completed &&
+         now - *s.last_completed < config_.live_hold;
+}
+
+Reassembler::Session* Reassembler::session_for(std::uint16_t port, PortState& ps,
                                                std::uint64_t session, std::uint32_t first_seq) {
   auto it = ps.sessions.find(session);
   if (it == ps.sessions.end()) {
+    const double now = clock_.mono();
+    // A full table makes room only by forgetting a session that is not live: a newcomer never
+    // pushes out a sender that is delivering frames.
+    auto victim = ps.sessions.end();
     if (ps.sessions.size() >= k_max_sessions_per_port) {
-      // Forget the least recently used session; its partial frames go with it.
-      auto lru = std::min_element(
-          ps.sessions.begin(), ps.sessions.end(),
-          [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
-      const std::uint64_t old = lru->first;
+      for (auto c = ps.sessions.begin(); c != ps.sessions.end(); ++c) {
+        if (!live(c->second, now) &&
+            (victim == ps.sessions.end() || c->second.last_used < victim->second.last_used)) {
+          victim = c;
+        }
+      }
+      if (victim == ps.sessions.end()) return nullptr;
+    }
+    // At most new_sessions_per_second new sessions per second (token bucket, same burst).
+    const double rate = config_.new_sessions_per_second;
+    const double burst = std::max(1.0, rate);
+    if (!ps.tokens_at) ps.session_tokens = burst;
+    ps.session_tokens =
+        std::min(burst, ps.session_tokens + (now - ps.tokens_at.value_or(now)) * rate);
+    ps.tokens_at = now;
+    if (ps.session_tokens < 1.0) return nullptr;
+    ps.session_tokens -= 1.0;
+
+    if (victim != ps.sessions.end()) {
+      // Forget it; its partial frames go with it. With a key its highest counter is kept, so
+      // a replay of it stays refused.
+      const std::uint64_t old = victim->first;
       for (auto p = ps.partials.begin(); p != ps.partials.end();) {
         auto next = std::next(p);
         if (p->first.first == old) drop(ps, p, DropReason::evicted);
         p = next;
       }
-      ps.sessions.erase(lru);
+      if (tagger_ && victim->second.counters.any()) {
+        if (ps.retired.emplace(old, victim->second.counters.top()).second) {
+          ps.retired_order.push_back(old);
+        }
+        while (ps.retired_order.size() > k_retired_sessions_per_port) {
+          ps.retired.erase(ps.retired_order.front());
+          ps.retired_order.pop_front();
+        }
+      }
+      ps.sessions.erase(victim);
       fh::shared::logger("net")->debug("port {}: forgot session {:016x}", port, old);
     }
     it = ps.sessions.emplace(session, Session{}).first;
     // A sender starts at seq 0: frames lost before the first one seen are missing. A receiver
     // joining a running stream starts counting at the first frame it sees.
     it->second.next_expected = first_seq <= config_.reorder_window ? 0 : first_seq;
+    if (auto r = ps.retired.find(session); r != ps.retired.end()) {
+      it->second.counters.restore(r->second);
+      it->second.next_expected = first_seq;  // its frames were counted when it was known
+    }
   }
   it->second.last_used = ++order_;
-  return it->second;
+  return &it->second;
 }
 
 void Reassembler::account_sequence(PortState& ps, Session& s, std::uint16_t port,
@@ -201,24 +269,60 @@ void Reassembler::account_sequence(PortState& ps, Session& s, std::uint16_t port
   s.jump_candidate.reset();
 }
 
-void Reassembler::make_room(PortState& ps, std::size_t frame_len) {
-  auto oldest = [](std::map<Key, Partial>& m) {
-    return std::min_element(m.begin(), m.end(), [](const auto& a, const auto& b) {
-      return a.second.order < b.second.order;
-    });
+std::map<Reassembler::Key, Reassembler::Partial>::iterator Reassembler::pick_victim(
+    PortState& ps, std::uint64_t session) {
+  const double now = clock_.mono();
+  auto is_live = [&](std::uint64_t id) {
+    auto s = ps.sessions.find(id);
+    return s != ps.sessions.end() && live(s->second, now);
   };
-  while (ps.partials.size() >= config_.max_partial_frames) {
-    drop(ps, oldest(ps.partials), DropReason::evicted);
+  auto own = ps.partials.end();
+  auto not_live = ps.partials.end();
+  auto any = ps.partials.end();
+  std::size_t own_count = 0;
+  for (auto p = ps.partials.begin(); p != ps.partials.end(); ++p) {
+    const std::uint64_t order = p->second.order;
+    if (p->first.first == session) {
+      ++own_count;
+      if (own == ps.partials.end() || order < own->second.order) own = p;
+    }
+    if (any == ps.partials.end() || order < any->second.order) any = p;
+    if ((not_live == ps.partials.end() || order < not_live->second.order) &&
+        !is_live(p->first.first)) {
+      not_live = p;
+    }
   }
-  // Over the byte budget: the port holding the most partial bytes gives up its oldest frame.
+  // One session may fill half the slots; beyond, it gives up its own oldest frame.
+  if (own_count > 0 && own_count >= std::max<std::size_t>(1, config_.max_partial_frames / 2)) {
+    return own;
+  }
+  if (not_live != ps.partials.end()) return not_live;
+  // Every frame held belongs to a live session: only a live newcomer may push one out.
+  return is_live(session) ? any : ps.partials.end();
+}
+
+bool Reassembler::make_room(PortState& ps, std::uint64_t session, std::size_t frame_len) {
+  while (!ps.partials.empty() && ps.partials.size() >= config_.max_partial_frames) {
+    auto victim = pick_victim(ps, session);
+    if (victim == ps.partials.end()) return false;
+    drop(ps, victim, DropReason::evicted);
+  }
+  // Over the byte budget: the port holding the most partial bytes gives up a frame, chosen as
+  // above (this port's newcomer being refused when it is the one to go).
   while (partial_bytes_ > 0 && partial_bytes_ + frame_len > config_.max_partial_bytes) {
     PortState* hog = nullptr;
     for (auto& [port, other] : ports_) {
       if (!other.partials.empty() && (!hog || other.bytes > hog->bytes)) hog = &other;
     }
     if (!hog) break;
-    drop(*hog, oldest(hog->partials), DropReason::evicted);
+    auto victim = pick_victim(*hog, hog == &ps ? session : 0);
+    if (victim == hog->partials.end()) {
+      if (hog == &ps) return false;
+      victim = hog->partials.begin();
+    }
+    drop(*hog, victim, DropReason::evicted);
   }
+  return true;
 }
 
 void Reassembler::remember_finished(Session& s, std::uint32_t seq, bool completed) {
@@ -275,18 +379,32 @@ void Reassembler::complete(std::uint16_t port, PortState& ps, std::map<Key, Part
   }
   st.last_complete.store(now, std::memory_order_relaxed);
 
-  // Clearly superseded: frames reorder_window or more older in this session, and every
-  // partial frame of another session (a restarted sender).
+  // Clearly superseded: frames reorder_window or more older in this session, and the partial
+  // frames of other sessions that went quiet (a restarted sender's leftovers). A session still
+  // sending keeps its frames: a second sender on the port cannot wipe them out.
   for (auto o = ps.partials.begin(); o != ps.partials.end();) {
     auto next = std::next(o);
     const auto [os, oseq] = o->first;
-    if (os != session || std::uint64_t{oseq} + config_.reorder_window <= seq) {
-      drop(ps, o, DropReason::superseded);
+    bool stale = false;
+    if (os == session) {
+      stale = std::uint64_t{oseq} + config_.reorder_window <= seq;
+    } else {
+      auto other = ps.sessions.find(os);
+      stale = other == ps.sessions.end() || now - other->second.last_seen >= config_.session_quiet;
     }
+    if (stale) drop(ps, o, DropReason::superseded);
     o = next;
   }
+  bool first_frame = false;
+  if (auto s = ps.sessions.find(session); s != ps.sessions.end()) {
+    first_frame = s->second.completed++ == 0;
+    s->second.last_completed = now;
+  }
   if (ps.current_session != session) {
-    if (ps.current_session) {
+    // Logged for a session's first frame, at most once a second (a flood of sessions must not
+    // flood the log); two senders taking turns are not news.
+    if (ps.current_session && first_frame && now - ps.session_logged >= 1.0) {
+      ps.session_logged = now;
       fh::shared::logger("net")->info("port {}: new sender session {:016x} (was {:016x})", port,
                                       session, *ps.current_session);
     }

@@ -88,7 +88,10 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
         "listening on {} UDP ports {} (receive buffer {} bytes, integrity tags {}), "
         "output: {}",
         config_.bind_address, join_ports(config_.ports), granted_,
-        config_.reassembly.key.empty() ? "not required" : "required",
+        config_.reassembly.key.empty()
+            ? "not required"
+            : (config_.reassembly.old_key.empty() ? "required"
+                                                  : "required, previous key still accepted"),
         config_.dump_dir.empty() ? sink_name_ : sink_name_ + " " + config_.dump_dir);
     if (config_.reassembly.key.empty() && config_.bind_address.rfind("127.", 0) != 0) {
       log_->warn(

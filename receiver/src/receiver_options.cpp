@@ -165,6 +165,14 @@ void add_receiver_options(po::options_description& opts) {
       "others); untagged or wrongly tagged datagrams are dropped and counted "
       "(malformed_bad_tag). Without it the key comes from FRAMEHIVE_DATAGRAM_KEY; with "
       "neither, tags are not required and, when present, not checked")(
+      "old-key-file", po::value<std::string>()->value_name("PATH"),
+      "during a key rotation: the previous key (same file rules), accepted as well as "
+      "--key-file's until every sender uses the new one (docs/operations.md)")(
+      "replay-window",
+      po::value<double>()->default_value(d.reassembly.replay_window)->value_name("SECONDS"),
+      "with a key: refuse datagrams whose capture time is further than this from the "
+      "receiver's clock (counted malformed_replayed; camera clocks need NTP); 0 = no time "
+      "check (repeated datagram counters are still refused)")(
       "auth-file", po::value<std::string>()->value_name("PATH"),
       "with --master: the master's shared secret (first line of PATH, same rules), sent as "
       "HTTP Basic credentials. Without it the secret comes from FRAMEHIVE_AUTH_SECRET");
@@ -235,6 +243,11 @@ ReceiverConfig receiver_config_from(const po::variables_map& vm) {
   if (auto key = fh::shared::load_secret(vm, "key-file", fh::shared::k_datagram_key_env)) {
     c.reassembly.key = std::move(*key);
   }
+  if (vm.count("old-key-file")) {
+    if (c.reassembly.key.empty()) throw UsageError("--old-key-file needs --key-file");
+    c.reassembly.old_key = *fh::shared::load_secret(vm, "old-key-file", nullptr);
+  }
+  c.reassembly.replay_window = number_in(vm, "replay-window", 0, 86400);
   // Read (and taken out of the environment) even without --master: no secret lingers.
   if (auto secret = fh::shared::load_secret(vm, "auth-file", fh::shared::k_auth_secret_env)) {
     if (!c.master_url.empty()) c.auth_secret = std::move(*secret);

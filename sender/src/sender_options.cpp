@@ -75,13 +75,15 @@ void SenderOptions::add_options(po::options_description& desc) {
     ("chunk-size",
      po::value<long long>()->default_value(static_cast<long long>(d.chunk_size))
          ->value_name("B"),
-     "size of each whole UDP datagram (44-byte header + stream name + payload, + 16-byte tag "
-     "with --key-file); 1400 never fragments on a 1500-byte MTU. Range: 44 + name length + 1 "
-     "(+ 16) .. 65000")
+     "size of each whole UDP datagram (44-byte header + stream name + payload; with --key-file "
+     "a 52-byte header and a 16-byte tag); 1400 never fragments on a 1500-byte MTU. Range: 44 "
+     "+ name length + 1 (52 + name length + 1 + 16 with a key) .. 65000")
     ("key-file", po::value<std::string>()->value_name("PATH"),
      "append an integrity tag (HMAC-SHA256, docs/protocol.md) to every datagram, keyed with "
      "the first line of PATH (whitespace trimmed; the file must not be readable by group or "
-     "others); a receiver with the same --key-file drops every datagram not tagged with it. "
+     "others); the datagrams become version 2 (a key id and a datagram counter; the tag also "
+     "covers the destination port), which a receiver with the same --key-file needs: it drops "
+     "every datagram not tagged with it, and replays. "
      "Without it the key comes from FRAMEHIVE_DATAGRAM_KEY; with neither, datagrams are not "
      "tagged")
     ("frames",
@@ -177,8 +179,8 @@ void SenderOptions::validate() const {
     const std::size_t min = Chunker::min_chunk_size(s.stream, tagged);
     if (chunk_size < min || chunk_size > Chunker::k_max_chunk_size) {
       throw UsageError("--chunk-size must be in " + str(min) + " .. " +
-                       str(Chunker::k_max_chunk_size) + " bytes for stream '" + s.stream +
-                       "' (44-byte header + " + str(s.stream.size()) +
+                       str(Chunker::k_max_chunk_size) + " bytes for stream '" + s.stream + "' (" +
+                       (tagged ? "52" : "44") + "-byte header + " + str(s.stream.size()) +
                        "-byte name + at least 1 payload byte" + (tagged ? " + 16-byte tag" : "") +
                        "; got " + str(chunk_size) + ")");
     }

@@ -74,7 +74,7 @@ StreamPublisher::StreamPublisher(std::uint16_t port, std::string stream, std::ui
       tagger_(options_.datagram_key.empty()
                   ? nullptr
                   : std::make_unique<shared::DatagramTagger>(options_.datagram_key)),
-      chunker_(stream_, session_, options_.chunk_size, tagger_ != nullptr),
+      chunker_(stream_, session_, options_.chunk_size, tagger_ != nullptr, port_),
       limiter_(options_.max_rate_mbit * 1e6 / 8.0,
                std::max(2.0 * static_cast<double>(options_.chunk_size + k_ip_udp_overhead),
                         options_.max_rate_mbit * 1e6 / 8.0 * 0.002)),
@@ -194,7 +194,10 @@ bool StreamPublisher::publish(const CapturedFrame& frame, std::uint64_t capture_
       damaged = true;
       continue;
     }
-    chunker_.encode_chunk(jpeg_.data(), jpeg_.size(), seq, capture_us, i, datagram_, tagger_.get());
+    // Each datagram of the session gets the next counter (tagged datagrams carry it): the
+    // receiver's replay window refuses any counter it has seen.
+    chunker_.encode_chunk(jpeg_.data(), jpeg_.size(), seq, capture_us, i, datagram_, tagger_.get(),
+                          next_counter_++);
     if (limiter_.enabled()) {
       const double wait = limiter_.reserve(datagram_.size() + k_ip_udp_overhead, mono());
       // After stop() the rest of the frame goes out unpaced, so a tiny --max-rate cannot

@@ -54,13 +54,20 @@ const char* decode_error_name(DecodeError e) {
       return "inconsistent";
     case DecodeError::bad_tag:
       return "bad_tag";
+    case DecodeError::replayed:
+      return "replayed";
+    case DecodeError::session_limited:
+      return "session_limited";
     case DecodeError::count_:
       break;
   }
   return "unknown";
 }
 
-std::size_t header_size(const DatagramHeader& h) { return k_fixed_header_bytes + h.stream.size(); }
+std::size_t header_size(const DatagramHeader& h) {
+  return (h.version == k_version_2 ? k_fixed_header_bytes_v2 : k_fixed_header_bytes) +
+         h.stream.size();
+}
 
 void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
                      std::vector<std::uint8_t>& out) {
@@ -70,6 +77,10 @@ void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t 
   if (size > k_max_chunk_payload) {
     throw std::invalid_argument("chunk payload longer than 65000 bytes");
   }
+  if (h.version != k_version && h.version != k_version_2) {
+    throw std::invalid_argument("datagram version must be 1 or 2");
+  }
+  const bool v2 = h.version == k_version_2;
   h.payload_len = static_cast<std::uint16_t>(size);
   h.payload_crc = crc32(payload, size);
   out.reserve(out.size() + header_size(h) + size);
@@ -77,7 +88,7 @@ void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t 
   put_u8(out, h.version);
   put_u8(out, h.flags);
   put_u8(out, static_cast<std::uint8_t>(h.stream.size()));
-  put_u8(out, 0);
+  put_u8(out, v2 ? h.key_id : 0);
   put_u64(out, h.session);
   put_u32(out, h.frame_seq);
   put_u16(out, h.chunk_index);
@@ -87,34 +98,49 @@ void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t 
   put_u16(out, 0);
   put_u64(out, h.capture_us);
   put_u32(out, h.payload_crc);
+  if (v2) put_u64(out, h.counter);
   out.insert(out.end(), h.stream.begin(), h.stream.end());
   out.insert(out.end(), payload, payload + size);
 }
 
 namespace {
 
-/// Both decoders: with a tagger the tag is required and checked, without one it is skipped.
-DecodeError decode(const std::uint8_t* p, std::size_t size, DatagramTagger* tagger,
-                   DecodedDatagram& out) {
+/// Both decoders: with taggers the tag is required and checked (for port), without them it is
+/// skipped.
+DecodeError decode(const std::uint8_t* p, std::size_t size, std::uint16_t port,
+                   DatagramTagger* const* taggers, std::size_t n_taggers, DecodedDatagram& out) {
   if (size < k_fixed_header_bytes) return DecodeError::too_short;
   if (get_u32(p) != k_magic) return DecodeError::bad_magic;
   DatagramHeader& h = out.header;
   h.version = p[4];
-  if (h.version != k_version) return DecodeError::bad_version;
+  if (h.version != k_version && h.version != k_version_2) return DecodeError::bad_version;
+  const bool v2 = h.version == k_version_2;
+  const std::size_t fixed = v2 ? k_fixed_header_bytes_v2 : k_fixed_header_bytes;
   h.flags = p[5];
   const bool tagged = (h.flags & k_flag_tagged) != 0;
-  if (tagger) {
+  if (n_taggers > 0) {
     // Before any other field is believed: a forged or altered datagram stops here.
     if (!tagged) return DecodeError::bad_tag;
-    if (size < k_fixed_header_bytes + k_tag_bytes) return DecodeError::too_short;
-    if (!tagger->verify(p, size)) return DecodeError::bad_tag;
+    // A version-1 tag covers neither the port nor a counter: an old sender, refused.
+    if (!v2) return DecodeError::bad_version;
+    if (size < fixed + k_tag_bytes) return DecodeError::too_short;
+    bool ok = false;
+    // The key named by the id first; the others only when it fails (ids may collide).
+    for (int pass = 0; pass < 2 && !ok; ++pass) {
+      for (std::size_t i = 0; i < n_taggers && !ok; ++i) {
+        if ((taggers[i]->key_id() == p[7]) == (pass == 0)) ok = taggers[i]->verify(port, p, size);
+      }
+    }
+    if (!ok) return DecodeError::bad_tag;
   }
+  if (size < fixed) return DecodeError::too_short;
   if (tagged) {
-    if (size < k_fixed_header_bytes + k_tag_bytes) return DecodeError::bad_length;
+    if (size < fixed + k_tag_bytes) return DecodeError::bad_length;
     size -= k_tag_bytes;  // the rest is header + name + payload
   }
   const std::size_t name_len = p[6];
   if (name_len > k_max_stream_name) return DecodeError::bad_length;
+  h.key_id = v2 ? p[7] : 0;
   h.session = get_u64(p + 8);
   h.frame_seq = get_u32(p + 16);
   h.chunk_index = get_u16(p + 20);
@@ -123,7 +149,8 @@ DecodeError decode(const std::uint8_t* p, std::size_t size, DatagramTagger* tagg
   h.payload_len = get_u16(p + 28);
   h.capture_us = get_u64(p + 32);
   h.payload_crc = get_u32(p + 40);
-  const std::size_t hdr = k_fixed_header_bytes + name_len;
+  h.counter = v2 ? get_u64(p + 44) : 0;
+  const std::size_t hdr = fixed + name_len;
   if (size < hdr || size - hdr != h.payload_len) return DecodeError::bad_length;
   if (h.payload_len > k_max_chunk_payload) return DecodeError::bad_length;
   if (h.chunk_count == 0 || h.chunk_index >= h.chunk_count) return DecodeError::bad_index;
@@ -137,7 +164,7 @@ DecodeError decode(const std::uint8_t* p, std::size_t size, DatagramTagger* tagg
   }
   const std::uint8_t* payload = p + hdr;
   if (crc32(payload, h.payload_len) != h.payload_crc) return DecodeError::bad_checksum;
-  h.stream.assign(reinterpret_cast<const char*>(p + k_fixed_header_bytes), name_len);
+  h.stream.assign(reinterpret_cast<const char*>(p + fixed), name_len);
   out.payload = payload;
   out.payload_size = h.payload_len;
   return DecodeError::none;
@@ -146,24 +173,28 @@ DecodeError decode(const std::uint8_t* p, std::size_t size, DatagramTagger* tagg
 }  // namespace
 
 DecodeError decode_datagram(const std::uint8_t* p, std::size_t size, DecodedDatagram& out) {
-  return decode(p, size, nullptr, out);
+  return decode(p, size, 0, nullptr, 0, out);
 }
 
-DecodeError decode_tagged_datagram(const std::uint8_t* p, std::size_t size, DatagramTagger& tagger,
+DecodeError decode_tagged_datagram(const std::uint8_t* p, std::size_t size, std::uint16_t port,
+                                   DatagramTagger* const* taggers, std::size_t n_taggers,
                                    DecodedDatagram& out) {
-  return decode(p, size, &tagger, out);
+  return decode(p, size, port, taggers, n_taggers, out);
 }
 
 void encode_tagged_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
-                            DatagramTagger& tagger, std::vector<std::uint8_t>& out) {
+                            std::uint16_t port, DatagramTagger& tagger,
+                            std::vector<std::uint8_t>& out) {
   static_assert(DatagramTagger::k_tag_bytes == k_tag_bytes, "one tag length");
+  h.version = k_version_2;
+  h.key_id = tagger.key_id();
   h.flags = static_cast<std::uint8_t>(h.flags | k_flag_tagged);
   const std::size_t begin = out.size();
   out.reserve(begin + header_size(h) + size + k_tag_bytes);
   encode_datagram(std::move(h), payload, size, out);
   const std::size_t body = out.size() - begin;
   out.resize(out.size() + k_tag_bytes);
-  if (!tagger.compute(out.data() + begin, body, out.data() + begin + body)) {
+  if (!tagger.compute(port, out.data() + begin, body, out.data() + begin + body)) {
     out.resize(begin);
     throw std::runtime_error("HMAC-SHA256 of a datagram failed (OpenSSL)");
   }

@@ -89,6 +89,7 @@ namespace {
 /// its bytes overwritten where they are (the original environment block, which
 /// /proc/PID/environ shows, unless something setenv'd it since), then it is unset.
 bool take_env(const char* env_var, std::string* out) {
+  if (env_var == nullptr) return false;
   char* value = std::getenv(env_var);
   if (value == nullptr) return false;
   if (out != nullptr) *out = value;

@@ -37,7 +37,8 @@ Bytes frame_bytes(std::size_t n, std::uint8_t seed) {
 
 /// Datagrams of one frame, as fh::sender's chunker makes them.
 std::vector<Bytes> chunks(const Bytes& frame, std::uint64_t session, std::uint32_t seq,
-                          std::size_t chunk, const std::string& stream = "cam") {
+                          std::size_t chunk, const std::string& stream = "cam",
+                          std::uint8_t version = fh::shared::k_version) {
   std::vector<Bytes> out;
   const std::size_t count = (frame.size() + chunk - 1) / chunk;
   for (std::size_t i = 0; i < count; ++i) {
@@ -48,6 +49,8 @@ std::vector<Bytes> chunks(const Bytes& frame, std::uint64_t session, std::uint32
     h.chunk_count = static_cast<std::uint16_t>(count);
     h.frame_len = static_cast<std::uint32_t>(frame.size());
     h.capture_us = 1'700'000'000'000'000ULL + seq * 40'000ULL;
+    h.version = version;
+    h.counter = i;
     h.stream = stream;
     const std::size_t off = i * chunk;
     const std::size_t n = std::min(chunk, frame.size() - off);
@@ -83,13 +86,16 @@ class Program {
   Program& drop_all() { return op(6); }
   Program& repeat() { return op(7); }
   /// Operation 3 or 4 with explicit fields: flags, session selector, seq, frame length
-  /// (1..4096), chunk size (1..1024), then index (3) or order and skipped index (4).
+  /// (1..4096), chunk size (1..1024), (with flag 0x20: the counter rewind - 1), then index (3)
+  /// or order and skipped index (4).
   Program& valid(std::uint8_t opcode, std::uint8_t flags, std::uint8_t sess, std::uint16_t seq,
-                 std::uint16_t len, std::uint16_t chunk, std::uint16_t a, std::uint8_t b = 0xFF) {
+                 std::uint16_t len, std::uint16_t chunk, std::uint16_t a, std::uint8_t b = 0xFF,
+                 std::uint8_t rewind = 0) {
     b_.insert(b_.end(), {opcode, flags, sess});
     put16(seq);
     put16(static_cast<std::uint16_t>(len - 1));
     put16(static_cast<std::uint16_t>(chunk - 1));
+    if (flags & 0x20) b_.push_back(rewind);
     if (opcode == 3) {
       put16(a);
     } else {
@@ -149,7 +155,7 @@ void datagram_corpus(const fs::path& dir) {
   m[0] ^= 0xFF;
   bad.raw(m);
   m = d;
-  m[4] = 2;
+  m[4] = 3;  // versions 1 and 2 exist
   bad.raw(m);
   m = d;
   m[100] ^= 1;
@@ -184,17 +190,35 @@ void datagram_corpus(const fs::path& dir) {
   t.insert(t.end(), rest.bytes().begin() + 7, rest.bytes().end());
   write(dir, "tight_caps", t);
 
-  // With an integrity key (bit 7 of the first byte): the valid operations carry tags, the raw
-  // untagged datagrams are bad_tag, one raw datagram has its tag bit set and fixed up.
+  // With an integrity key (bit 7 of the first byte): the valid operations carry tags
+  // (version 2, a counter per session), the raw untagged datagrams are bad_tag, a raw version-1
+  // datagram with its tag bit set is bad_version, a raw version-2 one has its tag fixed up by
+  // op 2, and the last one is repeated (op 7): replayed.
   Bytes keyed = gen.bytes();
   keyed[0] |= 0x80;
   Program more;
   Bytes flagged = f0[0];
   flagged[5] = 1;  // k_flag_tagged: op 2 recomputes the CRC and appends the right tag
   flagged.insert(flagged.end(), 16, 0);
-  more.raw(f0[1]).raw_fix_crc(flagged);
+  Bytes v2 = chunks(frame_bytes(1500, 9), 0x2222, 0, 1500, "v2", 2)[0];
+  v2[5] = 1;
+  v2.insert(v2.end(), 16, 0);
+  more.raw(f0[1]).raw_fix_crc(flagged).raw_fix_crc(v2).repeat();
   keyed.insert(keyed.end(), more.bytes().begin() + 7, more.bytes().end());
   write(dir, "keyed", keyed);
+
+  // Replays with a key: a frame, one of its chunks again with a counter already used (flag
+  // 0x20; flags 0x21 puts it on the frame's port, flags % 3 = 0), the same frame again (new
+  // counters: duplicates), another session on the other port, its last datagram repeated.
+  // Without a key (bit 7 of the first byte clear) the same input sends version-2 untagged
+  // chunks.
+  Program replay;
+  replay.valid(4, 0, 1, 0, 3000, 1000, 0).valid(3, 0x21, 1, 0, 3000, 1000, 1, 0xFF, 1);
+  replay.valid(4, 0, 1, 0, 3000, 1000, 0).valid(4, 1, 2, 0, 2000, 1000, 1).repeat();
+  Bytes keyed_replay = replay.bytes();
+  keyed_replay[0] |= 0x80;
+  write(dir, "keyed_replay", keyed_replay);
+  write(dir, "version_2_untagged", replay.bytes());
 }
 
 Bytes jpeg(const cv::Mat& img, std::vector<int> params) {

@@ -6,9 +6,13 @@
 // operations, each one opcode byte and its operands:
 //   0, 1  raw datagram          port, u16 length, bytes (pushed as is)
 //   2     raw, CRC fixed up     like 0 but the payload CRC (and with a key, a tag the flags
-//                               announce) is recomputed, so random headers get past the checks
+//                               announce, over the port and the datagram) is recomputed, so
+//                               random headers of either version get past the checks
 //   3     one valid chunk       session, seq, chunk size, frame length, index, stream: built
-//                               with encode_datagram, payload a known pattern
+//                               with encode_datagram, payload a known pattern; with a key,
+//                               version 2, tagged for the port, the session's next datagram
+//                               counter (flag 0x20: a counter already used, a replay); without
+//                               a key flag 0x20 makes it an untagged version-2 datagram
 //   4     a whole frame         like 3, every chunk, in order or reversed, one maybe skipped
 //   5     clock advance         u8 * 10 ms, then expire()
 //   6     expire(), or drop_all() when the opcode's high bits are 0
@@ -20,7 +24,9 @@
 // on its port, malformed iff rejected, each partial frame ends counted once: complete, timed
 // out, superseded or evicted), the caps hold, and a completed frame built only from valid
 // chunks has the announced length and the pattern bytes. decode(x) == ok implies encode of the
-// decoded header and payload gives x back (reserved bytes and a flagged trailer aside).
+// decoded header and payload gives x back (reserved bytes and a flagged trailer aside). With a
+// key: what the reassembler accepts carries a tag for the port it arrived on, and a datagram
+// counter it accepted is refused (replayed) when it comes again.
 #include "fuzz_util.hpp"
 
 #include "framehive/receiver/reassembler.hpp"
@@ -108,7 +114,9 @@ class Harness {
       std::vector<std::uint8_t> again;
       fh::shared::encode_datagram(dd.header, dd.payload, dd.payload_size, again);
       std::vector<std::uint8_t> orig(d, d + n);
-      orig[7] = orig[30] = orig[31] = 0;  // reserved, not checked by the decoder
+      // Reserved, not checked by the decoder (byte 7 is the key id in version 2).
+      if (dd.header.version == fh::shared::k_version) orig[7] = 0;
+      orig[30] = orig[31] = 0;
       // Equal, up to a trailer that only a flag (the integrity tag) may announce.
       FH_FUZZ_CHECK(again.size() <= orig.size() &&
                     std::equal(again.begin(), again.end(), orig.begin()));
@@ -150,8 +158,15 @@ class Harness {
     FH_FUZZ_CHECK(e == DecodeError::none);  // the receiver accepts only what decodes
     if (tagger_) {                          // and with a key, only what carries its tag
       DecodedDatagram tagged;
-      FH_FUZZ_CHECK(fh::shared::decode_tagged_datagram(d, n, *tagger_, tagged) ==
+      FH_FUZZ_CHECK(fh::shared::decode_tagged_datagram(d, n, port, *tagger_, tagged) ==
                     DecodeError::none);
+      FH_FUZZ_CHECK(tagged.header.version == fh::shared::k_version_2);
+      // Its counter is now taken: the very same datagram again is a replay (while the
+      // receiver can remember every session seen: Reassembler::k_retired_sessions_per_port).
+      const bool fresh =
+          accepted_.insert({port, tagged.header.session, tagged.header.counter}).second;
+      sessions_.insert({port, tagged.header.session});
+      FH_FUZZ_CHECK(fresh || sessions_.size() > Reassembler::k_retired_sessions_per_port);
     }
     FH_FUZZ_CHECK(ta.malformed == tb.malformed);
     // Conservation: every partial frame that disappears is counted exactly once.
@@ -206,12 +221,16 @@ class Harness {
                  ull(verified_), ull(t.timed_out), ull(t.superseded), ull(t.evicted));
   }
 
-  /// Pushes a datagram made here from valid fields (content known).
-  void push_own(std::uint16_t port, const DatagramHeader& h, const std::uint8_t* payload,
-                std::size_t n) {
+  /// Pushes a datagram made here from valid fields (content known). With a key: version 2,
+  /// the session's next counter, or with rewind > 0 one rewind below it (a replay).
+  void push_own(std::uint16_t port, DatagramHeader h, const std::uint8_t* payload, std::size_t n,
+                std::uint64_t rewind = 0) {
     std::vector<std::uint8_t> d;
     if (tagger_) {
-      fh::shared::encode_tagged_datagram(h, payload, n, *tagger_, d);
+      std::uint64_t& next = counters_[{port, h.session}];
+      h.counter = next >= rewind ? next - rewind : 0;
+      if (rewind == 0) ++next;
+      fh::shared::encode_tagged_datagram(h, payload, n, port, *tagger_, d);
     } else {
       fh::shared::encode_datagram(h, payload, n, d);
     }
@@ -287,8 +306,13 @@ class Harness {
   Reassembler r_;                                       ///< under test
   std::unique_ptr<fh::shared::DatagramTagger> tagger_;  ///< the receiver's key, if it has one
   std::map<Key, Sent> sent_;                            ///< what was sent per frame key
-  std::uint64_t created_ = 0;                           ///< partial frames created so far
-  std::uint64_t completed_ = 0;                         ///< frames delivered
+  /// With a key: next datagram counter per (port, session) of push_own.
+  std::map<std::pair<std::uint16_t, std::uint64_t>, std::uint64_t> counters_;
+  /// With a key: (port, session, counter) of every datagram the reassembler accepted.
+  std::set<std::tuple<std::uint16_t, std::uint64_t, std::uint64_t>> accepted_;
+  std::set<std::pair<std::uint16_t, std::uint64_t>> sessions_;  ///< (port, session) accepted
+  std::uint64_t created_ = 0;                                   ///< partial frames created so far
+  std::uint64_t completed_ = 0;                                 ///< frames delivered
   std::uint64_t verified_ = 0;      ///< of those, content checked against the pattern
   bool own_ = false;                ///< the datagram being pushed was made by push_own
   DecodeError last_decode_{};       ///< decode_datagram's verdict on the last datagram
@@ -302,7 +326,9 @@ const std::string k_streams[] = {"cam", "", "cam-b", std::string(64, 'x')};
 struct FrameSpec {
   std::uint16_t port = 0;
   DatagramHeader h;
-  std::uint32_t chunk = 0;  ///< payload bytes of every chunk but the last
+  std::uint32_t chunk = 0;   ///< payload bytes of every chunk but the last
+  bool alt = false;          ///< flag 0x20: with a key a replayed counter, else version 2
+  std::uint64_t rewind = 0;  ///< with alt and a key: how far below the next counter
 };
 
 FrameSpec read_frame_spec(Reader& in, std::uint32_t max_chunks) {
@@ -319,6 +345,8 @@ FrameSpec read_frame_spec(Reader& in, std::uint32_t max_chunks) {
   s.h.chunk_count = static_cast<std::uint16_t>((s.h.frame_len + s.chunk - 1) / s.chunk);
   s.h.stream = k_streams[(flags >> 2) % 4];
   s.h.capture_us = (flags & 0x10) ? in.u64() : 1'700'000'000'000'000ULL + s.h.frame_seq;
+  s.alt = (flags & 0x20) != 0;
+  if (s.alt) s.rewind = std::uint64_t{in.u8()} + 1;
   return s;
 }
 
@@ -328,7 +356,8 @@ void push_chunk(Harness& hs, FrameSpec s, std::uint16_t index) {
   const std::size_t n = std::min<std::size_t>(s.chunk, s.h.frame_len - off);
   std::vector<std::uint8_t> payload(n);
   for (std::size_t i = 0; i < n; ++i) payload[i] = pattern(s.h.session, s.h.frame_seq, off + i);
-  hs.push_own(s.port, s.h, payload.data(), payload.size());
+  if (!hs.tagger() && s.alt) s.h.version = fh::shared::k_version_2;
+  hs.push_own(s.port, s.h, payload.data(), payload.size(), hs.tagger() && s.alt ? s.rewind : 0);
 }
 
 }  // namespace
@@ -376,7 +405,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           // A tag the flags announce sits after the payload: the CRC covers what precedes it.
           const bool tagged = (d[5] & fh::shared::k_flag_tagged) != 0;
           const std::size_t tag = tagged ? fh::shared::k_tag_bytes : 0;
-          const std::size_t hdr = fh::shared::k_fixed_header_bytes + d[6];
+          const std::size_t hdr =
+              (d[4] == fh::shared::k_version_2 ? fh::shared::k_fixed_header_bytes_v2
+                                               : fh::shared::k_fixed_header_bytes) +
+              d[6];
           if (n >= hdr + tag) {
             const std::uint32_t crc = fh::shared::crc32(d.data() + hdr, n - hdr - tag);
             d[40] = static_cast<std::uint8_t>(crc >> 24);
@@ -384,7 +416,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             d[42] = static_cast<std::uint8_t>(crc >> 8);
             d[43] = static_cast<std::uint8_t>(crc);
             if (tagged && hs.tagger()) {
-              FH_FUZZ_CHECK(hs.tagger()->compute(d.data(), n - tag, d.data() + n - tag));
+              FH_FUZZ_CHECK(hs.tagger()->compute(port, d.data(), n - tag, d.data() + n - tag));
             }
           }
         }

@@ -1,8 +1,10 @@
 #pragma once
-// Test helpers: JPEG-like payloads and their datagrams, built with the shared encoder.
+// Test helpers: JPEG-like payloads and their datagrams, built with the shared encoder: plain
+// version-1 datagrams (split) and a keyed sender session's version-2 ones (TaggedSession).
 
 #include "framehive/receiver/reassembler.hpp"
 #include "framehive/receiver/received_frame.hpp"
+#include "framehive/shared/datagram_tagger.hpp"
 #include "framehive/shared/protocol.hpp"
 
 #include <algorithm>
@@ -54,6 +56,43 @@ inline std::vector<Datagram> split(const std::vector<std::uint8_t>& frame, std::
   }
   return out;
 }
+
+/// The datagrams a sender with a key sends in one session to one port: version 2, tagged for
+/// that port, datagram counters 0, 1, 2, ... across the frames split so far.
+class TaggedSession {
+ public:
+  /// capture_base_us + seq is each frame's capture time (the ManualClock's start by default;
+  /// fh::shared::unix_micros() for a real receiver, whose replay window checks it).
+  TaggedSession(const std::string& key, std::uint64_t session, std::uint16_t port,
+                std::uint64_t capture_base_us = 1'700'000'000'000'000ULL)
+      : tagger_(key), session_(session), port_(port), capture_base_us_(capture_base_us) {}
+
+  /// Frame seq's datagrams (payloads of chunk_payload bytes), the next counters.
+  std::vector<Datagram> split(const std::vector<std::uint8_t>& frame, std::uint32_t seq,
+                              std::size_t chunk_payload = 1000) {
+    std::vector<Datagram> out;
+    for (auto& d : test::split(frame, session_, seq, chunk_payload, "cam", capture_base_us_)) {
+      fh::shared::DecodedDatagram dd;
+      fh::shared::decode_datagram(d.data(), d.size(), dd);
+      dd.header.counter = counter_++;
+      Datagram t;
+      fh::shared::encode_tagged_datagram(dd.header, dd.payload, dd.payload_size, port_, tagger_, t);
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  /// The counter the next datagram gets.
+  std::uint64_t next_counter() const { return counter_; }
+  std::uint8_t key_id() const { return tagger_.key_id(); }
+
+ private:
+  fh::shared::DatagramTagger tagger_;  ///< the sender's key
+  std::uint64_t session_;              ///< session id
+  std::uint16_t port_;                 ///< destination port, covered by the tag
+  std::uint64_t capture_base_us_;      ///< capture time of seq 0
+  std::uint64_t counter_ = 0;          ///< next datagram counter
+};
 
 /// A Reassembler::Listener that keeps every frame.
 struct Collector : Reassembler::Listener {

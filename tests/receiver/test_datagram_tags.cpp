@@ -29,20 +29,10 @@ namespace {
 
 const std::string k_key = "receiver-test-key-0123456789abcdef";
 
-/// split() with every datagram tagged with key.
+/// Frame seq of a one-frame session tagged with key for port 5000.
 std::vector<Datagram> split_tagged(const std::vector<std::uint8_t>& frame, std::uint64_t session,
-                                   std::uint32_t seq, const std::string& key,
-                                   std::size_t chunk_payload = 1000) {
-  DatagramTagger tagger(key);
-  std::vector<Datagram> out;
-  for (auto& d : split(frame, session, seq, chunk_payload)) {
-    fh::shared::DecodedDatagram dd;
-    BOOST_REQUIRE(fh::shared::decode_datagram(d.data(), d.size(), dd) == DecodeError::none);
-    Datagram t;
-    fh::shared::encode_tagged_datagram(dd.header, dd.payload, dd.payload_size, tagger, t);
-    out.push_back(std::move(t));
-  }
-  return out;
+                                   std::uint32_t seq, const std::string& key) {
+  return TaggedSession(key, session, 5000).split(frame, seq);
 }
 
 std::uint64_t malformed(const PortStatsSnapshot& s, DecodeError e) {
@@ -130,12 +120,16 @@ BOOST_AUTO_TEST_CASE(receiver_process_drops_spoofed_datagrams_and_keeps_the_tagg
   std::vector<std::vector<std::uint8_t>> frames;
   std::uint64_t spoofed = 0;
   std::uint64_t sent = 0;
+  const auto rx_port = static_cast<std::uint16_t>(port);
+  const std::uint64_t now_us = fh::shared::unix_micros();  // inside the replay window
+  TaggedSession camera(k_key, 0x5EC, rx_port, now_us);
+  TaggedSession attacker("attacker-key-0123456789abcdef", 0x5EC, rx_port, now_us);
   for (std::uint32_t seq = 0; seq < 15; ++seq) {
     frames.push_back(jpeg_like(3'000 + 4'000 * (seq % 5), 100 + seq));
-    const auto genuine = split_tagged(frames.back(), 0x5EC, seq, k_key, 1300);
+    const auto genuine = camera.split(frames.back(), seq, 1300);
     const auto fake = jpeg_like(frames.back().size(), 900 + seq);
-    const auto untagged = split(fake, 0x5EC, seq, 1300);
-    const auto other = split_tagged(fake, 0x5EC, seq, "attacker-key-0123456789abcdef", 1300);
+    const auto untagged = split(fake, 0x5EC, seq, 1300, "cam", now_us);
+    const auto other = attacker.split(fake, seq, 1300);
     for (std::size_t i = 0; i < genuine.size(); ++i) {
       Datagram forged;
       switch ((seq + i) % 3) {

@@ -284,7 +284,9 @@ BOOST_AUTO_TEST_CASE(new_session_on_the_port_supersedes_the_old_one) {
   rig.push(a5[0]);
   rig.push(a6[1]);
   BOOST_TEST(rig.r.partial_frames() == 2u);
-  // The sender restarts: a new session, from seq 0.
+  // The sender restarts: the old session falls quiet, a new one starts from seq 0.
+  rig.advance(0.3);  // past session_quiet (0.25 s), within the 1 s frame timeout
+  BOOST_TEST(rig.r.partial_frames() == 2u);
   rig.push_all(split(jpeg_like(2000, 11), 0xBBBB, 0));
   BOOST_TEST(rig.r.partial_frames() == 0u);
   BOOST_TEST(rig.s().superseded == 2u);
@@ -402,7 +404,7 @@ BOOST_AUTO_TEST_CASE(every_malformed_reason_is_counted) {
   d[0] ^= 0x01;
   check(d, DecodeError::bad_magic);
   d = good[0];
-  d[4] = 2;
+  d[4] = 3;  // versions 1 and 2 exist
   check(d, DecodeError::bad_version);
   d = good[0];
   d.pop_back();  // payload_len disagrees with the size
@@ -465,7 +467,21 @@ BOOST_AUTO_TEST_CASE(every_malformed_reason_is_counted) {
   BOOST_TEST((keyed_rig.push(good[0]) == DecodeError::bad_tag));
   BOOST_TEST(malformed(keyed_rig.s(), DecodeError::bad_tag) == 1u);
   BOOST_TEST(expected.count(DecodeError::bad_tag) == 0u);
-  BOOST_TEST(expected.size() + 1 == fh::shared::k_decode_error_count - 1);  // every reason
+  // replayed needs a key too: the same tagged datagram twice.
+  TaggedSession tagged(keyed.key, 0x7A6, k_port);
+  const auto t = tagged.split(jpeg_like(3000, 73), 0);
+  BOOST_TEST((keyed_rig.push(t[0]) == DecodeError::none));
+  BOOST_TEST((keyed_rig.push(t[0]) == DecodeError::replayed));
+  BOOST_TEST(malformed(keyed_rig.s(), DecodeError::replayed) == 1u);
+  // session_limited: more new sessions in a second than the port admits.
+  ReassemblerConfig one_a_second = c;
+  one_a_second.new_sessions_per_second = 1;
+  Rig limited(one_a_second);
+  BOOST_TEST((limited.push(split(jpeg_like(3000, 74), 0x51, 0)[0]) == DecodeError::none));
+  BOOST_TEST(
+      (limited.push(split(jpeg_like(3000, 75), 0x52, 0)[0]) == DecodeError::session_limited));
+  BOOST_TEST(malformed(limited.s(), DecodeError::session_limited) == 1u);
+  BOOST_TEST(expected.size() + 3 == fh::shared::k_decode_error_count - 1);  // every reason
 }
 
 BOOST_AUTO_TEST_CASE(random_garbage_never_throws_or_completes) {

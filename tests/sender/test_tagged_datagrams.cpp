@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 
 using fh::sender::Chunker;
 using fh::sender::SenderOptions;
@@ -71,11 +72,11 @@ BOOST_AUTO_TEST_CASE(a_tagged_chunker_keeps_datagrams_within_the_chunk_size) {
   const auto jpeg = bytes_of(50'000);
   DatagramTagger tagger(k_key);
   DatagramTagger verifier(k_key);
-  const Chunker c("cam", 0x1234, 1400, true);
+  const Chunker c("cam", 0x1234, 1400, true, 5000);
   BOOST_TEST(c.tagged());
-  BOOST_TEST(c.payload_size() == 1400u - 44 - 3 - 16);
-  BOOST_TEST(Chunker::min_chunk_size("cam", true) == Chunker::min_chunk_size("cam") + 16);
-  const auto datagrams = c.split(jpeg, 9, 1'700'000'000'000'000ULL, &tagger);
+  BOOST_TEST(c.payload_size() == 1400u - 52 - 3 - 16);  // version 2: 8 more header bytes
+  BOOST_TEST(Chunker::min_chunk_size("cam", true) == Chunker::min_chunk_size("cam") + 8 + 16);
+  const auto datagrams = c.split(jpeg, 9, 1'700'000'000'000'000ULL, &tagger, 100);
   BOOST_REQUIRE(datagrams.size() == c.chunk_count(jpeg.size()));
   std::vector<std::uint8_t> joined;
   for (std::size_t i = 0; i < datagrams.size(); ++i) {
@@ -84,8 +85,10 @@ BOOST_AUTO_TEST_CASE(a_tagged_chunker_keeps_datagrams_within_the_chunk_size) {
     if (i + 1 < datagrams.size()) BOOST_TEST(d.size() == 1400u);
     BOOST_TEST((d[5] & proto::k_flag_tagged) != 0);
     proto::DecodedDatagram dd;
-    BOOST_REQUIRE(proto::decode_tagged_datagram(d.data(), d.size(), verifier, dd) ==
+    BOOST_REQUIRE(proto::decode_tagged_datagram(d.data(), d.size(), 5000, verifier, dd) ==
                   DecodeError::none);
+    BOOST_TEST(dd.header.counter == 100 + i);  // one counter per datagram
+    BOOST_TEST(dd.header.key_id == verifier.key_id());
     joined.insert(joined.end(), dd.payload, dd.payload + dd.payload_size);
   }
   BOOST_TEST(joined == jpeg, boost::test_tools::per_element());
@@ -95,8 +98,8 @@ BOOST_AUTO_TEST_CASE(a_tagged_chunker_keeps_datagrams_within_the_chunk_size) {
   const Chunker plain("cam", 1, 1400);
   BOOST_CHECK_THROW(plain.encode_chunk(jpeg.data(), jpeg.size(), 0, 0, 0, out, &tagger),
                     std::invalid_argument);
-  BOOST_CHECK_THROW(Chunker("cam", 1, 44 + 3 + 16, true), std::invalid_argument);
-  BOOST_CHECK_NO_THROW(Chunker("cam", 1, 44 + 3 + 16 + 1, true));
+  BOOST_CHECK_THROW(Chunker("cam", 1, 52 + 3 + 16, true), std::invalid_argument);
+  BOOST_CHECK_NO_THROW(Chunker("cam", 1, 52 + 3 + 16 + 1, true));
 }
 
 BOOST_AUTO_TEST_CASE(key_file_option_sets_the_key_and_the_smallest_chunk_grows) {
@@ -106,10 +109,10 @@ BOOST_AUTO_TEST_CASE(key_file_option_sets_the_key_and_the_smallest_chunk_grows) 
   BOOST_TEST(o.datagram_key == k_key);
   BOOST_TEST(parse({"--source", "test:64x64", "--port", "5000"}).datagram_key.empty());
   BOOST_CHECK_NO_THROW(parse({"--source", "test:64x64", "--port", "5000", "--stream", "cam",
-                              "--key-file", dir.key_file, "--chunk-size", "64"}));
+                              "--key-file", dir.key_file, "--chunk-size", "72"}));
   try {
     parse({"--source", "test:64x64", "--port", "5000", "--stream", "cam", "--key-file",
-           dir.key_file, "--chunk-size", "63"});
+           dir.key_file, "--chunk-size", "71"});
     BOOST_TEST(false, "a chunk without room for the tag must be refused");
   } catch (const fh::shared::UsageError& e) {
     BOOST_TEST(std::string(e.what()).find("16-byte tag") != std::string::npos, e.what());
@@ -134,15 +137,27 @@ BOOST_AUTO_TEST_CASE(sender_binary_tags_every_datagram) {
   BOOST_REQUIRE(fh::test::poll_until([&] { return sock.count() >= n; }, 5s));
   DatagramTagger right(k_key);
   DatagramTagger wrong("some-other-key-0123456789abcdef");
-  std::size_t verified = 0, forged = 0;
+  std::size_t verified = 0, forged = 0, other_port = 0;
+  std::set<std::uint64_t> counters;
+  const auto port = static_cast<std::uint16_t>(sock.port());
   for (const auto& d : sock.datagrams()) {
     BOOST_TEST(d.size() <= 1400u);
     proto::DecodedDatagram dd;
-    verified += proto::decode_tagged_datagram(d.data(), d.size(), right, dd) == DecodeError::none;
-    forged += proto::decode_tagged_datagram(d.data(), d.size(), wrong, dd) == DecodeError::none;
+    const bool ok =
+        proto::decode_tagged_datagram(d.data(), d.size(), port, right, dd) == DecodeError::none;
+    verified += ok;
+    if (ok) counters.insert(dd.header.counter);
+    forged +=
+        proto::decode_tagged_datagram(d.data(), d.size(), port, wrong, dd) == DecodeError::none;
+    other_port +=
+        proto::decode_tagged_datagram(d.data(), d.size(), port + 1, right, dd) == DecodeError::none;
   }
   BOOST_TEST(verified == n);
   BOOST_TEST(forged == 0u);
+  BOOST_TEST(other_port == 0u);  // tagged for this port only
+  // counters 0 .. n-1, each once
+  BOOST_TEST(counters.size() == n);
+  BOOST_TEST((!counters.empty() && *counters.begin() == 0u && *counters.rbegin() == n - 1));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

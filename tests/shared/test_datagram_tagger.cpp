@@ -1,6 +1,7 @@
-// Integrity tags on datagrams: HMAC-SHA256 against the RFC 4231 vectors, tagged round trips,
-// and every way a forged or altered datagram must fail (bad_tag), plus a receiver without a
-// key accepting tagged datagrams unchecked.
+// Integrity tags on datagrams: HMAC-SHA256 against the RFC 4231 vectors, tagged (version-2)
+// round trips, and every way a forged, altered or misdirected datagram must fail (bad_tag),
+// key ids and two keys at once (rotation), plus a receiver without a key accepting tagged
+// datagrams unchecked.
 #include <boost/test/unit_test.hpp>
 
 #include "framehive/shared/datagram_tagger.hpp"
@@ -17,6 +18,7 @@ using namespace fh::shared;
 namespace {
 
 const std::string k_key = "0123456789abcdef0123456789abcdef";
+constexpr std::uint16_t k_port = 5000;  ///< the destination port the tags are made for
 
 std::vector<std::uint8_t> payload_of(std::size_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -33,6 +35,7 @@ DatagramHeader sample_header() {
   h.chunk_count = 3;
   h.frame_len = 3000;
   h.capture_us = 1'700'000'000'123'456ULL;
+  h.counter = 0x0102030405060708ULL;
   h.stream = "lobby";
   return h;
 }
@@ -41,7 +44,7 @@ std::vector<std::uint8_t> tagged(const std::string& key, const std::vector<std::
                                  DatagramHeader h = sample_header()) {
   DatagramTagger tagger(key);
   std::vector<std::uint8_t> out;
-  encode_tagged_datagram(std::move(h), p.data(), p.size(), tagger, out);
+  encode_tagged_datagram(std::move(h), p.data(), p.size(), k_port, tagger, out);
   return out;
 }
 
@@ -91,11 +94,13 @@ BOOST_AUTO_TEST_CASE(tagged_round_trip_keeps_every_field_and_the_payload) {
   const auto p = payload_of(1000, 1);
   const auto h = sample_header();
   const auto d = tagged(k_key, p);
-  BOOST_TEST(d.size() == k_fixed_header_bytes + h.stream.size() + p.size() + k_tag_bytes);
+  BOOST_TEST(d.size() == k_fixed_header_bytes_v2 + h.stream.size() + p.size() + k_tag_bytes);
+  BOOST_TEST(d[4] == k_version_2);
   BOOST_TEST((d[5] & k_flag_tagged) != 0);
   DatagramTagger verifier(k_key);
   DecodedDatagram out;
-  BOOST_REQUIRE(decode_tagged_datagram(d.data(), d.size(), verifier, out) == DecodeError::none);
+  BOOST_REQUIRE(decode_tagged_datagram(d.data(), d.size(), k_port, verifier, out) ==
+                DecodeError::none);
   BOOST_TEST(out.header.session == h.session);
   BOOST_TEST(out.header.frame_seq == h.frame_seq);
   BOOST_TEST(out.header.chunk_index == h.chunk_index);
@@ -104,6 +109,8 @@ BOOST_AUTO_TEST_CASE(tagged_round_trip_keeps_every_field_and_the_payload) {
   BOOST_TEST(out.header.payload_len == p.size());  // the tag is not part of payload_len
   BOOST_TEST(out.header.capture_us == h.capture_us);
   BOOST_TEST(out.header.stream == h.stream);
+  BOOST_TEST(out.header.counter == h.counter);
+  BOOST_TEST(out.header.key_id == verifier.key_id());
   BOOST_TEST((out.header.flags & k_flag_tagged) != 0);
   BOOST_TEST(std::vector<std::uint8_t>(out.payload, out.payload + out.payload_size) == p,
              boost::test_tools::per_element());
@@ -111,7 +118,8 @@ BOOST_AUTO_TEST_CASE(tagged_round_trip_keeps_every_field_and_the_payload) {
   for (unsigned seed = 2; seed < 20; ++seed) {
     const auto q = payload_of(1000, seed);
     const auto e = tagged(k_key, q);
-    BOOST_TEST(decode_tagged_datagram(e.data(), e.size(), verifier, out) == DecodeError::none);
+    BOOST_TEST(decode_tagged_datagram(e.data(), e.size(), k_port, verifier, out) ==
+               DecodeError::none);
   }
 }
 
@@ -123,7 +131,7 @@ BOOST_AUTO_TEST_CASE(any_altered_byte_is_bad_tag) {
       auto bad = d;
       bad[i] ^= mask;
       DecodedDatagram out;
-      const DecodeError e = decode_tagged_datagram(bad.data(), bad.size(), verifier, out);
+      const DecodeError e = decode_tagged_datagram(bad.data(), bad.size(), k_port, verifier, out);
       // magic and version are checked first; every other byte is covered by the tag
       const DecodeError want = i < 4 ? DecodeError::bad_magic
                                      : (i == 4 ? DecodeError::bad_version : DecodeError::bad_tag);
@@ -134,10 +142,11 @@ BOOST_AUTO_TEST_CASE(any_altered_byte_is_bad_tag) {
   DecodedDatagram out;
   auto longer = d;
   longer.push_back(0);
-  BOOST_TEST(decode_tagged_datagram(longer.data(), longer.size(), verifier, out) ==
+  BOOST_TEST(decode_tagged_datagram(longer.data(), longer.size(), k_port, verifier, out) ==
              DecodeError::bad_tag);
-  BOOST_TEST(decode_tagged_datagram(d.data(), d.size() - 1, verifier, out) == DecodeError::bad_tag);
-  BOOST_TEST(decode_tagged_datagram(d.data(), k_fixed_header_bytes + 4, verifier, out) ==
+  BOOST_TEST(decode_tagged_datagram(d.data(), d.size() - 1, k_port, verifier, out) ==
+             DecodeError::bad_tag);
+  BOOST_TEST(decode_tagged_datagram(d.data(), k_fixed_header_bytes + 4, k_port, verifier, out) ==
              DecodeError::too_short);
 }
 
@@ -145,12 +154,14 @@ BOOST_AUTO_TEST_CASE(a_wrong_key_is_bad_tag) {
   const auto d = tagged("the sender's key, not ours......", payload_of(500, 4));
   DatagramTagger verifier(k_key);
   DecodedDatagram out;
-  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), verifier, out) == DecodeError::bad_tag);
+  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port, verifier, out) ==
+             DecodeError::bad_tag);
   // a key that differs in its last byte only
   std::string near = k_key;
   near.back() = 'g';
   const auto e = tagged(near, payload_of(500, 4));
-  BOOST_TEST(decode_tagged_datagram(e.data(), e.size(), verifier, out) == DecodeError::bad_tag);
+  BOOST_TEST(decode_tagged_datagram(e.data(), e.size(), k_port, verifier, out) ==
+             DecodeError::bad_tag);
 }
 
 BOOST_AUTO_TEST_CASE(untagged_datagrams_are_bad_tag_with_a_key) {
@@ -159,16 +170,29 @@ BOOST_AUTO_TEST_CASE(untagged_datagrams_are_bad_tag_with_a_key) {
   encode_datagram(sample_header(), p.data(), p.size(), d);
   DatagramTagger verifier(k_key);
   DecodedDatagram out;
-  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), verifier, out) == DecodeError::bad_tag);
-  // the same datagram with the flag set by a forger but no valid tag appended
+  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port, verifier, out) ==
+             DecodeError::bad_tag);
+  // the same datagram with the flag set by a forger but no valid tag appended: as version 1
+  // it is refused for its version (version-1 tags are not accepted with a key), as version 2
+  // for its tag
   d[5] |= k_flag_tagged;
   d.insert(d.end(), k_tag_bytes, 0);
-  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), verifier, out) == DecodeError::bad_tag);
+  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port, verifier, out) ==
+             DecodeError::bad_version);
+  auto h = sample_header();
+  h.version = k_version_2;
+  h.flags = k_flag_tagged;
+  std::vector<std::uint8_t> v2;
+  encode_datagram(h, p.data(), p.size(), v2);
+  v2.insert(v2.end(), k_tag_bytes, 0);
+  BOOST_TEST(decode_tagged_datagram(v2.data(), v2.size(), k_port, verifier, out) ==
+             DecodeError::bad_tag);
   // garbage keeps its structural reason
   std::vector<std::uint8_t> junk(100, 0x42);
-  BOOST_TEST(decode_tagged_datagram(junk.data(), junk.size(), verifier, out) ==
+  BOOST_TEST(decode_tagged_datagram(junk.data(), junk.size(), k_port, verifier, out) ==
              DecodeError::bad_magic);
-  BOOST_TEST(decode_tagged_datagram(junk.data(), 10, verifier, out) == DecodeError::too_short);
+  BOOST_TEST(decode_tagged_datagram(junk.data(), 10, k_port, verifier, out) ==
+             DecodeError::too_short);
 }
 
 BOOST_AUTO_TEST_CASE(without_a_key_tagged_datagrams_are_accepted_unchecked) {
@@ -185,15 +209,70 @@ BOOST_AUTO_TEST_CASE(without_a_key_tagged_datagrams_are_accepted_unchecked) {
   // ...but the sizes still are: a tagged datagram whose tag is missing is bad_length
   BOOST_TEST(decode_datagram(d.data(), d.size() - k_tag_bytes, out) == DecodeError::bad_length);
   // and the payload checksum too
-  d[k_fixed_header_bytes + 5 + 10] ^= 1;
+  d[k_fixed_header_bytes_v2 + 5 + 10] ^= 1;
   BOOST_TEST(decode_datagram(d.data(), d.size(), out) == DecodeError::bad_checksum);
 }
 
-BOOST_AUTO_TEST_CASE(bad_tag_has_a_stable_name_after_the_older_reasons) {
+BOOST_AUTO_TEST_CASE(a_datagram_tagged_for_another_port_is_bad_tag) {
+  const auto d = tagged(k_key, payload_of(400, 8));
+  DatagramTagger verifier(k_key);
+  DecodedDatagram out;
+  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port, verifier, out) ==
+             DecodeError::none);
+  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port + 1, verifier, out) ==
+             DecodeError::bad_tag);
+  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), 0, verifier, out) == DecodeError::bad_tag);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_tag_is_refused_by_a_keyed_receiver) {
+  // An old sender's tagged datagram: version 1, tag over the datagram alone (no port).
+  const auto p = payload_of(300, 9);
+  std::vector<std::uint8_t> d;
+  encode_datagram(sample_header(), p.data(), p.size(), d);
+  d[5] |= k_flag_tagged;
+  DatagramTagger tagger(k_key);
+  const std::size_t body = d.size();
+  d.resize(body + k_tag_bytes);
+  BOOST_REQUIRE(tagger.compute(d.data(), body, d.data() + body));
+  DecodedDatagram out;
+  BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port, tagger, out) ==
+             DecodeError::bad_version);
+  // A receiver without a key still takes it, unchecked, as before.
+  BOOST_TEST(decode_datagram(d.data(), d.size(), out) == DecodeError::none);
+  BOOST_TEST(out.header.counter == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(two_keys_are_accepted_during_a_rotation) {
+  const std::string old_key = "the previous key, still in use..";
+  DatagramTagger current(k_key);
+  DatagramTagger previous(old_key);
+  BOOST_TEST(current.key_id() == DatagramTagger(k_key).key_id());  // derived, stable
+  DatagramTagger* both[] = {&current, &previous};
+  DecodedDatagram out;
+  for (const auto* key : {&k_key, &old_key}) {
+    auto d = tagged(*key, payload_of(200, 10));
+    BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port, both, 2, out) ==
+               DecodeError::none);
+    // A wrong key id only changes which key is tried first.
+    d[7] ^= 0x5A;
+    BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port, both, 2, out) ==
+               DecodeError::bad_tag);  // the id is covered by the tag
+  }
+  const auto third = tagged("a third key, not configured......", payload_of(200, 11));
+  BOOST_TEST(decode_tagged_datagram(third.data(), third.size(), k_port, both, 2, out) ==
+             DecodeError::bad_tag);
+  BOOST_TEST(decode_tagged_datagram(third.data(), third.size(), k_port, both, 1, out) ==
+             DecodeError::bad_tag);
+}
+
+BOOST_AUTO_TEST_CASE(new_reasons_have_stable_names_after_the_older_ones) {
   BOOST_TEST(std::string(decode_error_name(DecodeError::bad_tag)) == "bad_tag");
+  BOOST_TEST(std::string(decode_error_name(DecodeError::replayed)) == "replayed");
+  BOOST_TEST(std::string(decode_error_name(DecodeError::session_limited)) == "session_limited");
   BOOST_TEST(static_cast<int>(DecodeError::bad_tag) ==
              static_cast<int>(DecodeError::inconsistent) + 1);
-  BOOST_TEST(k_decode_error_count == static_cast<std::size_t>(DecodeError::bad_tag) + 1);
+  BOOST_TEST(static_cast<int>(DecodeError::replayed) == static_cast<int>(DecodeError::bad_tag) + 1);
+  BOOST_TEST(k_decode_error_count == static_cast<std::size_t>(DecodeError::session_limited) + 1);
 }
 
 BOOST_AUTO_TEST_CASE(cost_per_datagram_is_reported) {
@@ -210,24 +289,25 @@ BOOST_AUTO_TEST_CASE(cost_per_datagram_is_reported) {
     double t0 = thread_cpu_seconds();
     for (int i = 0; i < n; ++i) {
       d.clear();
-      encode_tagged_datagram(h, p.data(), p.size(), tagger, d);
+      encode_tagged_datagram(h, p.data(), p.size(), k_port, tagger, d);
     }
     const double encode_us = (thread_cpu_seconds() - t0) / n * 1e6;
     std::uint8_t tag[k_tag_bytes];
     t0 = thread_cpu_seconds();
-    for (int i = 0; i < n; ++i) tagger.compute(d.data(), d.size() - k_tag_bytes, tag);
+    for (int i = 0; i < n; ++i) tagger.compute(k_port, d.data(), d.size() - k_tag_bytes, tag);
     const double hmac_us = (thread_cpu_seconds() - t0) / n * 1e6;
     DecodedDatagram out;
     t0 = thread_cpu_seconds();
     for (int i = 0; i < n; ++i) decode_datagram(d.data(), d.size(), out);
     const double decode_us = (thread_cpu_seconds() - t0) / n * 1e6;
     t0 = thread_cpu_seconds();
-    for (int i = 0; i < n; ++i) decode_tagged_datagram(d.data(), d.size(), tagger, out);
+    for (int i = 0; i < n; ++i) decode_tagged_datagram(d.data(), d.size(), k_port, tagger, out);
     const double decode_tagged_us = (thread_cpu_seconds() - t0) / n * 1e6;
     BOOST_TEST_MESSAGE(size << "-byte datagram, CPU per datagram: HMAC " << hmac_us
                             << " us; encode+tag " << encode_us << " us; decode " << decode_us
                             << " us; decode+verify " << decode_tagged_us << " us");
-    BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), tagger, out) == DecodeError::none);
+    BOOST_TEST(decode_tagged_datagram(d.data(), d.size(), k_port, tagger, out) ==
+               DecodeError::none);
   }
 }
 

@@ -98,7 +98,7 @@ BOOST_AUTO_TEST_CASE(every_malformed_case_has_its_reason) {
   d[0] ^= 0xFF;
   BOOST_TEST(decode(d) == DecodeError::bad_magic);
   d = good;
-  d[4] = 2;
+  d[4] = 3;  // versions 1 and 2 exist
   BOOST_TEST(decode(d) == DecodeError::bad_version);
   d = good;
   d.pop_back();  // truncated payload

@@ -15,8 +15,8 @@ class DatagramTagger;
 namespace fh::sender {
 
 /// chunk_size is the whole datagram (header + stream name + payload + tag when tagged); every
-/// chunk but the last carries payload_size() = chunk_size - 44 - stream length (- 16 when
-/// tagged) bytes of the JPEG.
+/// chunk but the last carries payload_size() = chunk_size - 44 - stream length bytes of the
+/// JPEG (tagged: version-2 datagrams, chunk_size - 52 - stream length - 16).
 class Chunker {
  public:
   static constexpr std::size_t k_default_chunk_size = 1400;
@@ -24,10 +24,10 @@ class Chunker {
   static constexpr std::size_t k_max_chunks = 65535;
 
   /// Throws std::invalid_argument when the stream name is empty or over 64 bytes, or
-  /// chunk_size is outside min_chunk_size(stream, tagged) .. k_max_chunk_size. tagged: leave
-  /// room for the 16-byte integrity tag in every datagram.
+  /// chunk_size is outside min_chunk_size(stream, tagged) .. k_max_chunk_size. tagged: version-2
+  /// datagrams with room for the 16-byte integrity tag, which covers port (the destination).
   Chunker(std::string stream, std::uint64_t session, std::size_t chunk_size = k_default_chunk_size,
-          bool tagged = false);
+          bool tagged = false, std::uint16_t port = 0);
 
   /// Smallest legal chunk size for a stream name: header + name + 1 payload byte (+ tag).
   static std::size_t min_chunk_size(const std::string& stream, bool tagged = false);
@@ -43,26 +43,31 @@ class Chunker {
 
   /// Encodes chunk `index` of the frame into out (replaced). Precondition: fits(size) and
   /// index < chunk_count(size). A tagged chunker needs a tagger (the tag is appended), an
-  /// untagged one none: std::invalid_argument otherwise.
+  /// untagged one none: std::invalid_argument otherwise. counter: the session's datagram
+  /// counter, carried by tagged (version-2) datagrams; the caller numbers datagrams 0, 1, 2, ...
   void encode_chunk(const std::uint8_t* jpeg, std::size_t size, std::uint32_t frame_seq,
                     std::uint64_t capture_us, std::size_t index, std::vector<std::uint8_t>& out,
-                    fh::shared::DatagramTagger* tagger = nullptr) const;
+                    fh::shared::DatagramTagger* tagger = nullptr, std::uint64_t counter = 0) const;
 
-  /// All datagrams of one frame, in chunk order; empty when !fits(jpeg.size()).
+  /// All datagrams of one frame, in chunk order, counters first_counter, first_counter + 1, ...;
+  /// empty when !fits(jpeg.size()).
   std::vector<std::vector<std::uint8_t>> split(const std::vector<std::uint8_t>& jpeg,
                                                std::uint32_t frame_seq, std::uint64_t capture_us,
-                                               fh::shared::DatagramTagger* tagger = nullptr) const;
+                                               fh::shared::DatagramTagger* tagger = nullptr,
+                                               std::uint64_t first_counter = 0) const;
 
   const std::string& stream() const { return stream_; }
   std::uint64_t session() const { return session_; }
   std::size_t chunk_size() const { return chunk_size_; }
   bool tagged() const { return tagged_; }
+  std::uint16_t port() const { return port_; }
 
  private:
   std::string stream_;        ///< stream name carried in every datagram
   std::uint64_t session_;     ///< session id carried in every datagram
   std::size_t chunk_size_;    ///< whole datagram size
   bool tagged_;               ///< datagrams carry an integrity tag
+  std::uint16_t port_;        ///< destination port, covered by the tag
   std::size_t payload_size_;  ///< chunk_size_ - header - name (- tag)
 };
 

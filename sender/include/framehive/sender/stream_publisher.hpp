@@ -112,6 +112,7 @@ class StreamPublisher {
   std::mt19937_64 drop_rng_;                        ///< --test-drop-fraction generator
   bool failed_ = false;                             ///< the source failed (run() returns false)
   std::uint32_t next_seq_ = 0;                      ///< frame_seq of the next frame sent
+  std::uint64_t next_counter_ = 0;                  ///< datagram counter of the next datagram
   std::uint64_t frames_since_rewind_ = 0;           ///< guards --loop against an empty file
   std::uint64_t decode_errors_base_ = 0;  ///< decode errors of sources replaced on reconnect
   std::vector<std::uint8_t> jpeg_;        ///< encoded frame (reused)

@@ -31,8 +31,23 @@ class DatagramTagger {
   /// time; false for size < k_tag_bytes. Never throws.
   bool verify(const std::uint8_t* data, std::size_t size);
 
+  /// compute and verify of a version-2 datagram: the tag covers the destination port (2 bytes,
+  /// big-endian) followed by data[0, size), so a datagram tagged for one port fails on another.
+  bool compute(std::uint16_t port, const std::uint8_t* data, std::size_t size, std::uint8_t* tag);
+  bool verify(std::uint16_t port, const std::uint8_t* data, std::size_t size);
+
+  /// One byte naming the key in version-2 headers (byte 7): the first byte of
+  /// HMAC-SHA256(key, "framehive key id"). Lets a receiver holding two keys (rotation) try the
+  /// right one first; two keys may share an id (then both are tried).
+  std::uint8_t key_id() const { return key_id_; }
+
  private:
+  /// The HMAC of prefix then data, truncated; false when OpenSSL failed (tag zeroed).
+  bool mac(const std::uint8_t* prefix, std::size_t prefix_size, const std::uint8_t* data,
+           std::size_t size, std::uint8_t* tag);
+
   evp_mac_ctx_st* ctx_ = nullptr;  ///< HMAC-SHA256 keyed once; re-initialised per tag
+  std::uint8_t key_id_ = 0;        ///< see key_id()
 };
 
 }  // namespace fh::shared

@@ -14,8 +14,15 @@
 namespace fh::shared {
 
 constexpr std::uint32_t k_magic = 0x46485644;  // "FHVD"
+/// Version 1: the plain header (untagged senders, and tagged senders before replay protection).
 constexpr std::uint8_t k_version = 1;
+/// Version 2: the keyed header, written by senders with a key: version 1's fields, the key id in
+/// byte 7 and an 8-byte per-session datagram counter; its tag also covers the destination port.
+constexpr std::uint8_t k_version_2 = 2;
+/// Fixed header bytes of version 1 (before the stream name).
 constexpr std::size_t k_fixed_header_bytes = 44;
+/// Fixed header bytes of version 2 (version 1's, then the counter).
+constexpr std::size_t k_fixed_header_bytes_v2 = 52;
 constexpr std::size_t k_max_stream_name = 64;
 constexpr std::size_t k_max_chunk_payload = 65000;
 /// flags bit 0: a k_tag_bytes integrity tag follows the payload (not counted in payload_len).
@@ -23,14 +30,15 @@ constexpr std::uint8_t k_flag_tagged = 0x01;
 constexpr std::size_t k_tag_bytes = 16;
 /// Largest valid datagram, tag included.
 constexpr std::size_t k_max_datagram =
-    k_fixed_header_bytes + k_max_stream_name + k_max_chunk_payload + k_tag_bytes;
+    k_fixed_header_bytes_v2 + k_max_stream_name + k_max_chunk_payload + k_tag_bytes;
 
 class DatagramTagger;
 
 /// One chunk's header, host byte order.
 struct DatagramHeader {
-  std::uint8_t version = k_version;  ///< format version
+  std::uint8_t version = k_version;  ///< format version: k_version or k_version_2
   std::uint8_t flags = 0;            ///< k_flag_tagged or 0; other bits reserved
+  std::uint8_t key_id = 0;           ///< version 2: id of the key that tagged it (0 untagged)
   std::uint64_t session = 0;         ///< random per sender run and stream
   std::uint32_t frame_seq = 0;       ///< frame sequence number within the session
   std::uint16_t chunk_index = 0;     ///< 0 .. chunk_count-1
@@ -39,22 +47,25 @@ struct DatagramHeader {
   std::uint16_t payload_len = 0;     ///< bytes of payload in this datagram
   std::uint64_t capture_us = 0;      ///< capture time, Unix microseconds
   std::uint32_t payload_crc = 0;     ///< CRC-32 (IEEE) of the payload
+  std::uint64_t counter = 0;         ///< version 2: datagram counter in the session, from 0
   std::string stream;                ///< camera name, <= k_max_stream_name bytes
 };
 
 /// Why a datagram was rejected. Order matches decode_error_names().
 enum class DecodeError : std::uint8_t {
   none = 0,
-  too_short,     ///< shorter than the fixed header
-  bad_magic,     ///< not a framehive datagram
-  bad_version,   ///< a version this build does not speak
-  bad_length,    ///< payload length disagrees with the datagram size, or impossible sizes
-  bad_index,     ///< chunk_count 0 or chunk_index >= chunk_count
-  bad_checksum,  ///< payload CRC mismatch
-  too_large,     ///< frame_len over the receiver's --max-frame-bytes
-  inconsistent,  ///< disagrees with earlier chunks of the same frame
-  bad_tag,       ///< a key is configured and the integrity tag is missing or wrong
-  count_         ///< number of reasons (not a reason)
+  too_short,        ///< shorter than the fixed header
+  bad_magic,        ///< not a framehive datagram
+  bad_version,      ///< a version this build does not speak
+  bad_length,       ///< payload length disagrees with the datagram size, or impossible sizes
+  bad_index,        ///< chunk_count 0 or chunk_index >= chunk_count
+  bad_checksum,     ///< payload CRC mismatch
+  too_large,        ///< frame_len over the receiver's --max-frame-bytes
+  inconsistent,     ///< disagrees with earlier chunks of the same frame
+  bad_tag,          ///< a key is configured and the integrity tag is missing or wrong
+  replayed,         ///< with a key: outside the replay window, or a datagram counter seen before
+  session_limited,  ///< a new session refused: too many new sessions, or every slot is live
+  count_            ///< number of reasons (not a reason)
 };
 
 constexpr std::size_t k_decode_error_count = static_cast<std::size_t>(DecodeError::count_);
@@ -79,28 +90,44 @@ std::uint32_t crc32(const std::uint8_t* data, std::size_t size);
 /// crc32_update(crc32(a), b) == crc32(a followed by b).
 std::uint32_t crc32_update(std::uint32_t crc, const std::uint8_t* data, std::size_t size);
 
-/// Size of the encoded header for a stream name of this length.
+/// Size of the encoded header (version 1 or 2) for a stream name of this length.
 std::size_t header_size(const DatagramHeader& h);
 
-/// Appends header (payload_len and payload_crc are computed here) and payload to out.
-/// Throws std::invalid_argument when the stream name or payload is too long.
+/// Appends header (payload_len and payload_crc are computed here; the layout of h.version, 1
+/// or 2) and payload to out. Throws std::invalid_argument when the stream name or payload is
+/// too long or the version is neither.
 void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
                      std::vector<std::uint8_t>& out);
 
-/// Decodes one datagram; never throws. Checks magic, version, lengths, indices and checksum.
-/// A tagged datagram (flags & k_flag_tagged) is accepted without checking its tag.
+/// Decodes one datagram of version 1 or 2; never throws. Checks magic, version, lengths,
+/// indices and checksum. A tagged datagram (flags & k_flag_tagged) is accepted without checking
+/// its tag.
 DecodeError decode_datagram(const std::uint8_t* data, std::size_t size, DecodedDatagram& out);
 
-/// encode_datagram, then sets k_flag_tagged and appends the integrity tag computed by tagger
-/// over the whole datagram. Throws std::invalid_argument as encode_datagram, std::runtime_error
-/// when OpenSSL fails.
+/// encode_datagram as version 2 with k_flag_tagged and tagger's key id, then appends the
+/// integrity tag computed by tagger over the destination port (2 bytes, big-endian) and the
+/// whole datagram. Throws std::invalid_argument as encode_datagram, std::runtime_error when
+/// OpenSSL fails.
 void encode_tagged_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
-                            DatagramTagger& tagger, std::vector<std::uint8_t>& out);
+                            std::uint16_t port, DatagramTagger& tagger,
+                            std::vector<std::uint8_t>& out);
 
-/// decode_datagram for a receiver holding the key: after the magic and version checks, a
-/// datagram without k_flag_tagged or whose tag tagger does not confirm is bad_tag (so any
-/// changed byte is bad_tag); then the other checks. Never throws.
-DecodeError decode_tagged_datagram(const std::uint8_t* data, std::size_t size,
-                                   DatagramTagger& tagger, DecodedDatagram& out);
+/// decode_datagram for a receiver holding keys (the current one and, during a rotation, the
+/// previous one: n_taggers 1 or 2), for a datagram received on port. After the magic and
+/// version checks: a datagram without k_flag_tagged, or whose tag no key confirms for this
+/// port, is bad_tag (so any changed byte, or another port, is bad_tag); a tagged version-1
+/// datagram (an old sender) is bad_version. The key whose id matches byte 7 is tried first.
+/// Then the other checks. Never throws.
+DecodeError decode_tagged_datagram(const std::uint8_t* data, std::size_t size, std::uint16_t port,
+                                   DatagramTagger* const* taggers, std::size_t n_taggers,
+                                   DecodedDatagram& out);
+
+/// decode_tagged_datagram with one key.
+inline DecodeError decode_tagged_datagram(const std::uint8_t* data, std::size_t size,
+                                          std::uint16_t port, DatagramTagger& tagger,
+                                          DecodedDatagram& out) {
+  DatagramTagger* one = &tagger;
+  return decode_tagged_datagram(data, size, port, &one, 1, out);
+}
 
 }  // namespace fh::shared

@@ -23,7 +23,7 @@ constexpr std::size_t k_min_recommended_secret_bytes = 16;
 std::string read_secret_file(const std::string& path, const std::string& flag);
 
 /// The secret from --<file_flag> (command line or FRAMEHIVE_<FILE_FLAG>) if given, else from
-/// the environment variable env_var (trimmed), else std::nullopt. The file wins when both
+/// the environment variable env_var (trimmed; null: none), else std::nullopt. The file wins when both
 /// are set. Either way env_var is then erased: its bytes in the process's original
 /// environment block are overwritten (so /proc/PID/environ no longer shows the secret) and the
 /// variable is unset (child processes do not inherit it). Throws UsageError as
