@@ -84,7 +84,8 @@ struct ServerContext {
   const clock::duration header_timeout, request_timeout, keepalive_timeout, response_timeout;
   std::shared_ptr<spdlog::logger> log;                         ///< "rpc"
   std::atomic<bool> stopping{false};                           ///< stop() was called
-  shared::LogThrottle timeouts{std::chrono::seconds(10)};      ///< connections closed by deadlines
+  shared::LogThrottle timeouts{std::chrono::seconds(10)};      ///< no first header in time
+  shared::LogThrottle slow_readers{std::chrono::seconds(10)};  ///< response deadline missed
   shared::LogThrottle tls_failures{std::chrono::seconds(10)};  ///< failed TLS handshakes
 };
 
@@ -143,7 +144,7 @@ class HttpSession : public ConnectionLimiter::Member {
 
   void on_header(error_code ec, std::size_t) {
     if (ec) {
-      if (ec == beast::error::timeout && ctx_.timeouts.due()) {
+      if (ec == beast::error::timeout && first_ && ctx_.timeouts.due()) {
         ctx_.log->info(
             "{} connection(s) closed so far for sending no complete request header in "
             "time (latest {})",
@@ -267,11 +268,11 @@ class HttpSession : public ConnectionLimiter::Member {
     http::async_write(derived().stream(), *res,
                       [self = derived().shared_from_this(), res](error_code ec, std::size_t) {
                         if (ec) {
-                          if (ec == beast::error::timeout && self->ctx_.timeouts.due()) {
+                          if (ec == beast::error::timeout && self->ctx_.slow_readers.due()) {
                             self->ctx_.log->info(
-                                "a client did not read its response within --response-timeout "
-                                "({}); connection reset",
-                                self->peer_);
+                                "{} connection(s) reset so far for not reading a response "
+                                "within --response-timeout (latest {})",
+                                self->ctx_.slow_readers.calls(), self->peer_);
                           }
                           return self->close_now();
                         }

@@ -58,14 +58,14 @@ int main(int argc, char** argv) {
         po::value(&c.scheduler.retain_results)->default_value(d.scheduler.retain_results),
         "results kept per port, in memory and in the database")(
         "max-conn", po::value(&c.rpc.max_conn)->default_value(d.rpc.max_conn),
-        "authenticated connections at once (each long-polling worker holds one) and the bound\n"
+        "authenticated connections at once (each long-polling worker holds one) and the bound "
         "of the request threads; a request on a connection beyond it is answered 503")(
         "max-conn-per-address",
         po::value(&c.rpc.max_conn_per_address)->default_value(d.rpc.max_conn_per_address),
-        "connections from one client address; beyond it its oldest connection that sent no\n"
+        "connections from one client address; beyond it its oldest connection that sent no "
         "valid request yet is closed, or the new one is refused")(
         "max-unauth-conn", po::value(&c.rpc.max_unauth_conn)->default_value(d.rpc.max_unauth_conn),
-        "connections that have not presented valid credentials (or, without a secret, a\n"
+        "connections that have not presented valid credentials (or, without a secret, a "
         "complete request header) yet; beyond it the oldest of them is closed")(
         "header-timeout",
         po::value(&c.rpc.header_timeout_s)->default_value(d.rpc.header_timeout_s, "2"),
@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
         "io-threads", po::value(&c.rpc.io_threads)->default_value(d.rpc.io_threads),
         "threads serving the sockets (1..16); requests run on a separate pool")(
         "tls-cert", po::value(&c.rpc.tls_cert_file)->value_name("FILE"),
-        "serve HTTPS only, with this PEM certificate chain (needs --tls-key); clients use\n"
+        "serve HTTPS only, with this PEM certificate chain (needs --tls-key); clients use "
         "https:// URLs and --ca-file when the certificate is not from a system-trusted CA")(
         "tls-key", po::value(&c.rpc.tls_key_file)->value_name("FILE"),
         "the PEM private key of --tls-cert")(

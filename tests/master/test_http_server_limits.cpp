@@ -541,6 +541,42 @@ BOOST_AUTO_TEST_CASE(tls_with_a_certificate_made_here) {
   fh::shared::set_tls_ca_file("");
 }
 
+BOOST_AUTO_TEST_CASE(a_hundred_concurrent_long_polls_do_not_hold_up_other_calls) {
+  MasterUnderTest srv(":memory:");
+  constexpr int kPollers = 100;  // the thread-per-connection server capped this at --max-conn 64
+  std::atomic<int> registered{0}, returned{0}, failed{0};
+  std::vector<std::thread> pollers;
+  const auto t0 = steady::now();
+  for (int i = 0; i < kPollers; ++i) {
+    pollers.emplace_back([&, i] {
+      try {
+        RpcClient c(srv.url, 10000);
+        register_worker(c, "poller-" + std::to_string(i));
+        ++registered;
+        c.call("request_task", params({xmlrpc_c::value_string("poller-" + std::to_string(i)),
+                                       xmlrpc_c::value_int(1500)}));
+        ++returned;
+      } catch (const std::exception&) {
+        ++failed;
+      }
+    });
+  }
+  BOOST_REQUIRE(fh::test::poll_until([&] { return registered == kPollers; }, 10000ms));
+  // while (nearly) all of them wait in the scheduler, a status call is answered at once
+  RpcClient c(srv.url, 5000);
+  const auto t_status = steady::now();
+  c.call("status", params({}));
+  const double status_ms = ms_since(t_status);
+  for (auto& t : pollers) t.join();
+  const double all_ms = ms_since(t0);
+  BOOST_TEST_MESSAGE(kPollers << " concurrent long polls of 1.5 s: status() took " << status_ms
+                              << " ms meanwhile; all returned after " << all_ms << " ms");
+  BOOST_TEST(failed == 0);
+  BOOST_TEST(returned == kPollers);
+  BOOST_TEST(status_ms < 500.0);
+  BOOST_TEST(all_ms < 6000.0);  // concurrent, not one after the other (150 s)
+}
+
 BOOST_AUTO_TEST_CASE(dispatch_pool_grows_to_its_bound_then_queues) {
   fh::master::DispatchPool pool(4, 200ms);
   std::mutex m;
