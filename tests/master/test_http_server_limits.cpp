@@ -5,6 +5,7 @@
 // address and on unauthenticated connections; TLS with a certificate made here; the pool.
 #include <boost/test/unit_test.hpp>
 
+#include "connection_limiter.hpp"
 #include "dispatch_pool.hpp"
 #include "framehive/shared/rpc_client.hpp"
 #include "framehive/shared/xmlrpc_codec.hpp"
@@ -575,6 +576,68 @@ BOOST_AUTO_TEST_CASE(a_hundred_concurrent_long_polls_do_not_hold_up_other_calls)
   BOOST_TEST(returned == kPollers);
   BOOST_TEST(status_ms < 500.0);
   BOOST_TEST(all_ms < 6000.0);  // concurrent, not one after the other (150 s)
+}
+
+BOOST_AUTO_TEST_CASE(connection_limiter_evicts_the_oldest_unauthenticated_first) {
+  struct Conn : fh::master::ConnectionLimiter::Member {
+    bool evicted = false;
+    void evict() override { evicted = true; }
+  };
+  using Limiter = fh::master::ConnectionLimiter;
+  Limiter lim(Limiter::Limits{2, 3, 4});  // authenticated 2, per address 3, unauthenticated 4
+  std::vector<std::shared_ptr<Conn>> c;
+  std::vector<Limiter::Id> id;
+  const auto add = [&](const std::string& address) {
+    c.push_back(std::make_shared<Conn>());
+    id.push_back(lim.admit(address, c.back()));
+    return id.back();
+  };
+  // per address: the 4th from A closes A's oldest unauthenticated one
+  add("A");
+  add("A");
+  add("A");
+  BOOST_TEST(add("A") != 0u);
+  BOOST_TEST(c[0]->evicted);
+  BOOST_TEST(!c[1]->evicted);
+  lim.release(id[0]);  // the evicted connection's own release is a no-op
+  // globally: 3 unauthenticated from A + 1 from B = 4; a 5th (C) closes the oldest (A's #1)
+  add("B");
+  BOOST_TEST(add("C") != 0u);
+  BOOST_TEST(c[1]->evicted);
+  BOOST_TEST(lim.counters().unauthenticated == 4u);
+  // authenticated: two of them, a third is refused (state unchanged)
+  BOOST_TEST(lim.authenticate(id[2]));
+  BOOST_TEST(lim.authenticate(id[3]));
+  BOOST_TEST(!lim.authenticate(id[4]));
+  BOOST_TEST(lim.counters().authenticated == 2u);
+  BOOST_TEST(lim.counters().over_max_conn == 1u);
+  // A with 2 authenticated + 1 unauthenticated is full: a newcomer from A evicts the
+  // unauthenticated one, never an authenticated one
+  lim.release(id[3]);
+  const auto a5 = add("A");
+  BOOST_TEST(a5 != 0u);
+  BOOST_TEST(lim.authenticate(a5));
+  const auto a6 = add("A");  // A: 2 authenticated + 1 unauthenticated = 3
+  BOOST_TEST(a6 != 0u);
+  BOOST_TEST(add("A") != 0u);  // evicts a6
+  BOOST_TEST(c[c.size() - 2]->evicted);
+  BOOST_TEST(!c[2]->evicted);
+  lim.release(id.back());
+  lim.release(a6);
+  // an address that holds only authenticated connections: a newcomer is refused
+  Limiter tight(Limiter::Limits{8, 1, 8});
+  auto x = std::make_shared<Conn>();
+  const auto xid = tight.admit("A", x);
+  BOOST_TEST(tight.authenticate(xid));
+  auto y = std::make_shared<Conn>();
+  BOOST_TEST(tight.admit("A", y) == 0u);  // refused: A holds only authenticated connections
+  BOOST_TEST(!x->evicted);
+  BOOST_TEST(tight.counters().refused == 1u);
+  BOOST_TEST(tight.admit("B", y) != 0u);  // other addresses are not affected
+  // evict_all reaches every member
+  tight.evict_all();
+  BOOST_TEST(x->evicted);
+  BOOST_TEST(y->evicted);
 }
 
 BOOST_AUTO_TEST_CASE(dispatch_pool_grows_to_its_bound_then_queues) {
