@@ -47,6 +47,7 @@ using clock = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
 
 constexpr std::uint32_t kHeaderLimit = 16 * 1024;      ///< request line + header fields
+constexpr std::size_t kReadChunk = 64 * 1024;          ///< most bytes read at once
 constexpr auto kLingerTime = std::chrono::seconds(2);  ///< discarding input after an error reply
 constexpr auto kCloseTime = std::chrono::seconds(1);   ///< TLS close_notify exchange
 constexpr auto kErrorWriteTime = std::chrono::seconds(5);  ///< writing a short error reply
@@ -219,6 +220,10 @@ class HttpSession : public ConnectionLimiter::Member {
   }
 
   void read_body() {
+    // Beast reads at most the buffer's free capacity at a time (512 bytes at least): without
+    // room, a 1 MB body took ~1,500 reads, each re-arming the deadline timer.
+    const auto length = parser_->content_length().value_or(0);
+    buffer_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, kReadChunk)));
     http::async_read(
         derived().stream(), buffer_, *parser_,
         beast::bind_front_handler(&HttpSession::on_body, derived().shared_from_this()));
@@ -264,22 +269,25 @@ class HttpSession : public ConnectionLimiter::Member {
     res->body() = std::move(reply.body);
     res->prepare_payload();
     tcp().expires_after(ctx_.response_timeout);
-    reset_on_close(true);
-    http::async_write(derived().stream(), *res,
-                      [self = derived().shared_from_this(), res](error_code ec, std::size_t) {
-                        if (ec) {
-                          if (ec == beast::error::timeout && self->ctx_.slow_readers.due()) {
-                            self->ctx_.log->info(
-                                "{} connection(s) reset so far for not reading a response "
-                                "within --response-timeout (latest {})",
-                                self->ctx_.slow_readers.calls(), self->peer_);
-                          }
-                          return self->close_now();
-                        }
-                        self->reset_on_close(false);  // all of it is with the kernel
-                        if (!res->keep_alive()) return self->derived().close_gracefully();
-                        self->read_header();
-                      });
+    // a small response goes to the kernel at once: the reset matters for large ones only
+    const bool large = res->body().size() > kReadChunk;
+    if (large) reset_on_close(true);
+    http::async_write(
+        derived().stream(), *res,
+        [self = derived().shared_from_this(), res, large](error_code ec, std::size_t) {
+          if (ec) {
+            if (ec == beast::error::timeout && self->ctx_.slow_readers.due()) {
+              self->ctx_.log->info(
+                  "{} connection(s) reset so far for not reading a response "
+                  "within --response-timeout (latest {})",
+                  self->ctx_.slow_readers.calls(), self->peer_);
+            }
+            return self->close_now();
+          }
+          if (large) self->reset_on_close(false);  // all of it is with the kernel
+          if (!res->keep_alive()) return self->derived().close_gracefully();
+          self->read_header();
+        });
   }
 
   /// A short text/plain reply that ends the connection, then the linger.
@@ -324,7 +332,8 @@ class HttpSession : public ConnectionLimiter::Member {
   const std::string peer_;            ///< "address:port", for logs
   const clock::time_point accepted_;  ///< the first header's deadline counts from here
   ConnectionLimiter::Id id_ = 0;      ///< 0: not admitted
-  beast::flat_buffer buffer_;         ///< read ahead (pipelined requests stay here)
+  /// Read ahead (pipelined requests stay here); up to kReadChunk of capacity once a body was read.
+  beast::flat_buffer buffer_;
   std::optional<http::request_parser<GrowingBody>> parser_;  ///< the request being read
   const HttpRoute* route_ = nullptr;                         ///< of the request being served
   unsigned version_ = 11;    ///< HTTP version of the request being served
