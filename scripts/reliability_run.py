@@ -821,7 +821,70 @@ class Run:
             sec.check(f"{backend}: worker alive", w.alive())
             w.stop()
             sec.check(f"{backend}: master exit 0 on SIGTERM", m.stop() == 0)
+        self.conn_flood(sec, d)
         self.udp_flood(sec, d)
+
+    def conn_flood(self, sec, d):
+        """1,000 idle + 100 slow-header connections held against the master while a receiver
+        (fed by a sender at 20 fps), two workers and framehive-ctl keep working. No secret: the
+        case where every client is 'authenticated' once it sent a complete header, so only the
+        header deadline and the caps protect the others. --max-conn-per-address and
+        --max-unauth-conn are raised so that the master really holds all 1,100 (every client
+        here is 127.0.0.1); with the defaults it would close most of them as they arrive."""
+        mport = free_port()
+        uport = free_udp_ports(1)[0]
+        m, url = self.master(d, mport, ["--max-conn-per-address", "4096", "--max-unauth-conn", "4096",
+                                        "--detector", f"{uport}=null"],
+                             name="master-flood", sec=sec, db=":memory:")
+        ws = [self.worker(d, url, f"flood-{i}", "null", sec=sec if i == 0 else None) for i in range(2)]
+        r = self.receiver(d, [uport], ["--master", url], name="receiver-flood", sec=sec)
+        self.wait_workers(url, 2)
+        fps, seconds = 20, 15
+        s = self.sender(d, [("test:320x240", uport)], ["--fps", str(fps), "--frames", "100000"],
+                        name="sender-flood", sec=sec)
+        poll_until(lambda: port_status(status_or_none(url) or {"ports": []}, uport)["completed"] > 0, 10)
+        rss0 = proc_sample(m.pid)["rss_kib"]
+        st0 = port_status(status_or_none(url) or {"ports": []}, uport)
+        argv = [sys.executable, f"{HERE}/reliability_hostile.py", "connflood", "--url", url, "--ctl",
+                self.b("ctl"), "--idle", "1000", "--slow", "100", "--seconds", str(seconds)]
+        sec.cmd(argv)
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 120)
+        st1 = port_status(status_or_none(url) or {"ports": []}, uport)
+        smp = proc_sample(m.pid) or {"rss_kib": 0, "hwm_kib": 0, "fds": 0}
+        try:
+            res = json.loads(out.stdout.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            sec.check("connection flood: the flood client ran", False, out.stderr.strip()[-300:])
+            res = None
+        if res:
+            sec.figures["connection flood"] = res
+            sec.fig("connection flood: hostile connections held (fewest at any time) / reopened",
+                    f"{res['held_min']} of {res['idle'] + res['slow']} / {res['reopened']}")
+            for who in ("ctl", "probe"):
+                pr = res[who]
+                what = "framehive-ctl status (a process per call)" if who == "ctl" else "status() on a keep-alive connection"
+                sec.fig(f"connection flood: {what}",
+                        f"{pr['calls']} calls, {pr['failures']} failed, p50 {pr['p50_ms']} ms, "
+                        f"p99 {pr['p99_ms']} ms, max {pr['max_ms']} ms")
+                sec.check(f"connection flood: {what}: no failed call", pr["failures"] == 0,
+                          "; ".join(pr["errors"]))
+                sec.check(f"connection flood: {what}: p99 < 1 s", pr["p99_ms"] < 1000, f"{pr['p99_ms']} ms")
+            sec.check("connection flood: the master held all 1,100 (they were not just refused)",
+                      res["held_min"] >= 1000, res["held_min"])
+        done = st1["completed"] - st0["completed"]
+        sec.fig("connection flood: frames completed during the flood (receiver -> master -> 2 workers)",
+                f"{done} (sender at {fps} fps for ~{seconds} s); failed {st1['failed'] - st0['failed']}")
+        sec.check("connection flood: the pipeline kept flowing (>= 80% of the sender's rate)",
+                  done >= 0.8 * fps * seconds, done)
+        sec.check("connection flood: no frame failed", st1["failed"] == st0["failed"])
+        sec.fig("connection flood: master RSS before / after (MiB)",
+                f"{rss_mib(rss0)} / {rss_mib(smp['rss_kib'])}")
+        sec.check("connection flood: receiver, workers alive", r.alive() and all(w.alive() for w in ws))
+        s.stop()
+        r.stop()
+        for w in ws:
+            w.stop()
+        sec.check("connection flood: master exit 0 on SIGTERM", m.stop() == 0)
 
     def udp_flood(self, sec, d):
         a = self.args

@@ -50,7 +50,10 @@ int main(int argc, char** argv) {
         "auth-file", po::value<std::string>()->value_name("PATH"),
         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
-        "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent");
+        "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent")(
+        "ca-file", po::value<std::string>()->value_name("PATH"),
+        "CA certificate(s) (PEM) that an https:// master's certificate is checked against; "
+        "default: the system's trusted CAs");
     cli.positional().add("command", 1);
     cli.set_epilog(
         "Examples:\n"
@@ -83,6 +86,9 @@ int main(int argc, char** argv) {
     if (auto secret =
             fh::shared::load_secret(cli.vm(), "auth-file", fh::shared::k_auth_secret_env)) {
       o.auth_secret = std::move(*secret);
+    }
+    if (cli.vm().count("ca-file")) {
+      fh::shared::set_tls_ca_file(cli.vm()["ca-file"].as<std::string>());
     }
     fh::shared::set_xmlrpc_size_limit(256u << 20);
     return fh::ctl::run(o, std::cout, std::cerr);

@@ -70,14 +70,34 @@ int main(int argc, char** argv) {
         po::value(&c.scheduler.retain_results)->default_value(d.scheduler.retain_results),
         "results kept per port, in memory and in the database")(
         "max-conn", po::value(&c.rpc.max_conn)->default_value(d.rpc.max_conn),
-        "simultaneous XML-RPC connections (each long-polling worker holds one); beyond it a new "
-        "connection is answered 503 and closed")(
+        "authenticated connections at once (each long-polling worker holds one) and the bound "
+        "of the request threads; a request on a connection beyond it is answered 503")(
+        "max-conn-per-address",
+        po::value(&c.rpc.max_conn_per_address)->default_value(d.rpc.max_conn_per_address),
+        "connections from one client address; beyond it its oldest connection that sent no "
+        "valid request yet is closed, or the new one is refused")(
+        "max-unauth-conn", po::value(&c.rpc.max_unauth_conn)->default_value(d.rpc.max_unauth_conn),
+        "connections that have not presented valid credentials (or, without a secret, a "
+        "complete request header) yet; beyond it the oldest of them is closed")(
+        "header-timeout",
+        po::value(&c.rpc.header_timeout_s)->default_value(d.rpc.header_timeout_s, "2"),
+        "seconds a new connection has for its TLS handshake and first request header")(
         "request-timeout",
         po::value(&c.rpc.request_timeout_s)->default_value(d.rpc.request_timeout_s),
-        "seconds a client has to send a whole request (slow clients are dropped)")(
-        "keepalive-timeout",
-        po::value(&c.rpc.keepalive_timeout_s)->default_value(d.rpc.keepalive_timeout_s),
-        "seconds an idle keep-alive connection is kept open")(
+        "seconds a client has to send a request body after its header (slow clients are "
+        "dropped)")("keepalive-timeout",
+                    po::value(&c.rpc.keepalive_timeout_s)->default_value(d.rpc.keepalive_timeout_s),
+                    "seconds an idle keep-alive connection is kept open")(
+        "response-timeout",
+        po::value(&c.rpc.response_timeout_s)->default_value(d.rpc.response_timeout_s),
+        "seconds a client has to read a whole response (slow readers are cut)")(
+        "io-threads", po::value(&c.rpc.io_threads)->default_value(d.rpc.io_threads),
+        "threads serving the sockets (1..16); requests run on a separate pool")(
+        "tls-cert", po::value(&c.rpc.tls_cert_file)->value_name("FILE"),
+        "serve HTTPS only, with this PEM certificate chain (needs --tls-key); clients use "
+        "https:// URLs and --ca-file when the certificate is not from a system-trusted CA")(
+        "tls-key", po::value(&c.rpc.tls_key_file)->value_name("FILE"),
+        "the PEM private key of --tls-cert")(
         "max-request-bytes",
         po::value(&c.rpc.max_request_bytes)->default_value(d.rpc.max_request_bytes),
         "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")(
@@ -98,8 +118,12 @@ int main(int argc, char** argv) {
         "  openssl rand -hex 32 > /etc/framehive/secret && chmod 600 /etc/framehive/secret\n"
         "  framehive-master --bind 0.0.0.0 --auth-file /etc/framehive/secret\n"
         "\n"
-        "Security: the secret never goes on the command line (ps shows it). There is no TLS:\n"
-        "across untrusted networks use a VPN or an SSH tunnel (docs/operations.md, Security).");
+        "  framehive-master --bind 0.0.0.0 --auth-file /etc/framehive/secret \\\n"
+        "      --tls-cert /etc/framehive/cert.pem --tls-key /etc/framehive/key.pem\n"
+        "\n"
+        "Security: the secret never goes on the command line (ps shows it). Across untrusted\n"
+        "networks give --tls-cert/--tls-key (HTTPS) together with --auth-file: without TLS the\n"
+        "secret and the frames cross the network in clear (docs/operations.md, Security).");
     if (auto rc = cli.parse(argc, argv)) return *rc;
 
     for (const auto& d : detectors) {
@@ -131,6 +155,16 @@ int main(int argc, char** argv) {
     if (c.scheduler.max_workers < 1) throw UsageError("--max-workers: must be >= 1");
     if (c.scheduler.worker_retention < 0) throw UsageError("--worker-retention: must be >= 0");
     if (c.rpc.max_conn < 4) throw UsageError("--max-conn: must be >= 4");
+    if (c.rpc.max_conn_per_address < 1) throw UsageError("--max-conn-per-address: must be >= 1");
+    if (c.rpc.max_unauth_conn < 1) throw UsageError("--max-unauth-conn: must be >= 1");
+    if (!(c.rpc.header_timeout_s >= 0.1 && c.rpc.header_timeout_s <= 600)) {
+      throw UsageError("--header-timeout: 0.1 .. 600 seconds");
+    }
+    if (c.rpc.response_timeout_s < 1) throw UsageError("--response-timeout: must be >= 1");
+    if (c.rpc.io_threads < 1 || c.rpc.io_threads > 16) throw UsageError("--io-threads: 1..16");
+    if (c.rpc.tls_cert_file.empty() != c.rpc.tls_key_file.empty()) {
+      throw UsageError("--tls-cert and --tls-key go together");
+    }
     if (c.rpc.request_timeout_s < 1) throw UsageError("--request-timeout: must be >= 1");
     if (c.rpc.keepalive_timeout_s < 1) throw UsageError("--keepalive-timeout: must be >= 1");
     if (c.rpc.max_request_bytes < (1u << 20) || c.rpc.max_request_bytes > (1u << 30)) {

@@ -54,8 +54,8 @@ MasterApp::MasterApp(MasterConfig config) : config_(std::move(config)) {
   scheduler_->note_lost_at_start(lost);
   server_ = std::make_unique<RpcServer>(*scheduler_, store_.get(), config_.rpc);
   shared::logger("rpc")->info(
-      "listening on http://{}:{}/RPC2 ({}, database {}, task ids {}-N)", config_.rpc.bind,
-      server_->port(),
+      "listening on {}://{}:{}/RPC2 ({}, database {}, task ids {}-N)", server_->scheme(),
+      config_.rpc.bind, server_->port(),
       config_.rpc.auth_secret.empty() ? "no authentication" : "HTTP Basic authentication",
       config_.db_path, prefix);
 }

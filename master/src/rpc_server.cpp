@@ -1,6 +1,10 @@
 #include "framehive/master/rpc_server.hpp"
 
-#include "native_server.hpp"
+#include "framehive/shared/api/names.hpp"
+#include "framehive/shared/xmlrpc_codec.hpp"
+#include "http_router.hpp"
+#include "http_server.hpp"
+#include "rpc_dispatcher.hpp"
 #include "rpc_methods.hpp"
 
 #include <arpa/inet.h>
@@ -33,7 +37,8 @@ int open_listen_socket(const std::string& bind, int port) {
     throw std::runtime_error("cannot listen on " + bind + ":" + std::to_string(port) + ": " +
                              std::strerror(err));
   }
-  if (::listen(fd, 128) != 0) {
+  // bursts of new connections wait in the backlog, not in SYN retries
+  if (::listen(fd, 4096) != 0) {
     const int err = errno;
     ::close(fd);
     throw std::runtime_error(std::string("listen: ") + std::strerror(err));
@@ -48,24 +53,52 @@ int bound_port(int fd) {
   return ntohs(addr.sin_port);
 }
 
+/// POST /RPC2: one XML-RPC call; a response over max_bytes becomes a fault.
+HttpRoute xmlrpc_route(const rpc::RpcDispatcher& dispatcher, std::size_t max_bytes) {
+  namespace http = boost::beast::http;
+  return {"/RPC2", {http::verb::post}, [&dispatcher, max_bytes](const HttpRequest& request) {
+            HttpReply reply;
+            reply.content_type = "text/xml";
+            try {
+              reply.body = dispatcher.handle(request.body);
+              if (reply.body.size() > max_bytes) {
+                reply.body = shared::xmlrpc::serialize_fault(
+                    shared::api::fault::limit_exceeded,
+                    "response of " + std::to_string(reply.body.size()) +
+                        " bytes, over the limit of " + std::to_string(max_bytes) +
+                        " (--max-request-bytes)");
+              }
+            } catch (const std::exception& e) {  // std::bad_alloc
+              reply.body = shared::xmlrpc::serialize_fault(
+                  shared::api::fault::internal, std::string("internal error: ") + e.what());
+            }
+            return reply;
+          }};
+}
+
 }  // namespace
 
 struct RpcServer::Impl {
-  Scheduler& scheduler;                  ///< woken on stop (long polls)
-  std::unique_ptr<NativeServer> server;  ///< the HTTP server
-  int bound_port = 0;                    ///< the listening port
-  std::atomic<bool> stopping{false};     ///< stop() was called
+  Scheduler& scheduler;                                  ///< woken on stop (long polls)
+  std::unique_ptr<const rpc::RpcDispatcher> dispatcher;  ///< the methods; thread-safe
+  std::unique_ptr<HttpServer> server;                    ///< the HTTP server
+  int bound_port = 0;                                    ///< the listening port
+  std::atomic<bool> stopping{false};                     ///< stop() was called
 
   explicit Impl(Scheduler& s) : scheduler(s) {}
 };
 
 RpcServer::RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config)
     : impl_(std::make_unique<Impl>(scheduler)) {
-  auto methods = rpc::make_methods(scheduler, store, config);
+  raise_file_limit();
+  impl_->dispatcher =
+      std::make_unique<const rpc::RpcDispatcher>(rpc::make_methods(scheduler, store, config));
+  HttpRouter router;
+  router.add(xmlrpc_route(*impl_->dispatcher, config.max_request_bytes));
   const int fd = open_listen_socket(config.bind, config.port);
   impl_->bound_port = bound_port(fd);
   try {
-    impl_->server = std::make_unique<NativeServer>(std::move(methods), config, fd);
+    impl_->server = std::make_unique<HttpServer>(std::move(router), config, fd);
   } catch (...) {
     ::close(fd);  // the server owns it only once constructed
     throw;
@@ -75,6 +108,8 @@ RpcServer::RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig c
 RpcServer::~RpcServer() = default;
 
 int RpcServer::port() const { return impl_->bound_port; }
+
+const char* RpcServer::scheme() const { return impl_->server->tls() ? "https" : "http"; }
 
 void RpcServer::run() {
   if (impl_->stopping) return;

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     if (!config.dump_dir.empty()) {
       sink = std::make_unique<fh::receiver::DumpSink>(config.dump_dir);
     } else if (!config.master_url.empty()) {
+      if (!config.ca_file.empty()) fh::shared::set_tls_ca_file(config.ca_file);
       fh::shared::set_xmlrpc_size_limit(256u << 20);
       fh::receiver::MasterSinkConfig mc;
       mc.url = config.master_url;

@@ -175,7 +175,10 @@ void add_receiver_options(po::options_description& opts) {
       "check (repeated datagram counters are still refused)")(
       "auth-file", po::value<std::string>()->value_name("PATH"),
       "with --master: the master's shared secret (first line of PATH, same rules), sent as "
-      "HTTP Basic credentials. Without it the secret comes from FRAMEHIVE_AUTH_SECRET");
+      "HTTP Basic credentials. Without it the secret comes from FRAMEHIVE_AUTH_SECRET")(
+      "ca-file", po::value<std::string>()->value_name("PATH"),
+      "with an https:// --master: CA certificate(s) (PEM) its certificate is checked against; "
+      "default: the system's trusted CAs");
 }
 
 std::string receiver_help_epilog() {
@@ -251,6 +254,9 @@ ReceiverConfig receiver_config_from(const po::variables_map& vm) {
   // Read (and taken out of the environment) even without --master: no secret lingers.
   if (auto secret = fh::shared::load_secret(vm, "auth-file", fh::shared::k_auth_secret_env)) {
     if (!c.master_url.empty()) c.auth_secret = std::move(*secret);
+  }
+  if (!c.master_url.empty() && vm.count("ca-file")) {
+    c.ca_file = vm["ca-file"].as<std::string>();
   }
   return c;
 }

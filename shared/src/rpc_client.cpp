@@ -6,6 +6,7 @@
 #include <xmlrpc-c/base.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 
 namespace fh::shared {
@@ -13,6 +14,15 @@ namespace {
 
 /// Largest response accepted (set_xmlrpc_size_limit raises it).
 std::atomic<std::size_t> g_max_response{16u << 20};
+
+/// CA bundle for https:// URLs (set_tls_ca_file); empty: the system's.
+std::mutex g_ca_mutex;
+std::string g_ca_file;  ///< guarded by g_ca_mutex
+
+std::string ca_file() {
+  std::lock_guard<std::mutex> lock(g_ca_mutex);
+  return g_ca_file;
+}
 
 void global_init() {
   static std::once_flag once;
@@ -44,6 +54,7 @@ struct RpcClient::Impl {
   CURL* curl = nullptr;
   curl_slist* headers = nullptr;
   Sink sink;
+  char error[CURL_ERROR_SIZE] = {};  ///< curl's detailed message of the last failure
   Impl(const std::string& url, int timeout_ms, const std::string& secret) {
     global_init();
     curl = curl_easy_init();
@@ -60,6 +71,12 @@ struct RpcClient::Impl {
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "framehive");
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
+    // http:// and https:// only, and no redirect is followed (curl's default, stated here).
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    if (const auto ca = ca_file(); !ca.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca.c_str());
     if (!secret.empty()) {
       // Basic only: curl sends the credentials with the first request (no 401 round trip).
       curl_easy_setopt(curl, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
@@ -94,6 +111,7 @@ xmlrpc_c::value RpcClient::call(const std::string& method, const xmlrpc_c::param
   Impl& c = *impl_;
   c.sink.body.clear();
   c.sink.too_large = false;
+  c.error[0] = '\0';
   curl_easy_setopt(c.curl, CURLOPT_POSTFIELDS, request.data());
   curl_easy_setopt(c.curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.size()));
   const CURLcode rc = curl_easy_perform(c.curl);
@@ -105,7 +123,14 @@ xmlrpc_c::value RpcClient::call(const std::string& method, const xmlrpc_c::param
     if (c.sink.too_large) {
       throw fail("response larger than " + std::to_string(g_max_response.load()) + " bytes");
     }
-    throw fail(curl_easy_strerror(rc));
+    std::string why = c.error[0] ? c.error : curl_easy_strerror(rc);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE) {
+      why = "the master's TLS certificate is not trusted (" + why +
+            "): give --ca-file with the CA that signed it";
+    } else if (rc == CURLE_UNSUPPORTED_PROTOCOL) {
+      why += " (only http:// and https:// URLs)";
+    }
+    throw fail(why);
   }
   long status = 0;
   curl_easy_getinfo(c.curl, CURLINFO_RESPONSE_CODE, &status);
@@ -122,6 +147,14 @@ xmlrpc_c::value RpcClient::call(const std::string& method, const xmlrpc_c::param
   }
   if (r.is_fault) throw RpcFault(r.fault_code, r.fault_string);
   return r.value;
+}
+
+void set_tls_ca_file(const std::string& path) {
+  if (!path.empty() && !std::ifstream(path)) {
+    throw std::runtime_error("--ca-file " + path + ": cannot read it");
+  }
+  std::lock_guard<std::mutex> lock(g_ca_mutex);
+  g_ca_file = path;
 }
 
 void set_xmlrpc_size_limit(std::size_t bytes) {

@@ -1,6 +1,6 @@
 // Hostile clients against a real framehive-master process while a well-behaved client is
 // measured alongside. The method-level faults and the HTTP edge cases of each back end are
-// covered in-process by tests/master (test_rpc.cpp, test_native_server.cpp); this adds what
+// covered in-process by tests/master (test_rpc.cpp, test_http_server.cpp); this adds what
 // only the binary shows: the process survives clients resetting mid-reply (SIGPIPE), slow and
 // idle clients are shed by its own flags, and an established client keeps being served with
 // bounded latency the whole time. scripts/reliability.sh runs a longer battery on both back ends.
@@ -140,8 +140,9 @@ BOOST_AUTO_TEST_CASE(master_process_refuses_hostile_clients_and_keeps_serving_a_
     c.send(many);
     c.reset();
   }
-  // Slow clients (half a request, a byte at a time) and idle ones beyond --max-conn: shed by
-  // --request-timeout and --keepalive-timeout, refused (503) beyond the cap.
+  // Slow clients (half a request, a byte at a time) and idle ones, twice --max-conn of them:
+  // shed by --request-timeout (a body) and the 2-s --header-timeout (a header); the idle ones
+  // cost memory only until then (--max-conn counts authenticated connections).
   std::vector<std::unique_ptr<RawConnection>> slow, idle;
   for (int i = 0; i < 3; ++i) {
     slow.push_back(std::make_unique<RawConnection>(m.port));

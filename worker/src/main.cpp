@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
         "auth-file", po::value<std::string>()->value_name("PATH"),
         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
-        "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent");
+        "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent")(
+        "ca-file", po::value<std::string>()->value_name("PATH"),
+        "CA certificate(s) (PEM) that an https:// master's certificate is checked against; "
+        "default: the system's trusted CAs");
     cli.set_epilog(
         "Examples:\n"
         "  framehive-worker --master http://10.0.0.5:8000/RPC2 --detector hog --threads 2\n"
@@ -70,6 +73,9 @@ int main(int argc, char** argv) {
       c.auth_secret = std::move(*secret);
     }
 
+    if (cli.vm().count("ca-file")) {
+      fh::shared::set_tls_ca_file(cli.vm()["ca-file"].as<std::string>());
+    }
     fh::shared::set_xmlrpc_size_limit(64u << 20);
     fh::shared::block_shutdown_signals();
     std::unique_ptr<fh::worker::WorkerApp> app;

@@ -23,7 +23,8 @@ struct ReceiverConfig {
   std::string dump_dir;             ///< --dump DIR, empty when not dumping
   std::string master_url;           ///< --master URL, empty when not forwarding
   std::size_t batch = 16;           ///< frames per add_tasks call
-  std::string auth_secret;          ///< with --master: HTTP Basic password; empty: none
+  std::string ca_file;      ///< with --master: --ca-file (set_tls_ca_file); empty: system CAs
+  std::string auth_secret;  ///< with --master: HTTP Basic password; empty: none
 };
 
 }  // namespace fh::receiver

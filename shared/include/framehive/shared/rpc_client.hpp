@@ -34,9 +34,9 @@ struct RpcAuthError : RpcTransportError {
 
 class RpcClient {
  public:
-  /// url: http://HOST:PORT/RPC2. timeout_ms: whole-call limit (connection included).
-  /// auth_secret: sent with every call as HTTP Basic credentials (user "framehive", see
-  /// docs/api.md); empty: no credentials.
+  /// url: http://HOST:PORT/RPC2 or https://HOST:PORT/RPC2 (other schemes fail). timeout_ms:
+  /// whole-call limit (connection included). auth_secret: sent with every call as HTTP Basic
+  /// credentials (user "framehive", see docs/api.md); empty: no credentials.
   RpcClient(std::string url, int timeout_ms = 30000, std::string auth_secret = {});
   ~RpcClient();
   RpcClient(const RpcClient&) = delete;
@@ -60,6 +60,10 @@ class RpcClient {
 
 /// The user name of the HTTP Basic credentials (the password is the shared secret).
 constexpr const char* k_auth_user = "framehive";
+
+/// CA certificates (PEM file) that https:// URLs are verified against, for clients created
+/// from now on; empty: the system's trusted CAs. The --ca-file option of every client program.
+void set_tls_ca_file(const std::string& path);
 
 /// Sets the largest XML-RPC response RpcClient accepts (16 MiB by default) and xmlrpc-c's
 /// process-global XML size limit. Call from main() before threads start.

@@ -1,0 +1,55 @@
+#pragma once
+// The targets the master's HTTP server answers, and what runs for each: today POST /RPC2
+// (XML-RPC); the console, /api/v1/ and /metrics are added here as more routes. A handler runs
+// on the request thread pool with a complete, authenticated request and may block. An unknown
+// target is 404, a known one with another method 405. Immutable once the server runs: find()
+// is thread-safe.
+
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fh::master {
+
+/// A complete request as a handler sees it.
+struct HttpRequest {
+  boost::beast::http::verb method = boost::beast::http::verb::unknown;
+  std::string target;  ///< path and query, as sent
+  std::string body;
+};
+
+/// What a handler answers.
+struct HttpReply {
+  boost::beast::http::status status = boost::beast::http::status::ok;
+  std::string content_type = "text/plain";
+  std::string body;
+};
+
+struct HttpRoute {
+  std::string path;  ///< exact match, or a prefix when it ends with '/'
+  std::vector<boost::beast::http::verb> methods;         ///< allowed (Allow header of a 405)
+  std::function<HttpReply(const HttpRequest&)> handler;  ///< must not throw
+};
+
+class HttpRouter {
+ public:
+  void add(HttpRoute route) { routes_.push_back(std::move(route)); }
+  /// The route of a target (the query is ignored); nullptr: 404.
+  const HttpRoute* find(std::string_view target) const {
+    target = target.substr(0, target.find('?'));
+    for (const auto& r : routes_) {
+      const bool prefix = !r.path.empty() && r.path.back() == '/';
+      if (prefix ? target.substr(0, r.path.size()) == r.path : target == r.path) return &r;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::vector<HttpRoute> routes_;  ///< first match wins
+};
+
+}  // namespace fh::master
