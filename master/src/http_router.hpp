@@ -18,8 +18,9 @@ namespace fh::master {
 /// A complete request as a handler sees it.
 struct HttpRequest {
   boost::beast::http::verb method = boost::beast::http::verb::unknown;
-  std::string target;  ///< path and query, as sent
-  std::string body;
+  std::string target;        ///< path and query, as sent
+  std::string body;          ///< the whole body
+  std::string peer_address;  ///< the client's IP address (no port)
 };
 
 /// What a handler answers.

@@ -240,6 +240,7 @@ class HttpSession : public ConnectionLimiter::Member {
     request.method = req.method();
     request.target = std::string(req.target());
     request.body = std::move(req.body());
+    request.peer_address = peer_.substr(0, peer_.rfind(':'));
     parser_.reset();
     auto self = derived().shared_from_this();
     // keeps run() going until the reply is posted back

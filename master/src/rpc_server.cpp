@@ -60,7 +60,7 @@ HttpRoute xmlrpc_route(const rpc::RpcDispatcher& dispatcher, std::size_t max_byt
             HttpReply reply;
             reply.content_type = "text/xml";
             try {
-              reply.body = dispatcher.handle(request.body);
+              reply.body = dispatcher.handle(request.body, request.peer_address);
               if (reply.body.size() > max_bytes) {
                 reply.body = shared::xmlrpc::serialize_fault(
                     shared::api::fault::limit_exceeded,

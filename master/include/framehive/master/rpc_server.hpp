@@ -28,14 +28,14 @@ struct RpcServerConfig {
   std::size_t max_image_bytes = 16u << 20;    ///< largest accepted JPEG
   /// Frames whose JPEG header declares more pixels are refused with a fault (--max-pixels).
   std::size_t max_pixels = shared::k_default_max_jpeg_pixels;
-  std::size_t max_batch = 1000;               ///< frames in one add_tasks call
-  double header_timeout_s = 2.0;              ///< a new connection's TLS handshake + first header
-  unsigned request_timeout_s = 15;            ///< a request's body, from the end of its header
-  unsigned keepalive_timeout_s = 15;          ///< idle keep-alive connections are closed after this
-  unsigned response_timeout_s = 30;           ///< writing one response (slow readers are cut)
-  unsigned io_threads = 2;                    ///< threads running the sockets (1..16)
-  std::string tls_cert_file;  ///< PEM certificate chain; with tls_key_file: HTTPS only
-  std::string tls_key_file;   ///< PEM private key
+  std::size_t max_batch = 1000;       ///< frames in one add_tasks call
+  double header_timeout_s = 2.0;      ///< a new connection's TLS handshake + first header
+  unsigned request_timeout_s = 15;    ///< a request's body, from the end of its header
+  unsigned keepalive_timeout_s = 15;  ///< idle keep-alive connections are closed after this
+  unsigned response_timeout_s = 30;   ///< writing one response (slow readers are cut)
+  unsigned io_threads = 2;            ///< threads running the sockets (1..16)
+  std::string tls_cert_file;          ///< PEM certificate chain; with tls_key_file: HTTPS only
+  std::string tls_key_file;           ///< PEM private key
   /// HTTP Basic password (user "framehive") every request must carry; empty: no
   /// authentication. Requests without it are answered 401 (docs/api.md, "Authentication").
   std::string auth_secret;

@@ -23,12 +23,11 @@ constexpr std::size_t k_min_recommended_secret_bytes = 16;
 std::string read_secret_file(const std::string& path, const std::string& flag);
 
 /// The secret from --<file_flag> (command line or FRAMEHIVE_<FILE_FLAG>) if given, else from
-/// the environment variable env_var (trimmed; null: none), else std::nullopt. The file wins when both
-/// are set. Either way env_var is then erased: its bytes in the process's original
-/// environment block are overwritten (so /proc/PID/environ no longer shows the secret) and the
-/// variable is unset (child processes do not inherit it). Throws UsageError as
-/// read_secret_file, or when env_var is set but empty. Warns when the secret is shorter than
-/// k_min_recommended_secret_bytes.
+/// the environment variable env_var (trimmed; null: none), else std::nullopt. The file wins when
+/// both are set. Either way env_var is then erased: its bytes in the process's original environment
+/// block are overwritten (so /proc/PID/environ no longer shows the secret) and the variable is
+/// unset (child processes do not inherit it). Throws UsageError as read_secret_file, or when
+/// env_var is set but empty. Warns when the secret is shorter than k_min_recommended_secret_bytes.
 std::optional<std::string> load_secret(const boost::program_options::variables_map& vm,
                                        const std::string& file_flag, const char* env_var);
 
