@@ -34,6 +34,10 @@ struct HttpRoute {
   std::string path;  ///< exact match, or a prefix when it ends with '/'
   std::vector<boost::beast::http::verb> methods;         ///< allowed (Allow header of a 405)
   std::function<HttpReply(const HttpRequest&)> handler;  ///< must not throw
+  /// Optional: true for a request whose handler is short and never blocks (no long poll, a
+  /// small body, bounded work): it runs on the I/O thread, saving two thread hand-offs.
+  /// Everything else runs on the request pool.
+  std::function<bool(const HttpRequest&)> quick;
 };
 
 class HttpRouter {

@@ -242,6 +242,10 @@ class HttpSession : public ConnectionLimiter::Member {
     request.body = std::move(req.body());
     request.peer_address = peer_.substr(0, peer_.rfind(':'));
     parser_.reset();
+    if (route_->quick && route_->quick(request)) {
+      HttpReply reply = route_->handler(request);
+      return write_reply(std::move(reply));
+    }
     auto self = derived().shared_from_this();
     // keeps run() going until the reply is posted back
     auto work = net::make_work_guard(derived().stream().get_executor());

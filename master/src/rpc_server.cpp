@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -53,10 +54,40 @@ int bound_port(int fd) {
   return ntohs(addr.sin_port);
 }
 
+/// Calls that never wait and do bounded work (a few table updates, at most one small SQLite
+/// write), in a small body: these run on the I/O thread. request_task (a long poll), the
+/// queries (get_results, export_results, get_summary ...) and multicall go to the pool.
+bool quick_call(std::string_view body) {
+  constexpr std::size_t k_small = 64 * 1024;
+  if (body.size() > k_small) return false;
+  static constexpr std::string_view k_open = "<methodName>";
+  static constexpr std::string_view k_close = "</methodName>";
+  const auto open = body.find(k_open);
+  if (open == std::string_view::npos) return false;
+  const auto start = open + k_open.size();
+  const auto end = body.find(k_close, start);
+  if (end == std::string_view::npos) return false;
+  std::string_view name = body.substr(start, end - start);
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front()))) {
+    name.remove_prefix(1);
+  }
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) {
+    name.remove_suffix(1);
+  }
+  namespace m = shared::api::method;
+  for (std::string_view quick :
+       {m::complete_task, m::fail_task, m::heartbeat, m::add_task, m::add_tasks}) {
+    if (name == quick) return true;
+  }
+  return false;
+}
+
 /// POST /RPC2: one XML-RPC call; a response over max_bytes becomes a fault.
 HttpRoute xmlrpc_route(const rpc::RpcDispatcher& dispatcher, std::size_t max_bytes) {
   namespace http = boost::beast::http;
-  return {"/RPC2", {http::verb::post}, [&dispatcher, max_bytes](const HttpRequest& request) {
+  return {"/RPC2",
+          {http::verb::post},
+          [&dispatcher, max_bytes](const HttpRequest& request) {
             HttpReply reply;
             reply.content_type = "text/xml";
             try {
@@ -73,7 +104,8 @@ HttpRoute xmlrpc_route(const rpc::RpcDispatcher& dispatcher, std::size_t max_byt
                   shared::api::fault::internal, std::string("internal error: ") + e.what());
             }
             return reply;
-          }};
+          },
+          [](const HttpRequest& request) { return quick_call(request.body); }};
 }
 
 }  // namespace
