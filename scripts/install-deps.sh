@@ -10,14 +10,15 @@ PACKAGES=(
   libopencv-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
   libspdlog-dev libfmt-dev
-  libsqlite3-dev libssl-dev libdeflate-dev libturbojpeg0-dev nlohmann-json3-dev
+  libsqlite3-dev libssl-dev openssl libdeflate-dev libturbojpeg0-dev nlohmann-json3-dev
   ccache clang-format
   opencv-data opencv-doc
   clang libclang-rt-14-dev llvm-14
   iproute2 nftables
 )
 # ccache: repeated builds (build, asan, tsan, fuzz) share compiled objects when present.
-# clang-format: the format gate of scripts/test.sh.
+# clang-format: the format gate of scripts/test.sh. openssl: the TLS tests make their certificate
+# with its command line (test_http_server_limits).
 # clang: the fuzz build (scripts/fuzz.sh); libclang-rt-14-dev holds libFuzzer and clang's
 # sanitizer runtimes (only recommended by clang, so listed); llvm-14: llvm-symbolizer for
 # readable sanitizer stack traces. iproute2, nftables: the network namespaces and the kernel
