@@ -1,7 +1,6 @@
 #include "framehive/receiver/master_sink.hpp"
 
 #include "framehive/shared/api/master_client.hpp"
-#include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/logging.hpp"
 #include "framehive/shared/rpc_client.hpp"
 
@@ -21,11 +20,9 @@ double steady_now() {
 shared::api::Frame to_api(const ReceivedFrame& f) {
   shared::api::Frame out;
   // The frame goes to the master either way (it refuses what is not a JPEG); width and height
-  // are sent only when the shared header check accepts the frame, 0 otherwise.
-  if (const auto jpeg = shared::check_jpeg(f.jpeg.data(), f.jpeg.size()); jpeg.ok()) {
-    out.width = jpeg.width;
-    out.height = jpeg.height;
-  }
+  // come from the receiver's header check (0 when it did not accept the frame).
+  out.width = f.width;
+  out.height = f.height;
   out.port = f.port;
   out.stream = f.stream;
   out.frame_id = f.frame_seq;

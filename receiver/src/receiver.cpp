@@ -139,6 +139,10 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
       }
       return;
     }
+    if (jpeg.ok()) {
+      frame.width = jpeg.width;
+      frame.height = jpeg.height;
+    }
     if (queue_.push(std::move(frame)) > 0) {
       if (auto* s = stats_.find(port)) s->frames_dropped.fetch_add(1, std::memory_order_relaxed);
     }

@@ -48,6 +48,8 @@ struct ReceivedFrame {
   std::uint64_t capture_us = 0;   ///< capture time at the sender, Unix microseconds
   std::uint64_t received_us = 0;  ///< time the last chunk arrived, Unix microseconds
   Bytes jpeg;                     ///< the JPEG bytes, exactly as sent
+  int width = 0;   ///< from the JPEG header when the receiver's check accepted it, else 0
+  int height = 0;  ///< from the JPEG header when the receiver's check accepted it, else 0
 };
 
 }  // namespace fh::receiver
