@@ -7,7 +7,10 @@
 #include "temp_dir.hpp"
 #include "test_util.hpp"
 
+#include <boost/test/unit_test.hpp>
+
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -24,6 +27,18 @@ namespace fh::receiver::test {
 using Fields = fh::test::StatsFields;
 using fh::test::stats_count;
 using fh::test::stats_line;
+
+/// Writes key as the first line of dir/name with mode 0600 (a --key-file); returns the path.
+inline std::string write_key(const std::string& dir, const std::string& name,
+                             const std::string& key) {
+  const std::string path = dir + "/" + name;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  BOOST_REQUIRE(fd >= 0);
+  const std::string line = key + "\n";
+  BOOST_REQUIRE(::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+  ::close(fd);
+  return path;
+}
 
 /// Sends datagrams to 127.0.0.1:port.
 class UdpClient {

@@ -40,13 +40,7 @@ std::uint64_t malformed(const PortStatsSnapshot& s, DecodeError e) {
 }
 
 std::string key_file(const std::string& dir, const std::string& key) {
-  const std::string path = dir + "/datagram.key";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  BOOST_REQUIRE(fd >= 0);
-  const std::string line = key + "\n";
-  BOOST_REQUIRE(::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
-  ::close(fd);
-  return path;
+  return write_key(dir, "datagram.key", key);
 }
 
 }  // namespace

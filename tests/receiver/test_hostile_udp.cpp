@@ -59,16 +59,6 @@ struct Rig {
   Reassembler r;
 };
 
-std::string write_key(const std::string& dir, const std::string& name, const std::string& key) {
-  const std::string path = dir + "/" + name;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  BOOST_REQUIRE(fd >= 0);
-  const std::string line = key + "\n";
-  BOOST_REQUIRE(::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
-  ::close(fd);
-  return path;
-}
-
 /// framehive-sender streaming a test pattern to 127.0.0.1:port.
 fh::test::Child start_sender(int port, const std::string& pattern, int frames,
                              const std::string& log, const std::vector<std::string>& extra = {}) {
