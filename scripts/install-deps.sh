@@ -15,6 +15,9 @@ PACKAGES=(
   opencv-data opencv-doc
   clang libclang-rt-14-dev llvm-14
   iproute2 nftables
+  libjs-chart.js libjs-bootstrap5
+  chromium chromium-driver python3-selenium prometheus
+  dpkg-dev fakeroot
 )
 # ccache: repeated builds (build, asan, tsan, fuzz) share compiled objects when present.
 # clang-format: the format gate of scripts/test.sh. openssl: the TLS tests make their certificate
@@ -23,6 +26,10 @@ PACKAGES=(
 # sanitizer runtimes (only recommended by clang, so listed); llvm-14: llvm-symbolizer for
 # readable sanitizer stack traces. iproute2, nftables: the network namespaces and the kernel
 # packet loss/duplication of scripts/reliability.sh (netloss section).
+# libjs-chart.js, libjs-bootstrap5: the console's chart and styles, embedded into the master at
+# build time (nothing is loaded from the internet). chromium, chromium-driver, python3-selenium:
+# the headless browser tests of the console. prometheus: promtool checks /metrics in a test.
+# dpkg-dev, fakeroot: cpack -G DEB and the check of the package's contents.
 
 missing=()
 for p in "${PACKAGES[@]}"; do
