@@ -200,6 +200,49 @@ std::string exposition(ApiContext& ctx) {
     }
   }
 
+  w.family("framehive_receiver_frames_total", "counter",
+           "Frames a receiver reassembled (complete), gave up on (incomplete), dropped from its "
+           "queue or refused over --max-pixels (too_large), per port, from its latest report.");
+  for (const auto& r : status.receivers) {
+    for (const auto& c : r.ports) {
+      const std::string l =
+          "receiver=\"" + esc(r.receiver_id) + "\"," + port_label(c.port) + ",outcome=\"";
+      w.sample("framehive_receiver_frames_total", l + "complete\"",
+               static_cast<double>(c.frames_complete));
+      w.sample("framehive_receiver_frames_total", l + "incomplete\"",
+               static_cast<double>(c.frames_incomplete));
+      w.sample("framehive_receiver_frames_total", l + "dropped\"",
+               static_cast<double>(c.frames_dropped));
+      w.sample("framehive_receiver_frames_total", l + "too_large\"",
+               static_cast<double>(c.too_large));
+    }
+  }
+  w.family("framehive_receiver_datagrams_total", "counter",
+           "Datagrams a receiver got per port, by kind (all, or malformed: refused).");
+  for (const auto& r : status.receivers) {
+    for (const auto& c : r.ports) {
+      const std::string l =
+          "receiver=\"" + esc(r.receiver_id) + "\"," + port_label(c.port) + ",kind=\"";
+      w.sample("framehive_receiver_datagrams_total", l + "all\"", static_cast<double>(c.datagrams));
+      w.sample("framehive_receiver_datagrams_total", l + "malformed\"",
+               static_cast<double>(c.malformed));
+    }
+  }
+  w.family("framehive_receiver_received_bytes_total", "counter", "Bytes a receiver got per port.");
+  for (const auto& r : status.receivers) {
+    for (const auto& c : r.ports) {
+      w.sample("framehive_receiver_received_bytes_total",
+               "receiver=\"" + esc(r.receiver_id) + "\"," + port_label(c.port),
+               static_cast<double>(c.bytes));
+    }
+  }
+  w.family("framehive_receiver_last_report_timestamp_seconds", "gauge",
+           "Unix time of a receiver's latest report.");
+  for (const auto& r : status.receivers) {
+    w.sample("framehive_receiver_last_report_timestamp_seconds",
+             "receiver=\"" + esc(r.receiver_id) + "\"", r.last_seen);
+  }
+
   w.family("framehive_queue_depth", "gauge", "Pending tasks per detector, all ports together.");
   for (const auto& [detector, n] : status.queue) {
     w.sample("framehive_queue_depth", "detector=\"" + esc(detector) + "\"", static_cast<double>(n));

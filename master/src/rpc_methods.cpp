@@ -204,6 +204,15 @@ class Methods {
     return api::to_value(*info);
   }
 
+  value report_receiver(const paramList& p) {
+    check_count(p, 2, 2, "report_receiver(receiver_id, array<ReceiverPortCounters>)");
+    const auto id = api::string_from(p[0], api::field::receiver_id);
+    if (id.empty() || id.size() > 256) type_fault("receiver_id: 1 to 256 bytes");
+    auto ports = api::list_from(p[1], api::field::ports, api::receiver_port_from);
+    scheduler_.report_receiver(id, current_peer(), std::move(ports));
+    return xmlrpc_c::value_boolean(true);
+  }
+
   value export_results(const paramList& p) {
     check_count(p, 4, 4, "export_results(port, since, cursor, limit)");
     const auto port = api::int_from(p[0], api::field::port);
@@ -318,6 +327,11 @@ std::vector<MethodDef> make_methods(Scheduler& s, ResultStore* store,
        "get_task(task_id) -> {task_id, state, port, stream, detector, attempt [, record] [, "
        "failure]}; state pending | in_progress | completed | failed; fault 404 when unknown.",
        bind(&Methods::get_task)},
+      {name::report_receiver, "b:sA",
+       "report_receiver(receiver_id, array<{port, datagrams, bytes, frames_complete, "
+       "frames_incomplete, frames_dropped, too_large, malformed}>) -> true. A receiver's "
+       "counters since it started, shown in status().receivers and /metrics.",
+       bind(&Methods::report_receiver)},
   };
 }
 

@@ -79,8 +79,8 @@ bool quick_call(std::string_view body) {
     name.remove_suffix(1);
   }
   namespace m = shared::api::method;
-  for (std::string_view quick :
-       {m::complete_task, m::fail_task, m::heartbeat, m::add_task, m::add_tasks}) {
+  for (std::string_view quick : {m::complete_task, m::fail_task, m::heartbeat, m::add_task,
+                                 m::add_tasks, m::report_receiver}) {
     if (name == quick) return true;
   }
   return false;

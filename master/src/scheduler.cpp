@@ -598,6 +598,32 @@ shared::api::Image Scheduler::task_image(const std::string& task_id) {
   return e->task.frame.image;
 }
 
+void Scheduler::report_receiver(const std::string& receiver_id, const std::string& peer,
+                                std::vector<shared::api::ReceiverPortCounters> ports) {
+  constexpr std::size_t k_max_receivers = 64;
+  if (ports.size() > config_.max_ports) {
+    throw LimitError("report of " + std::to_string(ports.size()) + " ports, over --max-ports " +
+                     std::to_string(config_.max_ports));
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  const double now = clock_.wall();
+  for (auto it = receivers_.begin(); it != receivers_.end();) {
+    it = now - it->second.last_seen > config_.worker_retention ? receivers_.erase(it)
+                                                               : std::next(it);
+  }
+  if (!receivers_.count(receiver_id) && receivers_.size() >= k_max_receivers) {
+    throw LimitError("the master lists " + std::to_string(k_max_receivers) +
+                     " receivers, its limit: receiver '" + receiver_id + "' is not listed");
+  }
+  auto& r = receivers_[receiver_id];
+  r.receiver_id = receiver_id;
+  r.address = peer;
+  r.last_seen = now;
+  std::sort(ports.begin(), ports.end(),
+            [](const auto& a, const auto& b) { return a.port < b.port; });
+  r.ports = std::move(ports);
+}
+
 bool Scheduler::knows_port(int port) {
   std::lock_guard<std::mutex> lock(mutex_);
   return metrics_->has(port);
@@ -659,6 +685,15 @@ SchedulerStatus Scheduler::status() {
     } else {
       p.state = "live";
     }
+  }
+  std::map<int, std::int64_t> incomplete;
+  for (const auto& [id, r] : receivers_) {
+    s.receivers.push_back(r);
+    for (const auto& c : r.ports) incomplete[c.port] += c.frames_incomplete;
+  }
+  for (auto& p : s.ports) {
+    auto it = incomplete.find(p.port);
+    if (it != incomplete.end()) p.incomplete = it->second;
   }
   for (auto& w : s.workers) {
     for (const auto& id : w.current_tasks) {

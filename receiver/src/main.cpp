@@ -6,6 +6,8 @@
 #include "framehive/shared/cli.hpp"
 #include "framehive/shared/rpc_client.hpp"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <memory>
 
@@ -38,6 +40,9 @@ int main(int argc, char** argv) {
       mc.url = config.master_url;
       mc.batch_max = config.batch;
       mc.auth_secret = config.auth_secret;
+      char host[256] = "receiver";
+      ::gethostname(host, sizeof host - 1);
+      mc.receiver_id = std::string(host) + "-" + std::to_string(::getpid());
       sink = std::make_unique<fh::receiver::MasterSink>(mc);
     }
 

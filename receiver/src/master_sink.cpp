@@ -39,7 +39,63 @@ MasterSink::MasterSink(MasterSinkConfig config)
       client_(std::make_unique<shared::api::MasterClient>(config_.url, config_.timeout_ms,
                                                           config_.auth_secret)) {}
 
-MasterSink::~MasterSink() = default;
+MasterSink::~MasterSink() {
+  {
+    std::lock_guard<std::mutex> lock(report_mutex_);
+    report_stop_ = true;
+  }
+  report_wake_.notify_all();
+  if (reporter_.joinable()) reporter_.join();
+}
+
+void MasterSink::report(const std::vector<PortStatsSnapshot>& ports) {
+  {
+    std::lock_guard<std::mutex> lock(report_mutex_);
+    if (report_stop_) return;
+    report_ = ports;
+    if (!reporter_.joinable()) reporter_ = std::thread([this] { report_loop(); });
+  }
+  report_wake_.notify_all();
+}
+
+void MasterSink::report_loop() {
+  // A client of its own: the consumer thread's may be blocked in a retry.
+  shared::api::MasterClient client(config_.url, std::min(config_.timeout_ms, 5000),
+                                   config_.auth_secret);
+  while (true) {
+    std::vector<PortStatsSnapshot> ports;
+    {
+      std::unique_lock<std::mutex> lock(report_mutex_);
+      report_wake_.wait(lock, [this] { return report_stop_ || report_.has_value(); });
+      if (report_stop_) return;
+      ports = std::move(*report_);
+      report_.reset();
+    }
+    std::vector<shared::api::ReceiverPortCounters> out;
+    out.reserve(ports.size());
+    for (const auto& s : ports) {
+      shared::api::ReceiverPortCounters c;
+      c.port = s.port;
+      c.datagrams = static_cast<std::int64_t>(s.datagrams);
+      c.bytes = static_cast<std::int64_t>(s.bytes);
+      c.frames_complete = static_cast<std::int64_t>(s.frames_complete);
+      c.frames_incomplete = static_cast<std::int64_t>(s.frames_incomplete());
+      c.frames_dropped = static_cast<std::int64_t>(s.frames_dropped);
+      c.too_large = static_cast<std::int64_t>(s.too_large);
+      c.malformed = static_cast<std::int64_t>(s.malformed());
+      out.push_back(c);
+    }
+    try {
+      client.report_receiver(config_.receiver_id, out);
+    } catch (const std::exception& e) {
+      if (report_log_.due()) {
+        shared::logger("rpc")->warn(
+            "{} report(s) of the counters not taken by the master so far ({})", report_log_.calls(),
+            e.what());
+      }
+    }
+  }
+}
 
 void MasterSink::request_stop() {
   {

@@ -52,9 +52,11 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
         queue_(config.queue_per_port),
         reassembler_(config.reassembly, clock, stats_, *this),
         sink_name_(sink ? sink->name() : "none"),
+        sink_(sink.get()),
         consumer_(queue_, std::move(sink), stats_),
         expire_timer_(io_),
-        stats_timer_(io_) {
+        stats_timer_(io_),
+        report_timer_(io_) {
     const auto address = asio::ip::make_address(config.bind_address);
     std::size_t granted = config.rcvbuf;
     for (auto port : config.ports) {
@@ -84,6 +86,7 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
     last_stats_time_ = clock_.mono();
     last_stats_ = stats_.snapshot();
     schedule_stats();
+    schedule_report();
     log_->info(
         "listening on {} UDP ports {} (receive buffer {} bytes, integrity tags {}), "
         "output: {}",
@@ -156,6 +159,7 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
     for (auto& p : ports_) p->close();
     expire_timer_.cancel();
     stats_timer_.cancel();
+    report_timer_.cancel();
     boost::system::error_code ignored;
     signals_.cancel(ignored);
   }
@@ -182,6 +186,17 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
     });
   }
 
+  void schedule_report() {
+    if (config_.report_interval <= 0 || !sink_) return;
+    report_timer_.expires_after(
+        std::chrono::microseconds(static_cast<long>(config_.report_interval * 1e6)));
+    report_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      sink_->report(stats_.snapshot());  // never blocks: the sink sends it on its own thread
+      schedule_report();
+    });
+  }
+
   /// One line per port on stderr; fps over the last interval.
   void log_stats() {
     const double now = clock_.mono();
@@ -205,10 +220,12 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
   FrameQueue queue_;                             ///< receive thread -> consumer thread
   Reassembler reassembler_;                      ///< datagrams -> frames (receive thread)
   std::string sink_name_;                        ///< for the start-up log
+  FrameSink* sink_;                              ///< owned by consumer_; may be null
   FrameConsumer consumer_;                       ///< queue -> sink (own thread)
   std::vector<std::unique_ptr<UdpPort>> ports_;  ///< one socket per port
   asio::steady_timer expire_timer_;              ///< drives Reassembler::expire()
   asio::steady_timer stats_timer_;               ///< drives log_stats()
+  asio::steady_timer report_timer_;              ///< drives the sink's report()
   std::size_t granted_ = 0;                      ///< smallest SO_RCVBUF granted
   std::vector<PortStatsSnapshot> last_stats_;    ///< previous periodic snapshot (receive thread)
   double last_stats_time_ = 0;                   ///< when it was taken

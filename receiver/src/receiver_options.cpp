@@ -159,6 +159,11 @@ void add_receiver_options(po::options_description& opts) {
       "(counted frames_dropped)")(
       "stats-interval", po::value<double>()->default_value(d.stats_interval)->value_name("SECONDS"),
       "print per-port statistics to stderr this often; 0 = only at exit (to stdout)")(
+      "report-interval",
+      po::value<double>()->default_value(d.report_interval)->value_name("SECONDS"),
+      "with --master: send the per-port counters (datagrams, complete, incomplete, dropped, "
+      "malformed ...) to the master this often, for its status, console and /metrics; 0 = "
+      "never")(
       "key-file", po::value<std::string>()->value_name("PATH"),
       "require an integrity tag (HMAC-SHA256, docs/protocol.md) on every datagram, keyed with "
       "the first line of PATH (whitespace trimmed; the file must not be readable by group or "
@@ -233,6 +238,7 @@ ReceiverConfig receiver_config_from(const po::variables_map& vm) {
   c.max_pixels = fh::shared::parse_max_pixels(vm["max-pixels"].as<std::string>());
   c.queue_per_port = static_cast<std::size_t>(int_in(vm, "queue-per-port", 1, 1 << 20));
   c.stats_interval = number_in(vm, "stats-interval", 0, 86400);
+  c.report_interval = number_in(vm, "report-interval", 0, 86400);
   if (vm.count("dump")) {
     c.dump_dir = vm["dump"].as<std::string>();
     if (c.dump_dir.empty()) throw UsageError("--dump: empty directory name");

@@ -66,7 +66,8 @@ void to_json(Json& j, const PortStatus& p) {
            {field::latest_task_id, p.latest_task_id},
            {field::state, p.state},
            {field::stalled_s, p.stalled_s},
-           {field::source, p.source}};
+           {field::source, p.source},
+           {field::incomplete, p.incomplete}};
 }
 
 void to_json(Json& j, const Status& s) {
@@ -87,6 +88,7 @@ void to_json(Json& j, const Status& s) {
            {field::waiting_detectors, s.waiting_detectors},
            {field::uptime_s, s.uptime_s},
            {field::queue, s.queue},
+           {field::receivers, s.receivers},
            {field::ports, s.ports},
            {field::workers, s.workers}};
 }
@@ -96,6 +98,24 @@ void to_json(Json& j, const SummaryBucket& b) {
            {field::end, b.end},
            {field::frames, b.frames},
            {field::labels, b.labels}};
+}
+
+void to_json(Json& j, const ReceiverPortCounters& c) {
+  j = Json{{field::port, c.port},
+           {field::datagrams, c.datagrams},
+           {field::bytes, c.bytes},
+           {field::frames_complete, c.frames_complete},
+           {field::frames_incomplete, c.frames_incomplete},
+           {field::frames_dropped, c.frames_dropped},
+           {field::too_large, c.too_large},
+           {field::malformed, c.malformed}};
+}
+
+void to_json(Json& j, const ReceiverStatus& r) {
+  j = Json{{field::receiver_id, r.receiver_id},
+           {field::address, r.address},
+           {field::last_seen, r.last_seen},
+           {field::ports, r.ports}};
 }
 
 void to_json(Json& j, const TaskInfo& t) {

@@ -105,6 +105,12 @@ std::string MasterClient::add_image(const std::vector<std::uint8_t>& image,
                      "task_id");
 }
 
+void MasterClient::report_receiver(const std::string& receiver_id,
+                                   const std::vector<ReceiverPortCounters>& ports) {
+  rpc_->call(method::report_receiver,
+             params({xmlrpc_c::value_string(receiver_id), to_value(ports)}));
+}
+
 TaskInfo MasterClient::get_task(const std::string& task_id) {
   return task_info_from(rpc_->call(method::get_task, params({xmlrpc_c::value_string(task_id)})));
 }

@@ -448,6 +448,54 @@ TaskInfo task_info_from(const value& v) {
   return t;
 }
 
+// ------------------------------------------------------------------ receivers
+value to_value(const ReceiverPortCounters& c) {
+  return xmlrpc_c::value_struct(Struct{{field::port, xmlrpc_c::value_int(c.port)},
+                                       {field::datagrams, int_value(c.datagrams)},
+                                       {field::bytes, int_value(c.bytes)},
+                                       {field::frames_complete, int_value(c.frames_complete)},
+                                       {field::frames_incomplete, int_value(c.frames_incomplete)},
+                                       {field::frames_dropped, int_value(c.frames_dropped)},
+                                       {field::too_large, int_value(c.too_large)},
+                                       {field::malformed, int_value(c.malformed)}});
+}
+
+ReceiverPortCounters receiver_port_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  ReceiverPortCounters c;
+  c.port = m.i32(field::port, 1, 65535);
+  const auto count = [&m](const char* name) {
+    const auto n = m.i64(name);
+    if (n < 0) throw ContractError(m.place(name) + ": must be >= 0");
+    return n;
+  };
+  c.datagrams = count(field::datagrams);
+  c.bytes = count(field::bytes);
+  c.frames_complete = count(field::frames_complete);
+  c.frames_incomplete = count(field::frames_incomplete);
+  c.frames_dropped = count(field::frames_dropped);
+  c.too_large = count(field::too_large);
+  c.malformed = count(field::malformed);
+  return c;
+}
+
+value to_value(const ReceiverStatus& r) {
+  return xmlrpc_c::value_struct(Struct{{field::receiver_id, str_value(r.receiver_id)},
+                                       {field::address, str_value(r.address)},
+                                       {field::last_seen, dbl_value(r.last_seen)},
+                                       {field::ports, to_value(r.ports)}});
+}
+
+ReceiverStatus receiver_status_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  ReceiverStatus r;
+  r.receiver_id = m.str(field::receiver_id);
+  r.address = m.str(field::address);
+  r.last_seen = m.dbl(field::last_seen);
+  r.ports = list_from(m.at(field::ports), m.place(field::ports), receiver_port_from);
+  return r;
+}
+
 // ------------------------------------------------------------------ status
 value to_value(const WorkerStatus& w) {
   return xmlrpc_c::value_struct(Struct{{field::worker_id, str_value(w.worker_id)},
@@ -501,7 +549,8 @@ value to_value(const PortStatus& p) {
                                        {field::latest_task_id, str_value(p.latest_task_id)},
                                        {field::state, str_value(p.state)},
                                        {field::stalled_s, dbl_value(p.stalled_s)},
-                                       {field::source, str_value(p.source)}});
+                                       {field::source, str_value(p.source)},
+                                       {field::incomplete, int_value(p.incomplete)}});
 }
 
 PortStatus port_status_from(const value& v, const std::string& where) {
@@ -528,6 +577,7 @@ PortStatus port_status_from(const value& v, const std::string& where) {
   p.state = m.opt_str(field::state);
   p.stalled_s = m.opt_dbl(field::stalled_s);
   p.source = m.opt_str(field::source);
+  if (m.find(field::incomplete)) p.incomplete = m.i64(field::incomplete);
   return p;
 }
 
@@ -551,7 +601,8 @@ value to_value(const Status& s) {
              {field::workers, to_value(s.workers)},
              {field::ports, to_value(s.ports)},
              {field::uptime_s, dbl_value(s.uptime_s)},
-             {field::queue, counts_value(s.queue)}});
+             {field::queue, counts_value(s.queue)},
+             {field::receivers, to_value(s.receivers)}});
 }
 
 Status status_from(const value& v) {
@@ -576,6 +627,10 @@ Status status_from(const value& v) {
   s.ports = list_from(m.at(field::ports), m.place(field::ports), port_status_from);
   s.uptime_s = m.dbl(field::uptime_s);
   if (m.find(field::queue)) s.queue = counts_from(m.at(field::queue), m.place(field::queue));
+  if (m.find(field::receivers)) {
+    s.receivers =
+        list_from(m.at(field::receivers), m.place(field::receivers), receiver_status_from);
+  }
   return s;
 }
 

@@ -69,7 +69,8 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
       bin("framehive-receiver"),
       std::vector<std::string>{"--bind", "127.0.0.1", "--ports",
                                std::to_string(port_a) + "," + std::to_string(port_b), "--master",
-                               url, "--queue-per-port", "1000", "--stats-interval", "0"},
+                               url, "--queue-per-port", "1000", "--stats-interval", "0",
+                               "--report-interval", "0.3"},
       dir + "/receiver.log");
   Child hog(bin("framehive-worker"),
             {"--master", url, "--detector", "hog", "--id", "hog", "--log-level", "warn"},
@@ -117,6 +118,25 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
         },
         120s));
   }
+  // The receiver's counters reach the master (report_receiver): wait for two reports after the
+  // quiet period, the counters are final then.
+  {
+    std::string first_seen;
+    int reports = 0;
+    BOOST_REQUIRE(poll_until(
+        [&] {
+          fh::test::run_command(ctl + "status --json", out);
+          const auto at = out.find("\"last_seen\":", out.find("\"receivers\":"));
+          if (at == std::string::npos) return false;
+          const std::string seen = out.substr(at, 30);
+          if (seen != first_seen) {
+            first_seen = seen;
+            ++reports;
+          }
+          return reports >= 3;
+        },
+        20s));
+  }
   receiver->signal(SIGTERM);
   BOOST_REQUIRE(receiver->wait(20s) == 0);
   const std::string sender_log = fh::test::read_file(dir + "/sender.log");
@@ -125,13 +145,24 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
   BOOST_REQUIRE(fh::test::run_command(ctl + "status --json", out) == 0);
   const std::string status = out;
   for (int port : {port_a, port_b}) {
+    BOOST_TEST_CONTEXT("receiver report of port " << port) {
+      const KV r = stats_line(receiver_log, "receiver-stats", port);
+      const auto at = status.find("{\"port\":" + std::to_string(port) + ",\"datagrams\":");
+      BOOST_REQUIRE(at != std::string::npos);
+      const std::string rep = status.substr(at, status.find('}', at) - at + 1);
+      BOOST_TEST(json_num(rep, "datagrams") == num(r, "datagrams"), rep);
+      BOOST_TEST(json_num(rep, "frames_complete") == num(r, "frames_complete"), rep);
+      BOOST_TEST(json_num(rep, "frames_incomplete") == num(r, "frames_incomplete"), rep);
+    }
+  }
+  for (int port : {port_a, port_b}) {
     BOOST_TEST_CONTEXT("port " << port) {
       const KV s = stats_line(sender_log, "sender-stats", port);
       const KV r = stats_line(receiver_log, "receiver-stats", port);
       const long sent = num(s, "frames");
       BOOST_TEST(sent == frames);
       // the master's counters for this port
-      const auto at = status.find("{\"port\":" + std::to_string(port));
+      const auto at = status.find("{\"port\":" + std::to_string(port) + ",\"stream\":");
       BOOST_REQUIRE(at != std::string::npos);
       const std::string p = status.substr(at, status.find('}', at) - at + 1);
       const long completed = static_cast<long>(json_num(p, "completed"));

@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(listed_methods_equal_the_documented_table_and_the_contract)
   const auto docs = documented_methods();
   const auto listed = listed_methods(srv.url);
   const std::vector<std::string> contract(std::begin(api::method::all), std::end(api::method::all));
-  BOOST_TEST(docs.size() == 15u);
+  BOOST_TEST(docs.size() == 16u);
   BOOST_TEST(std::set<std::string>(docs.begin(), docs.end()) ==
                  std::set<std::string>(listed.begin(), listed.end()),
              boost::test_tools::per_element());
@@ -208,6 +208,33 @@ BOOST_AUTO_TEST_CASE(every_documented_method_is_called_through_the_typed_client)
            BOOST_TEST(false, "get_task of an unknown task must fault");
          } catch (const fh::shared::RpcFault& f) {
            BOOST_TEST(f.code == api::fault::not_found);
+         }
+       }},
+      {api::method::report_receiver,
+       [&] {
+         api::ReceiverPortCounters c;
+         c.port = port;
+         c.datagrams = 40;
+         c.frames_complete = 3;
+         c.frames_incomplete = 2;
+         m.report_receiver("rx-1", {c});
+         c.frames_incomplete = 5;  // a newer report replaces the older one
+         m.report_receiver("rx-1", {c});
+         const auto s = m.status();
+         BOOST_REQUIRE(s.receivers.size() == 1u);
+         BOOST_TEST(s.receivers[0].receiver_id == "rx-1");
+         BOOST_TEST(s.receivers[0].address == "127.0.0.1");
+         BOOST_REQUIRE(s.receivers[0].ports.size() == 1u);
+         BOOST_TEST(s.receivers[0].ports[0].datagrams == 40);
+         for (const auto& p : s.ports) {
+           if (p.port == port) BOOST_TEST(p.incomplete == 5);
+         }
+         c.frames_dropped = -1;
+         try {
+           m.report_receiver("rx-1", {c});
+           BOOST_TEST(false, "a negative count must fault");
+         } catch (const fh::shared::RpcFault& f) {
+           BOOST_TEST(f.code == api::fault::type);
          }
        }},
   };

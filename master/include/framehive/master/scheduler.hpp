@@ -117,6 +117,11 @@ class Scheduler {
   std::optional<TaskInfo> task_info(const std::string& task_id);
   /// The JPEG of a task that waits or runs (an upload, say); null otherwise.
   shared::api::Image task_image(const std::string& task_id);
+  /// Keeps a receiver's latest counters (status().receivers, /metrics) under its id, replacing
+  /// its previous report. Throws LimitError when 64 other receivers reported within
+  /// worker_retention, or for more than max_ports ports in one report.
+  void report_receiver(const std::string& receiver_id, const std::string& peer,
+                       std::vector<shared::api::ReceiverPortCounters> ports);
   /// Whether the master keeps books for the port (it received frames or has results).
   bool knows_port(int port);
   /// Whether a completed frame is still kept (get_frame would find it).
@@ -201,6 +206,8 @@ class Scheduler {
   int rr_cursor_ = 0;                             ///< last port served, for round-robin
   SchedulerStatus counters_;                      ///< global counters (lists unused)
   std::vector<std::string> forgotten_;  ///< dropped/expired ids not yet out of the journal
+  /// receiver id -> its latest report (last_seen in wall time)
+  std::map<std::string, shared::api::ReceiverStatus> receivers_;
 };
 
 }  // namespace fh::master

@@ -2,6 +2,7 @@
 // Where complete frames go: the consumer thread hands batches to one FrameSink (DumpSink for
 // --dump, MasterSink for --master). Implementations are called from one thread only.
 
+#include "framehive/receiver/port_stats.hpp"
 #include "framehive/receiver/received_frame.hpp"
 
 #include <string>
@@ -30,6 +31,11 @@ class FrameSink {
   /// Called once, after the last batch at shutdown: finish or abandon pending work in
   /// bounded time. Default: nothing to do.
   virtual void close() {}
+
+  /// The receiver's counters of every port, every --report-interval seconds, from the receive
+  /// thread: must not block (a sink that sends them does it on a thread of its own, the newest
+  /// report replacing one not yet sent). Default: nothing to do.
+  virtual void report(const std::vector<PortStatsSnapshot>& /*ports*/) {}
 
   /// Short name for logs, e.g. "dump".
   virtual std::string name() const = 0;

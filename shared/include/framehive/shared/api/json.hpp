@@ -19,5 +19,7 @@ void to_json(Json& j, const PortStatus& p);
 void to_json(Json& j, const Status& s);
 void to_json(Json& j, const SummaryBucket& b);
 void to_json(Json& j, const TaskInfo& t);
+void to_json(Json& j, const ReceiverPortCounters& c);
+void to_json(Json& j, const ReceiverStatus& r);
 
 }  // namespace fh::shared::api

@@ -52,6 +52,9 @@ class MasterClient {
   /// A still image (JPEG or PNG bytes) as a task of port 0; detector empty: the default.
   std::string add_image(const std::vector<std::uint8_t>& image, const std::string& detector,
                         const std::string& name);
+  /// A receiver's counters per port since it started.
+  void report_receiver(const std::string& receiver_id,
+                       const std::vector<ReceiverPortCounters>& ports);
   /// Throws RpcFault with fault::not_found for an unknown task.
   TaskInfo get_task(const std::string& task_id);
 

@@ -22,11 +22,12 @@ inline constexpr char get_frame[] = "get_frame";
 inline constexpr char export_results[] = "export_results";
 inline constexpr char add_image[] = "add_image";
 inline constexpr char get_task[] = "get_task";
+inline constexpr char report_receiver[] = "report_receiver";
 /// The contract's methods in table order (system.* introspection methods come on top).
-inline constexpr const char* all[] = {add_task,       add_tasks,     register_worker, heartbeat,
-                                      request_task,   complete_task, fail_task,       get_results,
-                                      get_failures,   status,        get_summary,     get_frame,
-                                      export_results, add_image,     get_task};
+inline constexpr const char* all[] = {
+    add_task,       add_tasks,   register_worker, heartbeat,      request_task, complete_task,
+    fail_task,      get_results, get_failures,    status,         get_summary,  get_frame,
+    export_results, add_image,   get_task,        report_receiver};
 
 inline constexpr char list_methods[] = "system.listMethods";
 inline constexpr char method_exist[] = "system.methodExist";
@@ -105,6 +106,17 @@ inline constexpr char stalled_s[] = "stalled_s";
 inline constexpr char source[] = "source";
 inline constexpr char task_age_s[] = "task_age_s";
 inline constexpr char queue[] = "queue";
+// ReceiverStatus, ReceiverPortCounters
+inline constexpr char receivers[] = "receivers";
+inline constexpr char receiver_id[] = "receiver_id";
+inline constexpr char datagrams[] = "datagrams";
+inline constexpr char bytes[] = "bytes";
+inline constexpr char frames_complete[] = "frames_complete";
+inline constexpr char frames_incomplete[] = "frames_incomplete";
+inline constexpr char frames_dropped[] = "frames_dropped";
+inline constexpr char too_large[] = "too_large";
+inline constexpr char malformed[] = "malformed";
+inline constexpr char incomplete[] = "incomplete";
 // TaskInfo
 inline constexpr char record[] = "record";
 inline constexpr char failure[] = "failure";

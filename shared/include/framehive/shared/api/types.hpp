@@ -141,6 +141,29 @@ struct PortStatus {
   std::string state;
   double stalled_s = 0.0;  ///< seconds since the last frame, when stalled
   std::string source;      ///< "camera", or "upload" for the reserved port 0 of uploaded images
+  /// Frames of this port the receivers gave up on (chunks missing), from their reports.
+  std::int64_t incomplete = 0;
+};
+
+/// A receiver's counters of one UDP port since it started (report_receiver): what happened
+/// before frames reach the master.
+struct ReceiverPortCounters {
+  int port = 0;
+  std::int64_t datagrams = 0;          ///< received, malformed included
+  std::int64_t bytes = 0;              ///< received, malformed included
+  std::int64_t frames_complete = 0;    ///< reassembled completely
+  std::int64_t frames_incomplete = 0;  ///< given up on: chunks missing (or never seen)
+  std::int64_t frames_dropped = 0;     ///< complete, dropped by its queue (master slow or down)
+  std::int64_t too_large = 0;          ///< complete, over its --max-pixels
+  std::int64_t malformed = 0;          ///< datagrams refused (bad header, tag, replay ...)
+};
+
+/// A receiver that reports to the master, in status().
+struct ReceiverStatus {
+  std::string receiver_id;
+  std::string address;     ///< the network address its reports came from
+  double last_seen = 0.0;  ///< Unix seconds of its latest report
+  std::vector<ReceiverPortCounters> ports;
 };
 
 /// Reply to status().
@@ -153,6 +176,7 @@ struct Status {
   std::int64_t lost_at_start = 0;  ///< frames the previous run held when it stopped: failures
   std::vector<std::string> waiting_detectors;  ///< detectors with pending tasks, no live worker
   std::map<std::string, std::int64_t> queue;   ///< pending tasks per detector
+  std::vector<ReceiverStatus> receivers;       ///< receivers that reported (report_receiver)
   std::vector<WorkerStatus> workers;
   std::vector<PortStatus> ports;
   double uptime_s = 0.0;

@@ -89,6 +89,12 @@ TaskInfo task_info_from(const xmlrpc_c::value& v);
 xmlrpc_c::value to_value(const Registration& r);
 Registration registration_from(const xmlrpc_c::value& v);
 
+/// report_receiver's parameter items (ports 1..65535, counts >= 0) and status().receivers.
+xmlrpc_c::value to_value(const ReceiverPortCounters& c);
+ReceiverPortCounters receiver_port_from(const xmlrpc_c::value& v, const std::string& where);
+xmlrpc_c::value to_value(const ReceiverStatus& r);
+ReceiverStatus receiver_status_from(const xmlrpc_c::value& v, const std::string& where);
+
 xmlrpc_c::value to_value(const WorkerStatus& w);
 WorkerStatus worker_status_from(const xmlrpc_c::value& v, const std::string& where);
 xmlrpc_c::value to_value(const PortStatus& p);
