@@ -154,7 +154,8 @@ class ApiError extends Error {
   }
 }
 
-let leaving = false;
+let leaving = false;          // set once the page is going to the login page: no more requests
+const inflight = new Set();  // fetch() promises not settled yet
 
 function goLogin() {
   if (leaving) return;
@@ -172,11 +173,16 @@ async function api(path, options = {}) {
     const token = cookie("fh_csrf");
     if (token) headers.set("X-CSRF-Token", token);
   }
+  if (leaving) throw new ApiError(0, "leaving the page");
   let res;
+  const request = fetch(path, {...options, method, headers, credentials: "same-origin"});
+  inflight.add(request);
   try {
-    res = await fetch(path, {...options, method, headers, credentials: "same-origin"});
+    res = await request;
   } catch (e) {
     throw new ApiError(0, "the master does not answer (network error)");
+  } finally {
+    inflight.delete(request);
   }
   if (res.status === 401) {
     goLogin();
@@ -216,10 +222,11 @@ function liveCapabilities() {
 }
 
 async function pollStatus() {
+  if (leaving) return;
   try {
     status = await api("/api/v1/status");
   } catch (e) {
-    if (e.status === 401) return;
+    if (e.status === 401 || leaving) return;
     showError($("global-error"), `Cannot load the master's status: ${e.message}. Retrying…`);
     $("conn-state").replaceChildren(el("span", {class: "badge text-bg-danger", text: "offline"}));
     return;
@@ -1030,7 +1037,8 @@ $("upload-files").addEventListener("change", (e) => {
 // ---- routing --------------------------------------------------------------------------------
 
 const views = {
-  overview: {title: "Overview", enter() {}, leave() {}, render: (s) => overview.render(s)},
+  overview: {title: "Overview", enter: () => status && overview.render(status), leave() {},
+             render: (s) => overview.render(s)},
   camera: {title: "Camera", enter: (port) => camera.enter(port), leave: () => camera.leave(),
            render: (s) => camera.render(s)},
   search: {title: "Search", enter: () => search.enter(), leave() {}, render: (s) => search.render(s)},
@@ -1070,12 +1078,18 @@ statusListeners.push((s) => views[current.view].render(s));
 window.addEventListener("hashchange", () => route(true));
 
 $("logout").addEventListener("click", async () => {
+  // No request may run into the ended session (a 401 would be an error in the browser's
+  // console): stop making them, let those under way finish, then log out.
+  leaving = true;
+  await Promise.allSettled([...inflight]);
+  const headers = {"X-Framehive-Console": "1"};
+  const token = cookie("fh_csrf");
+  if (token) headers["X-CSRF-Token"] = token;
   try {
-    await api("/logout", {method: "POST", raw: true});
+    await fetch("/logout", {method: "POST", headers, credentials: "same-origin"});
   } catch (e) {
     // Going to the login page anyway: it says whether the session is still valid.
   }
-  leaving = true;
   window.location.assign("/login");
 });
 
