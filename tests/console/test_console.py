@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The console (master/web/) in a real browser, against a live pipeline.
 
-Starts, on 127.0.0.1 with free ports: framehive-master with a secret (--secret-file) and a
+Starts, on 127.0.0.1 with free ports: framehive-master with a secret (--auth-file) and a
 database in a temporary directory, framehive-receiver on two UDP ports, two workers (hog; null)
 and framehive-sender playing vtest.avi to both ports; then drives headless Chromium through
 chromedriver (Selenium) and checks:
@@ -496,13 +496,15 @@ def check_console_log(b):
 def start_pipeline(procs, bindir, tmp, secret_file, mport, ports):
     master = os.path.join(bindir, "framehive-master")
     help_text = subprocess.run([master, "--help"], capture_output=True, text=True).stdout
-    if "--secret-file" not in help_text:
-        raise CheckFailed("framehive-master has no --secret-file option: the HTTP API and the "
-                          "console's login (docs/http-api.md) are not in this build")
+    if "--stall-after" not in help_text:
+        raise CheckFailed("framehive-master has no --stall-after option: the HTTP API of "
+                          "docs/http-api.md is not in this build")
+    # The secret of the XML-RPC clients is the console's password (docs/http-api.md).
+    secret_flag = "--secret-file" if "--secret-file" in help_text else "--auth-file"
     url = "http://127.0.0.1:%d/RPC2" % mport
     hog_port, null_port = ports
     procs.start("master", [master, "--port", str(mport), "--db", os.path.join(tmp, "master.db"),
-                           "--secret-file", secret_file,
+                           secret_flag, secret_file,
                            "--detector", "%d=hog" % hog_port,
                            "--detector", "%d=null" % null_port, "--keep-frames", "300",
                            "--stats-interval", "0", "--max-frame-age", "30"])
