@@ -232,6 +232,15 @@ class Browser:
                 proc.wait()
 
 
+def click(b, css):
+    """Clicks the element like a user: scrolled to the middle of the window first (the sticky
+    header must not cover it), at once (Bootstrap makes scrolling smooth, i.e. animated)."""
+    e = b.driver.find_element("css selector", css)
+    b.js("arguments[0].scrollIntoView({block: 'center', inline: 'nearest', behavior: 'instant'})", e)
+    e.click()
+    return e
+
+
 def path_of(url):
     return urllib.parse.urlparse(url).path
 
@@ -336,7 +345,7 @@ def check_camera(b, base, port):
     d.get(base + "/#/")
     wait_for("the tile of port %d" % port, lambda: d.find_elements(
         "css selector", '.camera-tile[data-port="%d"]' % port), 20)
-    d.find_element("css selector", '.camera-tile[data-port="%d"]' % port).click()
+    click(b, '.camera-tile[data-port="%d"]' % port)
     wait_for("the camera page of port %d" % port,
              lambda: d.current_url.endswith("#/camera/%d" % port) and
              d.find_element("id", "view-camera").is_displayed(), 10)
@@ -346,9 +355,11 @@ def check_camera(b, base, port):
         if not c:
             return None
         frames = [ds for ds in c["datasets"] if ds["label"] == "frames analysed"]
-        return c if frames and frames[0]["points"] > 0 else None
+        return c if frames and frames[0]["points"] >= 3 else None
 
-    c = wait_for("the chart of port %d to have data points" % port, chart_has_points, 30)
+    # 5 s buckets: points in 3 of them take 10-15 s of results.
+    c = wait_for("the chart of port %d to have data points in 3 buckets" % port,
+                 chart_has_points, 40)
     labels = [ds for ds in c["datasets"] if ds["label"] != "frames analysed"]
     log("camera %d: chart with %d buckets; frames in %d buckets; labels %s" % (
         port, c["labels"], [ds for ds in c["datasets"] if ds["label"] == "frames analysed"][0]
@@ -359,10 +370,10 @@ def check_camera(b, base, port):
         raise CheckFailed("hog on vtest.avi found nobody in the chart's 5 minutes: %s" % c)
 
     # Another window: the chart is redrawn with coarser buckets.
-    d.find_element("css selector", "label[for=win-3600]").click()
+    click(b, "label[for=win-3600]")
     wait_for("the 1 h window (60 s buckets)", lambda: (b.js(CHART_DATA) or {}).get("labels", 0)
              in range(55, 66), 15)
-    d.find_element("css selector", "label[for=win-300]").click()
+    click(b, "label[for=win-300]")
 
     def thumbs():
         return b.js("""return [...document.querySelectorAll('#camera-results .result-card img')]
@@ -375,7 +386,7 @@ def check_camera(b, base, port):
         raise CheckFailed("the CSV export link is %r" % export)
     b.screenshot("camera.png")
     # Open one: the dialog shows the full frame and the record.
-    d.find_element("css selector", "#camera-results .result-card").click()
+    click(b, "#camera-results .result-card")
     wait_for("the frame dialog with its image", lambda: b.js(
         """const dlg = document.getElementById('frame-dialog');
            const img = document.getElementById('frame-dialog-img');
@@ -384,7 +395,7 @@ def check_camera(b, base, port):
     if record.get("port") != port or "detections" not in record:
         raise CheckFailed("the dialog's record is not a ResultRecord of port %d: %s" %
                           (port, record))
-    d.find_element("id", "frame-dialog-close").click()
+    click(b, "#frame-dialog-close")
     wait_for("the dialog to close", lambda: not b.js(
         "return document.getElementById('frame-dialog').open"), 5)
     log("camera %d: the frame dialog shows task %s" % (port, record.get("task_id")))
@@ -393,7 +404,7 @@ def check_camera(b, base, port):
 UPLOAD_STATE = """
 return [...document.querySelectorAll('#upload-list .upload-item')].map(u => {
   const img = u.querySelector('img');
-  return {name: u.querySelector('.card-header span').textContent, state: u.dataset.state,
+  return {name: u.querySelector('.file-name').textContent, state: u.dataset.state,
           task: u.dataset.task || '', src: img ? img.getAttribute('src') : '',
           loaded: !!img && img.complete && img.naturalWidth > 0, text: u.innerText};
 });
@@ -447,7 +458,7 @@ def check_search(b, base):
     wait_for("the camera checkboxes", lambda: len(d.find_elements(
         "css selector", "#search-ports input[type=checkbox]")) >= 2, 10)
     d.find_element("id", "search-label").send_keys("person")
-    d.find_element("css selector", "#search-form button[type=submit]").click()
+    click(b, "#search-form button[type=submit]")
     n = wait_for("search results for label person", lambda: len(d.find_elements(
         "css selector", "#search-results .result-card")), 15)
     log("search: %d frames with a person" % n)
