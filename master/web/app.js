@@ -720,7 +720,7 @@ const camera = {
                                    backgroundColor: PALETTE[i % PALETTE.length]}));
     datasets.push({type: "line", label: "frames analysed", data: frames, yAxisID: "y1",
                    borderColor: "#334155", backgroundColor: "#334155", borderWidth: 1.5,
-                   pointRadius: 0, tension: 0.25});
+                   pointRadius: 0, cubicInterpolationMode: "monotone"});
     $("chart-caption").textContent =
       `${count(totalDetections)} detections in ${count(totalFrames)} frames over the last ` +
       `${duration(win)} (${duration(interval)} buckets).`;
@@ -912,7 +912,7 @@ const upload = {
     // The newest batch on top, in the order the files were chosen.
     $("upload-list").prepend(...jobs.map((j) => j.item.root));
     for (const job of jobs) {
-      if (job.refused) job.item.fail(job.refused);
+      if (job.refused) job.item.fail(job.refused, "not sent");
     }
     for (const job of jobs) {
       if (!job.refused) await this.send(job.file, job.type, detector, job.item);
@@ -944,8 +944,8 @@ const upload = {
     };
     return {
       root, img, info, detections, setState, preview,
-      fail(message) {
-        setState("failed", "failed", "text-bg-danger");
+      fail(message, badgeText = "failed") {
+        setState("failed", badgeText, "text-bg-danger");
         info.replaceChildren(el("div", {class: "alert alert-danger py-2 mb-0", role: "alert",
                                         text: message}));
       },

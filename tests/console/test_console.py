@@ -212,9 +212,21 @@ class Browser:
     def js(self, script, *args):
         return self.driver.execute_script(script, *args)
 
-    def screenshot(self, name):
+    def screenshot(self, name, full_page=False):
+        """Saves the window (or, with full_page, the whole page up to 2400 px tall)."""
         path = os.path.join(self.artifacts, name)
-        if not self.driver.save_screenshot(path):
+        size = self.driver.get_window_size()
+        if full_page:
+            self.js("window.scrollTo({top: 0, behavior: 'instant'})")
+            height = self.js("return document.documentElement.scrollHeight")
+            chrome = size["height"] - self.js("return window.innerHeight")
+            self.driver.set_window_size(size["width"], min(2400, height + chrome))
+        try:
+            saved = self.driver.save_screenshot(path)
+        finally:
+            if full_page:
+                self.driver.set_window_size(size["width"], size["height"])
+        if not saved:
             raise CheckFailed("could not write the screenshot " + path)
         size = os.path.getsize(path)
         if size < 5000:
@@ -384,7 +396,7 @@ def check_camera(b, base, port):
     export = d.find_element("id", "export-csv").get_attribute("href")
     if not export.endswith("/api/v1/export?port=%d&format=csv" % port):
         raise CheckFailed("the CSV export link is %r" % export)
-    b.screenshot("camera.png")
+    b.screenshot("camera.png", full_page=True)
     # Open one: the dialog shows the full frame and the record.
     click(b, "#camera-results .result-card")
     wait_for("the frame dialog with its image", lambda: b.js(
