@@ -3,10 +3,14 @@
 # a master, a receiver on ports 5000-5001, two workers (hog, haar:frontalface) and two
 # publishers (vtest.avi -> 5000, Megamind.avi -> 5001). Shows progress, prints the per-port
 # summary, writes annotated frames to demo-out/ and stops every process it started.
-# Installs dependencies and builds when needed. Safe to run again: demo-out/ is recreated.
+# Installs dependencies and builds when needed (progress every ~10%, full log in
+# /tmp/framehive-demo-build.log). Safe to run again: demo-out/ is recreated. The master's web
+# console is at http://127.0.0.1:DEMO_MASTER_PORT/ while the demo runs.
 #
 # Knobs (environment): DEMO_MASTER_PORT (8000), DEMO_PORT_A (5000), DEMO_PORT_B (5001),
-# DEMO_VTEST_FRAMES (150), DEMO_VTEST_FPS (5), DEMO_MEGAMIND_FPS (8), DEMO_OUT (demo-out).
+# DEMO_VTEST_FRAMES (150), DEMO_VTEST_FPS (5), DEMO_MEGAMIND_FPS (8), DEMO_OUT (demo-out),
+# DEMO_KEEP (0; 1: after the summary, keep the pipeline running, the publishers looping their
+# videos, until Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,11 +24,25 @@ OUT=${DEMO_OUT:-demo-out}
 DATA=/usr/share/doc/opencv-doc/examples/data
 BIN=build/bin
 URL="http://127.0.0.1:${MASTER_PORT}/RPC2"
+CONSOLE="http://127.0.0.1:${MASTER_PORT}/"
+KEEP=${DEMO_KEEP:-0}
+BUILD_LOG=/tmp/framehive-demo-build.log
 
 echo "== framehive demo: preparing (dependencies, build)"
 bash scripts/install-deps.sh
-bash scripts/build.sh > /tmp/framehive-demo-build.log 2>&1 || {
-  tail -40 /tmp/framehive-demo-build.log; echo "demo: build failed (log: /tmp/framehive-demo-build.log)"; exit 1; }
+build_t0=$SECONDS
+echo "   building (full log: $BUILD_LOG)"
+# cmake's "[ 42%] Building ..." lines, one per 10% step; everything goes to the log.
+bash scripts/build.sh 2>&1 | tee "$BUILD_LOG" | awk '
+  match($0, /^\[ *[0-9]+%\]/) {
+    pct = substr($0, RSTART + 1, RLENGTH - 3) + 0
+    if (pct >= next_pct) {
+      print "   " $0; fflush()
+      while (next_pct <= pct) next_pct += 10
+    }
+  }' || {
+  tail -40 "$BUILD_LOG"; echo "demo: build failed (log: $BUILD_LOG)"; exit 1; }
+echo "   build done in $((SECONDS - build_t0)) s"
 
 rm -rf "$OUT"
 mkdir -p "$OUT/logs"
@@ -64,6 +82,7 @@ start master "$BIN/framehive-master" --port "$MASTER_PORT" --db "$OUT/master.db"
   --max-frame-age 30 --stats-interval 0
 wait_until 15 "$BIN/framehive-ctl" --master "$URL" status || {
   cat "$OUT/logs/master.log"; echo "demo: the master did not start (port $MASTER_PORT busy? set DEMO_MASTER_PORT)"; exit 1; }
+echo "== master is up: console $CONSOLE (JSON API ${CONSOLE}api/v1/)"
 start receiver "$BIN/framehive-receiver" --bind 127.0.0.1 --ports "$PORT_A-$PORT_B" \
   --master "$URL" --stats-interval 0
 start worker-hog "$BIN/framehive-worker" --master "$URL" --detector hog --id demo-hog
@@ -131,3 +150,22 @@ for port in "$PORT_A" "$PORT_B"; do
 done
 python3 scripts/demo_summary.py "$OUT" "$PORT_A" "$PORT_B"
 echo "== results, logs and annotated frames are in $OUT/"
+
+if [ "$KEEP" = 1 ]; then
+  echo "== DEMO_KEEP=1: the pipeline keeps running, the publishers loop their videos"
+  start receiver-keep "$BIN/framehive-receiver" --bind 127.0.0.1 --ports "$PORT_A-$PORT_B" \
+    --master "$URL" --stats-interval 0
+  start sender-a-keep "$BIN/framehive-sender" --source "$DATA/vtest.avi" --receiver 127.0.0.1 \
+    --port "$PORT_A" --stream vtest --fps "$VTEST_FPS" --loop --stats-interval 0
+  start sender-b-keep "$BIN/framehive-sender" --source "$DATA/Megamind.avi" --receiver 127.0.0.1 \
+    --port "$PORT_B" --stream megamind --fps "$MEGAMIND_FPS" --loop --stats-interval 0
+  # Ctrl-C ends the demo normally: the EXIT trap stops every process it started.
+  trap 'echo; echo "demo: stopping"; exit 0' INT TERM
+  echo "console: $CONSOLE — press Ctrl-C to stop"
+  while :; do
+    for p in "$PID_receiver_keep" "$PID_sender_a_keep" "$PID_sender_b_keep"; do
+      kill -0 "$p" 2>/dev/null || { tail -5 "$OUT"/logs/*-keep.log; echo "demo: a component stopped"; exit 1; }
+    done
+    sleep 1 & wait $! || true  # wait returns at once when a signal arrives
+  done
+fi

@@ -316,6 +316,80 @@ struct Session {
     return 0;
   }
 
+  /// Submits every image, then waits for each result (polling get_task) and prints it.
+  int detect() {
+    struct Job {
+      std::string file, task_id, state;
+    };
+    std::vector<Job> jobs;
+    int rc = 0;
+    for (const auto& file : o.images) {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) {
+        err << "framehive-ctl: cannot read " << file << "\n";
+        rc = 1;
+        continue;
+      }
+      std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                      std::istreambuf_iterator<char>());
+      const auto slash = file.find_last_of('/');
+      const std::string name = slash == std::string::npos ? file : file.substr(slash + 1);
+      try {
+        jobs.push_back({file, client.add_image(bytes, o.detector, name), "pending"});
+      } catch (const RpcFault& e) {
+        err << "framehive-ctl: " << file << ": refused: " << e.what() << "\n";
+        rc = 1;
+      }
+    }
+    if (!o.json && !jobs.empty()) {
+      err << "framehive-ctl: " << jobs.size() << " image(s) queued; waiting for workers (up to "
+          << fmt_double(o.wait_s, 0) << " s)\n";
+    }
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<long>(o.wait_s * 1000));
+    std::size_t done = 0;
+    while (done < jobs.size()) {
+      for (auto& job : jobs) {
+        if (job.state == "completed" || job.state == "failed") continue;
+        const auto info = client.get_task(job.task_id);
+        job.state = info.state;
+        if (info.state != "completed" && info.state != "failed") continue;
+        ++done;
+        if (o.json) {
+          Json j = info;
+          j["file"] = job.file;
+          out << json_line(j) << "\n";
+        } else if (info.state == "completed") {
+          const auto& dets = info.record.detections;
+          out << job.file << ": " << dets.size() << " detection(s) by " << info.detector << " on "
+              << info.record.worker_id << " in " << fmt_double(info.record.processing_ms, 0)
+              << " ms (task " << job.task_id << ")\n";
+          for (const auto& d : dets) {
+            out << "  " << std::left << std::setw(12) << d.label << fmt_double(d.confidence, 2)
+                << "  x=" << d.x << " y=" << d.y << " w=" << d.w << " h=" << d.h << "\n";
+          }
+        } else {
+          out << job.file << ": failed: "
+              << (info.has_failure ? info.failure.reason : std::string("unknown reason"))
+              << " (task " << job.task_id << ")\n";
+        }
+        if (info.state == "failed") rc = 1;
+      }
+      if (done == jobs.size()) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        for (const auto& job : jobs) {
+          if (job.state == "completed" || job.state == "failed") continue;
+          err << "framehive-ctl: " << job.file << ": still " << job.state << " after "
+              << fmt_double(o.wait_s, 0) << " s (task " << job.task_id
+              << "; is a worker offering its detector running? framehive-ctl status)\n";
+        }
+        return 1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(o.poll_s * 1000)));
+    }
+    return rc;
+  }
+
   static void draw_box(cv::Mat& img, const api::Detection& d) {
     const cv::Scalar colour(0, 220, 0);
     cv::rectangle(img, cv::Rect(d.x, d.y, d.w, d.h), colour, 2);
@@ -406,8 +480,9 @@ int run(const CtlOptions& o, std::ostream& out, std::ostream& err) {
     if (o.command == "failures") return s.failures();
     if (o.command == "frame") return s.frame();
     if (o.command == "export") return s.export_results();
+    if (o.command == "detect") return s.detect();
     err << "framehive-ctl: unknown command '" << o.command
-        << "' (status, results, failures, summary, frame, export)\n";
+        << "' (status, results, failures, summary, frame, export, detect)\n";
     return 2;
   } catch (const shared::RpcAuthError& e) {
     err << "framehive-ctl: " << e.what() << "\n";

@@ -29,15 +29,25 @@ int main(int argc, char** argv) {
         "                                  master keeps the last --keep-frames per port)\n"
         "  export --port P [--format csv|jsonl] [--since 1h] [-o FILE]\n"
         "                                  every persisted result, oldest first, one row per\n"
-        "                                  detection (csv) or one JSON object per frame\n\n"
+        "                                  detection (csv) or one JSON object per frame\n"
+        "  detect IMAGE... [--detector NAME] [--wait 2m] [--json]\n"
+        "                                  submits still images (JPEG or PNG) as tasks, waits\n"
+        "                                  for a worker to process each and prints the\n"
+        "                                  detections (the console's Upload page does the same)\n\n"
         "Exit codes: 0 ok, 1 master unreachable, credentials refused (HTTP 401) or other\n"
         "error, 2 bad usage, 3 unknown port or task.");
     fh::ctl::CtlOptions o;
     std::string interval = "10s", since;
     cli.options().add_options()("master", po::value(&o.master)->default_value(o.master),
                                 "the master's XML-RPC endpoint")(
-        "command", po::value(&o.command), "status | results | failures | summary | frame | export")(
-        "port", po::value(&o.port), "the camera's UDP port")(
+        "command", po::value(&o.command),
+        "status | results | failures | summary | frame | export | detect")(
+        "image", po::value(&o.images)->composing(), "detect: the image files")(
+        "detector", po::value(&o.detector),
+        "detect: the detector to run (default: the master's --default-detector)")(
+        "wait", po::value<std::string>()->default_value("2m"),
+        "detect: how long to wait for the results")("port", po::value(&o.port),
+                                                    "the camera's UDP port")(
         "limit", po::value(&o.limit)->default_value(20), "results, failures: how many recent ones")(
         "follow", po::bool_switch(&o.follow), "results: keep printing new results")(
         "json", po::bool_switch(&o.json), "JSON lines instead of a table")(
@@ -54,7 +64,7 @@ int main(int argc, char** argv) {
         "ca-file", po::value<std::string>()->value_name("PATH"),
         "CA certificate(s) (PEM) that an https:// master's certificate is checked against; "
         "default: the system's trusted CAs");
-    cli.positional().add("command", 1);
+    cli.positional().add("command", 1).add("image", -1);
     cli.set_epilog(
         "Examples:\n"
         "  framehive-ctl status\n"
@@ -62,10 +72,15 @@ int main(int argc, char** argv) {
         "  framehive-ctl summary --port 5001 --interval 1m --since 10m\n"
         "  framehive-ctl frame --task e3-1042 -o person.jpg\n"
         "  framehive-ctl export --port 5000 --format jsonl --since 1h -o cam5000.jsonl\n"
+        "  framehive-ctl detect door.jpg yard.png --detector hog\n"
         "  FRAMEHIVE_AUTH_FILE=~/.framehive-secret framehive-ctl status");
     if (auto rc = cli.parse(argc, argv)) return *rc;
     if (o.command.empty())
-      throw UsageError("a command is required: status, results, failures, summary, frame, export");
+      throw UsageError(
+          "a command is required: status, results, failures, summary, frame, export, detect");
+    if (o.command == "detect" && o.images.empty()) throw UsageError("detect needs IMAGE files");
+    if (o.command != "detect" && !o.images.empty())
+      throw UsageError("unexpected argument '" + o.images.front() + "' for " + o.command);
     const bool needs_port = o.command == "results" || o.command == "failures" ||
                             o.command == "summary" || o.command == "export";
     if (needs_port && (o.port < 1 || o.port > 65535))
@@ -76,6 +91,7 @@ int main(int argc, char** argv) {
     if (o.format != "csv" && o.format != "jsonl") throw UsageError("--format: csv or jsonl");
     try {
       o.interval_s = fh::ctl::parse_duration(interval);
+      o.wait_s = fh::ctl::parse_duration(cli.vm()["wait"].as<std::string>());
       if (!since.empty()) {
         o.since_s = fh::ctl::parse_duration(since);
         o.since_given = true;

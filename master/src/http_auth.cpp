@@ -63,6 +63,15 @@ bool HttpAuth::check(std::string_view authorization) const {
   return CRYPTO_memcmp(got.data(), expected_.data(), got.size()) == 0;
 }
 
+bool HttpAuth::check_password(std::string_view password) const {
+  if (!required_) return true;
+  if (password.size() > 4096) return false;
+  const std::string credentials = std::string(shared::k_auth_user) + ":" + std::string(password);
+  std::array<std::uint8_t, 32> got{};
+  if (!sha256(credentials.data(), credentials.size(), got)) return false;
+  return CRYPTO_memcmp(got.data(), expected_.data(), got.size()) == 0;
+}
+
 std::string HttpAuth::peer_name(const sockaddr* a) {
   char host[INET6_ADDRSTRLEN] = "?";
   if (a->sa_family == AF_INET) {

@@ -31,6 +31,10 @@ class HttpAuth {
   /// Never throws.
   bool check(std::string_view authorization) const;
 
+  /// True when no authentication is required or password is the secret (the console's login
+  /// form). Constant time in the password's content.
+  bool check_password(std::string_view password) const;
+
   /// Counts a request answered 401 (peer: "address:port"; had_credentials: wrong rather than
   /// missing) and logs a warning on the "rpc" logger at most every 10 s.
   void note_refused(const std::string& peer, bool had_credentials);

@@ -9,8 +9,11 @@
 #include <boost/beast/http/verb.hpp>
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fh::master {
@@ -18,9 +21,27 @@ namespace fh::master {
 /// A complete request as a handler sees it.
 struct HttpRequest {
   boost::beast::http::verb method = boost::beast::http::verb::unknown;
-  std::string target;        ///< path and query, as sent
-  std::string body;          ///< the whole body
-  std::string peer_address;  ///< the client's IP address (no port)
+  std::string target;         ///< path and query, as sent
+  std::string body;           ///< the whole body
+  std::string peer_address;   ///< the client's IP address (no port)
+  std::string content_type;   ///< Content-Type header
+  std::string accept;         ///< Accept header
+  std::string cookie;         ///< Cookie header
+  std::string if_none_match;  ///< If-None-Match header
+  bool tls = false;           ///< arrived over HTTPS
+  /// How the request was authenticated: "none" (no secret configured, or a public route
+  /// without credentials), "basic" or "cookie" (a console session).
+  std::string auth = "none";
+};
+
+/// More of a reply: produces the body piece by piece, for long or endless responses (a live
+/// MJPEG stream, a large export). Called on the request pool; returns the next piece, an
+/// empty string for "nothing new yet, ask again after interval_s", or nullopt at the end.
+/// The connection closes after the last piece. Destroyed when the response ends (a client
+/// that goes away ends it too).
+struct HttpStream {
+  std::function<std::optional<std::string>()> next;
+  double interval_s = 0.2;  ///< pause after an empty piece
 };
 
 /// What a handler answers.
@@ -28,6 +49,8 @@ struct HttpReply {
   boost::beast::http::status status = boost::beast::http::status::ok;
   std::string content_type = "text/plain";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< more headers (Set-Cookie ...)
+  std::shared_ptr<HttpStream> stream;  ///< set: the body comes from it (body is ignored)
 };
 
 struct HttpRoute {
@@ -38,6 +61,8 @@ struct HttpRoute {
   /// small body, bounded work): it runs on the I/O thread, saving two thread hand-offs.
   /// Everything else runs on the request pool.
   std::function<bool(const HttpRequest&)> quick;
+  /// Served without credentials when a secret is configured (the login form and its assets).
+  bool is_public = false;
 };
 
 class HttpRouter {

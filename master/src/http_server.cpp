@@ -1,6 +1,7 @@
 #include "http_server.hpp"
 
 #include "connection_limiter.hpp"
+#include "console_sessions.hpp"
 #include "dispatch_pool.hpp"
 #include "framehive/shared/log_throttle.hpp"
 #include "framehive/shared/logging.hpp"
@@ -27,6 +28,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -57,6 +59,22 @@ clock::duration seconds_or_forever(double s) {
   return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
 }
 
+/// Percent-encodes everything but unreserved characters and '/' (a path for ?next=).
+std::string url_encode(std::string_view s) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    }
+  }
+  return out;
+}
+
 bool is_http_error(const error_code& ec) {
   return ec.category() == http::make_error_code(http::error::bad_method).category();
 }
@@ -65,10 +83,11 @@ bool is_http_error(const error_code& ec) {
 
 /// What every connection shares; lives as long as the server.
 struct ServerContext {
-  explicit ServerContext(HttpRouter r, const RpcServerConfig& c)
+  ServerContext(HttpRouter r, const RpcServerConfig& c, HttpAuth& a, ConsoleSessions& s)
       : router(std::move(r)),
         config(c),
-        auth(c.auth_secret),
+        auth(a),
+        sessions(s),
         limiter({c.max_conn, c.max_conn_per_address, c.max_unauth_conn}),
         pool(c.max_conn, std::chrono::seconds(60)),
         header_timeout(seconds_or_forever(c.header_timeout_s)),
@@ -79,7 +98,8 @@ struct ServerContext {
 
   const HttpRouter router;       ///< targets
   const RpcServerConfig config;  ///< limits
-  HttpAuth auth;                 ///< thread-safe
+  HttpAuth& auth;                ///< thread-safe
+  ConsoleSessions& sessions;     ///< thread-safe
   ConnectionLimiter limiter;     ///< thread-safe; outlives every session
   DispatchPool pool;             ///< thread-safe
   const clock::duration header_timeout, request_timeout, keepalive_timeout, response_timeout;
@@ -163,21 +183,38 @@ class HttpSession : public ConnectionLimiter::Member {
     }
     auto& req = parser_->get();
     version_ = req.version();
-    // Credentials first: without them nothing is served, not even a 404, and no body is read.
+    api_target_ = req.target().substr(0, 5) == "/api/";
+    // Credentials first: without them nothing is served, not even a 404, and no body is read
+    // (except the public login form and its assets).
+    route_ = ctx_.router.find(std::string_view(req.target().data(), req.target().size()));
     const auto authorization = req[http::field::authorization];
-    if (!ctx_.auth.check(std::string_view(authorization.data(), authorization.size()))) {
-      ctx_.auth.note_refused(peer_, !authorization.empty());
-      return reply_unauthorized();
+    auth_ = "none";
+    csrf_.reset();
+    if (ctx_.auth.required()) {
+      if (ctx_.auth.check(std::string_view(authorization.data(), authorization.size()))) {
+        auth_ = "basic";
+      } else if (auto csrf = ctx_.sessions.check(std::string_view(
+                     req[http::field::cookie].data(), req[http::field::cookie].size()))) {
+        auth_ = "cookie";
+        csrf_ = std::move(*csrf);
+      } else if (!route_ || !route_->is_public) {
+        ctx_.auth.note_refused(peer_, !authorization.empty());
+        return reply_unauthorized(req);
+      }
     }
-    if (!ctx_.limiter.authenticate(id_)) {
-      return reply_error(http::status::service_unavailable,
-                         "too many connections (--max-conn " +
-                             std::to_string(ctx_.config.max_conn) + " are open)");
+    if (auth_ != "none" || !ctx_.auth.required()) {
+      if (!ctx_.limiter.authenticate(id_)) {
+        return reply_error(http::status::service_unavailable,
+                           "too many connections (--max-conn " +
+                               std::to_string(ctx_.config.max_conn) + " are open)");
+      }
     }
     first_ = false;
-    route_ = ctx_.router.find(std::string_view(req.target().data(), req.target().size()));
     if (!route_) {
-      return reply_error(http::status::not_found, "not found: the XML-RPC endpoint is POST /RPC2");
+      return reply_error(http::status::not_found,
+                         "not found: " + std::string(req.target()) +
+                             " (XML-RPC is POST /RPC2, the console /, the API /api/v1/, "
+                             "metrics /metrics)");
     }
     if (std::find(route_->methods.begin(), route_->methods.end(), req.method()) ==
         route_->methods.end()) {
@@ -188,6 +225,9 @@ class HttpSession : public ConnectionLimiter::Member {
       return reply_error(http::status::method_not_allowed,
                          "method not allowed: " + std::string(req.target()) + " takes " + allow,
                          allow);
+    }
+    if (req.method() == http::verb::post) {
+      if (const char* why = cross_site(req)) return reply_error(http::status::forbidden, why);
     }
     if (req.find(http::field::transfer_encoding) != req.end() ||
         (req.method() == http::verb::post && !parser_->content_length())) {
@@ -241,6 +281,12 @@ class HttpSession : public ConnectionLimiter::Member {
     request.target = std::string(req.target());
     request.body = std::move(req.body());
     request.peer_address = peer_.substr(0, peer_.rfind(':'));
+    request.content_type = std::string(req[http::field::content_type]);
+    request.accept = std::string(req[http::field::accept]);
+    request.cookie = std::string(req[http::field::cookie]);
+    request.if_none_match = std::string(req[http::field::if_none_match]);
+    request.tls = Derived::k_tls;
+    request.auth = auth_;
     parser_.reset();
     if (route_->quick && route_->quick(request)) {
       HttpReply reply = route_->handler(request);
@@ -268,8 +314,10 @@ class HttpSession : public ConnectionLimiter::Member {
   }
 
   void write_reply(HttpReply reply) {
+    if (reply.stream) return start_stream(std::move(reply));
     auto res = std::make_shared<http::response<http::string_body>>(reply.status, version_);
     res->set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) res->insert(name, value);
     res->keep_alive(keep_alive_ && !ctx_.stopping);
     res->body() = std::move(reply.body);
     res->prepare_payload();
@@ -295,11 +343,110 @@ class HttpSession : public ConnectionLimiter::Member {
         });
   }
 
+  /// A streamed reply: the header, then each piece the stream produces (on the pool), until it
+  /// ends, the client goes, or a piece is not read within response_timeout. Then the close.
+  void start_stream(HttpReply reply) {
+    auto res = std::make_shared<http::response<http::empty_body>>(reply.status, version_);
+    res->set(http::field::content_type, reply.content_type);
+    for (const auto& [name, value] : reply.headers) res->insert(name, value);
+    res->set(http::field::cache_control, "no-store");
+    res->keep_alive(false);  // the body ends with the connection
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    tcp().expires_after(ctx_.response_timeout);
+    stream_ = std::move(reply.stream);
+    stream_timer_.emplace(derived().stream().get_executor());
+    http::async_write_header(
+        derived().stream(), *sr,
+        [self = derived().shared_from_this(), res, sr](error_code ec, std::size_t) {
+          if (ec) return self->end_stream();
+          self->next_piece();
+        });
+  }
+
+  void next_piece() {
+    if (ctx_.stopping) return end_stream();
+    tcp().expires_never();  // the producer may wait; the timer and stop() end it
+    auto self = derived().shared_from_this();
+    auto work = net::make_work_guard(derived().stream().get_executor());
+    const bool queued =
+        ctx_.pool.submit([self, stream = stream_, work = std::move(work)]() mutable {
+          std::optional<std::string> piece;
+          try {
+            piece = stream->next();
+          } catch (const std::exception& e) {
+            self->ctx_.log->error("a streamed response failed: {}", e.what());
+          }
+          net::post(
+              self->derived().stream().get_executor(),
+              [self, piece = std::move(piece)]() mutable { self->write_piece(std::move(piece)); });
+          work.reset();
+        });
+    if (!queued) end_stream();
+  }
+
+  void write_piece(std::optional<std::string> piece) {
+    if (!piece || ctx_.stopping) return end_stream();
+    if (piece->empty()) {
+      stream_timer_->expires_after(seconds_or_forever(stream_->interval_s));
+      return stream_timer_->async_wait([self = derived().shared_from_this()](error_code ec) {
+        if (ec) return self->end_stream();
+        self->next_piece();
+      });
+    }
+    auto data = std::make_shared<std::string>(std::move(*piece));
+    tcp().expires_after(ctx_.response_timeout);
+    net::async_write(derived().stream(), net::buffer(*data),
+                     [self = derived().shared_from_this(), data](error_code ec, std::size_t) {
+                       if (ec) return self->end_stream();
+                       self->next_piece();
+                     });
+  }
+
+  void end_stream() {
+    stream_.reset();
+    stream_timer_.reset();
+    derived().close_gracefully();
+  }
+
+  /// Why a POST must be refused as cross-site, or nullptr: an Origin naming another host than
+  /// Host, or a session-cookie request without the session's CSRF token.
+  template <class Request>
+  const char* cross_site(const Request& req) const {
+    const auto origin = req[http::field::origin];
+    if (!origin.empty()) {
+      std::string_view o(origin.data(), origin.size());
+      const auto scheme_end = o.find("://");
+      if (scheme_end != std::string_view::npos) o.remove_prefix(scheme_end + 3);
+      const auto host = req[http::field::host];
+      if (o != std::string_view(host.data(), host.size())) {
+        return "forbidden: a cross-site request (its Origin is not this master)";
+      }
+    }
+    if (auth_ == "cookie") {
+      const auto token = req["X-CSRF-Token"];
+      if (!csrf_ || std::string_view(token.data(), token.size()) != *csrf_) {
+        return "forbidden: a console request without the session's X-CSRF-Token";
+      }
+    }
+    return nullptr;
+  }
+
   /// A short text/plain reply that ends the connection, then the linger.
   void reply_error(http::status status, std::string text, const std::string& allow = {},
                    bool challenge = false) {
     auto res = std::make_shared<http::response<http::string_body>>(status, version_);
-    res->set(http::field::content_type, "text/plain");
+    if (api_target_) {  // the API's errors are JSON (docs/http-api.md, "Errors")
+      res->set(http::field::content_type, "application/json");
+      std::string escaped;
+      for (char c : text) {
+        if (c == '"' || c == '\\') escaped += '\\';
+        if (static_cast<unsigned char>(c) >= ' ') escaped += c;
+      }
+      text = "{\"error\": {\"status\": " + std::to_string(static_cast<int>(status)) +
+             ", \"message\": \"" + escaped + "\"}}";
+    } else {
+      res->set(http::field::content_type, "text/plain");
+    }
     if (!allow.empty()) res->set(http::field::allow, allow);
     if (challenge) res->set(http::field::www_authenticate, HttpAuth::k_challenge);
     if (status == http::status::service_unavailable) res->set(http::field::retry_after, "1");
@@ -314,11 +461,33 @@ class HttpSession : public ConnectionLimiter::Member {
                       });
   }
 
-  void reply_unauthorized() {
+  /// 401, or for a browser asking for a page a redirect to the login form.
+  template <class Request>
+  void reply_unauthorized(const Request& req) {
+    const auto accept = req[http::field::accept];
+    const std::string_view target(req.target().data(), req.target().size());
+    if (req.method() == http::verb::get && accept.find("text/html") != beast::string_view::npos &&
+        target.substr(0, 5) != "/api/" && target != "/metrics") {
+      auto res =
+          std::make_shared<http::response<http::string_body>>(http::status::see_other, version_);
+      res->set(http::field::location, "/login?next=" + url_encode(target));
+      res->set(http::field::content_type, "text/plain");
+      res->keep_alive(false);
+      res->body() = "login required: /login\n";
+      res->prepare_payload();
+      tcp().expires_after(kErrorWriteTime);
+      return http::async_write(
+          derived().stream(), *res,
+          [self = derived().shared_from_this(), res](error_code ec, std::size_t) {
+            if (ec) return self->close_now();
+            self->derived().linger();
+          });
+    }
+    const bool console = !req["X-Framehive-Console"].empty();
     reply_error(http::status::unauthorized,
                 "unauthorized: this master requires HTTP Basic credentials (user framehive, "
-                "password the shared secret; see docs/api.md)",
-                {}, true);
+                "password the shared secret; see docs/api.md) or a console login",
+                {}, !console);
   }
 
   /// After an error reply to a plain-TCP client that may still be sending: stop writing,
@@ -341,15 +510,21 @@ class HttpSession : public ConnectionLimiter::Member {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<GrowingBody>> parser_;  ///< the request being read
   const HttpRoute* route_ = nullptr;                         ///< of the request being served
-  unsigned version_ = 11;    ///< HTTP version of the request being served
-  bool keep_alive_ = false;  ///< of the request being served
-  bool first_ = true;        ///< no request header read yet
-  char sink_[4096];          ///< the linger's discarded input
+  std::string auth_ = "none";           ///< how the request being served was authenticated
+  bool api_target_ = false;             ///< the request is for /api/ (its errors are JSON)
+  std::optional<std::string> csrf_;     ///< its session's CSRF token (cookie requests)
+  std::shared_ptr<HttpStream> stream_;  ///< the streamed reply being written
+  std::optional<net::steady_timer> stream_timer_;  ///< its pause between empty pieces
+  unsigned version_ = 11;                          ///< HTTP version of the request being served
+  bool keep_alive_ = false;                        ///< of the request being served
+  bool first_ = true;                              ///< no request header read yet
+  char sink_[4096];                                ///< the linger's discarded input
 };
 
 class PlainSession : public HttpSession<PlainSession>,
                      public std::enable_shared_from_this<PlainSession> {
  public:
+  static constexpr bool k_tls = false;
   PlainSession(tcp::socket&& socket, ServerContext& ctx, std::string peer)
       : HttpSession(ctx, std::move(peer)), stream_(std::move(socket)) {}
   beast::tcp_stream& stream() { return stream_; }
@@ -372,6 +547,7 @@ class PlainSession : public HttpSession<PlainSession>,
 
 class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_from_this<TlsSession> {
  public:
+  static constexpr bool k_tls = true;
   TlsSession(tcp::socket&& socket, ssl::context& tls, ServerContext& ctx, std::string peer)
       : HttpSession(ctx, std::move(peer)), stream_(std::move(socket), tls) {}
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
@@ -415,8 +591,9 @@ class TlsSession : public HttpSession<TlsSession>, public std::enable_shared_fro
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(HttpRouter router, const RpcServerConfig& config, int listen_fd)
-      : ctx(std::move(router), config),
+  Impl(HttpRouter router, const RpcServerConfig& config, int listen_fd, HttpAuth& auth,
+       ConsoleSessions& sessions)
+      : ctx(std::move(router), config, auth, sessions),
         acceptor(net::make_strand(ioc)),
         retry(acceptor.get_executor()) {
     if (!config.tls_cert_file.empty() || !config.tls_key_file.empty()) {
@@ -526,8 +703,9 @@ struct HttpServer::Impl {
   shared::LogThrottle refusals{std::chrono::seconds(10)};       ///< acceptor strand only
 };
 
-HttpServer::HttpServer(HttpRouter router, const RpcServerConfig& config, int listen_fd)
-    : impl_(std::make_unique<Impl>(std::move(router), config, listen_fd)) {}
+HttpServer::HttpServer(HttpRouter router, const RpcServerConfig& config, int listen_fd,
+                       HttpAuth& auth, ConsoleSessions& sessions)
+    : impl_(std::make_unique<Impl>(std::move(router), config, listen_fd, auth, sessions)) {}
 
 HttpServer::~HttpServer() {
   stop();

@@ -69,6 +69,13 @@ int main(int argc, char** argv) {
         "retain-results",
         po::value(&c.scheduler.retain_results)->default_value(d.scheduler.retain_results),
         "results kept per port, in memory and in the database")(
+        "stall-after", po::value(&c.scheduler.stall_after)->default_value(d.scheduler.stall_after),
+        "seconds without a frame after which a port shows as stalled (console, API, metrics); "
+        "0 = never")(
+        "max-pending-uploads",
+        po::value(&c.scheduler.max_pending_uploads)->default_value(d.scheduler.max_pending_uploads),
+        "uploaded images (console, API, framehive-ctl detect) waiting at once; more are refused "
+        "(503), never dropped")(
         "max-conn", po::value(&c.rpc.max_conn)->default_value(d.rpc.max_conn),
         "authenticated connections at once (each long-polling worker holds one) and the bound "
         "of the request threads; a request on a connection beyond it is answered 503")(

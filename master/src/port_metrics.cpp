@@ -29,6 +29,15 @@ PortMetrics::PortMetrics(std::string default_detector, std::map<int, std::string
 
 PortStatus& PortMetrics::stats(int port) { return books(port).stats; }
 
+void PortMetrics::record_received(int port, double now_mono, double now_wall) {
+  Port& p = books(port);
+  p.stats.last_received_at = now_wall;
+  p.received_mono.push_back(now_mono);
+  while (!p.received_mono.empty() && now_mono - p.received_mono.front() > k_fps_window_s) {
+    p.received_mono.pop_front();
+  }
+}
+
 PortMetrics::Port& PortMetrics::books(int port) {
   auto it = ports_.find(port);
   if (it == ports_.end()) {
@@ -36,6 +45,8 @@ PortMetrics::Port& PortMetrics::books(int port) {
     it->second.stats.port = port;
     auto d = port_detectors_.find(port);
     it->second.stats.detector = d == port_detectors_.end() ? default_detector_ : d->second;
+    it->second.stats.source = port == shared::api::k_upload_port ? "upload" : "camera";
+    it->second.counters.port = port;
   }
   return it->second;
 }
@@ -57,8 +68,26 @@ void PortMetrics::record_completion(const ResultRecord& record, const shared::ap
     p.completions_mono.pop_front();
   }
   if (record.captured_at > 0.0) {
-    p.latencies_ms.push_back((record.completed_at - record.captured_at) * 1000.0);
+    const double latency_s = record.completed_at - record.captured_at;
+    p.latencies_ms.push_back(latency_s * 1000.0);
     if (p.latencies_ms.size() > k_latency_window) p.latencies_ms.pop_front();
+    const auto bucket = static_cast<std::size_t>(
+        std::lower_bound(k_latency_buckets_s.begin(), k_latency_buckets_s.end(), latency_s) -
+        k_latency_buckets_s.begin());
+    p.counters.latency_buckets[bucket]++;
+    p.counters.latency_sum_s += latency_s;
+    p.counters.latency_count++;
+  }
+  for (const auto& d : record.detections) {
+    auto& labels = p.counters.detections;
+    auto it = labels.find(d.label);
+    if (it != labels.end()) {
+      it->second++;
+    } else if (labels.size() < k_max_labels_per_port) {
+      labels.emplace(d.label, 1);
+    } else {
+      labels["other"]++;
+    }
   }
   p.results.push_front(record);
   if (p.results.size() > retain_results_) p.results.pop_back();
@@ -66,6 +95,7 @@ void PortMetrics::record_completion(const ResultRecord& record, const shared::ap
   if (!kept_.emplace(record.task_id, KeptFrame{record, image}).second) return;
   kept_bytes_ += image->size();
   p.kept++;
+  p.latest_kept = record.task_id;
   p.kept_order.push_back(record.task_id);
   kept_all_.push_back(record.task_id);
   while (p.kept > keep_frames_) {  // the port's oldest kept frame
@@ -127,9 +157,35 @@ std::vector<PortStatus> PortMetrics::status_rows(double now_mono) const {
     std::vector<double> lat(p.latencies_ms.begin(), p.latencies_ms.end());
     ps.latency_p50_ms = percentile(lat, 50);
     ps.latency_p99_ms = percentile(std::move(lat), 99);
+    std::size_t arrived = 0;
+    for (double t : p.received_mono) arrived += (now_mono - t <= k_fps_window_s) ? 1 : 0;
+    ps.fps_in = static_cast<double>(arrived) / k_fps_window_s;
+    if (kept_.count(p.latest_kept)) ps.latest_task_id = p.latest_kept;
     rows.push_back(std::move(ps));
   }
   return rows;
+}
+
+std::vector<PortCounters> PortMetrics::counters() const {
+  std::vector<PortCounters> out;
+  out.reserve(ports_.size());
+  for (const auto& [pn, p] : ports_) out.push_back(p.counters);
+  return out;
+}
+
+std::optional<KeptFrame> PortMetrics::latest_frame(int port) const {
+  auto it = ports_.find(port);
+  if (it == ports_.end()) return std::nullopt;
+  return kept_frame(it->second.latest_kept);
+}
+
+std::optional<ResultRecord> PortMetrics::find_result(int port, const std::string& task_id) const {
+  auto it = ports_.find(port);
+  if (it == ports_.end()) return std::nullopt;
+  for (const auto& r : it->second.results) {
+    if (r.task_id == task_id) return r;
+  }
+  return std::nullopt;
 }
 
 }  // namespace fh::master

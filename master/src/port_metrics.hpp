@@ -3,6 +3,7 @@
 // (newest first) and the kept frames (JPEG and record) of recent completions.
 // Not thread-safe: the Scheduler owns it and calls it only while holding Scheduler::mutex_.
 
+#include "framehive/master/scheduler.hpp"
 #include "framehive/master/types.hpp"
 
 #include <cstddef>
@@ -35,6 +36,8 @@ class PortMetrics {
 
   /// The counters of a port, created with its default detector on first use.
   PortStatus& stats(int port);
+  /// Books a frame's arrival (for fps_in and last_received_at).
+  void record_received(int port, double now_mono, double now_wall);
   /// Appends results loaded from the store (newest first); the first one names the stream
   /// when the port has none yet.
   void load_results(int port, std::vector<ResultRecord> records);
@@ -43,12 +46,20 @@ class PortMetrics {
   void record_completion(const ResultRecord& record, const shared::api::Image& image,
                          double now_mono);
 
+  /// Whether a frame is kept.
+  bool is_kept(const std::string& task_id) const { return kept_.count(task_id) > 0; }
   /// A kept frame with its record, if still kept.
   std::optional<KeptFrame> kept_frame(const std::string& task_id) const;
   /// The newest results of a port (limit 0: all retained), newest first.
   std::vector<ResultRecord> results(int port, std::size_t limit) const;
   /// One status row per port, in port order, with fps and latency percentiles at now_mono.
   std::vector<PortStatus> status_rows(double now_mono) const;
+  /// The latency histogram and detections per label of every port, in port order.
+  std::vector<PortCounters> counters() const;
+  /// The newest kept frame of a port.
+  std::optional<KeptFrame> latest_frame(int port) const;
+  /// A result the port still retains in memory.
+  std::optional<ResultRecord> find_result(int port, const std::string& task_id) const;
 
  private:
   struct Port {
@@ -59,6 +70,9 @@ class PortMetrics {
     std::deque<std::string> kept_order;   ///< kept frame ids of this port, oldest first; ids
                                           ///< already evicted by the byte cap are skipped
     std::size_t kept = 0;                 ///< frames of this port in kept_
+    std::deque<double> received_mono;     ///< recent arrival times, for fps_in
+    PortCounters counters;                ///< cumulative latency histogram, detections
+    std::string latest_kept;              ///< newest kept frame's task id
   };
 
   /// Forgets a kept frame if still kept; true when it was.

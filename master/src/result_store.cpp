@@ -314,6 +314,54 @@ std::vector<ResultRecord> ResultStore::results_after(int port, double since, std
   return out;
 }
 
+std::optional<ResultRecord> ResultStore::result_by_task(const std::string& task_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt st{prepare((std::string(k_result_cols) + "WHERE task_id = ?").c_str())};
+  sqlite3_bind_text(st.s, 1, task_id.data(), static_cast<int>(task_id.size()), SQLITE_TRANSIENT);
+  if (sqlite3_step(st.s) != SQLITE_ROW) return std::nullopt;
+  auto r = read_result_row(st.s);
+  r.detections = load_detections(sqlite3_column_int64(st.s, 0));
+  return r;
+}
+
+std::vector<ResultRecord> ResultStore::search(const SearchQuery& q) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::string sql = std::string(k_result_cols) + "WHERE captured_at >= ? AND captured_at <= ?";
+  if (!q.ports.empty()) {
+    sql += " AND port IN (";
+    for (std::size_t i = 0; i < q.ports.size(); ++i) sql += i ? ",?" : "?";
+    sql += ")";
+  }
+  if (!q.label.empty() || q.min_confidence > 0.0) {
+    sql +=
+        " AND EXISTS (SELECT 1 FROM detections d WHERE d.result_id = results.id"
+        " AND d.confidence >= ?";
+    if (!q.label.empty()) sql += " AND d.label = ?";
+    sql += ")";
+  }
+  sql += " ORDER BY id DESC LIMIT ?";
+  Stmt st{prepare(sql.c_str())};
+  int i = 1;
+  sqlite3_bind_double(st.s, i++, q.since);
+  sqlite3_bind_double(st.s, i++, q.until);
+  for (int port : q.ports) sqlite3_bind_int(st.s, i++, port);
+  if (!q.label.empty() || q.min_confidence > 0.0) {
+    sqlite3_bind_double(st.s, i++, q.min_confidence);
+    if (!q.label.empty()) {
+      sqlite3_bind_text(st.s, i++, q.label.data(), static_cast<int>(q.label.size()),
+                        SQLITE_TRANSIENT);
+    }
+  }
+  sqlite3_bind_int64(st.s, i, static_cast<sqlite3_int64>(q.limit));
+  std::vector<ResultRecord> out;
+  while (sqlite3_step(st.s) == SQLITE_ROW) {
+    auto r = read_result_row(st.s);
+    r.detections = load_detections(sqlite3_column_int64(st.s, 0));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 std::vector<SummaryBucket> ResultStore::summary(int port, double interval, double since) {
   std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::int64_t, SummaryBucket> buckets;
@@ -353,9 +401,10 @@ std::vector<FailureRecord> ResultStore::failures(int port, std::size_t limit) {
   std::lock_guard<std::mutex> lock(mutex_);
   Stmt st{
       prepare("SELECT task_id, port, stream, frame_id, captured_at, failed_at, worker_id,"
-              " reason FROM failures WHERE port = ? ORDER BY id DESC LIMIT ?")};
+              " reason FROM failures WHERE (? < 0 OR port = ?) ORDER BY id DESC LIMIT ?")};
   sqlite3_bind_int(st.s, 1, port);
-  sqlite3_bind_int64(st.s, 2, static_cast<sqlite3_int64>(limit));
+  sqlite3_bind_int(st.s, 2, port);
+  sqlite3_bind_int64(st.s, 3, static_cast<sqlite3_int64>(limit));
   std::vector<FailureRecord> out;
   while (sqlite3_step(st.s) == SQLITE_ROW) {
     FailureRecord f;

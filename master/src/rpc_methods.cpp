@@ -1,9 +1,11 @@
 #include "rpc_methods.hpp"
 
+#include "frame_render.hpp"
 #include "framehive/shared/api/names.hpp"
 #include "framehive/shared/api/xmlrpc.hpp"
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/logging.hpp"
+#include "uploads.hpp"
 
 #include <xmlrpc-c/girerr.hpp>
 
@@ -169,6 +171,39 @@ class Methods {
     return api::to_value(*kept);
   }
 
+  value add_image(const paramList& p) {
+    check_count(p, 1, 3, "add_image(image [, detector [, name]])");
+    if (p[0].type() != value::TYPE_BYTESTRING) type_fault("image: expected base64");
+    const xmlrpc_c::value_bytestring raw(p[0]);
+    if (raw.length() > limits_.max_image_bytes) {
+      throw LimitError("image: " + std::to_string(raw.length()) + " bytes, over the limit of " +
+                       std::to_string(limits_.max_image_bytes));
+    }
+    auto bytes = raw.vectorUcharValue();
+    const bool png = bytes.size() >= 4 && bytes[0] == 0x89 && bytes[1] == 'P';
+    std::vector<std::uint8_t> jpeg;
+    try {
+      jpeg = upload_to_jpeg(png ? "image/png" : "image/jpeg", bytes, jpeg_limits_.max_pixels);
+    } catch (const ImageError& e) {
+      if (e.http_status == 413) throw LimitError(std::string("image: ") + e.what());
+      type_fault(std::string("image: ") + e.what());
+    }
+    const std::string detector = p.size() > 1 ? api::string_from(p[1], api::field::detector) : "";
+    const std::string name = p.size() > 2 ? api::string_from(p[2], api::field::name) : "";
+    return xmlrpc_c::value_string(add_upload(scheduler_, std::move(jpeg), detector, name).task_id);
+  }
+
+  value get_task(const paramList& p) {
+    check_count(p, 1, 1, "get_task(task_id)");
+    const auto id = api::string_from(p[0], api::field::task_id);
+    auto info = scheduler_.task_info(id);
+    if (!info) {
+      throw xmlrpc_c::fault("unknown task '" + id + "'",
+                            static_cast<xmlrpc_c::fault::code_t>(api::fault::not_found));
+    }
+    return api::to_value(*info);
+  }
+
   value export_results(const paramList& p) {
     check_count(p, 4, 4, "export_results(port, since, cursor, limit)");
     const auto port = api::int_from(p[0], api::field::port);
@@ -275,6 +310,14 @@ std::vector<MethodDef> make_methods(Scheduler& s, ResultStore* store,
        "persisted results captured at or after since (Unix s), oldest first, after cursor (0 to "
        "start; pass the returned cursor to continue).",
        bind(&Methods::export_results)},
+      {name::add_image, "s:6,s:6s,s:6ss",
+       "add_image(image [, detector [, name]]) -> task_id. Queues a still image (JPEG or PNG) "
+       "as a task of the reserved port 0; it waits for a worker however long it takes.",
+       bind(&Methods::add_image)},
+      {name::get_task, "S:s",
+       "get_task(task_id) -> {task_id, state, port, stream, detector, attempt [, record] [, "
+       "failure]}; state pending | in_progress | completed | failed; fault 404 when unknown.",
+       bind(&Methods::get_task)},
   };
 }
 

@@ -1,7 +1,11 @@
 #include "framehive/master/rpc_server.hpp"
 
+#include "console_sessions.hpp"
 #include "framehive/shared/api/names.hpp"
+#include "framehive/shared/clock.hpp"
 #include "framehive/shared/xmlrpc_codec.hpp"
+#include "http_api.hpp"
+#include "http_auth.hpp"
 #include "http_router.hpp"
 #include "http_server.hpp"
 #include "rpc_dispatcher.hpp"
@@ -112,25 +116,39 @@ HttpRoute xmlrpc_route(const rpc::RpcDispatcher& dispatcher, std::size_t max_byt
 
 struct RpcServer::Impl {
   Scheduler& scheduler;                                  ///< woken on stop (long polls)
+  const RpcServerConfig config;                          ///< what the routes read
+  HttpAuth auth;                                         ///< the shared secret's check
+  ConsoleSessions sessions;                              ///< the console's logins
+  ApiContext api;                                        ///< the JSON API, console, metrics
   std::unique_ptr<const rpc::RpcDispatcher> dispatcher;  ///< the methods; thread-safe
   std::unique_ptr<HttpServer> server;                    ///< the HTTP server
   int bound_port = 0;                                    ///< the listening port
   std::atomic<bool> stopping{false};                     ///< stop() was called
 
-  explicit Impl(Scheduler& s) : scheduler(s) {}
+  Impl(Scheduler& s, ResultStore* store, RpcServerConfig c)
+      : scheduler(s),
+        config(std::move(c)),
+        auth(config.auth_secret),
+        sessions(auth, shared::SystemClock::instance()),
+        api{s, store, config, sessions} {}
 };
 
 RpcServer::RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config)
-    : impl_(std::make_unique<Impl>(scheduler)) {
+    : impl_(std::make_unique<Impl>(scheduler, store, std::move(config))) {
   raise_file_limit();
+  const RpcServerConfig& c = impl_->config;
   impl_->dispatcher =
-      std::make_unique<const rpc::RpcDispatcher>(rpc::make_methods(scheduler, store, config));
+      std::make_unique<const rpc::RpcDispatcher>(rpc::make_methods(scheduler, store, c));
   HttpRouter router;
-  router.add(xmlrpc_route(*impl_->dispatcher, config.max_request_bytes));
-  const int fd = open_listen_socket(config.bind, config.port);
+  router.add(xmlrpc_route(*impl_->dispatcher, c.max_request_bytes));
+  router.add(api_route(impl_->api));
+  router.add(metrics_route(impl_->api));
+  for (auto& route : console_routes(impl_->api)) router.add(std::move(route));  // "/" last
+  const int fd = open_listen_socket(c.bind, c.port);
   impl_->bound_port = bound_port(fd);
   try {
-    impl_->server = std::make_unique<HttpServer>(std::move(router), config, fd);
+    impl_->server =
+        std::make_unique<HttpServer>(std::move(router), c, fd, impl_->auth, impl_->sessions);
   } catch (...) {
     ::close(fd);  // the server owns it only once constructed
     throw;

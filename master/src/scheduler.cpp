@@ -68,6 +68,17 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
       throw LimitError("port " + std::to_string(*fresh.begin()) + ": the master keeps books for " +
                        std::to_string(metrics_->port_count()) + " ports, its limit (--max-ports)");
     }
+    if (config_.max_pending_uploads > 0) {
+      std::size_t uploads = 0;
+      for (const auto& f : frames) uploads += f.port == shared::api::k_upload_port ? 1 : 0;
+      if (uploads > 0 &&
+          static_cast<std::size_t>(metrics_->stats(shared::api::k_upload_port).pending) + uploads >
+              config_.max_pending_uploads) {
+        throw LimitError(std::to_string(config_.max_pending_uploads) +
+                         " uploaded images are waiting already (--max-pending-uploads): try "
+                         "again when workers have processed some");
+      }
+    }
     for (int port : fresh) metrics_->stats(port);  // admitted now: concurrent calls see them
     first_seq = next_seq_;
     next_seq_ += frames.size();
@@ -101,7 +112,8 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
       if (!f.stream.empty()) p.stream = f.stream;
       p.received++;
       p.last_frame_id = f.frame_id;
-      if (config_.max_pending_per_port > 0 &&
+      metrics_->record_received(f.port, now_mono, now_wall);
+      if (f.port != shared::api::k_upload_port && config_.max_pending_per_port > 0 &&
           static_cast<std::size_t>(p.pending) >= config_.max_pending_per_port) {
         drop_oldest_pending(f.port, q);
       }
@@ -177,6 +189,8 @@ void Scheduler::discard_pending(int port, std::string id, Discard why) {
 }
 
 bool Scheduler::too_old(const Entry& e, double now_wall, double now_mono) const {
+  // An upload waits for a worker however long it takes (max_pending_uploads bounds them).
+  if (e.task.frame.port == shared::api::k_upload_port) return false;
   const double age = e.task.frame.captured_at > 0.0 ? now_wall - e.task.frame.captured_at
                                                     : now_mono - e.added_mono;
   return config_.max_frame_age > 0.0 && age > config_.max_frame_age;
@@ -354,6 +368,7 @@ void Scheduler::fail(Entry& e, const std::string& reason, const std::string& wor
   f.failed_at = clock_.wall();
   f.worker_id = worker_id;
   f.reason = reason;
+  e.failure = f;
   persist.push_back(std::move(f));
   finish(e);
 }
@@ -523,6 +538,81 @@ std::optional<KeptFrame> Scheduler::get_frame(const std::string& task_id) {
   return metrics_->kept_frame(task_id);
 }
 
+std::optional<KeptFrame> Scheduler::latest_frame(int port) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return metrics_->latest_frame(port);
+}
+
+std::optional<TaskInfo> Scheduler::task_info(const std::string& task_id) {
+  TaskInfo info;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const Entry* e = find(task_id);
+    if (!e) return std::nullopt;
+    const Frame& f = e->task.frame;
+    info.task_id = task_id;
+    info.port = f.port;
+    info.stream = f.stream;
+    info.detector = f.detector;
+    info.attempt = e->task.attempt;
+    switch (e->state) {
+      case State::pending:
+        info.state = "pending";
+        break;
+      case State::in_progress:
+        info.state = "in_progress";
+        break;
+      case State::completed:
+        info.state = "completed";
+        if (auto r = metrics_->find_result(f.port, task_id)) {
+          info.record = std::move(*r);
+          info.has_record = true;
+        }
+        break;
+      case State::failed:
+        info.state = "failed";
+        if (e->failure) {
+          info.failure = *e->failure;
+          info.has_failure = true;
+        }
+        break;
+    }
+  }
+  if (info.state == "completed" && !info.has_record && store_) {
+    try {
+      if (auto r = store_->result_by_task(task_id)) {
+        info.record = std::move(*r);
+        info.has_record = true;
+      }
+    } catch (const std::exception& ex) {
+      store_failed(ex);
+    }
+  }
+  return info;
+}
+
+shared::api::Image Scheduler::task_image(const std::string& task_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Entry* e = find(task_id);
+  if (!e || (e->state != State::pending && e->state != State::in_progress)) return nullptr;
+  return e->task.frame.image;
+}
+
+bool Scheduler::knows_port(int port) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return metrics_->has(port);
+}
+
+bool Scheduler::frame_kept(const std::string& task_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return metrics_->is_kept(task_id);
+}
+
+std::vector<PortCounters> Scheduler::port_counters() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return metrics_->counters();
+}
+
 std::vector<ResultRecord> Scheduler::get_results(int p, std::size_t limit) {
   std::lock_guard<std::mutex> lock(mutex_);
   return metrics_->results(p, limit);
@@ -537,20 +627,45 @@ SchedulerStatus Scheduler::status() {
   s.ports = metrics_->status_rows(now_mono);
   const std::set<std::string> offered = workers_->offered_capabilities();
   std::set<std::string> waiting;
+  std::set<int> waiting_ports;
   for (const auto& [pn, queues] : pending_) {
     for (const auto& [det, q] : queues) {
-      bool any = false;
+      std::int64_t n = 0;
       for (const auto& id : q) {
         auto it = tasks_.find(id);
-        if (it != tasks_.end() && it->second.state == State::pending) {
-          any = true;
-          break;
-        }
+        // a requeued task may sit twice in a queue (its stale entry is skipped on take)
+        if (it != tasks_.end() && it->second.state == State::pending) ++n;
       }
-      if (any && !offered.count(det)) waiting.insert(det);
+      if (n == 0) continue;
+      s.queue[det] += n;
+      if (!offered.count(det)) {
+        waiting.insert(det);
+        waiting_ports.insert(pn);
+      }
     }
   }
   s.waiting_detectors.assign(waiting.begin(), waiting.end());
+  const double now_wall = clock_.wall();
+  for (auto& p : s.ports) {
+    const double silent = now_wall - p.last_received_at;
+    if (waiting_ports.count(p.port)) {
+      p.state = "waiting";
+    } else if (p.received == 0 && p.last_received_at <= 0.0) {
+      p.state = "idle";
+    } else if (p.port != shared::api::k_upload_port && config_.stall_after > 0 &&
+               silent > config_.stall_after) {
+      p.state = "stalled";
+      p.stalled_s = silent;
+    } else {
+      p.state = "live";
+    }
+  }
+  for (auto& w : s.workers) {
+    for (const auto& id : w.current_tasks) {
+      if (const Entry* e = find(id))
+        w.task_age_s = std::max(w.task_age_s, now_mono - e->started_mono);
+    }
+  }
   return s;
 }
 

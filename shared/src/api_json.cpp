@@ -41,7 +41,8 @@ void to_json(Json& j, const WorkerStatus& w) {
            {field::assigned, w.assigned},
            {field::completed, w.completed},
            {field::failed, w.failed},
-           {field::current_tasks, w.current_tasks}};
+           {field::current_tasks, w.current_tasks},
+           {field::task_age_s, w.task_age_s}};
 }
 
 void to_json(Json& j, const PortStatus& p) {
@@ -59,7 +60,13 @@ void to_json(Json& j, const PortStatus& p) {
            {field::last_frame_id, p.last_frame_id},
            {field::fps, p.fps},
            {field::latency_p50_ms, p.latency_p50_ms},
-           {field::latency_p99_ms, p.latency_p99_ms}};
+           {field::latency_p99_ms, p.latency_p99_ms},
+           {field::fps_in, p.fps_in},
+           {field::last_received_at, p.last_received_at},
+           {field::latest_task_id, p.latest_task_id},
+           {field::state, p.state},
+           {field::stalled_s, p.stalled_s},
+           {field::source, p.source}};
 }
 
 void to_json(Json& j, const Status& s) {
@@ -79,6 +86,7 @@ void to_json(Json& j, const Status& s) {
            {field::lost_at_start, s.lost_at_start},
            {field::waiting_detectors, s.waiting_detectors},
            {field::uptime_s, s.uptime_s},
+           {field::queue, s.queue},
            {field::ports, s.ports},
            {field::workers, s.workers}};
 }
@@ -88,6 +96,13 @@ void to_json(Json& j, const SummaryBucket& b) {
            {field::end, b.end},
            {field::frames, b.frames},
            {field::labels, b.labels}};
+}
+
+void to_json(Json& j, const TaskInfo& t) {
+  j = Json{{field::task_id, t.task_id}, {field::state, t.state},       {field::port, t.port},
+           {field::stream, t.stream},   {field::detector, t.detector}, {field::attempt, t.attempt}};
+  j[field::record] = t.has_record ? Json(t.record) : Json(nullptr);
+  j[field::failure] = t.has_failure ? Json(t.failure) : Json(nullptr);
 }
 
 }  // namespace fh::shared::api

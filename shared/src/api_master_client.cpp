@@ -97,4 +97,16 @@ ExportPage MasterClient::export_results(int port, double since, std::int64_t cur
                                       xmlrpc_c::value_i8(cursor), xmlrpc_c::value_int(limit)})));
 }
 
+std::string MasterClient::add_image(const std::vector<std::uint8_t>& image,
+                                    const std::string& detector, const std::string& name) {
+  return string_from(rpc_->call(method::add_image, params({xmlrpc_c::value_bytestring(image),
+                                                           xmlrpc_c::value_string(detector),
+                                                           xmlrpc_c::value_string(name)})),
+                     "task_id");
+}
+
+TaskInfo MasterClient::get_task(const std::string& task_id) {
+  return task_info_from(rpc_->call(method::get_task, params({xmlrpc_c::value_string(task_id)})));
+}
+
 }  // namespace fh::shared::api

@@ -90,6 +90,9 @@ class Members {
   std::string str(const char* n) const { return string_from(at(n), place(n)); }
   bool boolean(const char* n) const { return bool_from(at(n), place(n)); }
   std::vector<std::string> strs(const char* n) const { return strings_from(at(n), place(n)); }
+  // Optional members (added to the contract later; an older master leaves them out).
+  double opt_dbl(const char* n) const { return find(n) ? dbl(n) : 0.0; }
+  std::string opt_str(const char* n) const { return find(n) ? str(n) : std::string(); }
   /// A string member no longer than max bytes.
   std::string bounded(const char* n, std::size_t max) const {
     return bounded_string(at(n), place(n), max);
@@ -134,9 +137,10 @@ void put_frame(Struct& s, const Frame& f) {
   if (!f.detector.empty()) s.emplace(field::detector, str_value(f.detector));
 }
 
-Frame get_frame(const Members& m, const Limits& limits) {
+/// min_port: 1 for frames clients send; 0 for tasks, whose frame may be an upload (port 0).
+Frame get_frame(const Members& m, const Limits& limits, int min_port = 1) {
   Frame f;
-  f.port = m.i32(field::port, 1, 65535);
+  f.port = m.i32(field::port, min_port, 65535);
   f.frame_id = m.i64(field::frame_id);
   f.captured_at = m.dbl(field::captured_at);
   // Optional members: one lookup each.
@@ -258,6 +262,19 @@ value strings_value(const std::vector<std::string>& v) {
   return xmlrpc_c::value_array(out);
 }
 
+value counts_value(const std::map<std::string, std::int64_t>& counts) {
+  Struct out;
+  for (const auto& [name, n] : counts) out.emplace(name, int_value(n));
+  return xmlrpc_c::value_struct(out);
+}
+
+std::map<std::string, std::int64_t> counts_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  std::map<std::string, std::int64_t> out;
+  for (const auto& [name, n] : m.all()) out[name] = int_from(n, m.place(name.c_str()));
+  return out;
+}
+
 // ------------------------------------------------------------------ Frame, Task
 value to_value(const Frame& f) {
   Struct s;
@@ -284,7 +301,7 @@ Task task_from(const value& v, const Limits& limits) {
   Task t;
   t.task_id = m.str(field::task_id);
   t.attempt = m.i32(field::attempt, 1, std::numeric_limits<int>::max());
-  t.frame = get_frame(m, limits);
+  t.frame = get_frame(m, limits, k_upload_port);
   t.frame.detector = m.str(field::detector);
   return t;
 }
@@ -400,6 +417,37 @@ Registration registration_from(const value& v) {
   return r;
 }
 
+// ------------------------------------------------------------------ task info
+value to_value(const TaskInfo& t) {
+  Struct s{
+      {field::task_id, str_value(t.task_id)},     {field::state, str_value(t.state)},
+      {field::port, xmlrpc_c::value_int(t.port)}, {field::stream, str_value(t.stream)},
+      {field::detector, str_value(t.detector)},   {field::attempt, xmlrpc_c::value_int(t.attempt)}};
+  if (t.has_record) s.emplace(field::record, to_value(t.record));
+  if (t.has_failure) s.emplace(field::failure, to_value(t.failure));
+  return xmlrpc_c::value_struct(s);
+}
+
+TaskInfo task_info_from(const value& v) {
+  const Members m(v, "task");
+  TaskInfo t;
+  t.task_id = m.str(field::task_id);
+  t.state = m.str(field::state);
+  t.port = m.i32(field::port);
+  t.stream = m.str(field::stream);
+  t.detector = m.str(field::detector);
+  t.attempt = m.i32(field::attempt);
+  if (m.find(field::record)) {
+    t.has_record = true;
+    t.record = record_from(m.at(field::record), m.place(field::record));
+  }
+  if (m.find(field::failure)) {
+    t.has_failure = true;
+    t.failure = failure_from(m.at(field::failure), m.place(field::failure));
+  }
+  return t;
+}
+
 // ------------------------------------------------------------------ status
 value to_value(const WorkerStatus& w) {
   return xmlrpc_c::value_struct(Struct{{field::worker_id, str_value(w.worker_id)},
@@ -411,7 +459,8 @@ value to_value(const WorkerStatus& w) {
                                        {field::assigned, int_value(w.assigned)},
                                        {field::completed, int_value(w.completed)},
                                        {field::failed, int_value(w.failed)},
-                                       {field::current_tasks, strings_value(w.current_tasks)}});
+                                       {field::current_tasks, strings_value(w.current_tasks)},
+                                       {field::task_age_s, dbl_value(w.task_age_s)}});
 }
 
 WorkerStatus worker_status_from(const value& v, const std::string& where) {
@@ -427,6 +476,7 @@ WorkerStatus worker_status_from(const value& v, const std::string& where) {
   w.completed = m.i64(field::completed);
   w.failed = m.i64(field::failed);
   w.current_tasks = m.strs(field::current_tasks);
+  w.task_age_s = m.opt_dbl(field::task_age_s);
   return w;
 }
 
@@ -445,7 +495,13 @@ value to_value(const PortStatus& p) {
                                        {field::last_frame_id, int_value(p.last_frame_id)},
                                        {field::fps, dbl_value(p.fps)},
                                        {field::latency_p50_ms, dbl_value(p.latency_p50_ms)},
-                                       {field::latency_p99_ms, dbl_value(p.latency_p99_ms)}});
+                                       {field::latency_p99_ms, dbl_value(p.latency_p99_ms)},
+                                       {field::fps_in, dbl_value(p.fps_in)},
+                                       {field::last_received_at, dbl_value(p.last_received_at)},
+                                       {field::latest_task_id, str_value(p.latest_task_id)},
+                                       {field::state, str_value(p.state)},
+                                       {field::stalled_s, dbl_value(p.stalled_s)},
+                                       {field::source, str_value(p.source)}});
 }
 
 PortStatus port_status_from(const value& v, const std::string& where) {
@@ -466,6 +522,12 @@ PortStatus port_status_from(const value& v, const std::string& where) {
   p.fps = m.dbl(field::fps);
   p.latency_p50_ms = m.dbl(field::latency_p50_ms);
   p.latency_p99_ms = m.dbl(field::latency_p99_ms);
+  p.fps_in = m.opt_dbl(field::fps_in);
+  p.last_received_at = m.opt_dbl(field::last_received_at);
+  p.latest_task_id = m.opt_str(field::latest_task_id);
+  p.state = m.opt_str(field::state);
+  p.stalled_s = m.opt_dbl(field::stalled_s);
+  p.source = m.opt_str(field::source);
   return p;
 }
 
@@ -488,7 +550,8 @@ value to_value(const Status& s) {
              {field::waiting_detectors, strings_value(s.waiting_detectors)},
              {field::workers, to_value(s.workers)},
              {field::ports, to_value(s.ports)},
-             {field::uptime_s, dbl_value(s.uptime_s)}});
+             {field::uptime_s, dbl_value(s.uptime_s)},
+             {field::queue, counts_value(s.queue)}});
 }
 
 Status status_from(const value& v) {
@@ -512,17 +575,16 @@ Status status_from(const value& v) {
   s.workers = list_from(m.at(field::workers), m.place(field::workers), worker_status_from);
   s.ports = list_from(m.at(field::ports), m.place(field::ports), port_status_from);
   s.uptime_s = m.dbl(field::uptime_s);
+  if (m.find(field::queue)) s.queue = counts_from(m.at(field::queue), m.place(field::queue));
   return s;
 }
 
 // ------------------------------------------------------------------ summary, export
 value to_value(const SummaryBucket& b) {
-  Struct labels;
-  for (const auto& [label, n] : b.labels) labels.emplace(label, int_value(n));
   return xmlrpc_c::value_struct(Struct{{field::start, dbl_value(b.start)},
                                        {field::end, dbl_value(b.end)},
                                        {field::frames, int_value(b.frames)},
-                                       {field::labels, xmlrpc_c::value_struct(labels)}});
+                                       {field::labels, counts_value(b.labels)}});
 }
 
 SummaryBucket bucket_from(const value& v, const std::string& where) {
@@ -531,10 +593,7 @@ SummaryBucket bucket_from(const value& v, const std::string& where) {
   b.start = m.dbl(field::start);
   b.end = m.dbl(field::end);
   b.frames = m.i64(field::frames);
-  const Members labels(m.at(field::labels), m.place(field::labels));
-  for (const auto& [label, n] : labels.all()) {
-    b.labels[label] = int_from(n, labels.place(label.c_str()));
-  }
+  b.labels = counts_from(m.at(field::labels), m.place(field::labels));
   return b;
 }
 

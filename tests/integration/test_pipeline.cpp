@@ -7,10 +7,12 @@
 #include "test_util.hpp"
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
 
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -202,4 +204,51 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
   BOOST_TEST(fh::test::run_command(
                  bin("framehive-ctl") + " --master http://127.0.0.1:1/RPC2 status 2>&1", out) == 1);
   BOOST_TEST(out.find("unreachable") != std::string::npos);
+}
+
+// framehive-ctl detect: still images (a JPEG and a PNG of the same vtest.avi frame) go to a hog
+// worker as uploads and come back with the people in them; an unreadable file, bytes that are
+// no image and a detector no worker offers each fail with a clear line and exit 1.
+BOOST_AUTO_TEST_CASE(ctl_detect_uploads_still_images) {
+  const auto dir = fh::test::make_temp_dir("detect");
+  const int mport = fh::test::free_tcp_port();
+  const std::string url = "http://127.0.0.1:" + std::to_string(mport) + "/RPC2";
+  const std::string ctl = bin("framehive-ctl") + " --master " + url + " ";
+  Child master(bin("framehive-master"),
+               {"--port", std::to_string(mport), "--db", dir + "/master.db", "--log-level", "warn"},
+               dir + "/master.log");
+  Child hog(bin("framehive-worker"),
+            {"--master", url, "--detector", "hog", "--id", "hog", "--log-level", "warn"},
+            dir + "/hog.log");
+  cv::VideoCapture video(fh::test::vtest_avi());
+  cv::Mat frame;
+  BOOST_REQUIRE(video.read(frame));
+  BOOST_REQUIRE(cv::imwrite(dir + "/still.jpg", frame));
+  BOOST_REQUIRE(cv::imwrite(dir + "/still.png", frame));
+  std::string out;
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        return fh::test::run_command(ctl + "status 2>&1", out) == 0 &&
+               out.find("hog") != std::string::npos;
+      },
+      15s));
+  const int rc = fh::test::run_command(
+      ctl + "detect " + dir + "/still.jpg " + dir + "/still.png --json 2>&1", out);
+  BOOST_TEST(rc == 0, out);
+  const auto lines = lines_of(out);
+  BOOST_REQUIRE_EQUAL(lines.size(), 2u);
+  for (const auto& l : lines) {
+    BOOST_TEST(l.find("\"state\":\"completed\"") != std::string::npos, l);
+    BOOST_TEST(l.find("\"label\":\"person\"") != std::string::npos, l);
+    BOOST_TEST(l.find("\"stream\":\"upload:still.") != std::string::npos, l);
+  }
+  std::ofstream(dir + "/junk.jpg") << "not an image";
+  BOOST_TEST(fh::test::run_command(ctl + "detect " + dir + "/junk.jpg " + dir + "/missing.png 2>&1",
+                                   out) == 1);
+  BOOST_TEST(out.find("junk.jpg: refused") != std::string::npos, out);
+  BOOST_TEST(out.find("cannot read " + dir + "/missing.png") != std::string::npos, out);
+  BOOST_TEST(fh::test::run_command(
+                 ctl + "detect " + dir + "/still.jpg --detector haar:eye --wait 1s 2>&1", out) ==
+             1);
+  BOOST_TEST(out.find("still pending after 1 s") != std::string::npos, out);
 }

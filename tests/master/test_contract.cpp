@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(listed_methods_equal_the_documented_table_and_the_contract)
   const auto docs = documented_methods();
   const auto listed = listed_methods(srv.url);
   const std::vector<std::string> contract(std::begin(api::method::all), std::end(api::method::all));
-  BOOST_TEST(docs.size() == 13u);
+  BOOST_TEST(docs.size() == 15u);
   BOOST_TEST(std::set<std::string>(docs.begin(), docs.end()) ==
                  std::set<std::string>(listed.begin(), listed.end()),
              boost::test_tools::per_element());
@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(every_documented_method_is_called_through_the_typed_client)
   });
   api::MasterClient m(srv.url, 10000);
   const int port = 5000;
-  std::string first_task, second_task;
+  std::string first_task, second_task, upload_task;
   // One call each, in an order where every reply can be checked against what came before.
   const std::vector<std::pair<std::string, std::function<void()>>> calls = {
       {api::method::add_task, [&] { BOOST_TEST(!m.add_task(frame(port, 1)).empty()); }},
@@ -176,6 +176,39 @@ BOOST_AUTO_TEST_CASE(every_documented_method_is_called_through_the_typed_client)
          BOOST_TEST(p.results[0].task_id == first_task);
          BOOST_TEST(p.cursor > 0);
          BOOST_TEST(m.export_results(port, 0, p.cursor, 100).results.empty());
+       }},
+      {api::method::add_image,
+       [&] {
+         upload_task = m.add_image(*tiny_jpeg(), "hog", "tiny.jpg");
+         BOOST_TEST(!upload_task.empty());
+         try {
+           m.add_image({1, 2, 3}, "hog", "junk");
+           BOOST_TEST(false, "add_image of bytes that are no image must fault");
+         } catch (const fh::shared::RpcFault& f) {
+           BOOST_TEST(f.code == api::fault::type);
+         }
+       }},
+      {api::method::get_task,
+       [&] {
+         const auto up = m.get_task(upload_task);
+         BOOST_TEST(up.state == "pending");
+         BOOST_TEST(up.port == api::k_upload_port);
+         BOOST_TEST(up.stream == "upload:tiny.jpg");
+         BOOST_TEST(up.detector == "hog");
+         const auto done = m.get_task(first_task);
+         BOOST_TEST(done.state == "completed");
+         BOOST_REQUIRE(done.has_record);
+         BOOST_TEST(done.record.detections.size() == 1u);
+         const auto failed = m.get_task(second_task);
+         BOOST_TEST(failed.state == "failed");
+         BOOST_REQUIRE(failed.has_failure);
+         BOOST_TEST(failed.failure.reason == "worker: corrupt");
+         try {
+           m.get_task("no-such-task");
+           BOOST_TEST(false, "get_task of an unknown task must fault");
+         } catch (const fh::shared::RpcFault& f) {
+           BOOST_TEST(f.code == api::fault::not_found);
+         }
        }},
   };
   std::set<std::string> called;

@@ -130,8 +130,11 @@ BOOST_AUTO_TEST_CASE(wrong_paths_methods_and_framing_get_http_errors) {
   const auto get = reply("GET /RPC2 HTTP/1.1\r\nHost: x\r\n\r\n");
   BOOST_TEST(starts_with(get, "HTTP/1.1 405"), get);
   BOOST_TEST(get.find("Allow: POST") != std::string::npos);
+  // everything outside /RPC2, /api/v1/ and /metrics is the console's: GET only, 404 for what
+  // it does not have
   BOOST_TEST(starts_with(reply("POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
-                         "HTTP/1.1 404"));
+                         "HTTP/1.1 405"));
+  BOOST_TEST(starts_with(reply("GET /other HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 404"));
   BOOST_TEST(starts_with(reply("POST /RPC2 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                                "\r\n5\r\nhello\r\n0\r\n\r\n"),
                          "HTTP/1.1 411"));
@@ -139,10 +142,10 @@ BOOST_AUTO_TEST_CASE(wrong_paths_methods_and_framing_get_http_errors) {
   BOOST_TEST(starts_with(
       reply("POST /RPC2 HTTP/1.1\r\nHost: x\r\n" + std::string(20000, 'X') + ": y\r\n\r\n"),
       "HTTP/1.1 431"));
-  // only /RPC2 is the endpoint ("/" was one too before the asynchronous server: it is left for
-  // the console); malformed XML is a fault (-503) in a 200 response
+  // only /RPC2 is the XML-RPC endpoint ("/" was one too before the asynchronous server: it is
+  // the console's page now); malformed XML is a fault (-503) in a 200 response
   BOOST_TEST(starts_with(reply("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"),
-                         "HTTP/1.1 404"));
+                         "HTTP/1.1 405"));
   const auto fault = reply("POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\ngarbage");
   BOOST_TEST(starts_with(fault, "HTTP/1.1 200"), fault);
   BOOST_TEST(fault.find("Content-Type: text/xml") != std::string::npos);

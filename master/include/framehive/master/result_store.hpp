@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,8 +50,21 @@ class ResultStore {
 
   /// The newest `limit` results of each port, newest first.
   std::map<int, std::vector<ResultRecord>> load_recent(std::size_t limit);
-  /// The newest `limit` failures of a port, newest first.
+  /// The newest `limit` failures of a port (port < 0: of all ports), newest first.
   std::vector<FailureRecord> failures(int port, std::size_t limit);
+  /// The persisted result of a task.
+  std::optional<ResultRecord> result_by_task(const std::string& task_id);
+
+  struct SearchQuery {
+    std::string label;            ///< empty: any label
+    double min_confidence = 0;    ///< of a detection (with label, of that label's)
+    std::vector<int> ports;       ///< empty: every port
+    double since = 0, until = 0;  ///< captured_at range, Unix seconds, inclusive
+    std::size_t limit = 100;
+  };
+  /// Results matching q, newest first (a label or min_confidence: with a detection that
+  /// matches both).
+  std::vector<ResultRecord> search(const SearchQuery& q);
   /// Results of a port captured at or after `since` with row id > after_id, oldest first,
   /// at most limit; last_id is set to the row id of the last one returned (after_id if none).
   std::vector<ResultRecord> results_after(int port, double since, std::int64_t after_id,

@@ -11,6 +11,7 @@
 #include "framehive/master/types.hpp"
 #include "framehive/shared/clock.hpp"
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -36,12 +37,31 @@ struct SchedulerConfig {
   std::size_t retain_results = 10000;         ///< results kept per port (memory and database)
   std::size_t retain_tasks = 100000;  ///< finished task ids remembered for duplicate detection
   int max_wait_ms = 30000;            ///< cap on request_task long polls
-  std::size_t keep_frames = 50;       ///< completed frames (JPEG + result) kept per port
+  std::size_t keep_frames = 200;      ///< completed frames (JPEG + result) kept per port
   /// JPEG bytes of kept frames, all ports together; the oldest kept frame goes beyond.
   std::size_t keep_frames_bytes = std::size_t{256} << 20;
   std::size_t max_ports = 256;     ///< ports the master keeps books for; frames for more refused
   std::size_t max_workers = 4096;  ///< worker table entries (dead ones are pruned first)
   double worker_retention = 3600;  ///< seconds a dead worker stays listed before it is pruned
+  double stall_after = 20;         ///< seconds without a frame after which a port is "stalled"
+  /// Uploaded images (port 0) waiting at once; more are refused (LimitError), never dropped.
+  std::size_t max_pending_uploads = 256;
+};
+
+/// Upper bounds (seconds) of the latency histogram buckets of PortCounters (+Inf after).
+inline constexpr std::array<double, 12> k_latency_buckets_s = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0};
+/// Distinct labels counted per port; detections of further labels count as "other".
+inline constexpr std::size_t k_max_labels_per_port = 256;
+
+/// Cumulative counters of a port for /metrics: capture -> completion latency histogram and
+/// detections per label, since the master started.
+struct PortCounters {
+  int port = 0;
+  std::array<std::int64_t, k_latency_buckets_s.size() + 1> latency_buckets{};  ///< not cumulative
+  double latency_sum_s = 0.0;
+  std::int64_t latency_count = 0;
+  std::map<std::string, std::int64_t> detections;  ///< per label
 };
 
 /// Error thrown for contract violations the RPC layer turns into faults.
@@ -89,6 +109,20 @@ class Scheduler {
 
   /// A recently completed frame with its JPEG, if still kept (--keep-frames per port).
   std::optional<KeptFrame> get_frame(const std::string& task_id);
+  /// The newest kept frame of a port.
+  std::optional<KeptFrame> latest_frame(int port);
+  /// Where a task is and, once it ended, its record or failure; nullopt when the master does
+  /// not know the id (never seen, or finished longer ago than the last retain_tasks). The
+  /// record comes from memory, else from the store.
+  std::optional<TaskInfo> task_info(const std::string& task_id);
+  /// The JPEG of a task that waits or runs (an upload, say); null otherwise.
+  shared::api::Image task_image(const std::string& task_id);
+  /// Whether the master keeps books for the port (it received frames or has results).
+  bool knows_port(int port);
+  /// Whether a completed frame is still kept (get_frame would find it).
+  bool frame_kept(const std::string& task_id);
+  /// Per-port latency histograms and detections per label, for /metrics.
+  std::vector<PortCounters> port_counters();
 
   /// The newest results of a port (limit 0: all retained), newest first.
   std::vector<ResultRecord> get_results(int port, std::size_t limit);
@@ -115,6 +149,7 @@ class Scheduler {
     std::string worker_id;      ///< holder while in progress
     double started_mono = 0.0;  ///< when handed out
     double added_mono = 0.0;
+    std::optional<FailureRecord> failure;  ///< once failed
   };
   /// A port's pending task ids per detector, each queue FIFO (requeued tasks at the front).
   using Queues = std::map<std::string, std::deque<std::string>>;

@@ -16,6 +16,7 @@ using shared::api::Result;
 using shared::api::ResultRecord;
 using shared::api::SummaryBucket;
 using shared::api::Task;
+using shared::api::TaskInfo;
 using shared::api::WorkerStatus;
 using SchedulerStatus = shared::api::Status;
 

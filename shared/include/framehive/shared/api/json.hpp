@@ -18,5 +18,6 @@ void to_json(Json& j, const WorkerStatus& w);
 void to_json(Json& j, const PortStatus& p);
 void to_json(Json& j, const Status& s);
 void to_json(Json& j, const SummaryBucket& b);
+void to_json(Json& j, const TaskInfo& t);
 
 }  // namespace fh::shared::api

@@ -49,6 +49,11 @@ class MasterClient {
   /// Throws RpcFault with fault::not_found when the frame is not kept.
   KeptFrame get_frame(const std::string& task_id);
   ExportPage export_results(int port, double since, std::int64_t cursor, int limit);
+  /// A still image (JPEG or PNG bytes) as a task of port 0; detector empty: the default.
+  std::string add_image(const std::vector<std::uint8_t>& image, const std::string& detector,
+                        const std::string& name);
+  /// Throws RpcFault with fault::not_found for an unknown task.
+  TaskInfo get_task(const std::string& task_id);
 
  private:
   std::unique_ptr<RpcClient> rpc_;  ///< the connection

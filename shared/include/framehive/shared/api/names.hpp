@@ -20,10 +20,13 @@ inline constexpr char status[] = "status";
 inline constexpr char get_summary[] = "get_summary";
 inline constexpr char get_frame[] = "get_frame";
 inline constexpr char export_results[] = "export_results";
+inline constexpr char add_image[] = "add_image";
+inline constexpr char get_task[] = "get_task";
 /// The contract's methods in table order (system.* introspection methods come on top).
-inline constexpr const char* all[] = {
-    add_task,    add_tasks,    register_worker, heartbeat,   request_task, complete_task, fail_task,
-    get_results, get_failures, status,          get_summary, get_frame,    export_results};
+inline constexpr const char* all[] = {add_task,       add_tasks,     register_worker, heartbeat,
+                                      request_task,   complete_task, fail_task,       get_results,
+                                      get_failures,   status,        get_summary,     get_frame,
+                                      export_results, add_image,     get_task};
 
 inline constexpr char list_methods[] = "system.listMethods";
 inline constexpr char method_exist[] = "system.methodExist";
@@ -94,6 +97,18 @@ inline constexpr char last_frame_id[] = "last_frame_id";
 inline constexpr char fps[] = "fps";
 inline constexpr char latency_p50_ms[] = "latency_p50_ms";
 inline constexpr char latency_p99_ms[] = "latency_p99_ms";
+inline constexpr char fps_in[] = "fps_in";
+inline constexpr char last_received_at[] = "last_received_at";
+inline constexpr char latest_task_id[] = "latest_task_id";
+inline constexpr char state[] = "state";
+inline constexpr char stalled_s[] = "stalled_s";
+inline constexpr char source[] = "source";
+inline constexpr char task_age_s[] = "task_age_s";
+inline constexpr char queue[] = "queue";
+// TaskInfo
+inline constexpr char record[] = "record";
+inline constexpr char failure[] = "failure";
+inline constexpr char name[] = "name";
 // SummaryBucket and ExportPage
 inline constexpr char start[] = "start";
 inline constexpr char end[] = "end";

@@ -84,6 +84,23 @@ struct KeptFrame {
   Image image;
 };
 
+/// Reply to get_task: where a task is, and its record or failure once it ended.
+struct TaskInfo {
+  std::string task_id;
+  std::string state;  ///< "pending", "in_progress", "completed" or "failed"
+  int port = 0;
+  std::string stream;
+  std::string detector;
+  int attempt = 1;
+  bool has_record = false;
+  ResultRecord record;  ///< when completed (and has_record)
+  bool has_failure = false;
+  FailureRecord failure;  ///< when failed (and has_failure)
+};
+
+/// The port of uploaded still images (add_image): not a camera; UDP ports start at 1.
+inline constexpr int k_upload_port = 0;
+
 /// Reply to register_worker.
 struct Registration {
   double heartbeat_interval = 0.0;  ///< seconds between heartbeats the master expects
@@ -98,6 +115,7 @@ struct WorkerStatus {
   double registered_at = 0.0, last_seen = 0.0;  ///< Unix seconds
   std::int64_t assigned = 0, completed = 0, failed = 0;
   std::vector<std::string> current_tasks;
+  double task_age_s = 0.0;  ///< seconds the oldest task it holds has been in progress (0: none)
 };
 
 /// One port (camera) in status(). received = pending + in_progress + completed + failed +
@@ -115,6 +133,14 @@ struct PortStatus {
   std::int64_t last_frame_id = -1;
   double fps = 0.0;                                   ///< completions per second, last 10 s
   double latency_p50_ms = 0.0, latency_p99_ms = 0.0;  ///< capture -> completion, recent
+  double fps_in = 0.0;                                ///< frames received per second, last 10 s
+  double last_received_at = 0.0;  ///< Unix seconds of the newest frame received (0: none)
+  std::string latest_task_id;     ///< newest completed frame still kept ("": none)
+  /// "live", "stalled" (no frame for --stall-after s), "waiting" (frames pending, no live
+  /// worker offers the detector) or "idle" (no frame yet).
+  std::string state;
+  double stalled_s = 0.0;  ///< seconds since the last frame, when stalled
+  std::string source;      ///< "camera", or "upload" for the reserved port 0 of uploaded images
 };
 
 /// Reply to status().
@@ -126,6 +152,7 @@ struct Status {
   std::int64_t store_errors = 0;
   std::int64_t lost_at_start = 0;  ///< frames the previous run held when it stopped: failures
   std::vector<std::string> waiting_detectors;  ///< detectors with pending tasks, no live worker
+  std::map<std::string, std::int64_t> queue;   ///< pending tasks per detector
   std::vector<WorkerStatus> workers;
   std::vector<PortStatus> ports;
   double uptime_s = 0.0;

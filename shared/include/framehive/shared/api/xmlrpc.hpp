@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ std::vector<xmlrpc_c::value> array_from(const xmlrpc_c::value& v, const std::str
 /// int when it fits in 32 bits, else i8.
 xmlrpc_c::value int_value(std::int64_t i);
 xmlrpc_c::value strings_value(const std::vector<std::string>& v);
+/// A struct of integers (labels -> count, detector -> pending), both ways.
+xmlrpc_c::value counts_value(const std::map<std::string, std::int64_t>& counts);
+std::map<std::string, std::int64_t> counts_from(const xmlrpc_c::value& v, const std::string& where);
 
 // ------------------------------------------------------------------ contract types
 /// Frame (the add_task parameter). frame_from refuses images over limits.max_image_bytes and
@@ -77,6 +81,10 @@ FailureRecord failure_from(const xmlrpc_c::value& v, const std::string& where);
 /// get_frame's reply: the ResultRecord's members plus image.
 xmlrpc_c::value to_value(const KeptFrame& k);
 KeptFrame kept_frame_from(const xmlrpc_c::value& v);
+
+/// get_task's reply: record only when completed, failure only when failed.
+xmlrpc_c::value to_value(const TaskInfo& t);
+TaskInfo task_info_from(const xmlrpc_c::value& v);
 
 xmlrpc_c::value to_value(const Registration& r);
 Registration registration_from(const xmlrpc_c::value& v);
