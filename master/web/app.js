@@ -52,6 +52,13 @@ function ms(x) {
   return x < 1000 ? `${Math.round(x)} ms` : `${(x / 1000).toFixed(1)} s`;
 }
 
+/// "812 B", "117 KiB", "3.4 MiB".
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1048576) return `${Math.round(n / 1024)} KiB`;
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}
+
 /// "0.4 s", "42 s", "5 min", "3 min 20 s", "2 h 5 min", "1 d 3 h".
 function duration(s) {
   s = Math.max(0, s || 0);
@@ -175,7 +182,9 @@ async function api(path, options = {}) {
   }
   if (leaving) throw new ApiError(0, "leaving the page");
   let res;
-  const request = fetch(path, {...options, method, headers, credentials: "same-origin"});
+  // referrerPolicy: a POST then carries this page's Origin, not "null" (see index.html).
+  const request = fetch(path, {...options, method, headers, credentials: "same-origin",
+                               referrerPolicy: "same-origin"});
   inflight.add(request);
   try {
     res = await request;
@@ -711,7 +720,7 @@ const camera = {
                                    backgroundColor: PALETTE[i % PALETTE.length]}));
     datasets.push({type: "line", label: "frames analysed", data: frames, yAxisID: "y1",
                    borderColor: "#334155", backgroundColor: "#334155", borderWidth: 1.5,
-                   pointRadius: 0, tension: 0.25});
+                   pointRadius: 0, cubicInterpolationMode: "monotone"});
     $("chart-caption").textContent =
       `${count(totalDetections)} detections in ${count(totalFrames)} frames over the last ` +
       `${duration(win)} (${duration(interval)} buckets).`;
@@ -885,41 +894,48 @@ const upload = {
       showError($("upload-error"), "Type the detector's name, or choose one from the list.");
       return;
     }
-    for (const file of list) {
-      const item = this.item(file);
-      $("upload-list").prepend(item.root);
+    // Checked here for a quick answer; the master checks again and is the authority.
+    const jobs = [...list].map((file) => {
       const type = file.type || (/\.png$/i.test(file.name) ? "image/png" :
                                  /\.jpe?g$/i.test(file.name) ? "image/jpeg" : "");
+      let refused = "";
       if (!UPLOAD_TYPES.includes(type)) {
-        item.fail(`Not a JPEG or PNG image (${file.type || "unknown type"}): not uploaded.`);
-        continue;
+        refused = `Not a JPEG or PNG image (${file.type || "unknown type"}): not uploaded.`;
+      } else if (file.size > MAX_UPLOAD_BYTES) {
+        refused = `${bytes(file.size)} is over the limit of ${bytes(MAX_UPLOAD_BYTES)}: ` +
+                  "not uploaded.";
+      } else if (file.size === 0) {
+        refused = "The file is empty: not uploaded.";
       }
-      if (file.size > MAX_UPLOAD_BYTES) {
-        item.fail(`${(file.size / 1048576).toFixed(1)} MiB is over the limit of ` +
-                  `${MAX_UPLOAD_BYTES / 1048576} MiB: not uploaded.`);
-        continue;
-      }
-      if (file.size === 0) {
-        item.fail("The file is empty: not uploaded.");
-        continue;
-      }
-      await this.send(file, type, detector, item);
+      return {file, type, refused, item: this.item(file, !refused)};
+    });
+    // The newest batch on top, in the order the files were chosen.
+    $("upload-list").prepend(...jobs.map((j) => j.item.root));
+    for (const job of jobs) {
+      if (job.refused) job.item.fail(job.refused, "not sent");
+    }
+    for (const job of jobs) {
+      if (!job.refused) await this.send(job.file, job.type, detector, job.item);
     }
   },
 
-  item(file) {
-    const preview = URL.createObjectURL(file);
+  item(file, withPreview) {
+    const preview = withPreview ? URL.createObjectURL(file) : "";
     const badge = el("span", {class: "badge text-bg-secondary ms-auto", text: "uploading"});
-    const img = el("img", {class: "frame-img", src: preview, alt: `Preview of ${file.name}`});
+    const img = withPreview ?
+        el("img", {class: "frame-img", src: preview, alt: `Preview of ${file.name}`}) :
+        el("img", {class: "frame-img", alt: "", hidden: true});
+    const placeholder = el("div", {class: "frame-placeholder", text: "Not uploaded",
+                                   hidden: withPreview});
     const info = el("div", {class: "small"});
     const detections = el("div");
     const root = el("div", {class: "card upload-item", dataset: {state: "uploading"}},
       el("div", {class: "card-header d-flex align-items-center gap-2"},
-         el("span", {class: "text-truncate", title: file.name, text: file.name}),
+         el("span", {class: "text-truncate file-name", title: file.name, text: file.name}),
          el("span", {class: "small text-body-secondary fw-normal text-nowrap",
-                     text: `${(file.size / 1024).toFixed(0)} KiB`}),
+                     text: bytes(file.size)}),
          badge),
-      el("div", {class: "frame-box"}, img),
+      el("div", {class: "frame-box"}, img, placeholder),
       el("div", {class: "card-body"}, info, detections));
     const setState = (state, text, cls) => {
       root.dataset.state = state;
@@ -928,8 +944,8 @@ const upload = {
     };
     return {
       root, img, info, detections, setState, preview,
-      fail(message) {
-        setState("failed", "failed", "text-bg-danger");
+      fail(message, badgeText = "failed") {
+        setState("failed", badgeText, "text-bg-danger");
         info.replaceChildren(el("div", {class: "alert alert-danger py-2 mb-0", role: "alert",
                                         text: message}));
       },
@@ -995,7 +1011,7 @@ const upload = {
         item.img.src = url;
         item.img.alt = `Annotated ${(r.stream || "").replace(/^upload:/, "")}: ` +
                        `${dets.length} detections`;
-        URL.revokeObjectURL(item.preview);
+        if (item.preview) URL.revokeObjectURL(item.preview);
       };
       pre.src = url;
       item.img.classList.add("clickable");
@@ -1086,7 +1102,8 @@ $("logout").addEventListener("click", async () => {
   const token = cookie("fh_csrf");
   if (token) headers["X-CSRF-Token"] = token;
   try {
-    await fetch("/logout", {method: "POST", headers, credentials: "same-origin"});
+    await fetch("/logout", {method: "POST", headers, credentials: "same-origin",
+                            referrerPolicy: "same-origin"});
   } catch (e) {
     // Going to the login page anyway: it says whether the session is still valid.
   }
