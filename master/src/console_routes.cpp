@@ -16,7 +16,9 @@ namespace http = boost::beast::http;
 void harden(HttpReply& r) {
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   r.headers.emplace_back("X-Frame-Options", "DENY");
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  // same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on the page's
+  // own POSTs, which the cross-site check refuses
+  r.headers.emplace_back("Referrer-Policy", "same-origin");
   r.headers.emplace_back("Content-Security-Policy",
                          "default-src 'self'; img-src 'self' data: blob:; style-src 'self' "
                          "'unsafe-inline'; script-src 'self'; connect-src 'self'; "
@@ -32,9 +34,11 @@ HttpReply asset_reply(const std::string& path, const HttpRequest& request) {
     return r;
   }
   r.headers.emplace_back("ETag", std::string(asset->etag));
-  // HTML revalidates each time (it names the assets); the rest is cached for a day.
-  const bool html = asset->content_type.substr(0, 9) == "text/html";
-  r.headers.emplace_back("Cache-Control", html ? "no-cache" : "private, max-age=86400");
+  // The console's own files revalidate each time (a 304 through the ETag), so an upgraded
+  // master never serves a new page with yesterday's script; Debian's libraries (under
+  // /assets/vendor-free names that do not change with framehive) are cached for a day.
+  const bool vendor = path == "/assets/bootstrap.min.css" || path == "/assets/chart.min.js";
+  r.headers.emplace_back("Cache-Control", vendor ? "private, max-age=86400" : "no-cache");
   harden(r);
   if (request.if_none_match == asset->etag) {
     r.status = http::status::not_modified;

@@ -244,7 +244,9 @@ class Api {
   HttpReply session(const HttpRequest& request) {
     return json_reply(Json{{"auth_required", ctx_.sessions.required()},
                            {"authenticated", request.auth != "none" || !ctx_.sessions.required()},
-                           {"via", request.auth}});
+                           {"via", request.auth},
+                           {"max_image_bytes", ctx_.config.max_image_bytes},
+                           {"max_pixels", ctx_.config.max_pixels}});
   }
 
   HttpReply results(int port, const Query& q) {
