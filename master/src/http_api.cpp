@@ -254,7 +254,9 @@ class Api {
     const double since = q.has("since") ? q.time("since", 0) : 0.0;
     const std::string label = q.str("label");
     Json out = Json::array();
-    for (const auto& r : ctx_.scheduler.get_results(port, 0)) {
+    // Without a filter only `limit` records are copied out of the scheduler.
+    const bool filtered = since > 0.0 || !label.empty();
+    for (const auto& r : ctx_.scheduler.get_results(port, filtered ? 0 : limit)) {
       if (out.size() >= limit) break;
       if (r.captured_at < since) continue;
       if (!label.empty() && std::none_of(r.detections.begin(), r.detections.end(),

@@ -48,8 +48,9 @@ using tcp = net::ip::tcp;
 using clock = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
 
-constexpr std::uint32_t kHeaderLimit = 16 * 1024;      ///< request line + header fields
-constexpr std::size_t kReadChunk = 64 * 1024;          ///< most bytes read at once
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;               ///< request line + header fields
+constexpr std::size_t kReadChunk = 64 * 1024;                   ///< most bytes read at once
+constexpr std::uint64_t kUnauthenticatedBodyLimit = 16 * 1024;  ///< login form bodies
 constexpr auto kLingerTime = std::chrono::seconds(2);  ///< discarding input after an error reply
 constexpr auto kCloseTime = std::chrono::seconds(1);   ///< TLS close_notify exchange
 constexpr auto kErrorWriteTime = std::chrono::seconds(5);  ///< writing a short error reply
@@ -239,12 +240,17 @@ class HttpSession : public ConnectionLimiter::Member {
       return reply_error(http::status::unsupported_media_type, "unsupported Content-Encoding");
     }
     const std::uint64_t length = parser_->content_length().value_or(0);
-    if (length > ctx_.config.max_request_bytes) {
-      return reply_error(http::status::payload_too_large,
-                         "request of " + std::to_string(length) + " bytes, over the limit of " +
-                             std::to_string(ctx_.config.max_request_bytes));
+    // A request without credentials (the login form) gets a small body: an unauthenticated
+    // client cannot make the master hold megabytes.
+    const std::uint64_t max_body = auth_ == "none" && ctx_.auth.required()
+                                       ? kUnauthenticatedBodyLimit
+                                       : ctx_.config.max_request_bytes;
+    if (length > max_body) {
+      return reply_error(http::status::payload_too_large, "request of " + std::to_string(length) +
+                                                              " bytes, over the limit of " +
+                                                              std::to_string(max_body));
     }
-    parser_->body_limit(ctx_.config.max_request_bytes);
+    parser_->body_limit(max_body);
     keep_alive_ = req.keep_alive();
     // The whole body within request_timeout of the header (the 100 Continue included).
     tcp().expires_after(ctx_.request_timeout);
