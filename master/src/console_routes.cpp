@@ -69,21 +69,6 @@ HttpReply redirect(const std::string& location) {
   return r;
 }
 
-std::string encode(const std::string& s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::vector<HttpRoute> console_routes(ApiContext& ctx) {
@@ -125,7 +110,7 @@ std::vector<HttpRoute> console_routes(ApiContext& ctx) {
       case ConsoleSessions::Login::wrong:
         break;
     }
-    return redirect("/login?failed=1&next=" + encode(next));
+    return redirect("/login?failed=1&next=" + url_encode(next));
   };
   routes.push_back(std::move(login));
 

@@ -1,5 +1,6 @@
 #pragma once
-// Query strings and form bodies ("a=1&b=x%20y") of the master's HTTP routes. Pure functions.
+// Query strings and form bodies ("a=1&b=x%20y") of the master's HTTP routes, and percent-encoding
+// of a path. Pure functions.
 
 #include <map>
 #include <string>
@@ -45,6 +46,24 @@ inline std::map<std::string, std::string> parse_params(std::string_view query) {
     std::string value =
         eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
     out.emplace(std::move(name), std::move(value));
+  }
+  return out;
+}
+
+/// Percent-encodes everything but unreserved characters and '/' (a path for ?next=).
+inline std::string url_encode(std::string_view s) {
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '_' || c == '.' || c == '~' || c == '/';
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += k_hex[c >> 4];
+      out += k_hex[c & 15];
+    }
   }
   return out;
 }

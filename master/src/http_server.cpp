@@ -7,6 +7,7 @@
 #include "framehive/shared/logging.hpp"
 #include "growing_body.hpp"
 #include "http_auth.hpp"
+#include "http_params.hpp"
 #include "http_router.hpp"
 
 #include <boost/asio/bind_executor.hpp>
@@ -58,22 +59,6 @@ constexpr auto kErrorWriteTime = std::chrono::seconds(5);  ///< writing a short 
 clock::duration seconds_or_forever(double s) {
   if (s <= 0) return std::chrono::hours(24);
   return std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s));
-}
-
-/// Percent-encodes everything but unreserved characters and '/' (a path for ?next=).
-std::string url_encode(std::string_view s) {
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += k_hex[c >> 4];
-      out += k_hex[c & 15];
-    }
-  }
-  return out;
 }
 
 bool is_http_error(const error_code& ec) {

@@ -86,7 +86,8 @@ BOOST_AUTO_TEST_CASE(wrong_passwords_are_checked_at_most_n_per_second) {
   fh::shared::ManualClock clock;
   ConsoleSessions sessions(auth, clock, {3600.0, 16, 3});
   ConsoleSessions::Session s;
-  for (int i = 0; i < 3; ++i) BOOST_TEST(sessions.login("guess", s) == ConsoleSessions::Login::wrong);
+  for (int i = 0; i < 3; ++i)
+    BOOST_TEST(sessions.login("guess", s) == ConsoleSessions::Login::wrong);
   BOOST_TEST(sessions.login("guess", s) == ConsoleSessions::Login::throttled);
   BOOST_TEST(sessions.login(k_secret, s) == ConsoleSessions::Login::throttled);  // even right
   clock.advance(1.0);
