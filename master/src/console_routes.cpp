@@ -132,8 +132,8 @@ std::vector<HttpRoute> console_routes(ApiContext& ctx) {
     sessions.logout(request.cookie);
     auto r = redirect("/login");
     for (const char* name : {ConsoleSessions::k_session_cookie, ConsoleSessions::k_csrf_cookie}) {
-      r.headers.emplace_back("Set-Cookie", std::string(name) +
-                                               "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+      r.headers.emplace_back("Set-Cookie",
+                             std::string(name) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
     }
     return r;
   };

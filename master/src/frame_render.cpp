@@ -13,8 +13,8 @@
 namespace fh::master {
 namespace {
 
-constexpr std::array<std::uint8_t, 8> k_png_signature = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
-                                                         '\n'};
+constexpr std::array<std::uint8_t, 8> k_png_signature = {0x89, 'P',  'N',  'G',
+                                                         '\r', '\n', 0x1a, '\n'};
 
 bool is_png(const std::vector<std::uint8_t>& b) {
   return b.size() >= 8 && std::equal(k_png_signature.begin(), k_png_signature.end(), b.begin());
@@ -51,8 +51,8 @@ std::vector<std::uint8_t> upload_to_jpeg(const std::string& content_type,
                                          std::size_t max_pixels) {
   const std::string type = media_type(content_type);
   if (type != "image/jpeg" && type != "image/png") {
-    throw ImageError(415, "unsupported Content-Type '" + content_type +
-                              "': send image/jpeg or image/png");
+    throw ImageError(
+        415, "unsupported Content-Type '" + content_type + "': send image/jpeg or image/png");
   }
   if (bytes.empty()) throw ImageError(400, "empty body: send the image as the request body");
   if (!is_png(bytes)) {

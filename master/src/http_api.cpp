@@ -30,8 +30,7 @@ constexpr std::string_view k_prefix = "/api/v1/";
 constexpr char k_boundary[] = "framehive-frame";
 
 double now_wall() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 /// A request the API refuses: the HTTP status and a message for the JSON error body.
@@ -80,14 +79,15 @@ class Query {
     char* end = nullptr;
     const double v = std::strtod(it->second.c_str(), &end);
     if (end != it->second.c_str() + it->second.size() || !std::isfinite(v) || v < lo || v > hi) {
-      fail(http::status::bad_request, name + "=" + it->second.substr(0, 64) + ": expected a number in [" +
-                                          format_number(lo) + ", " + format_number(hi) + "]");
+      fail(http::status::bad_request, name + "=" + it->second.substr(0, 64) +
+                                          ": expected a number in [" + format_number(lo) + ", " +
+                                          format_number(hi) + "]");
     }
     return v;
   }
   long integer(const std::string& name, long def, long lo, long hi) const {
-    const double v = number(name, static_cast<double>(def), static_cast<double>(lo),
-                            static_cast<double>(hi));
+    const double v =
+        number(name, static_cast<double>(def), static_cast<double>(lo), static_cast<double>(hi));
     if (v != std::floor(v)) fail(http::status::bad_request, name + ": expected an integer");
     return static_cast<long>(v);
   }
@@ -167,7 +167,8 @@ class Api {
       if (seg.size() == 1 && seg[0] == "search") return need_get(), search(q);
       if (seg.size() == 1 && seg[0] == "images") {
         if (request.method != http::verb::post) {
-          fail(http::status::method_not_allowed, "/api/v1/images takes POST (the image as the body)");
+          fail(http::status::method_not_allowed,
+               "/api/v1/images takes POST (the image as the body)");
         }
         return upload(q, request);
       }
@@ -189,7 +190,8 @@ class Api {
     } catch (const ApiError& e) {
       auto r = error_reply(e.status, e.message);
       if (e.status == http::status::method_not_allowed) {
-        r.headers.emplace_back("Allow", request.target.find("/images") != std::string::npos ? "POST" : "GET");
+        r.headers.emplace_back(
+            "Allow", request.target.find("/images") != std::string::npos ? "POST" : "GET");
       }
       return r;
     } catch (const LimitError& e) {
@@ -197,8 +199,10 @@ class Api {
     } catch (const RequestError& e) {
       return error_reply(http::status::bad_request, e.what());
     } catch (const std::exception& e) {
-      shared::logger("rpc")->error("internal error in {}: {}", request.target.substr(0, 200), e.what());
-      return error_reply(http::status::internal_server_error, std::string("internal error: ") + e.what());
+      shared::logger("rpc")->error("internal error in {}: {}", request.target.substr(0, 200),
+                                   e.what());
+      return error_reply(http::status::internal_server_error,
+                         std::string("internal error: ") + e.what());
     }
   }
 
@@ -212,11 +216,13 @@ class Api {
       }
       known += (known.empty() ? "" : ", ") + std::to_string(p.port);
     }
-    return "unknown port " + std::to_string(port) + " (known: " + (known.empty() ? "none" : known) + ")";
+    return "unknown port " + std::to_string(port) + " (known: " + (known.empty() ? "none" : known) +
+           ")";
   }
 
   ResultStore& store() {
-    if (!ctx_.store) fail(http::status::service_unavailable, "this master keeps no result database");
+    if (!ctx_.store)
+      fail(http::status::service_unavailable, "this master keeps no result database");
     return *ctx_.store;
   }
 
@@ -266,8 +272,8 @@ class Api {
       fail(http::status::bad_request, "since/interval: at most 10000 buckets");
     }
     Json buckets = store().summary(port, interval, since);
-    return json_reply(
-        Json{{"port", port}, {"interval", interval}, {"since", since}, {"buckets", std::move(buckets)}});
+    return json_reply(Json{
+        {"port", port}, {"interval", interval}, {"since", since}, {"buckets", std::move(buckets)}});
   }
 
   RenderOptions render_options(const Query& q) {
@@ -291,17 +297,20 @@ class Api {
   HttpReply latest(int port, const Query& q) {
     const auto options = render_options(q);
     auto kept = ctx_.scheduler.latest_frame(port);
-    if (!kept) fail(http::status::not_found, "port " + std::to_string(port) + " has no kept frame yet");
-    return jpeg_reply(ctx_.renders.get(kept->record.task_id, *kept->image, kept->record.detections, options),
-                      kept->record.task_id, false);
+    if (!kept)
+      fail(http::status::not_found, "port " + std::to_string(port) + " has no kept frame yet");
+    return jpeg_reply(
+        ctx_.renders.get(kept->record.task_id, *kept->image, kept->record.detections, options),
+        kept->record.task_id, false);
   }
 
   HttpReply live(int port, const Query& q) {
     const auto options = render_options(q);
     if (ctx_.live_streams.fetch_add(1) >= ApiContext::k_max_live_streams) {
       ctx_.live_streams--;
-      fail(http::status::service_unavailable,
-           "too many live streams (" + std::to_string(ApiContext::k_max_live_streams) + " are open)");
+      fail(http::status::service_unavailable, "too many live streams (" +
+                                                  std::to_string(ApiContext::k_max_live_streams) +
+                                                  " are open)");
     }
     struct Slot {
       std::atomic<int>& count;
@@ -318,9 +327,9 @@ class Api {
       const std::string jpeg =
           ctx_.renders.get(kept->record.task_id, *kept->image, kept->record.detections, options);
       if (jpeg.empty()) return std::string();
-      return std::string("--") + k_boundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
-             std::to_string(jpeg.size()) + "\r\nX-Framehive-Task-Id: " + kept->record.task_id +
-             "\r\n\r\n" + jpeg + "\r\n";
+      return std::string("--") + k_boundary +
+             "\r\nContent-Type: image/jpeg\r\nContent-Length: " + std::to_string(jpeg.size()) +
+             "\r\nX-Framehive-Task-Id: " + kept->record.task_id + "\r\n\r\n" + jpeg + "\r\n";
     };
     HttpReply r;
     r.content_type = std::string("multipart/x-mixed-replace; boundary=") + k_boundary;
@@ -331,7 +340,8 @@ class Api {
   HttpReply failures(const Query& q) {
     const int port = q.has("port") ? port_of(q.str("port")) : -1;
     const auto limit = static_cast<std::size_t>(q.integer("limit", 100, 1, 10000));
-    if (port >= 0 && !ctx_.scheduler.knows_port(port)) fail(http::status::not_found, unknown_port(port));
+    if (port >= 0 && !ctx_.scheduler.knows_port(port))
+      fail(http::status::not_found, unknown_port(port));
     return json_reply(Json{{"failures", store().failures(port, limit)}});
   }
 
@@ -346,14 +356,16 @@ class Api {
   HttpReply task_frame(const std::string& id, const Query& q, const HttpRequest& request) {
     const auto options = render_options(q);
     if (auto kept = ctx_.scheduler.get_frame(id)) {
-      const std::string etag = "\"" + id + "-" + std::to_string(options.width) + (options.boxes ? "b" : "") + "\"";
+      const std::string etag =
+          "\"" + id + "-" + std::to_string(options.width) + (options.boxes ? "b" : "") + "\"";
       if (request.if_none_match == etag) {
         HttpReply r;
         r.status = http::status::not_modified;
         r.headers.emplace_back("ETag", etag);
         return r;
       }
-      auto r = jpeg_reply(ctx_.renders.get(id, *kept->image, kept->record.detections, options), id, true);
+      auto r = jpeg_reply(ctx_.renders.get(id, *kept->image, kept->record.detections, options), id,
+                          true);
       r.headers.emplace_back("ETag", etag);
       return r;
     }
@@ -381,8 +393,9 @@ class Api {
       fail(static_cast<http::status>(e.http_status), e.what());
     }
     const auto up = add_upload(ctx_.scheduler, std::move(jpeg), q.str("detector"), q.str("name"));
-    return json_reply(Json{{"task_id", up.task_id}, {"detector", up.detector}, {"waiting", up.waiting}},
-                      http::status::accepted);
+    return json_reply(
+        Json{{"task_id", up.task_id}, {"detector", up.detector}, {"waiting", up.waiting}},
+        http::status::accepted);
   }
 
   HttpReply search(const Query& q) {
@@ -397,7 +410,8 @@ class Api {
     std::size_t start = 0;
     while (start < list.size()) {
       const auto comma = list.find(',', start);
-      const std::string one = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      const std::string one =
+          list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!one.empty()) s.ports.push_back(port_of(one));
       if (s.ports.size() > 256) fail(http::status::bad_request, "ports: at most 256");
       if (comma == std::string::npos) break;
@@ -450,8 +464,9 @@ class Api {
         const std::string head = escape_csv(r.task_id) + "," + std::to_string(r.port) + "," +
                                  escape_csv(r.stream) + "," + std::to_string(r.frame_id) + "," +
                                  format_double(r.captured_at) + "," + format_double(r.received_at) +
-                                 "," + format_double(r.completed_at) + "," + escape_csv(r.worker_id) +
-                                 "," + escape_csv(r.detector) + "," + format_double(r.processing_ms);
+                                 "," + format_double(r.completed_at) + "," +
+                                 escape_csv(r.worker_id) + "," + escape_csv(r.detector) + "," +
+                                 format_double(r.processing_ms);
         if (r.detections.empty()) out += head + ",,,,,,\n";
         for (const auto& d : r.detections) {
           out += head + "," + escape_csv(d.label) + "," + format_double(d.confidence) + "," +
@@ -463,8 +478,9 @@ class Api {
     };
     HttpReply r;
     r.content_type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
-    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"framehive-" + std::to_string(port) +
-                                                      (csv ? ".csv\"" : ".jsonl\""));
+    r.headers.emplace_back(
+        "Content-Disposition",
+        "attachment; filename=\"framehive-" + std::to_string(port) + (csv ? ".csv\"" : ".jsonl\""));
     r.stream = std::move(stream);
     return r;
   }

@@ -4,10 +4,10 @@
 // the same Scheduler and ResultStore as the XML-RPC methods (one source). Handlers are
 // thread-safe and never throw.
 
+#include "frame_render.hpp"
 #include "framehive/master/result_store.hpp"
 #include "framehive/master/rpc_server.hpp"
 #include "framehive/master/scheduler.hpp"
-#include "frame_render.hpp"
 #include "http_router.hpp"
 
 #include <atomic>
@@ -25,9 +25,9 @@ struct ApiContext {
   ResultStore* store;  ///< may be null
   const RpcServerConfig& config;
   ConsoleSessions& sessions;
-  RenderCache renders;                     ///< annotated frames, drawn when someone looks
-  std::atomic<int> live_streams{0};        ///< open live.mjpeg streams
-  std::atomic<std::uint64_t> scrapes{0};   ///< /metrics requests served
+  RenderCache renders;                    ///< annotated frames, drawn when someone looks
+  std::atomic<int> live_streams{0};       ///< open live.mjpeg streams
+  std::atomic<std::uint64_t> scrapes{0};  ///< /metrics requests served
   static constexpr int k_max_live_streams = 16;
 };
 

@@ -42,7 +42,8 @@ inline std::map<std::string, std::string> parse_params(std::string_view query) {
     if (pair.empty()) continue;
     const auto eq = pair.find('=');
     std::string name = url_decode(pair.substr(0, eq));
-    std::string value = eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    std::string value =
+        eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
     out.emplace(std::move(name), std::move(value));
   }
   return out;

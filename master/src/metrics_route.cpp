@@ -147,8 +147,7 @@ std::string exposition(ApiContext& ctx) {
     w.sample("framehive_frames_total", l + "failed\"", static_cast<double>(p.failed));
     w.sample("framehive_frames_total", l + "dropped\"", static_cast<double>(p.dropped));
     w.sample("framehive_frames_total", l + "expired\"", static_cast<double>(p.expired));
-    w.sample("framehive_frames_total", l + "lost_at_start\"",
-             static_cast<double>(p.lost_at_start));
+    w.sample("framehive_frames_total", l + "lost_at_start\"", static_cast<double>(p.lost_at_start));
   }
   w.family("framehive_frames_pending", "gauge", "Frames of a port waiting for a worker.");
   for (const auto& p : status.ports) {
@@ -160,9 +159,11 @@ std::string exposition(ApiContext& ctx) {
              static_cast<double>(p.in_progress));
   }
   w.family("framehive_port_received_fps", "gauge", "Frames received per second, last 10 s.");
-  for (const auto& p : status.ports) w.sample("framehive_port_received_fps", port_label(p.port), p.fps_in);
+  for (const auto& p : status.ports)
+    w.sample("framehive_port_received_fps", port_label(p.port), p.fps_in);
   w.family("framehive_port_completed_fps", "gauge", "Frames completed per second, last 10 s.");
-  for (const auto& p : status.ports) w.sample("framehive_port_completed_fps", port_label(p.port), p.fps);
+  for (const auto& p : status.ports)
+    w.sample("framehive_port_completed_fps", port_label(p.port), p.fps);
   w.family("framehive_port_up", "gauge",
            "1 while a port is live (frames arriving and a worker for its detector), else 0.");
   for (const auto& p : status.ports) {
@@ -182,11 +183,12 @@ std::string exposition(ApiContext& ctx) {
     const std::string pl = port_label(c.port);
     for (std::size_t i = 0; i < k_latency_buckets_s.size(); ++i) {
       cumulative += c.latency_buckets[i];
-      w.sample("framehive_latency_seconds_bucket", pl + ",le=\"" + num(k_latency_buckets_s[i]) + "\"",
-               static_cast<double>(cumulative));
+      w.sample("framehive_latency_seconds_bucket",
+               pl + ",le=\"" + num(k_latency_buckets_s[i]) + "\"", static_cast<double>(cumulative));
     }
     cumulative += c.latency_buckets.back();
-    w.sample("framehive_latency_seconds_bucket", pl + ",le=\"+Inf\"", static_cast<double>(cumulative));
+    w.sample("framehive_latency_seconds_bucket", pl + ",le=\"+Inf\"",
+             static_cast<double>(cumulative));
     w.sample("framehive_latency_seconds_sum", pl, c.latency_sum_s);
     w.sample("framehive_latency_seconds_count", pl, static_cast<double>(c.latency_count));
   }
@@ -212,7 +214,8 @@ std::string exposition(ApiContext& ctx) {
   std::int64_t alive = 0;
   for (const auto& wk : status.workers) alive += wk.alive ? 1 : 0;
   w.sample("framehive_workers", "state=\"alive\"", static_cast<double>(alive));
-  w.sample("framehive_workers", "state=\"dead\"", static_cast<double>(status.workers.size()) - alive);
+  w.sample("framehive_workers", "state=\"dead\"",
+           static_cast<double>(status.workers.size()) - alive);
   w.family("framehive_worker_up", "gauge", "1 for a live worker, 0 for a dead one.");
   for (const auto& wk : status.workers) {
     w.sample("framehive_worker_up", "worker=\"" + esc(wk.worker_id) + "\"", wk.alive ? 1 : 0);
@@ -227,7 +230,8 @@ std::string exposition(ApiContext& ctx) {
   w.family("framehive_worker_task_age_seconds", "gauge",
            "Age of the oldest task a worker holds (0: none).");
   for (const auto& wk : status.workers) {
-    w.sample("framehive_worker_task_age_seconds", "worker=\"" + esc(wk.worker_id) + "\"", wk.task_age_s);
+    w.sample("framehive_worker_task_age_seconds", "worker=\"" + esc(wk.worker_id) + "\"",
+             wk.task_age_s);
   }
 
   w.family("framehive_tasks_requeued_total", "counter", "Tasks put back in the queue, by reason.");
