@@ -152,6 +152,7 @@ class Api {
   explicit Api(ApiContext& ctx) : ctx_(ctx) {}
 
   HttpReply handle(const HttpRequest& request) {
+    std::string allow = "GET";  // the route's methods, for a 405
     try {
       const Query q(request.target);
       const auto seg = segments(q.path());
@@ -166,6 +167,7 @@ class Api {
       if (seg.size() == 1 && seg[0] == "export") return need_get(), export_results(q);
       if (seg.size() == 1 && seg[0] == "search") return need_get(), search(q);
       if (seg.size() == 1 && seg[0] == "images") {
+        allow = "POST";
         if (request.method != http::verb::post) {
           fail(http::status::method_not_allowed,
                "/api/v1/images takes POST (the image as the body)");
@@ -190,8 +192,7 @@ class Api {
     } catch (const ApiError& e) {
       auto r = error_reply(e.status, e.message);
       if (e.status == http::status::method_not_allowed) {
-        r.headers.emplace_back(
-            "Allow", request.target.find("/images") != std::string::npos ? "POST" : "GET");
+        r.headers.emplace_back("Allow", allow);
       }
       return r;
     } catch (const LimitError& e) {
@@ -492,10 +493,13 @@ class Api {
 
 HttpRoute api_route(ApiContext& ctx) {
   auto api = std::make_shared<Api>(ctx);
-  return {std::string(k_prefix),
-          {http::verb::get, http::verb::post},
-          [api](const HttpRequest& request) { return api->handle(request); },
-          {}};
+  return {
+      std::string(k_prefix),
+      // Every method a client may try on a resource, so that handle() answers 405 with the
+      // route's own Allow (the server's check would list GET, POST for every route).
+      {http::verb::get, http::verb::post, http::verb::put, http::verb::delete_, http::verb::patch},
+      [api](const HttpRequest& request) { return api->handle(request); },
+      {}};
 }
 
 }  // namespace fh::master
