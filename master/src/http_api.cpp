@@ -147,12 +147,18 @@ std::string format_double(double v) {
   return buf;
 }
 
+/// The methods an API resource takes (the Allow header of a 405): POST for the uploads, GET
+/// for everything else.
+std::string allow_of(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/api/v1/images" ? "POST" : "GET";
+}
+
 class Api {
  public:
   explicit Api(ApiContext& ctx) : ctx_(ctx) {}
 
   HttpReply handle(const HttpRequest& request) {
-    std::string allow = "GET";  // the route's methods, for a 405
     try {
       const Query q(request.target);
       const auto seg = segments(q.path());
@@ -167,7 +173,6 @@ class Api {
       if (seg.size() == 1 && seg[0] == "export") return need_get(), export_results(q);
       if (seg.size() == 1 && seg[0] == "search") return need_get(), search(q);
       if (seg.size() == 1 && seg[0] == "images") {
-        allow = "POST";
         if (request.method != http::verb::post) {
           fail(http::status::method_not_allowed,
                "/api/v1/images takes POST (the image as the body)");
@@ -192,7 +197,7 @@ class Api {
     } catch (const ApiError& e) {
       auto r = error_reply(e.status, e.message);
       if (e.status == http::status::method_not_allowed) {
-        r.headers.emplace_back("Allow", allow);
+        r.headers.emplace_back("Allow", allow_of(request.target));
       }
       return r;
     } catch (const LimitError& e) {
@@ -493,13 +498,12 @@ class Api {
 
 HttpRoute api_route(ApiContext& ctx) {
   auto api = std::make_shared<Api>(ctx);
-  return {
-      std::string(k_prefix),
-      // Every method a client may try on a resource, so that handle() answers 405 with the
-      // route's own Allow (the server's check would list GET, POST for every route).
-      {http::verb::get, http::verb::post, http::verb::put, http::verb::delete_, http::verb::patch},
-      [api](const HttpRequest& request) { return api->handle(request); },
-      {}};
+  HttpRoute route;
+  route.path = std::string(k_prefix);
+  route.methods = {http::verb::get, http::verb::post};
+  route.handler = [api](const HttpRequest& request) { return api->handle(request); };
+  route.allow = allow_of;  // the server's 405 (PUT, DELETE, HEAD, ...) names the resource's
+  return route;
 }
 
 }  // namespace fh::master

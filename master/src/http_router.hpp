@@ -63,6 +63,9 @@ struct HttpRoute {
   std::function<bool(const HttpRequest&)> quick;
   /// Served without credentials when a secret is configured (the login form and its assets).
   bool is_public = false;
+  /// Optional: the Allow header of a 405 for a target (a prefix route whose resources take
+  /// different methods); without it, methods.
+  std::function<std::string(std::string_view target)> allow;
 };
 
 class HttpRouter {

@@ -219,8 +219,12 @@ class HttpSession : public ConnectionLimiter::Member {
     if (std::find(route_->methods.begin(), route_->methods.end(), req.method()) ==
         route_->methods.end()) {
       std::string allow;
-      for (auto m : route_->methods) {
-        allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(m));
+      if (route_->allow) {
+        allow = route_->allow(std::string_view(req.target().data(), req.target().size()));
+      } else {
+        for (auto m : route_->methods) {
+          allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(m));
+        }
       }
       return reply_error(http::status::method_not_allowed,
                          "method not allowed: " + std::string(req.target()) + " takes " + allow,
