@@ -318,14 +318,20 @@ class Api {
                                                   std::to_string(ApiContext::k_max_live_streams) +
                                                   " are open)");
     }
+    /// The stream's place in live_streams, given back when the stream's producer goes. Not
+    /// copyable: a copy (make_shared<Slot>(Slot{...}) made one) gives the place back twice.
     struct Slot {
-      std::atomic<int>& count;
+      explicit Slot(std::atomic<int>& c) : count(c) {}
+      Slot(const Slot&) = delete;
+      Slot& operator=(const Slot&) = delete;
       ~Slot() { count--; }
+      std::atomic<int>& count;
     };
-    auto slot = std::make_shared<Slot>(Slot{ctx_.live_streams});
+    auto slot = std::make_shared<Slot>(ctx_.live_streams);
     auto last = std::make_shared<std::string>();
     auto stream = std::make_shared<HttpStream>();
-    stream->interval_s = 0.2;  // at most 5 frames per second
+    stream->interval_s = 0.2;            // at most 5 frames per second
+    stream->end_on_client_close = true;  // a quiet port writes nothing: its slot would stay held
     stream->next = [this, port, options, slot, last]() -> std::optional<std::string> {
       auto kept = ctx_.scheduler.latest_frame(port);
       if (!kept || kept->record.task_id == *last) return std::string();

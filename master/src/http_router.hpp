@@ -42,6 +42,9 @@ struct HttpRequest {
 struct HttpStream {
   std::function<std::optional<std::string>()> next;
   double interval_s = 0.2;  ///< pause after an empty piece
+  /// End as soon as the client closes or sends anything, not only at the next write: for a
+  /// stream that may wait long between pieces (live frames of a quiet port).
+  bool end_on_client_close = false;
 };
 
 /// What a handler answers.

@@ -564,6 +564,47 @@ class T04Images(Base):
         self.bad(T, "/api/v1/ports/%d/live.mjpeg?width=2" % C.null, 400)
 
 
+    def test_live_mjpeg_limit_and_release(self):
+        """16 streams at once (503 beyond, with Retry-After); a closed stream of a quiet port
+        gives its place back at once (not at its next frame, which may never come)."""
+        T = "/api/v1/ports/{port}/live.mjpeg"
+        exercised("get", T)
+
+        def live_streams():
+            _, samples = fhtest.parse_exposition(C.http.get("/metrics").body.decode())
+            return [v for n, l, v in samples if n == "framehive_live_streams"][0]
+        wait_until(lambda: live_streams() == 0, 10, "no live stream open")
+
+        def open_stream():
+            s = socket.create_connection(("127.0.0.1", C.mport), timeout=10)
+            s.sendall(("GET /api/v1/ports/%d/live.mjpeg HTTP/1.1\r\nHost: x\r\n"
+                       "Authorization: %s\r\n\r\n" % (C.wait, C.http.basic(C.secret))).encode())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                head += chunk
+            return s, head.split(b"\r\n")[0].decode()
+        socks = []
+        try:
+            for i in range(16):
+                s, line = open_stream()
+                socks.append(s)
+                self.assertIn(" 200 ", line, "stream %d of 16" % (i + 1))
+            self.assertEqual(live_streams(), 16)
+            r = self.get(T, "/api/v1/ports/%d/live.mjpeg" % C.wait)
+            self.assert_error(r, 503, "a 17th live stream", "too many live streams")
+            self.assertEqual(r.header("Retry-After"), "1")
+        finally:
+            for s in socks:
+                s.close()
+        wait_until(lambda: live_streams() == 0, 5, "the closed streams' places given back")
+        s, line = open_stream()
+        s.close()
+        self.assertIn(" 200 ", line, "a stream after the others closed")
+
+
 class T05Failures(Base):
     T = "/api/v1/failures"
 
