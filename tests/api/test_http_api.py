@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import struct
 import sys
@@ -1096,6 +1097,10 @@ def main():
     print("test_http_api: %d run, %d failed, %d errors in %.1f s" % (
         prog.result.testsRun, len(prog.result.failures), len(prog.result.errors),
         time.monotonic() - t0))
+    if C and prog.result.wasSuccessful():
+        shutil.rmtree(C.tmp, ignore_errors=True)
+    elif C:
+        print("test_http_api: the processes' logs are in " + C.tmp, file=sys.stderr)
     return 0 if prog.result.wasSuccessful() else 1
 
 

@@ -235,6 +235,10 @@ def main():
     print("test_metrics: %d run, %d failed, %d errors in %.1f s" % (
         prog.result.testsRun, len(prog.result.failures), len(prog.result.errors),
         time.monotonic() - t0))
+    if C and prog.result.wasSuccessful():
+        shutil.rmtree(C.tmp, ignore_errors=True)
+    elif C:
+        print("test_metrics: the processes' logs are in " + C.tmp, file=sys.stderr)
     return 0 if prog.result.wasSuccessful() else 1
 
 

@@ -16,6 +16,7 @@ import argparse
 import base64
 import http.client
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -123,8 +124,12 @@ def main():
             rows.append((path, a.n, pct(t, 50), pct(t, 99), max(t), s[-1], cpu_ms))
         series = sum(1 for line in h.get("/metrics").body.decode().splitlines()
                      if line and not line.startswith("#"))
+    except BaseException:
+        print("bench_scrape: the processes' logs are in " + tmp, file=sys.stderr)
+        raise
     finally:
         procs.stop_all()
+    shutil.rmtree(tmp, ignore_errors=True)
 
     print("%d ports, %d frames each (null) + 1 with 3 labels; %d samples in a scrape; "
           "%d sequential GETs per route on one keep-alive connection, Basic auth"
