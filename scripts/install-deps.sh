@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config python3 python3-opencv python3-numpy
+  build-essential cmake pkg-config python3 python3-opencv python3-numpy python3-yaml
   libboost-dev libboost-program-options-dev libboost-test-dev libboost-system-dev
   libxmlrpc-c++8-dev libxmlrpc-core-c3-dev libcurl4-openssl-dev
   libopencv-dev
@@ -30,6 +30,8 @@ PACKAGES=(
 # build time (nothing is loaded from the internet). chromium, chromium-driver, python3-selenium:
 # the headless browser tests of the console. prometheus: promtool checks /metrics in a test.
 # dpkg-dev, fakeroot: cpack -G DEB and the check of the package's contents.
+# python3-yaml: tests/api/test_http_api.py reads docs/http-api.openapi.yaml (Debian 12 has no
+# OpenAPI validator package, python3-openapi-spec-validator: the test checks the file itself).
 
 missing=()
 for p in "${PACKAGES[@]}"; do

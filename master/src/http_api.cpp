@@ -147,6 +147,13 @@ std::string format_double(double v) {
   return buf;
 }
 
+/// The methods an API resource takes (the Allow header of a 405): POST for the uploads, GET
+/// for everything else.
+std::string allow_of(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  return path == "/api/v1/images" ? "POST" : "GET";
+}
+
 class Api {
  public:
   explicit Api(ApiContext& ctx) : ctx_(ctx) {}
@@ -190,8 +197,7 @@ class Api {
     } catch (const ApiError& e) {
       auto r = error_reply(e.status, e.message);
       if (e.status == http::status::method_not_allowed) {
-        r.headers.emplace_back(
-            "Allow", request.target.find("/images") != std::string::npos ? "POST" : "GET");
+        r.headers.emplace_back("Allow", allow_of(request.target));
       }
       return r;
     } catch (const LimitError& e) {
@@ -316,14 +322,20 @@ class Api {
                                                   std::to_string(ApiContext::k_max_live_streams) +
                                                   " are open)");
     }
+    /// The stream's place in live_streams, given back when the stream's producer goes. Not
+    /// copyable: a copy (make_shared<Slot>(Slot{...}) made one) gives the place back twice.
     struct Slot {
-      std::atomic<int>& count;
+      explicit Slot(std::atomic<int>& c) : count(c) {}
+      Slot(const Slot&) = delete;
+      Slot& operator=(const Slot&) = delete;
       ~Slot() { count--; }
+      std::atomic<int>& count;
     };
-    auto slot = std::make_shared<Slot>(Slot{ctx_.live_streams});
+    auto slot = std::make_shared<Slot>(ctx_.live_streams);
     auto last = std::make_shared<std::string>();
     auto stream = std::make_shared<HttpStream>();
-    stream->interval_s = 0.2;  // at most 5 frames per second
+    stream->interval_s = 0.2;            // at most 5 frames per second
+    stream->end_on_client_close = true;  // a quiet port writes nothing: its slot would stay held
     stream->next = [this, port, options, slot, last]() -> std::optional<std::string> {
       auto kept = ctx_.scheduler.latest_frame(port);
       if (!kept || kept->record.task_id == *last) return std::string();
@@ -496,10 +508,12 @@ class Api {
 
 HttpRoute api_route(ApiContext& ctx) {
   auto api = std::make_shared<Api>(ctx);
-  return {std::string(k_prefix),
-          {http::verb::get, http::verb::post},
-          [api](const HttpRequest& request) { return api->handle(request); },
-          {}};
+  HttpRoute route;
+  route.path = std::string(k_prefix);
+  route.methods = {http::verb::get, http::verb::post};
+  route.handler = [api](const HttpRequest& request) { return api->handle(request); };
+  route.allow = allow_of;  // the server's 405 (PUT, DELETE, HEAD, ...) names the resource's
+  return route;
 }
 
 }  // namespace fh::master

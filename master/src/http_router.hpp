@@ -42,6 +42,9 @@ struct HttpRequest {
 struct HttpStream {
   std::function<std::optional<std::string>()> next;
   double interval_s = 0.2;  ///< pause after an empty piece
+  /// End as soon as the client closes or sends anything, not only at the next write: for a
+  /// stream that may wait long between pieces (live frames of a quiet port).
+  bool end_on_client_close = false;
 };
 
 /// What a handler answers.
@@ -63,6 +66,9 @@ struct HttpRoute {
   std::function<bool(const HttpRequest&)> quick;
   /// Served without credentials when a secret is configured (the login form and its assets).
   bool is_public = false;
+  /// Optional: the Allow header of a 405 for a target (a prefix route whose resources take
+  /// different methods); without it, methods.
+  std::function<std::string(std::string_view target)> allow;
 };
 
 class HttpRouter {

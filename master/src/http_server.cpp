@@ -205,8 +205,12 @@ class HttpSession : public ConnectionLimiter::Member {
     if (std::find(route_->methods.begin(), route_->methods.end(), req.method()) ==
         route_->methods.end()) {
       std::string allow;
-      for (auto m : route_->methods) {
-        allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(m));
+      if (route_->allow) {
+        allow = route_->allow(std::string_view(req.target().data(), req.target().size()));
+      } else {
+        for (auto m : route_->methods) {
+          allow += (allow.empty() ? "" : ", ") + std::string(http::to_string(m));
+        }
       }
       return reply_error(http::status::method_not_allowed,
                          "method not allowed: " + std::string(req.target()) + " takes " + allow,
@@ -345,16 +349,30 @@ class HttpSession : public ConnectionLimiter::Member {
     auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
     tcp().expires_after(ctx_.response_timeout);
     stream_ = std::move(reply.stream);
+    const bool idles = stream_->end_on_client_close;
     stream_timer_.emplace(derived().stream().get_executor());
     http::async_write_header(
         derived().stream(), *sr,
-        [self = derived().shared_from_this(), res, sr](error_code ec, std::size_t) {
+        [self = derived().shared_from_this(), res, sr, idles](error_code ec, std::size_t) {
           if (ec) return self->end_stream();
+          if (idles) self->watch_close();
           self->next_piece();
         });
   }
 
+  /// Ends the stream as soon as the client closes (or sends anything: nothing is expected on
+  /// this connection any more). Without it a stream of a port with no new frame never writes,
+  /// so it never noticed a client that went, and held its place among the live streams.
+  void watch_close() {
+    tcp().socket().async_wait(tcp::socket::wait_read,
+                              [self = derived().shared_from_this()](error_code ec) {
+                                if (ec == net::error::operation_aborted) return;
+                                self->end_stream(true);
+                              });
+  }
+
   void next_piece() {
+    if (!stream_) return;  // ended meanwhile (the client went)
     if (ctx_.stopping) return end_stream();
     tcp().expires_never();  // the producer may wait; the timer and stop() end it
     auto self = derived().shared_from_this();
@@ -376,6 +394,7 @@ class HttpSession : public ConnectionLimiter::Member {
   }
 
   void write_piece(std::optional<std::string> piece) {
+    if (!stream_) return;  // ended meanwhile (the client went)
     if (!piece || ctx_.stopping) return end_stream();
     if (piece->empty()) {
       stream_timer_->expires_after(seconds_or_forever(stream_->interval_s));
@@ -393,9 +412,12 @@ class HttpSession : public ConnectionLimiter::Member {
                      });
   }
 
-  void end_stream() {
+  /// client_gone: close at once (a write may be in flight; nobody reads a TLS close_notify).
+  void end_stream(bool client_gone = false) {
+    if (!stream_) return;  // already ended (the client's close and a failed write both end it)
     stream_.reset();
     stream_timer_.reset();
+    if (client_gone) return close_now();
     derived().close_gracefully();
   }
 

@@ -108,6 +108,9 @@ int main(int argc, char** argv) {
         "max-request-bytes",
         po::value(&c.rpc.max_request_bytes)->default_value(d.rpc.max_request_bytes),
         "largest XML-RPC request or response in bytes (1 MiB .. 1 GiB)")(
+        "max-image-bytes", po::value(&c.rpc.max_image_bytes)->default_value(d.rpc.max_image_bytes),
+        "largest image in bytes: a frame's JPEG (add_task, fault -509 beyond) or an upload "
+        "(POST /api/v1/images: 413; add_image: fault -509); 1 KiB .. --max-request-bytes")(
         "max-pixels",
         po::value<std::string>()->default_value(fh::shared::k_default_max_pixels_text),
         fh::shared::k_max_pixels_help)(
@@ -176,6 +179,9 @@ int main(int argc, char** argv) {
     if (c.rpc.keepalive_timeout_s < 1) throw UsageError("--keepalive-timeout: must be >= 1");
     if (c.rpc.max_request_bytes < (1u << 20) || c.rpc.max_request_bytes > (1u << 30)) {
       throw UsageError("--max-request-bytes: 1 MiB .. 1 GiB");
+    }
+    if (c.rpc.max_image_bytes < 1024 || c.rpc.max_image_bytes > c.rpc.max_request_bytes) {
+      throw UsageError("--max-image-bytes: 1 KiB .. --max-request-bytes");
     }
 
     c.rpc.max_pixels = fh::shared::parse_max_pixels(cli.vm()["max-pixels"].as<std::string>());

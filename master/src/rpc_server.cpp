@@ -109,7 +109,9 @@ HttpRoute xmlrpc_route(const rpc::RpcDispatcher& dispatcher, std::size_t max_byt
             }
             return reply;
           },
-          [](const HttpRequest& request) { return quick_call(request.body); }};
+          [](const HttpRequest& request) { return quick_call(request.body); },
+          false,
+          {}};
 }
 
 }  // namespace
