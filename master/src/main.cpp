@@ -180,6 +180,10 @@ int main(int argc, char** argv) {
     if (c.rpc.max_request_bytes < (1u << 20) || c.rpc.max_request_bytes > (1u << 30)) {
       throw UsageError("--max-request-bytes: 1 MiB .. 1 GiB");
     }
+    // Left at its default, the image limit follows a smaller --max-request-bytes.
+    if (cli.vm()["max-image-bytes"].defaulted()) {
+      c.rpc.max_image_bytes = std::min(c.rpc.max_image_bytes, c.rpc.max_request_bytes);
+    }
     if (c.rpc.max_image_bytes < 1024 || c.rpc.max_image_bytes > c.rpc.max_request_bytes) {
       throw UsageError("--max-image-bytes: 1 KiB .. --max-request-bytes");
     }
