@@ -421,8 +421,7 @@ class Api {
     s.since = q.has("since") ? q.time("since", 0) : 0.0;
     s.until = q.has("until") ? q.time("until", 0) : 1e12;
     s.limit = static_cast<std::size_t>(q.integer("limit", 100, 1, 1000));
-    std::string_view ports = q.str("ports");
-    std::string list(ports);
+    const std::string list = q.str("ports");
     std::size_t start = 0;
     while (start < list.size()) {
       const auto comma = list.find(',', start);
