@@ -17,7 +17,7 @@ PACKAGES=(
   iproute2 nftables
   libjs-chart.js libjs-bootstrap5
   chromium chromium-driver python3-selenium prometheus
-  dpkg-dev fakeroot
+  dpkg-dev fakeroot shellcheck
 )
 # ccache: repeated builds (build, asan, tsan, fuzz) share compiled objects when present.
 # clang-format: the format gate of scripts/test.sh. openssl: the TLS tests make their certificate
@@ -29,7 +29,8 @@ PACKAGES=(
 # libjs-chart.js, libjs-bootstrap5: the console's chart and styles, embedded into the master at
 # build time (nothing is loaded from the internet). chromium, chromium-driver, python3-selenium:
 # the headless browser tests of the console. prometheus: promtool checks /metrics in a test.
-# dpkg-dev, fakeroot: cpack -G DEB and the check of the package's contents.
+# dpkg-dev, fakeroot: cpack -G DEB and the check of the package's contents; shellcheck: that
+# check's lint of the maintainer scripts.
 # python3-yaml: tests/api/test_http_api.py reads docs/http-api.openapi.yaml (Debian 12 has no
 # OpenAPI validator package, python3-openapi-spec-validator: the test checks the file itself).
 
