@@ -7,7 +7,9 @@ const STATUS_EVERY_MS = 1000;
 const RESULTS_EVERY_MS = 3000;
 const FAILURES_EVERY_MS = 10000;
 const UPLOAD_POLL_MS = 500;
-const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;  // the master's --max-image-bytes is the authority
+// The master's --max-image-bytes, from /api/v1/session at start (the master is the authority;
+// this only spares sending a file it would refuse).
+let maxUploadBytes = 16 * 1024 * 1024;
 const UPLOAD_TYPES = ["image/jpeg", "image/png"];
 const UPLOAD_PORT = 0;  // the reserved source port of uploaded images
 // Chart windows: seconds -> bucket interval (at most ~100 buckets) and refresh period.
@@ -901,8 +903,8 @@ const upload = {
       let refused = "";
       if (!UPLOAD_TYPES.includes(type)) {
         refused = `Not a JPEG or PNG image (${file.type || "unknown type"}): not uploaded.`;
-      } else if (file.size > MAX_UPLOAD_BYTES) {
-        refused = `${bytes(file.size)} is over the limit of ${bytes(MAX_UPLOAD_BYTES)}: ` +
+      } else if (file.size > maxUploadBytes) {
+        refused = `${bytes(file.size)} is over the master's limit of ${bytes(maxUploadBytes)}: ` +
                   "not uploaded.";
       } else if (file.size === 0) {
         refused = "The file is empty: not uploaded.";
@@ -1115,6 +1117,7 @@ async function start() {
   try {
     const session = await api("/api/v1/session");
     $("logout").hidden = !session.auth_required;
+    if (session.max_image_bytes > 0) maxUploadBytes = session.max_image_bytes;
   } catch (e) {
     // Not fatal: the status poll shows the error.
   }
