@@ -624,6 +624,11 @@ void Scheduler::report_receiver(const std::string& receiver_id, const std::strin
   r.ports = std::move(ports);
 }
 
+bool Scheduler::detector_offered(const std::string& detector) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return workers_->offered_capabilities().count(detector) > 0;
+}
+
 bool Scheduler::knows_port(int port) {
   std::lock_guard<std::mutex> lock(mutex_);
   return metrics_->has(port);

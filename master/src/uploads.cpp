@@ -36,13 +36,7 @@ Upload add_upload(Scheduler& scheduler, std::vector<std::uint8_t> jpeg, std::str
   out.task_id = scheduler.add_frames(std::move(frames)).at(0);
   const auto info = scheduler.task_info(out.task_id);
   out.detector = info ? info->detector : std::string();
-  const auto status = scheduler.status();
-  out.waiting = true;
-  for (const auto& w : status.workers) {
-    for (const auto& c : w.capabilities) {
-      if (w.alive && c == out.detector) out.waiting = false;
-    }
-  }
+  out.waiting = !scheduler.detector_offered(out.detector);
   return out;
 }
 

@@ -241,3 +241,28 @@ def parse_exposition(text):
             labels = {}
         samples.append((name, labels, float(value.split(" ")[0])))
     return types, samples
+
+
+def run_tests(module, name):
+    """The main() of a test program of tests/api: BIN_DIR SOURCE_DIR [unittest arguments] set
+    module.BIN and module.SRC, the unittest cases run, a summary line follows, and the temporary
+    directory of module.C (the cluster the cases started) is removed after a success or named
+    after a failure. Returns the exit status."""
+    import shutil
+    import sys
+    import unittest
+    if len(sys.argv) < 3:
+        print(module.__doc__, file=sys.stderr)
+        return 2
+    module.BIN, module.SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    t0 = time.monotonic()
+    prog = unittest.main(module=module, argv=[sys.argv[0]] + sys.argv[3:], exit=False,
+                         verbosity=2)
+    print("%s: %d run, %d failed, %d errors in %.1f s" % (
+        name, prog.result.testsRun, len(prog.result.failures), len(prog.result.errors),
+        time.monotonic() - t0))
+    if module.C and prog.result.wasSuccessful():
+        shutil.rmtree(module.C.tmp, ignore_errors=True)
+    elif module.C:
+        print("%s: the processes' logs are in %s" % (name, module.C.tmp), file=sys.stderr)
+    return 0 if prog.result.wasSuccessful() else 1

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import socket
 import struct
 import sys
@@ -1090,23 +1089,6 @@ class T99OpenApi(unittest.TestCase):
                                   "%s %s declares {%s}" % (m, p, name))
 
 
-def main():
-    global BIN, SRC
-    if len(sys.argv) < 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    BIN, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    t0 = time.monotonic()
-    prog = unittest.main(argv=[sys.argv[0]] + sys.argv[3:], exit=False, verbosity=2)
-    print("test_http_api: %d run, %d failed, %d errors in %.1f s" % (
-        prog.result.testsRun, len(prog.result.failures), len(prog.result.errors),
-        time.monotonic() - t0))
-    if C and prog.result.wasSuccessful():
-        shutil.rmtree(C.tmp, ignore_errors=True)
-    elif C:
-        print("test_http_api: the processes' logs are in " + C.tmp, file=sys.stderr)
-    return 0 if prog.result.wasSuccessful() else 1
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(fhtest.run_tests(sys.modules[__name__], "test_http_api"))

@@ -40,6 +40,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+from fhtest import free_port  # noqa: E402  (tests/api/fhtest.py: shared test helpers)
+
 VTEST = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -55,14 +58,6 @@ def log(msg):
 
 
 T0 = time.monotonic()
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(what, predicate, timeout, step=0.2):

@@ -122,6 +122,8 @@ class Scheduler {
   /// worker_retention, or for more than max_ports ports in one report.
   void report_receiver(const std::string& receiver_id, const std::string& peer,
                        std::vector<shared::api::ReceiverPortCounters> ports);
+  /// Whether a live worker offers the detector now.
+  bool detector_offered(const std::string& detector);
   /// Whether the master keeps books for the port (it received frames or has results).
   bool knows_port(int port);
   /// Whether a completed frame is still kept (get_frame would find it).
