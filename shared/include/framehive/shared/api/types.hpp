@@ -43,6 +43,9 @@ struct Detection {
   int y = 0;                ///< top edge
   int w = 0;                ///< width
   int h = 0;                ///< height
+  /// The master's track of this object (events, docs/events.md); 0: not tracked (a worker's
+  /// report, a tentative or late detection). Optional member "track_id" on the wire.
+  std::int64_t track_id = 0;
 };
 
 /// What a worker reports with complete_task.
@@ -188,6 +191,33 @@ struct SummaryBucket {
   double end = 0.0;                            ///< start + interval
   std::int64_t frames = 0;                     ///< results captured in the bucket
   std::map<std::string, std::int64_t> labels;  ///< detections per label
+  /// Distinct tracks (objects) per label seen in the bucket; optional member, older masters
+  /// leave it out.
+  std::map<std::string, std::int64_t> tracks;
+};
+
+/// An event (docs/events.md): a tracked object's start, zone entry and exit, stationary and end,
+/// or a camera's, detector's or worker's health change. Stored by the master and delivered to
+/// the webhooks and MQTT of the rules it matches.
+struct Event {
+  std::string id;        ///< unique, stable across delivery retries and master restarts
+  std::string type;      ///< "object.start", "camera.stalled", ... (docs/events.md)
+  double time = 0.0;     ///< Unix seconds (an object event: the frame's capture time)
+  int port = 0;          ///< camera; 0 for events of no camera (worker.*, detector.*)
+  std::string stream;    ///< camera name, may be empty
+  std::int64_t seq = 0;  ///< order in the master's store (a cursor); 0 before it is stored
+  // object.* events
+  std::int64_t track_id = 0;     ///< the track (0 for other events)
+  std::string label;             ///< its label
+  double confidence = 0.0;       ///< its best confidence so far
+  int x = 0, y = 0, w = 0, h = 0;  ///< its box in pixels of the frame (member "box")
+  std::string zone;              ///< object.zone_enter / zone_leave: the zone's name
+  double start = 0.0;            ///< Unix seconds of the track's first sighting
+  double end = 0.0;              ///< of its last sighting (object.end), else 0
+  std::string snapshot_task_id;  ///< the task of its best frame (GET /api/v1/tasks/{id}/frame.jpg)
+  /// Other events: what happened, e.g. the worker id, the detector, the loss ratio.
+  std::string detail;
+  std::vector<std::string> rules;  ///< names of the rules it matched (delivered to their actions)
 };
 
 /// Reply to export_results: one page of persisted results and the cursor to continue from.
