@@ -581,6 +581,19 @@ std::shared_ptr<const EventsConfig> parse_events_config(const std::string& text,
     std::string message = colon == std::string::npos ? what : what.substr(colon + 2);
     throw ConfigError(path + ":" + std::to_string(line_of_byte(text, e.byte)) +
                       ": invalid JSON: " + message);
+  } catch (const json::exception& e) {
+    // A number too large for a double ("number overflow parsing '1e999'"): no position is
+    // given, the line of the first such literal is.
+    std::string what = e.what();
+    std::size_t open = what.find('\'');
+    std::size_t close = open == std::string::npos ? open : what.find('\'', open + 1);
+    std::size_t at = close == std::string::npos
+                         ? std::string::npos
+                         : text.find(what.substr(open + 1, close - open - 1));
+    std::size_t bracket = what.find("] ");
+    throw ConfigError(
+        path + ":" + std::to_string(at == std::string::npos ? 1 : line_of_byte(text, at + 1)) +
+        ": invalid JSON: " + (bracket == std::string::npos ? what : what.substr(bracket + 2)));
   }
   return Checker(text, path).run(doc);
 }

@@ -166,6 +166,7 @@ BOOST_AUTO_TEST_CASE(invalid_json_names_the_line_of_the_syntax_error) {
   d.fails("{\n  \"retention\": 5\n", 3, "invalid JSON");  // unexpected end, after the last \n
   d.fails("", 1, "invalid JSON");
   d.fails("[1, 2]", 1, "must be an object");
+  d.fails("{\n\"retention\":\n  1e999}", 3, "invalid JSON: number overflow");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_and_duplicate_keys_name_their_line) {
@@ -181,6 +182,10 @@ BOOST_AUTO_TEST_CASE(unknown_and_duplicate_keys_name_their_line) {
   d.fails(rule_with("    \"webhooks\": [{\"url\": \"http://h/\",\n \"secret\": \"x\"}]"), 5,
           "unknown key \"secret\" in rules[0].webhooks[0]");
   d.fails("{\n  \"retention\": 5,\n  \"retention\": 6\n}\n", 3, "duplicate key \"retention\"");
+  d.fails("{\"rules\": [{\"name\": \"a\"}, {\"name\": \"b\",\n\"ports\": [], \"ports\": [1]}]}", 2,
+          "duplicate key \"ports\"");
+  // The line of the key, not of its value.
+  d.fails("{\n\"zonez\":\n {}}", 2, "unknown key \"zonez\"");
 }
 
 BOOST_AUTO_TEST_CASE(wrong_types_name_the_line_of_the_value) {
