@@ -184,6 +184,12 @@ BOOST_AUTO_TEST_CASE(unknown_and_duplicate_keys_name_their_line) {
   d.fails("{\n  \"retention\": 5,\n  \"retention\": 6\n}\n", 3, "duplicate key \"retention\"");
   d.fails("{\"rules\": [{\"name\": \"a\"}, {\"name\": \"b\",\n\"ports\": [], \"ports\": [1]}]}", 2,
           "duplicate key \"ports\"");
+  // Escapes in keys and strings do not confuse the line index.
+  auto c =
+      d.parse("{\"rules\": [{\"name\": \"a\", \"l\\u0061bels\": [\"x\\\"}]\\\\\", \"y\\n\"]}]}");
+  BOOST_TEST(c->rules.at(0).labels == (std::vector<std::string>{"x\"}]\\", "y\n"}));
+  d.fails("{\"rules\": [{\"name\": \"a\", \"labels\": [\"x\\\"}]\\\\\"],\r\n \"l\\u0061bel\": 1}]}",
+          2, "unknown key \"label\"");
   // The line of the key, not of its value.
   d.fails("{\n\"zonez\":\n {}}", 2, "unknown key \"zonez\"");
 }
