@@ -88,8 +88,8 @@ namespace fh::master {
 struct Delivery {
   std::string kind;    ///< "webhook" or "mqtt"
   std::string target;  ///< the webhook's URL; for mqtt the topic ("framehive/5000/events")
-  std::string
-      secret_file;   ///< webhook: the HMAC key file (empty: unsigned); the deliverer reads it
+  /// webhook: the HMAC key file (empty: unsigned); the deliverer reads the key, not stored here
+  std::string secret_file;
   std::string rule;  ///< the rule that asked for it
 };
 
