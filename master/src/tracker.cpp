@@ -48,10 +48,10 @@ struct Cv {
     p00 *= 1 - k0;
     p01 *= 1 - k0;
   }
-  void stop() {  // no velocity, and little doubt about it
+  void stop() {  // no velocity, and no doubt about it (process noise brings doubt back)
     v = 0;
     p01 = 0;
-    p11 = std::min(p11, 1e-6 + p00);
+    p11 = 0;
   }
 };
 

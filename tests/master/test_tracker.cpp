@@ -194,6 +194,29 @@ BOOST_AUTO_TEST_CASE(two_people_crossing_keep_their_ids) {
   BOOST_TEST(*ids.at(0).begin() != *ids.at(1).begin());
 }
 
+BOOST_AUTO_TEST_CASE(a_crossing_where_the_hidden_one_is_missed_keeps_ids) {
+  // As above, but the detector sees only the front person (B) while their left edges are
+  // within 60 px (1.5 widths): A is missed for 0.8 s and must be predicted through it.
+  const auto frames = simulate(50, [](int, double t) {
+    const double ax = 100 + 60 * t, bx = 700 - 100 * t;
+    std::vector<Truth> v{truth(1, bx, 310, 44, 104)};
+    if (std::abs(ax - bx) >= 60) v.push_back(truth(0, ax, 300, 40, 100));
+    return v;
+  });
+  std::size_t missed = 0;
+  for (const SimFrame& f : frames) missed += f.truth.size() == 1 ? 1 : 0;
+  BOOST_TEST_REQUIRE(missed == 4u);
+  Run run;
+  run.feed_all(frames);
+  const int sw = run.switches();
+  BOOST_TEST_MESSAGE("crossing with the hidden one missed (" << missed << " frames): identity "
+                                                             << "switches " << sw);
+  BOOST_TEST(sw == 0);
+  BOOST_TEST(run.ids_per_object().at(0).size() == 1u);
+  BOOST_TEST(run.ids_per_object().at(1).size() == 1u);
+  BOOST_TEST(run.tracker.stats().tracks_confirmed == 2);
+}
+
 BOOST_AUTO_TEST_CASE(an_occlusion_shorter_than_end_after_keeps_the_id) {
   // Walking at 50 px/s, unseen from 3.0 s to 4.4 s (frames keep coming, empty): 1.5 s gap.
   const auto frames = simulate(50, [](int, double t) {
@@ -260,12 +283,14 @@ BOOST_AUTO_TEST_CASE(out_of_order_completion_within_the_window_is_the_same_as_in
   Run in_order;
   in_order.feed_all(frames);
 
-  // Permuted within blocks of 4, arriving one per 0.2 s (the same arrival times as in order).
+  // Permuted within blocks of 4, arriving one per 0.2 s (the same arrival times as in order),
+  // with tick() between arrivals as the master calls it (it releases by time, too).
   const int perm[4] = {2, 0, 3, 1};
   Run shuffled;
   for (std::size_t i = 0; i < frames.size(); ++i) {
     const std::size_t block = i / 4 * 4, j = block + std::size_t(perm[i % 4]);
     shuffled.feed(frames.at(j), double(i) * k_dt);  // 40 frames: whole blocks
+    shuffled.tick(double(i) * k_dt + 0.1);
   }
   shuffled.tick(frames.back().t + 2);
 
@@ -371,6 +396,25 @@ BOOST_AUTO_TEST_CASE(confirmation_takes_n_of_the_first_m_frames) {
     }
   }
   BOOST_TEST(run.count(TrackChange::updated, id3) == 1u);  // frame 25
+}
+
+BOOST_AUTO_TEST_CASE(the_assignment_maximizes_total_iou_not_greedy) {
+  // Two still 100 px boxes at x = 100 and 160; then detections at x = 125 (IoU 0.60 with the
+  // first, 0.48 with the second) and x = 40 (0.25 with the first, 0 with the second). Greedy
+  // (highest IoU first) would give the first track to x = 125 and leave x = 40 without one;
+  // the optimal assignment (0.48 + 0.25 > 0.60) matches both.
+  auto frames = simulate(11, [](int i, double) {
+    if (i < 10)
+      return std::vector<Truth>{truth(0, 100, 100, 100, 100), truth(1, 160, 100, 100, 100)};
+    return std::vector<Truth>{truth(1, 125, 100, 100, 100), truth(0, 40, 100, 100, 100)};
+  });
+  Run run;
+  run.feed_all(frames);
+  const auto& last = run.out.back();
+  BOOST_TEST_REQUIRE(last.record.frame_id == 10);
+  BOOST_TEST(run.switches() == 0);
+  BOOST_TEST(last.record.detections.at(0).track_id != 0);
+  BOOST_TEST(last.record.detections.at(1).track_id != 0);
 }
 
 BOOST_AUTO_TEST_CASE(different_labels_never_share_a_track) {
