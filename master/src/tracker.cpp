@@ -214,7 +214,9 @@ Box clamp_to_frame(Box b, int w, int h) {
 }
 
 double frame_time(const ResultRecord& r) {
-  return r.captured_at > 0 ? r.captured_at : double(r.frame_id) * k_fallback_frame_s;
+  return r.captured_at > 0 && std::isfinite(r.captured_at)
+             ? r.captured_at
+             : double(r.frame_id) * k_fallback_frame_s;
 }
 
 /// Detection indices per label, labels in order (deterministic).
@@ -338,8 +340,10 @@ std::vector<TrackedResult> Tracker::add(TrackInput in, double now_mono) {
 
   std::int64_t latest = port.released_any ? port.last_released : fid;
   if (!port.held.empty()) latest = std::max(latest, port.held.rbegin()->first);
-  const bool restart =
-      (port.has_stream && port.stream != in.record.stream) || fid < latest - k_restart_backwards;
+  // (unsigned: frame ids are the sender's, any int64; fid < latest makes the difference fit)
+  const bool far_back = fid < latest && std::uint64_t(latest) - std::uint64_t(fid) >
+                                            std::uint64_t(k_restart_backwards);
+  const bool restart = (port.has_stream && port.stream != in.record.stream) || far_back;
   if (restart) {
     release(port, now_mono, true, out);
     TrackedResult ended;
@@ -402,7 +406,7 @@ void Tracker::release(Port& port, double now_mono, bool flush, std::vector<Track
   while (!port.held.empty()) {
     const auto lowest = port.held.begin();
     bool go = flush || port.held.size() > config_.reorder_max_frames ||
-              (port.released_any && lowest->first == port.last_released + 1);
+              (port.released_any && lowest->first - 1 == port.last_released);  // held > released
     if (!go) {  // any result held too long releases everything below it, in order
       double oldest = lowest->second.arrived;
       for (const auto& [fid, h] : port.held) oldest = std::min(oldest, h.arrived);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <string>
@@ -553,6 +554,32 @@ BOOST_AUTO_TEST_CASE(a_new_stream_on_the_port_ends_its_tracks_and_restarts_order
   BOOST_TEST(dropped[0].updates.size() == 3u);
   BOOST_TEST(run.tracker.tracks(1).empty());
   BOOST_TEST(run.tracker.drop_port(1, 200).empty());
+}
+
+BOOST_AUTO_TEST_CASE(frame_ids_far_backwards_restart_the_port_near_ones_are_late) {
+  auto frames = three_walkers(20);
+  for (SimFrame& f : frames) f.frame_id += 5000;
+  Run run;
+  run.feed_all(frames);
+  BOOST_TEST(run.tracker.tracks(1).size() == 3u);
+  SimFrame near = frames.at(10);  // 5010: below the released 5019, not far: late
+  run.feed(near, 10);
+  BOOST_TEST(run.tracker.stats().late_results == 1);
+  BOOST_TEST(run.count(TrackChange::ended) == 0u);
+  SimFrame far = frames.at(0);
+  far.frame_id = 3000;  // 2019 back: the sender restarted
+  run.feed(far, 11);
+  BOOST_TEST(run.tracker.stats().late_results == 1);
+  BOOST_TEST(run.count(TrackChange::ended) == 3u);
+  // Extreme ids (the sender's, any int64) are taken without overflow (UBSan checks).
+  using lim = std::numeric_limits<std::int64_t>;
+  for (std::int64_t id : {lim::max(), lim::min(), std::int64_t(0), lim::max() - 1}) {
+    SimFrame f = frames.at(0);
+    f.frame_id = id;
+    run.feed(f, 12);
+  }
+  run.tick(100);
+  BOOST_TEST(run.tracker.stats().results == 20 + 2 + 4);
 }
 
 BOOST_AUTO_TEST_CASE(bounds_held_results_and_tracks_per_port) {
