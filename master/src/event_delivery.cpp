@@ -8,8 +8,10 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -27,6 +29,11 @@ constexpr double k_prune_every = 300;      ///< seconds between EventStore::prun
 constexpr double k_offline_wait = 2;       ///< seconds stop() waits for "offline" to be acked
 
 auto log() { return shared::logger("events"); }
+
+/// Seconds of the monotonic system clock (waits that must not follow a test's manual clock).
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 std::string hex(const unsigned char* p, std::size_t n) {
   static const char* digits = "0123456789abcdef";
@@ -307,13 +314,15 @@ void EventDelivery::webhook_loop() {
           int streak = 0;
           {
             std::lock_guard<std::mutex> lock(hook_mutex_);
-            streak = target_backoff_[item.delivery.target].streak;
+            // Counted now: two requests failing together back off 2^s and 2^(s+1).
+            streak = target_backoff_[item.delivery.target].streak++;
           }
-          const double done = clock_.wall();
-          const double target_delay = backoff(settings, streak);
-          until = done + target_delay;
-          const double next_at = done + std::max(backoff(settings, item.attempts), target_delay);
-          store_.retry(item.id, next_at, r.error);
+          // The item waits for its own backoff (its attempts) or the target's (its failure
+          // streak), whichever is longer; the target's other rows wait as long.
+          const double delay =
+              std::max(backoff(settings, item.attempts), backoff(settings, streak));
+          until = clock_.wall() + delay;
+          store_.retry(item.id, until, r.error);
           store_.defer_target("webhook", item.delivery.target, until);
           if (item.attempts == 0 || streak == 0) {
             log()->warn("webhook {} (event {}): {}; retrying", item.delivery.target, item.event_id,
@@ -338,7 +347,6 @@ void EventDelivery::webhook_loop() {
       if (r.ok) {
         target_backoff_.erase(item.delivery.target);
       } else {
-        ++b.streak;
         b.until = std::max(b.until, until);
         next_fetch_ = std::min(next_fetch_, until);
       }
@@ -504,13 +512,33 @@ void EventDelivery::mqtt_apply_config(const std::shared_ptr<const EventsConfig>&
   mosquitto_disconnect_callback_set(mosq_, &EventDelivery::on_disconnect);
   mosquitto_publish_callback_set(mosq_, &EventDelivery::on_publish);
   mosquitto_reconnect_delay_set(mosq_, 1, 30, true);
-  rc = mosquitto_connect_async(mosq_, s.host.c_str(), s.port, s.keepalive);
-  if (rc != MOSQ_ERR_SUCCESS) {
-    // The loop thread keeps trying (mosquitto's reconnect with backoff).
-    log()->warn("mqtt: cannot connect to {}:{} yet: {}", s.host, s.port, mosquitto_strerror(rc));
-  }
-  if ((rc = mosquitto_loop_start(mosq_)) != MOSQ_ERR_SUCCESS) return fail("loop thread", rc);
   log()->info("mqtt: connecting to {}:{} as {}", s.host, s.port, s.client_id);
+  mqtt_connect_failures_ = 0;
+  mqtt_try_connect();
+}
+
+void EventDelivery::mqtt_try_connect() {
+  const auto& s = mqtt_settings_;
+  // Until the first connect succeeds there is no loop thread: a failed connect_async (refused,
+  // name not resolved) leaves mosquitto's loop without reconnecting, so this thread retries
+  // with its own backoff; once connected, mosquitto's loop thread reconnects by itself.
+  int rc = mosquitto_connect_async(mosq_, s.host.c_str(), s.port, s.keepalive);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    const double delay = std::min(30.0, std::ldexp(1.0, std::min(mqtt_connect_failures_, 5)));
+    if (mqtt_connect_failures_ == 0) {
+      log()->warn("mqtt: cannot connect to {}:{}: {}; retrying", s.host, s.port,
+                  rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
+    }
+    ++mqtt_connect_failures_;
+    mqtt_retry_at_ = steady_seconds() + delay;
+    return;
+  }
+  mqtt_retry_at_ = -1;
+  if ((rc = mosquitto_loop_start(mosq_)) != MOSQ_ERR_SUCCESS) {
+    log()->error("mqtt: cannot start the loop thread: {}", mosquitto_strerror(rc));
+    return;
+  }
+  mqtt_loop_running_ = true;
 }
 
 void EventDelivery::mqtt_teardown() {
@@ -524,9 +552,11 @@ void EventDelivery::mqtt_teardown() {
     int mid = 0;
     const std::string topic = mqtt_settings_.topic_prefix + "/available";
     if (mosquitto_publish(mosq_, &mid, topic.c_str(), 7, "offline", 1, true) == MOSQ_ERR_SUCCESS) {
-      const double deadline = clock_.mono() + k_offline_wait;
+      // Real time (not clock_): a test's manual clock must not hold stop() up.
+      const auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::duration<double>(k_offline_wait);
       bool acked = false;
-      while (!acked && clock_.mono() < deadline) {
+      while (!acked && std::chrono::steady_clock::now() < deadline) {
         std::vector<int> mids;
         {
           std::unique_lock<std::mutex> lk(mqtt_mutex_);
@@ -540,8 +570,12 @@ void EventDelivery::mqtt_teardown() {
       }
     }
   }
-  mosquitto_disconnect(mosq_);
-  mosquitto_loop_stop(mosq_, false);
+  if (mqtt_loop_running_) {
+    mosquitto_disconnect(mosq_);
+    mosquitto_loop_stop(mosq_, false);
+    mqtt_loop_running_ = false;
+  }
+  mqtt_retry_at_ = -1;
   mosquitto_destroy(mosq_);
   mosq_ = nullptr;
   mid_to_row_.clear();
@@ -629,6 +663,7 @@ void EventDelivery::control_loop() {
     }
     const auto cfg = config();
     if (reconf) mqtt_apply_config(cfg);
+    if (mosq_ && mqtt_retry_at_ >= 0 && steady_seconds() >= mqtt_retry_at_) mqtt_try_connect();
     mqtt_handle_acks(acked);
     if (generation != seen_generation_) {
       // Connected anew or lost: whatever was unacknowledged is due again (at least once).

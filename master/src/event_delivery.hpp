@@ -87,6 +87,7 @@ class EventDelivery {
   // Control thread: MQTT and expiry
   void control_loop();
   void mqtt_apply_config(const std::shared_ptr<const EventsConfig>& config);
+  void mqtt_try_connect();
   void mqtt_teardown();
   void mqtt_handle_acks(const std::vector<int>& mids);
   void mqtt_send_due();
@@ -137,6 +138,9 @@ class EventDelivery {
   // Owned by the control thread only (no lock): the client and what it has in flight.
   mosquitto* mosq_ = nullptr;
   MqttSettings mqtt_settings_;         ///< of mosq_
+  bool mqtt_loop_running_ = false;     ///< mosquitto_loop_start() ran for mosq_
+  double mqtt_retry_at_ = -1;          ///< steady seconds of the next connect try; < 0: none
+  int mqtt_connect_failures_ = 0;      ///< failed first connects in a row
   std::uint64_t seen_generation_ = 0;  ///< mqtt_generation_ last handled
   struct Sent {
     std::int64_t outbox_id = 0;
