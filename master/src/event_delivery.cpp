@@ -54,6 +54,13 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
   return hex(md, len);
 }
 
+/// A header value without CR/LF (no header injection through an event's id or type).
+std::string header_value(std::string v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](char c) { return c == '\r' || c == '\n'; }),
+          v.end());
+  return v;
+}
+
 std::size_t discard_body(char*, std::size_t size, std::size_t n, void*) { return size * n; }
 
 int on_progress(void* abort, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -391,8 +398,10 @@ EventDelivery::Attempt EventDelivery::post(void* handle, const OutboxItem& item,
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Expect:");
-  headers = curl_slist_append(headers, ("X-Framehive-Event-Id: " + item.event_id).c_str());
-  headers = curl_slist_append(headers, ("X-Framehive-Event-Type: " + item.event_type).c_str());
+  headers =
+      curl_slist_append(headers, ("X-Framehive-Event-Id: " + header_value(item.event_id)).c_str());
+  headers = curl_slist_append(headers,
+                              ("X-Framehive-Event-Type: " + header_value(item.event_type)).c_str());
   if (!item.delivery.secret_file.empty()) {
     headers = curl_slist_append(
         headers, ("X-Framehive-Signature: sha256=" + hmac_sha256_hex(secret, item.body)).c_str());
@@ -442,6 +451,7 @@ EventDelivery::Attempt EventDelivery::post(void* handle, const OutboxItem& item,
 
 void EventDelivery::on_connect(mosquitto*, void* self, int rc) {
   auto* d = static_cast<EventDelivery*>(self);
+  bool new_refusal = false;
   {
     std::lock_guard<std::mutex> lock(d->mqtt_mutex_);
     d->mqtt_connected_ = rc == 0;
@@ -449,19 +459,26 @@ void EventDelivery::on_connect(mosquitto*, void* self, int rc) {
     if (rc == 0) {
       for (const auto& [key, n] : d->counts_) d->counts_dirty_.insert(key);
     }
+    new_refusal = rc != 0 && rc != d->mqtt_refused_rc_;  // once per reason, not per retry
+    d->mqtt_refused_rc_ = rc;
   }
-  if (rc != 0) log()->warn("mqtt: connection refused: {}", mosquitto_connack_string(rc));
+  if (new_refusal) {
+    log()->warn("mqtt: {} (retrying)", mosquitto_connack_string(rc));
+    d->count_result("mqtt", false, std::string("connect: ") + mosquitto_connack_string(rc));
+  }
   d->mqtt_cv_.notify_all();
 }
 
 void EventDelivery::on_disconnect(mosquitto*, void* self, int rc) {
   auto* d = static_cast<EventDelivery*>(self);
+  bool was_connected = false;
   {
     std::lock_guard<std::mutex> lock(d->mqtt_mutex_);
+    was_connected = d->mqtt_connected_;
     d->mqtt_connected_ = false;
     ++d->mqtt_generation_;
   }
-  if (rc != 0) log()->warn("mqtt: connection lost: {}", mosquitto_strerror(rc));
+  if (rc != 0 && was_connected) log()->warn("mqtt: connection lost: {}", mosquitto_strerror(rc));
   d->mqtt_cv_.notify_all();
 }
 
@@ -583,6 +600,7 @@ void EventDelivery::mqtt_teardown() {
   std::lock_guard<std::mutex> lock(mqtt_mutex_);
   mqtt_connected_ = false;
   ++mqtt_generation_;
+  mqtt_refused_rc_ = 0;
   acked_mids_.clear();
 }
 
@@ -614,7 +632,8 @@ void EventDelivery::mqtt_send_due() {
       ++it;
     }
   }
-  if (mqtt_in_flight_.size() >= k_mqtt_in_flight) return;
+  // Refill when half the window is acknowledged: one outbox query per 100 PUBACKs, not one each.
+  if (mqtt_in_flight_.size() > k_mqtt_in_flight / 2) return;
   std::vector<OutboxItem> rows;
   try {
     rows = store_.due(now, k_mqtt_in_flight, "mqtt");

@@ -5,7 +5,8 @@
 // Order of delivery is not guaranteed: retries, several threads and reconnects reorder events;
 // a consumer orders by the event's seq or time and drops duplicates by its id.
 // Thread-safe: add rows to the store and call wake()/publish_counts() from any thread; they
-// return at once. Every thread is joined by stop() (or the destructor).
+// return at once. Every thread is joined by stop() (or the destructor); the store and the clock
+// must outlive it.
 
 #include "event_store.hpp"
 #include "events_config.hpp"
@@ -130,6 +131,7 @@ class EventDelivery {
   bool reconfigure_ = false;           ///< set_config() since it last looked
   bool mqtt_connected_ = false;        ///< the broker accepted the connection
   std::uint64_t mqtt_generation_ = 0;  ///< +1 on each connect and disconnect
+  int mqtt_refused_rc_ = 0;            ///< CONNACK code of the latest connect (0: accepted)
   std::vector<int> acked_mids_;        ///< PUBACKs received, not yet handled
   std::map<std::pair<int, std::string>, std::int64_t> counts_;  ///< (port, label) -> count
   std::set<std::pair<int, std::string>> counts_dirty_;          ///< changed, not yet published

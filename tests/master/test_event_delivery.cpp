@@ -235,10 +235,12 @@ std::shared_ptr<EventsConfig> fast_config() {
 
 class Broker {
  public:
-  explicit Broker(int port) : port_(port), dir_(fh::test::make_temp_dir("mosquitto")) {
+  /// security: the listener's settings (TLS files, password file).
+  explicit Broker(int port, const std::string& security = "allow_anonymous true\n")
+      : port_(port), dir_(fh::test::make_temp_dir("mosquitto")) {
     std::ofstream(dir_ + "/mosquitto.conf")
-        << "listener " << port_ << " 127.0.0.1\nallow_anonymous true\n"
-        << "persistence true\npersistence_location " << dir_
+        << "listener " << port_ << " 127.0.0.1\n"
+        << security << "persistence true\npersistence_location " << dir_
         << "/\n"
         // As root, mosquitto would switch to its own user, which cannot write dir_.
         << (::getuid() == 0 ? "user root\n" : "");
@@ -909,6 +911,50 @@ BOOST_AUTO_TEST_CASE(mqtt_waits_for_a_late_broker_and_follows_set_config) {
   delivery.stop();
   a.stop();
   b.stop();
+}
+
+BOOST_AUTO_TEST_CASE(mqtt_over_tls_with_a_password) {
+  const auto dir = fh::test::make_temp_dir("mqtt_tls");
+  std::string out;
+  int rc = fh::test::run_command(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -keyout " +
+          dir + "/key.pem -out " + dir +
+          "/cert.pem -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>&1",
+      out);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  rc = fh::test::run_command("mosquitto_passwd -b -c " + dir + "/passwd fh 'pa ss' 2>&1", out);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  const int port = fh::test::free_tcp_port();
+  Broker broker(port, "allow_anonymous false\npassword_file " + dir + "/passwd\ncafile " + dir +
+                          "/cert.pem\ncertfile " + dir + "/cert.pem\nkeyfile " + dir +
+                          "/key.pem\n");
+  broker.start();
+
+  auto cfg = fast_config();
+  cfg->mqtt.enabled = true;
+  cfg->mqtt.port = port;
+  cfg->mqtt.tls = true;
+  cfg->mqtt.ca_file = dir + "/cert.pem";
+  cfg->mqtt.username = "fh";
+  cfg->mqtt.password = "wrong";
+  EventStore store(":memory:");
+  EventDelivery delivery(store, fh::shared::SystemClock::instance(), cfg);
+  delivery.start();
+  store.add({emitted(make_event("t1", "object.start", 5000, 100), {mqtt("framehive/5000/events")})},
+            fh::shared::SystemClock::instance().wall());
+  delivery.wake();
+  // A wrong password: refused (a bounded look, the connection would take milliseconds).
+  BOOST_TEST(!wait_until([&] { return delivery.stats().mqtt_connected; }, 1.5));
+  BOOST_TEST(get(store.stats(0).pending, "mqtt") == 1);
+  BOOST_TEST(delivery.stats().last_error.find("not authorised") != std::string::npos);
+  auto good = std::make_shared<EventsConfig>(*cfg);
+  good->mqtt.password = "pa ss";
+  delivery.set_config(good);
+  BOOST_REQUIRE(wait_until([&] { return delivery.stats().mqtt_connected; }, 10));
+  BOOST_REQUIRE(wait_until([&] { return store.stats(0).pending.empty(); }, 10));
+  BOOST_TEST(get(store.stats(0).delivered, "mqtt") == 1);
+  delivery.stop();
+  broker.stop();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
