@@ -1,77 +1,28 @@
 #include "event_store.hpp"
 
 #include "events_config.hpp"
+#include "framehive/shared/api/json.hpp"
 #include "framehive/shared/logging.hpp"
 
 #include <sqlite3.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <stdexcept>
 
 namespace fh::master {
 
-// ---- Event JSON ----
-
-namespace {
-
-using Json = nlohmann::ordered_json;
-
-bool is_object_event(const std::string& type) { return type.rfind("object.", 0) == 0; }
-
-}  // namespace
+// ---- Event JSON: the contract's (shared/api/json.hpp) ----
 
 std::string event_json(const shared::api::Event& e) {
-  Json j;
-  j["id"] = e.id;
-  j["type"] = e.type;
-  j["time"] = e.time;
-  j["port"] = e.port;
-  j["stream"] = e.stream;
-  if (e.seq > 0) j["seq"] = e.seq;
-  if (is_object_event(e.type)) {
-    j["track_id"] = e.track_id;
-    j["label"] = e.label;
-    j["confidence"] = e.confidence;
-    j["box"] = Json{{"x", e.x}, {"y", e.y}, {"w", e.w}, {"h", e.h}};
-    if (!e.zone.empty()) j["zone"] = e.zone;
-    j["start"] = e.start;
-    j["end"] = e.end;
-    j["snapshot_task_id"] = e.snapshot_task_id;
-  }
-  if (!e.detail.empty()) j["detail"] = e.detail;
-  j["rules"] = e.rules;
-  return j.dump();
+  return shared::api::Json(e).dump(-1, ' ', false, shared::api::Json::error_handler_t::replace);
 }
 
 shared::api::Event event_from_json(std::string_view json) {
   try {
-    const auto j = Json::parse(json);
+    const auto j = shared::api::Json::parse(json);
     if (!j.is_object()) throw std::invalid_argument("event JSON: not an object");
-    shared::api::Event e;
-    e.id = j.value("id", std::string());
-    e.type = j.value("type", std::string());
-    e.time = j.value("time", 0.0);
-    e.port = j.value("port", 0);
-    e.stream = j.value("stream", std::string());
-    e.seq = j.value("seq", std::int64_t{0});
-    e.track_id = j.value("track_id", std::int64_t{0});
-    e.label = j.value("label", std::string());
-    e.confidence = j.value("confidence", 0.0);
-    if (const auto b = j.find("box"); b != j.end() && b->is_object()) {
-      e.x = b->value("x", 0);
-      e.y = b->value("y", 0);
-      e.w = b->value("w", 0);
-      e.h = b->value("h", 0);
-    }
-    e.zone = j.value("zone", std::string());
-    e.start = j.value("start", 0.0);
-    e.end = j.value("end", 0.0);
-    e.snapshot_task_id = j.value("snapshot_task_id", std::string());
-    e.detail = j.value("detail", std::string());
-    e.rules = j.value("rules", std::vector<std::string>());
-    return e;
-  } catch (const Json::exception& ex) {
+    return shared::api::event_from_json(j);
+  } catch (const shared::api::Json::exception& ex) {
     throw std::invalid_argument(std::string("event JSON: ") + ex.what());
   }
 }
@@ -224,8 +175,16 @@ void EventStore::add(const std::vector<EmittedEvent>& events, double now) {
       sqlite3_bind_double(s, 5, now);
       bind_text(s, 6, event_json(stored));
       if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
-      if (sqlite3_changes(db_) == 0) continue;  // stored already: its deliveries too
-      const auto seq = sqlite3_last_insert_rowid(db_);
+      std::int64_t seq = 0;
+      if (sqlite3_changes(db_) == 0) {
+        // Stored already: a retry adds nothing. A late event (a rule's min_duration was
+        // reached) adds its rules' deliveries to the stored one and its rules to the record.
+        if (!em.late || em.deliveries.empty()) continue;
+        seq = add_late_rules(e);
+        if (seq == 0) continue;
+      } else {
+        seq = sqlite3_last_insert_rowid(db_);
+      }
       for (const auto& d : em.deliveries) {
         sqlite3_stmt* o = insert_outbox_;
         sqlite3_reset(o);
@@ -240,6 +199,24 @@ void EventStore::add(const std::vector<EmittedEvent>& events, double now) {
       }
     }
   });
+}
+
+std::int64_t EventStore::add_late_rules(const shared::api::Event& e) {
+  Stmt find{prepare("SELECT seq, json FROM events WHERE id = ?")};
+  bind_text(find.s, 1, e.id);
+  if (sqlite3_step(find.s) != SQLITE_ROW) return 0;
+  const auto seq = sqlite3_column_int64(find.s, 0);
+  auto stored = event_from_json(col_text(find.s, 1));
+  for (const auto& r : e.rules) {
+    if (std::find(stored.rules.begin(), stored.rules.end(), r) == stored.rules.end()) {
+      stored.rules.push_back(r);
+    }
+  }
+  Stmt upd{prepare("UPDATE events SET json = ? WHERE seq = ?")};
+  bind_text(upd.s, 1, event_json(stored));
+  sqlite3_bind_int64(upd.s, 2, seq);
+  if (sqlite3_step(upd.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+  return seq;
 }
 
 std::vector<shared::api::Event> EventStore::query(const EventQuery& q) {

@@ -5,6 +5,7 @@
 // Thread-safe: every call takes the store's own mutex.
 
 #include "framehive/shared/api/types.hpp"
+#include "rule_engine.hpp"
 
 #include <cstdint>
 #include <map>
@@ -20,19 +21,7 @@ namespace fh::master {
 
 struct DeliverySettings;
 
-// Defined by the rule engine (rule_engine.hpp); here until both are merged.
-struct Delivery {
-  std::string kind;         ///< "webhook" | "mqtt"
-  std::string target;       ///< URL, or MQTT topic e.g. "framehive/5000/events"
-  std::string secret_file;  ///< webhook HMAC key file path, empty = unsigned
-  std::string rule;         ///< the rule that asked for it
-};
-struct EmittedEvent {
-  shared::api::Event event;
-  std::vector<Delivery> deliveries;
-};
-
-// ---- Event JSON (may move into the shared contract) ----
+// ---- Event JSON: the contract's to_json / event_from_json (shared/api/json.hpp) ----
 
 /// The event as JSON: id, type, time, port, stream, seq (when > 0); object.* events add
 /// track_id, label, confidence, box {x,y,w,h}, zone (when non-empty), start, end,
@@ -89,7 +78,10 @@ class EventStore {
   EventStore& operator=(const EventStore&) = delete;
 
   /// Stores events and one outbox row per delivery (due now), in one transaction. An event
-  /// whose id is stored already is skipped with its deliveries. Throws std::runtime_error.
+  /// whose id is stored already is skipped with its deliveries (a retry), unless it is late
+  /// (EmittedEvent::late: rules whose min_duration the track reached later): then its
+  /// deliveries are added and its rules joined to the stored record's. Throws
+  /// std::runtime_error.
   void add(const std::vector<EmittedEvent>& events, double now);
   /// Events matching q, seq filled in.
   std::vector<shared::api::Event> query(const EventQuery& q);
@@ -129,7 +121,10 @@ class EventStore {
   template <class Body>
   void transaction(const char* what, Body&& body);
   void add_counter(const std::string& name, std::int64_t delta);  ///< caller holds mutex_
-  void bound_snapshots();                                         ///< caller holds mutex_
+  /// A late event's rules added to its stored record; its seq (0: not stored). Caller holds
+  /// mutex_ in a transaction.
+  std::int64_t add_late_rules(const shared::api::Event& e);
+  void bound_snapshots();  ///< caller holds mutex_
 
   const Limits limits_;
   std::mutex mutex_;                       ///< guards db_ and the statements
