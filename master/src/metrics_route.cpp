@@ -11,7 +11,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <set>
 #include <sstream>
 
 namespace fh::master {
@@ -149,35 +148,28 @@ void events_exposition(Writer& w, const EventEngine::Stats& s) {
            static_cast<double>(s.rules.suppressed_stationary));
   w.sample("framehive_event_rule_suppressed_total", "reason=\"min_duration\"",
            static_cast<double>(s.rules.suppressed_min_duration));
-  std::set<std::string> kinds = {"webhook", "mqtt"};
-  w.family("framehive_event_deliveries_total", "counter",
-           "Deliveries acknowledged by their target (a 2xx answer, an MQTT PUBACK), by kind.");
-  for (const auto& k : kinds) {
-    const auto it = s.outbox.delivered.find(k);
-    w.sample("framehive_event_deliveries_total", "kind=\"" + k + "\"",
-             it == s.outbox.delivered.end() ? 0.0 : static_cast<double>(it->second));
-  }
-  w.family("framehive_event_deliveries_pending", "gauge",
-           "Deliveries waiting in the outbox (retrying, or not yet sent), by kind.");
-  for (const auto& k : kinds) {
-    const auto it = s.outbox.pending.find(k);
-    w.sample("framehive_event_deliveries_pending", "kind=\"" + k + "\"",
-             it == s.outbox.pending.end() ? 0.0 : static_cast<double>(it->second));
-  }
-  w.family("framehive_event_deliveries_dropped_total", "counter",
-           "Deliveries dropped undelivered past delivery.max_age or max_pending, by kind.");
-  for (const auto& k : kinds) {
-    const auto it = s.outbox.dropped.find(k);
-    w.sample("framehive_event_deliveries_dropped_total", "kind=\"" + k + "\"",
-             it == s.outbox.dropped.end() ? 0.0 : static_cast<double>(it->second));
-  }
-  w.family("framehive_event_delivery_failures_total", "counter",
-           "Failed delivery attempts since the master started (retried), by kind.");
-  for (const auto& k : kinds) {
-    const auto it = s.delivery.failed_attempts.find(k);
-    w.sample("framehive_event_delivery_failures_total", "kind=\"" + k + "\"",
-             it == s.delivery.failed_attempts.end() ? 0.0 : static_cast<double>(it->second));
-  }
+  // One sample per delivery kind, 0 for a kind with no entry yet.
+  const auto per_kind = [&w](const char* name, const char* type, const char* help,
+                             const std::map<std::string, std::int64_t>& by_kind) {
+    w.family(name, type, help);
+    for (const char* kind : {"webhook", "mqtt"}) {
+      const auto it = by_kind.find(kind);
+      w.sample(name, std::string("kind=\"") + kind + "\"",
+               it == by_kind.end() ? 0.0 : static_cast<double>(it->second));
+    }
+  };
+  per_kind("framehive_event_deliveries_total", "counter",
+           "Deliveries acknowledged by their target (a 2xx answer, an MQTT PUBACK), by kind.",
+           s.outbox.delivered);
+  per_kind("framehive_event_deliveries_pending", "gauge",
+           "Deliveries waiting in the outbox (retrying, or not yet sent), by kind.",
+           s.outbox.pending);
+  per_kind("framehive_event_deliveries_dropped_total", "counter",
+           "Deliveries dropped undelivered past delivery.max_age or max_pending, by kind.",
+           s.outbox.dropped);
+  per_kind("framehive_event_delivery_failures_total", "counter",
+           "Failed delivery attempts since the master started (retried), by kind.",
+           s.delivery.failed_attempts);
   w.family("framehive_event_oldest_pending_seconds", "gauge",
            "Age of the oldest undelivered delivery (0: none).");
   w.sample("framehive_event_oldest_pending_seconds", "", s.outbox.oldest_pending_age);
