@@ -118,6 +118,8 @@ shared::api::Image EventEngine::snapshot(const std::string& task_id) {
   return store_->snapshot(task_id);
 }
 
+bool EventEngine::has_snapshot(const std::string& task_id) { return store_->has_snapshot(task_id); }
+
 EventEngine::Stats EventEngine::stats() {
   Stats s;
   {

@@ -58,6 +58,8 @@ class EventEngine {
   std::vector<shared::api::Event> events(const EventQuery& q);
   /// The JPEG of an event's snapshot_task_id; null when not stored.
   shared::api::Image snapshot(const std::string& task_id);
+  /// Whether the snapshot is stored (cheap: for listings).
+  bool has_snapshot(const std::string& task_id);
 
   struct Stats {
     std::int64_t results = 0;                     ///< completions tracked

@@ -281,6 +281,13 @@ shared::api::Image EventStore::snapshot(const std::string& task_id) {
   return std::make_shared<const std::vector<std::uint8_t>>(p, p + n);
 }
 
+bool EventStore::has_snapshot(const std::string& task_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt st{prepare("SELECT 1 FROM snapshots WHERE task_id = ?")};
+  bind_text(st.s, 1, task_id);
+  return sqlite3_step(st.s) == SQLITE_ROW;
+}
+
 std::vector<OutboxItem> EventStore::due(double now, std::size_t limit, const std::string& kind,
                                         std::size_t per_target) {
   std::string inner = "SELECT * FROM outbox WHERE next_at <= ?";

@@ -93,6 +93,8 @@ class EventStore {
                     double now);
   /// The JPEG of a task; null when absent.
   shared::api::Image snapshot(const std::string& task_id);
+  /// Whether a snapshot is stored (without reading it).
+  bool has_snapshot(const std::string& task_id);
 
   /// Outbox rows due at now (next_at <= now), oldest first, at most limit; of one kind when
   /// kind is non-empty; at most per_target rows of each (kind, target) when non-zero (so that

@@ -382,7 +382,7 @@ class Api {
     for (const auto& e : list) {
       Json j = e;
       j["snapshot_kept"] =
-          !e.snapshot_task_id.empty() && (ctx_.events->snapshot(e.snapshot_task_id) ||
+          !e.snapshot_task_id.empty() && (ctx_.events->has_snapshot(e.snapshot_task_id) ||
                                           ctx_.scheduler.frame_kept(e.snapshot_task_id));
       items.push_back(std::move(j));
     }

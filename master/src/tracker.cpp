@@ -343,7 +343,12 @@ std::vector<TrackedResult> Tracker::add(TrackInput in, double now_mono) {
   // (unsigned: frame ids are the sender's, any int64; fid < latest makes the difference fit)
   const bool far_back = fid < latest && std::uint64_t(latest) - std::uint64_t(fid) >
                                             std::uint64_t(k_restart_backwards);
-  const bool restart = (port.has_stream && port.stream != in.record.stream) || far_back;
+  // A frame id at or below the released ones but captured after them: the sender started
+  // again (its ids restart at 0) - a late frame was captured before the ones released.
+  const bool new_run = port.released_any && fid <= port.last_released &&
+                       in.record.captured_at > 0 && port.latest_time > 0 &&
+                       in.record.captured_at > port.latest_time;
+  const bool restart = (port.has_stream && port.stream != in.record.stream) || far_back || new_run;
   if (restart) {
     release(port, now_mono, true, out);
     TrackedResult ended;

@@ -582,6 +582,26 @@ BOOST_AUTO_TEST_CASE(frame_ids_far_backwards_restart_the_port_near_ones_are_late
   BOOST_TEST(run.tracker.stats().results == 20 + 2 + 4);
 }
 
+BOOST_AUTO_TEST_CASE(a_restarted_sender_with_ids_from_zero_is_tracked_at_once) {
+  // The sender stopped after frame 199 and started again (same stream): its ids restart at 0
+  // but its frames are captured later than everything released. Not late results: a restart.
+  auto frames = three_walkers(200);
+  Run run;
+  run.feed_all(frames);
+  BOOST_TEST(run.count(TrackChange::confirmed) == 3u);
+  auto again = three_walkers(10);
+  for (SimFrame& f : again) f.t += frames.back().t + 30;  // 30 s later, ids 0..9
+  for (const SimFrame& f : again) run.feed(f, f.t);
+  run.tick(again.back().t + 2);
+  BOOST_TEST(run.tracker.stats().late_results == 0);
+  BOOST_TEST(run.count(TrackChange::ended) >= 3u);      // the first run's tracks
+  BOOST_TEST(run.count(TrackChange::confirmed) == 6u);  // and three new ones
+  // A genuinely late frame (captured before the released ones) is still late.
+  SimFrame late = again.at(2);
+  run.feed(late, again.back().t + 3);
+  BOOST_TEST(run.tracker.stats().late_results == 1);
+}
+
 BOOST_AUTO_TEST_CASE(bounds_held_results_and_tracks_per_port) {
   TrackerConfig c;
   c.reorder_max_frames = 4;
