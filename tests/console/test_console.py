@@ -389,7 +389,8 @@ def check_camera(b, base, port):
     # 5 s buckets: points in 3 of them take 10-15 s of results.
     c = wait_for("the chart of port %d to have data points in 3 buckets" % port,
                  chart_has_points, 40)
-    labels = [ds for ds in c["datasets"] if ds["label"] != "frames analysed"]
+    labels = [ds for ds in c["datasets"]
+              if ds["label"] not in ("frames analysed", OBJECTS_DATASET)]
     log("camera %d: chart with %d buckets; frames in %d buckets; labels %s" % (
         port, c["labels"], [ds for ds in c["datasets"] if ds["label"] == "frames analysed"][0]
         ["points"], ["%s=%d" % (ds["label"], ds["sum"]) for ds in labels]))
@@ -645,7 +646,7 @@ def check_phone(b, base, ports):
     if width > inner + 1:
         raise CheckFailed("at phone width the Events view scrolls sideways: %d px wide in a "
                           "%d px window" % (width, inner))
-    b.screenshot("events-phone.png")
+    b.screenshot("events-phone.png", full_page=True)
     d.set_window_size(1280, 800)
 
 
