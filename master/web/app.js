@@ -1,12 +1,16 @@
-// The framehive console: one page, four views chosen by the URL's hash (#/ overview,
-// #/camera/PORT, #/search, #/upload), built on the master's JSON API (docs/http-api.md) — the
-// same API a script would use. Plain JavaScript, no framework, no build step; Chart.js and
-// Bootstrap's CSS come from Debian's packages, embedded in the master like this file.
+// The framehive console: one page, five views chosen by the URL's hash (#/ overview,
+// #/camera/PORT, #/events, #/search, #/upload), built on the master's JSON API
+// (docs/http-api.md) — the same API a script would use. Plain JavaScript, no framework, no
+// build step; Chart.js and Bootstrap's CSS come from Debian's packages, embedded in the master
+// like this file.
 
 const STATUS_EVERY_MS = 1000;
 const RESULTS_EVERY_MS = 3000;
 const FAILURES_EVERY_MS = 10000;
 const UPLOAD_POLL_MS = 500;
+const EVENTS_EVERY_MS = 2000;
+const EVENTS_SHOWN = 200;   // items the events list keeps, the oldest removed beyond
+const CAMERA_EVENTS = 5;    // recent events on a camera page
 // The master's --max-image-bytes, from /api/v1/session at start (the master is the authority;
 // this only spares sending a file it would refuse).
 let maxUploadBytes = 16 * 1024 * 1024;
@@ -22,6 +26,8 @@ const WINDOWS = {
 // Colour-blind friendly, each >= 3:1 against white (WCAG non-text contrast).
 const PALETTE = ["#1f5fbf", "#c2410c", "#15803d", "#9333ea", "#b91c1c", "#0e7490", "#a16207",
                  "#be185d", "#4d7c0f", "#475569"];
+// The chart's tracked-objects line (teal, 5.5:1 on white; its axis's ticks and title too).
+const OBJECTS_COLOUR = "#0f766e";
 
 // ---- small helpers --------------------------------------------------------------------------
 
@@ -463,8 +469,10 @@ function recordTitle(r) {
 function openRecord(r, kept) {
   const dlg = $("frame-dialog");
   $("frame-dialog-title").textContent = recordTitle(r);
+  $("frame-dialog-json-summary").textContent = "Record as JSON";
   const img = $("frame-dialog-img");
   const placeholder = $("frame-dialog-placeholder");
+  placeholder.textContent = "Frame no longer kept";
   if (kept) {
     img.hidden = false;
     placeholder.hidden = true;
@@ -565,12 +573,16 @@ const camera = {
   stops: [],
   chart: null,
   cache: new Map(),  // result cards by task id
+  eventCache: new Map(),  // event items by seq
 
   enter(port) {
     if (port !== this.port) {
       this.port = port;
       this.cache.clear();
+      this.eventCache.clear();
       $("camera-results").replaceChildren();
+      $("camera-events").replaceChildren();
+      $("camera-events-empty").hidden = true;
       $("camera-failures").replaceChildren();
       const img = $("camera-live");
       img.hidden = true;
@@ -586,10 +598,12 @@ const camera = {
     $("camera-crumb").textContent = `Camera ${port}`;
     $("export-csv").href = `/api/v1/export?port=${port}&format=csv`;
     $("export-jsonl").href = `/api/v1/export?port=${port}&format=jsonl`;
+    $("camera-events-link").href = `#/events?port=${port}`;
     showError($("camera-error"), "");
     if (status) this.render(status);
     this.stops = [
       every(RESULTS_EVERY_MS, () => this.loadResults()),
+      every(RESULTS_EVERY_MS, () => this.loadEvents()),
       every(FAILURES_EVERY_MS, () => this.loadFailures()),
       every(() => WINDOWS[this.windowSeconds()].refresh_ms, () => this.loadChart()),
     ];
@@ -653,6 +667,36 @@ const camera = {
     renderResults($("camera-results"), records, this.cache, "No results yet.");
   },
 
+  async loadEvents() {
+    const port = this.port;
+    let body;
+    try {
+      body = await api(`/api/v1/events?order=desc&limit=${CAMERA_EVENTS}&port=${port}`);
+    } catch (e) {
+      if (port !== this.port) return;
+      $("camera-events").replaceChildren();
+      $("camera-events-empty").classList.add("text-danger");
+      showError($("camera-events-empty"), `Cannot load the events: ${e.message}`);
+      throw e;
+    }
+    if (port !== this.port) return;
+    const list = body.events || [];
+    $("camera-events-empty").classList.remove("text-danger");
+    showError($("camera-events-empty"), list.length ? "" : "No events for this camera yet.");
+    const items = list.map((e) => {
+      const key = `${e.seq}/${e.snapshot_kept !== false}`;
+      if (!this.eventCache.has(key)) this.eventCache.set(key, eventItem(e, true));
+      return this.eventCache.get(key);
+    });
+    const box = $("camera-events");
+    const current = [...box.children];
+    if (current.length !== items.length || current.some((c, i) => c !== items[i])) {
+      box.replaceChildren(...items);
+    }
+    const keep = new Set(items);
+    for (const [k, item] of this.eventCache) if (!keep.has(item)) this.eventCache.delete(k);
+  },
+
   async loadFailures() {
     const port = this.port;
     let body;
@@ -702,6 +746,7 @@ const camera = {
     const labels = [];
     for (let i = 0; i < n; i++) labels.push(clock(first + i * interval, interval < 60));
     const frames = new Array(n).fill(0);
+    const objects = new Array(n).fill(0);  // distinct tracked objects, all labels
     const perLabel = new Map();
     let totalDetections = 0;
     let totalFrames = 0;
@@ -710,6 +755,7 @@ const camera = {
       if (i < 0 || i >= n) continue;
       frames[i] += b.frames || 0;
       totalFrames += b.frames || 0;
+      for (const c of Object.values(b.tracks || {})) objects[i] += c;
       for (const [label, c] of Object.entries(b.labels || {})) {
         if (!perLabel.has(label)) perLabel.set(label, new Array(n).fill(0));
         perLabel.get(label)[i] += c;
@@ -720,12 +766,17 @@ const camera = {
       .sort((a, b) => b[1].reduce((x, y) => x + y, 0) - a[1].reduce((x, y) => x + y, 0))
       .map(([label, data], i) => ({type: "bar", label, data, stack: "detections",
                                    backgroundColor: PALETTE[i % PALETTE.length]}));
+    // Objects on an axis of their own: a few per bucket beside tens of detections.
+    datasets.push({type: "line", label: "objects (tracks)", data: objects, yAxisID: "y2",
+                   borderColor: OBJECTS_COLOUR, backgroundColor: OBJECTS_COLOUR,
+                   borderWidth: 2.5, pointRadius: 0, pointHoverRadius: 4, stepped: "middle"});
     datasets.push({type: "line", label: "frames analysed", data: frames, yAxisID: "y1",
                    borderColor: "#334155", backgroundColor: "#334155", borderWidth: 1.5,
                    pointRadius: 0, cubicInterpolationMode: "monotone"});
     $("chart-caption").textContent =
       `${count(totalDetections)} detections in ${count(totalFrames)} frames over the last ` +
-      `${duration(win)} (${duration(interval)} buckets).`;
+      `${duration(win)} (${duration(interval)} buckets); objects: distinct tracked objects ` +
+      "per bucket.";
     if (!window.Chart) {
       $("chart-caption").textContent += " (Chart.js did not load.)";
       return;
@@ -750,6 +801,9 @@ const camera = {
           y1: {position: "right", beginAtZero: true, grid: {drawOnChartArea: false},
                ticks: {color: "#1d2430", precision: 0},
                title: {display: true, text: "frames", color: "#1d2430"}},
+          y2: {position: "right", beginAtZero: true, suggestedMax: 4,
+               grid: {drawOnChartArea: false}, ticks: {color: OBJECTS_COLOUR, precision: 0},
+               title: {display: true, text: "objects", color: OBJECTS_COLOUR}},
         },
         plugins: {legend: {position: "bottom", labels: {color: "#1d2430"}}},
       },
@@ -763,6 +817,308 @@ for (const input of document.querySelectorAll("input[name=window]")) {
     camera.loadChart().catch(() => {});
   });
 }
+
+// ---- Events ---------------------------------------------------------------------------------
+
+/// The type filter's families -> the API's type patterns (one request each, merged by seq).
+const EVENT_FAMILIES = {
+  all: [""],
+  objects: ["object.*"],
+  camera: ["camera.*"],
+  workers: ["worker.*", "detector.*"],
+};
+
+/// Badge colours: object.* shades of one blue, trouble as warning/danger, recovery as success.
+const EVENT_BADGES = {
+  "object.start": "ev-object-start",
+  "object.zone_enter": "ev-object-zone",
+  "object.zone_leave": "ev-object-zone-leave",
+  "object.stationary": "ev-object-stationary",
+  "object.end": "ev-object-end",
+  "camera.stalled": "text-bg-warning",
+  "camera.loss": "text-bg-warning",
+  "detector.unavailable": "text-bg-danger",
+  "worker.dead": "text-bg-danger",
+  "camera.recovered": "text-bg-success",
+  "worker.back": "text-bg-success",
+};
+
+const isObjectEvent = (e) => typeof e.type === "string" && e.type.startsWith("object.");
+
+function eventBadge(type) {
+  const cls = EVENT_BADGES[type] || (String(type).startsWith("object.") ? "ev-object-end" :
+                                     "text-bg-secondary");
+  return el("span", {class: `badge event-badge ${cls}`, text: type || "event"});
+}
+
+/// "person #12" for an object event, else its type.
+function eventTitle(e) {
+  return isObjectEvent(e) ? `${e.label || "object"} #${e.track_id}` : e.type;
+}
+
+function eventCameraName(e) {
+  return e.stream || `Camera ${e.port}`;
+}
+
+function eventFrameUrl(taskId, width) {
+  const q = new URLSearchParams();
+  if (width) q.set("width", width);
+  q.set("boxes", "1");
+  return `/api/v1/tasks/${encodeURIComponent(taskId)}/frame.jpg?${q}`;
+}
+
+const percent = (x) => `${Math.round((x || 0) * 100)}%`;
+
+/// One event as a list item (compact: the camera page's list, without the camera and rules).
+function eventItem(e, compact = false) {
+  const object = isObjectEvent(e);
+  const kept = e.snapshot_kept !== false;
+  let thumb = null;
+  if (object && e.snapshot_task_id) {
+    const placeholder = () => el("span", {class: "frame-placeholder",
+                                          text: "snapshot no longer kept"});
+    let frame;
+    if (kept) {
+      frame = el("img", {class: "frame-img", loading: "lazy", width: 160, height: 120,
+                         src: eventFrameUrl(e.snapshot_task_id, 160),
+                         alt: `Snapshot of ${eventTitle(e)}`});
+      frame.addEventListener("error", () => frame.replaceWith(placeholder()), {once: true});
+    } else {
+      frame = placeholder();
+    }
+    thumb = el("button", {type: "button", class: "frame-box event-thumb",
+                          title: "Show the full frame",
+                          "aria-label": `Show the full frame of ${eventTitle(e)}`,
+                          onclick: () => openEvent(e)}, frame);
+  }
+  const when = el("time", {class: "event-time", title: fullTime(e.time), text: clock(e.time),
+                           datetime: e.time ? new Date(e.time * 1000).toISOString() : null});
+  const head = el("div", {class: "event-head"}, eventBadge(e.type));
+  if (object) {
+    head.append(el("span", {class: "event-object", text: eventTitle(e)}));
+    if (e.confidence) {
+      head.append(el("span", {class: "text-body-secondary num", title: "best confidence",
+                              text: percent(e.confidence)}));
+    }
+  }
+  const facts = [];
+  if (!compact && e.port) {
+    facts.push(el("span", {}, el("a", {href: `#/camera/${e.port}`, text: eventCameraName(e)}),
+                  ` · port ${e.port}`));
+  }
+  if (e.zone) {
+    facts.push(el("span", {}, "zone ", el("span", {class: "fw-semibold", text: e.zone})));
+  }
+  if (object && e.end > 0 && e.start > 0) {
+    facts.push(el("span", {text: `lasted ${duration(e.end - e.start)}`}));
+  }
+  const body = el("div", {class: "event-body"}, head,
+    facts.length ? el("div", {class: "event-facts small"}, facts) : null,
+    !object && e.detail ? el("div", {class: "event-detail small", text: e.detail}) : null,
+    !compact && (e.rules || []).length ?
+      el("div", {class: "event-rules small"},
+         el("span", {class: "text-body-secondary", text: "rules "}),
+         e.rules.map((r) => el("span", {class: "label-chip", text: r}))) : null);
+  return el("li", {class: thumb ? "event-item" : "event-item no-thumb",
+                   dataset: {seq: e.seq, type: e.type, port: e.port}},
+            when, thumb || el("span", {class: "event-thumb-none"}), body);
+}
+
+/// The frame dialog with an event's snapshot, its facts and its JSON.
+function openEvent(e) {
+  const dlg = $("frame-dialog");
+  const object = isObjectEvent(e);
+  $("frame-dialog-title").textContent = e.port ?
+      `${eventTitle(e)} · ${eventCameraName(e)}` : eventTitle(e);
+  $("frame-dialog-json-summary").textContent = "Event as JSON";
+  const img = $("frame-dialog-img");
+  const placeholder = $("frame-dialog-placeholder");
+  placeholder.textContent = e.snapshot_task_id ? "Snapshot no longer kept" : "No frame";
+  if (e.snapshot_task_id && e.snapshot_kept !== false) {
+    img.hidden = false;
+    placeholder.hidden = true;
+    img.alt = `Snapshot of ${eventTitle(e)} (${e.type}), annotated`;
+    img.onerror = () => {
+      img.hidden = true;
+      placeholder.hidden = false;
+    };
+    img.src = eventFrameUrl(e.snapshot_task_id);
+  } else {
+    img.removeAttribute("src");
+    img.hidden = true;
+    placeholder.hidden = false;
+  }
+  const b = e.box || {};
+  const rows = [["Type", e.type], ["Time", fullTime(e.time)],
+                ["Camera", e.port ? `${eventCameraName(e)} (port ${e.port})` : "–"]];
+  if (object) {
+    rows.push(["Object", eventTitle(e)], ["Confidence", percent(e.confidence)],
+              ["Box", `${b.w}×${b.h} px at (${b.x}, ${b.y})`]);
+    if (e.zone) rows.push(["Zone", e.zone]);
+    rows.push(["First seen", fullTime(e.start)]);
+    if (e.end > 0) {
+      rows.push(["Last seen", fullTime(e.end)], ["Lasted", duration(e.end - e.start)]);
+    }
+    rows.push(["Snapshot task", e.snapshot_task_id || "–"]);
+  } else {
+    rows.push(["Detail", e.detail || "–"]);
+  }
+  rows.push(["Rules", (e.rules || []).length ? e.rules.join(", ") : "none"], ["Event", e.id],
+            ["Sequence", e.seq]);
+  $("frame-dialog-record").replaceChildren(...rows.flatMap(([k, v]) =>
+    [el("dt", {text: k}), el("dd", {text: String(v)})]));
+  $("frame-dialog-json").textContent = JSON.stringify(e, null, 2);
+  if (!dlg.open) dlg.showModal();
+}
+
+const events = {
+  filter: {port: "", family: "all"},
+  cursor: 0,        // the highest seq shown: polls ask for events after it
+  loaded: false,    // the first page (newest first) is shown
+  stop: null,       // ends the polling loop
+  generation: 0,    // bumped when the filter changes: replies for an older filter are dropped
+  ports: null,      // the camera options shown, joined
+
+  enter(query) {
+    const q = new URLSearchParams(query || "");
+    const port = q.get("port") || "";
+    const family = q.get("type") || "all";
+    this.filter = {port: /^\d{1,5}$/.test(port) ? port : "",
+                   family: EVENT_FAMILIES[family] ? family : "all"};
+    this.ports = null;
+    this.renderPorts(status);
+    const radio = $(`events-family-${this.filter.family}`);
+    if (radio) radio.checked = true;
+    this.restart();
+  },
+
+  leave() {
+    if (this.stop) this.stop();
+    this.stop = null;
+  },
+
+  render(s) {
+    this.renderPorts(s);
+  },
+
+  /// The camera select: every camera port of the status, and the filter's port even when the
+  /// status does not list it (yet).
+  renderPorts(s) {
+    const ports = s ? cameraPorts().slice().sort((a, b) => a.port - b.port) : [];
+    const known = new Set(ports.map((p) => String(p.port)));
+    const extra = this.filter.port && !known.has(this.filter.port) ? [this.filter.port] : [];
+    const key = ports.map((p) => `${p.port}=${p.stream}`).concat(extra).join(",");
+    if (key === this.ports) return;
+    this.ports = key;
+    const select = $("events-port");
+    select.replaceChildren(el("option", {value: "", text: "All cameras"}),
+      ...ports.map((p) => el("option", {value: p.port,
+                                        text: `${portName(p)} (port ${p.port})`})),
+      ...extra.map((port) => el("option", {value: port, text: `Camera ${port}`})));
+    select.value = this.filter.port;
+  },
+
+  /// Applies the filter controls: the URL says it (history entry replaced), the list reloads.
+  changed() {
+    const checked = document.querySelector("input[name=events-family]:checked");
+    this.filter = {port: $("events-port").value, family: checked ? checked.value : "all"};
+    const q = new URLSearchParams();
+    if (this.filter.port) q.set("port", this.filter.port);
+    if (this.filter.family !== "all") q.set("type", this.filter.family);
+    const hash = q.toString() ? `#/events?${q}` : "#/events";
+    if (window.location.hash !== hash) window.history.replaceState(null, "", hash);
+    this.restart();
+  },
+
+  restart() {
+    this.leave();
+    this.generation += 1;
+    this.cursor = 0;
+    this.loaded = false;
+    $("events-list").replaceChildren();
+    $("events-empty").hidden = true;
+    showError($("events-error"), "");
+    $("events-caption").textContent = "Loading…";
+    const generation = this.generation;
+    this.stop = every(EVENTS_EVERY_MS, () => this.poll(generation));
+  },
+
+  filtered() {
+    return this.filter.port !== "" || this.filter.family !== "all";
+  },
+
+  /// GET /api/v1/events for each type pattern of the family; params has order, limit, after.
+  async fetch(params) {
+    const replies = await Promise.all(EVENT_FAMILIES[this.filter.family].map((type) => {
+      const q = new URLSearchParams(params);
+      if (this.filter.port) q.set("port", this.filter.port);
+      if (type) q.set("type", type);
+      return api(`/api/v1/events?${q}`);
+    }));
+    return replies.map((r) => (r && r.events) || []);
+  },
+
+  async poll(generation) {
+    const limit = 100;
+    let pages;
+    try {
+      pages = this.loaded ?
+          await this.fetch({order: "asc", after: this.cursor, limit}) :
+          await this.fetch({order: "desc", limit});
+    } catch (e) {
+      if (generation !== this.generation) return;
+      showError($("events-error"), `Cannot load the events: ${e.message}. Retrying…`);
+      $("events-caption").textContent = "";
+      throw e;
+    }
+    if (generation !== this.generation) return;
+    showError($("events-error"), "");
+    let batch;
+    if (!this.loaded) {
+      batch = pages.flat().sort((a, b) => a.seq - b.seq).slice(-limit);
+      this.loaded = true;
+    } else {
+      // Of a full page, events after its last one may be missing: take events only up to the
+      // lowest such last seq, the next poll goes on from there.
+      let upTo = Infinity;
+      for (const page of pages) {
+        if (page.length >= limit) upTo = Math.min(upTo, page[page.length - 1].seq);
+      }
+      batch = pages.flat().filter((e) => e.seq > this.cursor && e.seq <= upTo)
+                   .sort((a, b) => a.seq - b.seq);
+    }
+    this.add(batch);
+  },
+
+  /// Prepends events (oldest first in batch, so that the newest ends on top).
+  add(batch) {
+    const list = $("events-list");
+    const fresh = list.children.length > 0;
+    for (const e of batch) {
+      if (e.seq <= this.cursor) continue;
+      this.cursor = e.seq;
+      const item = eventItem(e);
+      if (fresh) item.classList.add("event-new");
+      list.prepend(item);
+    }
+    while (list.children.length > EVENTS_SHOWN) list.lastElementChild.remove();
+    const n = list.children.length;
+    $("events-empty").textContent = this.filtered() ?
+        "No event matches these filters yet." :
+        "No events yet — events appear when tracked objects start, enter zones or end, and " +
+        "when cameras stall; see docs/events.md.";
+    $("events-empty").hidden = n > 0;
+    $("events-caption").textContent = n === 0 ? "live" :
+        n >= EVENTS_SHOWN ? `the newest ${EVENTS_SHOWN}, live` :
+        `${n} event${n === 1 ? "" : "s"}, live`;
+  },
+};
+
+$("events-port").addEventListener("change", () => events.changed());
+for (const input of document.querySelectorAll("input[name=events-family]")) {
+  input.addEventListener("change", () => events.changed());
+}
+$("events-filter").addEventListener("submit", (e) => e.preventDefault());
 
 // ---- Search ---------------------------------------------------------------------------------
 
@@ -1059,6 +1415,8 @@ const views = {
              render: (s) => overview.render(s)},
   camera: {title: "Camera", enter: (port) => camera.enter(port), leave: () => camera.leave(),
            render: (s) => camera.render(s)},
+  events: {title: "Events", enter: (query) => events.enter(query), leave: () => events.leave(),
+           render: (s) => events.render(s)},
   search: {title: "Search", enter: () => search.enter(), leave() {}, render: (s) => search.render(s)},
   upload: {title: "Upload", enter: () => upload.render(), leave() {}, render: () => upload.render()},
   notfound: {title: "Not found", enter() {}, leave() {}, render() {}},
@@ -1071,11 +1429,14 @@ function route(focus) {
   let view = "notfound";
   let arg = null;
   const cam = hash.match(/^#\/camera\/(\d{1,5})$/);
+  const evs = hash.match(/^#\/events(?:\?(.*))?$/);
   if (hash === "#/" || hash === "#") view = "overview";
   else if (cam) [view, arg] = ["camera", Number(cam[1])];
+  else if (evs) [view, arg] = ["events", evs[1] || ""];
   else if (hash === "#/search") view = "search";
   else if (hash === "#/upload") view = "upload";
   if (current.view) views[current.view].leave();
+  if ($("frame-dialog").open) $("frame-dialog").close();  // it belongs to the page left
   current.view = view;
   current.arg = arg;
   for (const section of document.querySelectorAll(".app-view")) {

@@ -8,17 +8,24 @@ chromedriver (Selenium) and checks:
 
   1. without credentials, / redirects to /login; logging in through the form leads back;
   2. the overview shows one tile per camera port, whose frame loads and changes over time;
-  3. a camera page's chart has data points (Chart.js data), its recent results show
-     thumbnails, a click opens the frame and its record;
+  3. a camera page's chart has data points (Chart.js data), among them the "objects (tracks)"
+     dataset; its recent events list object events; its recent results show thumbnails, a
+     click opens the frame and its record;
   4. uploads (a JPEG and a PNG made from vtest.avi) complete with the annotated frame shown;
      a file that is not an image is refused before anything is sent;
-  5. search finds frames; a phone-width (390x844) page renders without horizontal scrolling;
-  6. "Log out" ends the session;
-  7. the browser's console has no SEVERE entry during all of this.
+  5. search finds frames;
+  6. the Events view lists events newest first, among them an object event (label #track_id)
+     whose snapshot loads and opens in the frame dialog; with the sender stopped for longer
+     than --stall-after (3 s), a camera.stalled event appears without a reload (live polling);
+     the type and camera filters narrow the list;
+  7. a phone-width (390x844) overview and Events view render without horizontal scrolling;
+  8. "Log out" ends the session;
+  9. the browser's console has no SEVERE entry during all of this.
 
 Screenshots go to the artifacts directory (--artifacts, else $FH_ARTIFACTS, else
-BIN_DIR/../test-artifacts/console/, i.e. build/test-artifacts/console/): overview.png, camera.png, upload.png, phone.png (and, when a
-check fails, failure.png and failure.html). Every process the test started is stopped by PID.
+BIN_DIR/../test-artifacts/console/, i.e. build/test-artifacts/console/): overview.png,
+camera.png, upload.png, events.png, phone.png, events-phone.png (and, when a check fails,
+failure.png and failure.html). Every process the test started is stopped by PID.
 
 Usage: /usr/bin/python3 tests/console/test_console.py BIN_DIR [--artifacts DIR] [--keep]
 Exit status: 0 passed, 1 a check failed, 77 skipped (no Chromium, chromedriver or Selenium).
@@ -96,6 +103,21 @@ class Processes:
         self.procs.append((name, p))
         log("started %s (pid %d): %s" % (name, p.pid, " ".join(args)))
         return p
+
+    def stop(self, name):
+        """Stops one process (SIGTERM, then SIGKILL after 10 s); it is no longer checked."""
+        for i, (n, p) in enumerate(self.procs):
+            if n == name and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                del self.procs[i]
+                log("stopped %s (pid %d)" % (name, p.pid))
+                return
+        raise CheckFailed("no running process named %s to stop" % name)
 
     def check_alive(self):
         for name, p in self.procs:
@@ -367,7 +389,8 @@ def check_camera(b, base, port):
     # 5 s buckets: points in 3 of them take 10-15 s of results.
     c = wait_for("the chart of port %d to have data points in 3 buckets" % port,
                  chart_has_points, 40)
-    labels = [ds for ds in c["datasets"] if ds["label"] != "frames analysed"]
+    labels = [ds for ds in c["datasets"]
+              if ds["label"] not in ("frames analysed", OBJECTS_DATASET)]
     log("camera %d: chart with %d buckets; frames in %d buckets; labels %s" % (
         port, c["labels"], [ds for ds in c["datasets"] if ds["label"] == "frames analysed"][0]
         ["points"], ["%s=%d" % (ds["label"], ds["sum"]) for ds in labels]))
@@ -375,6 +398,29 @@ def check_camera(b, base, port):
         raise CheckFailed("the 5 min window has %d buckets (expected at most ~120)" % c["labels"])
     if not labels or max(ds["sum"] for ds in labels) <= 0:
         raise CheckFailed("hog on vtest.avi found nobody in the chart's 5 minutes: %s" % c)
+
+    # The tracked objects (summary buckets' "tracks"): hog's people become tracks.
+    def tracks_dataset():
+        c = b.js(CHART_DATA) or {}
+        ds = [x for x in c.get("datasets", []) if x["label"] == OBJECTS_DATASET]
+        return ds[0] if ds and ds[0]["points"] >= 1 else None
+
+    objects = wait_for("the chart's %r dataset to have data" % OBJECTS_DATASET, tracks_dataset, 30)
+    log("camera %d: chart dataset %r in %d buckets (sum %d)" % (
+        port, OBJECTS_DATASET, objects["points"], objects["sum"]))
+
+    # Recent events of this camera: the people's tracks started.
+    def camera_events():
+        items = b.js("""return [...document.querySelectorAll('#camera-events .event-item')]
+                        .map(li => ({type: li.dataset.type, port: Number(li.dataset.port),
+                                     text: li.innerText}))""")
+        return items if any(i["type"].startswith("object.") for i in items) else None
+
+    items = wait_for("an object event in the camera page's recent events", camera_events, 30)
+    if len(items) > 5 or any(i["port"] != port for i in items):
+        raise CheckFailed("the camera page's recent events should be at most 5 of port %d: %s"
+                          % (port, items))
+    log("camera %d: recent events %s" % (port, [i["type"] for i in items]))
 
     # Another window: the chart is redrawn with coarser buckets.
     click(b, "label[for=win-3600]")
@@ -406,6 +452,116 @@ def check_camera(b, base, port):
     wait_for("the dialog to close", lambda: not b.js(
         "return document.getElementById('frame-dialog').open"), 5)
     log("camera %d: the frame dialog shows task %s" % (port, record.get("task_id")))
+
+
+OBJECTS_DATASET = "objects (tracks)"
+
+EVENTS_STATE = """
+return [...document.querySelectorAll('#events-list .event-item')].map(li => {
+  const img = li.querySelector('img');
+  const badge = li.querySelector('.event-badge');
+  return {seq: Number(li.dataset.seq), type: li.dataset.type, port: Number(li.dataset.port),
+          badge: badge ? badge.textContent : '', badgeClass: badge ? badge.className : '',
+          src: img ? img.getAttribute('src') : '', lazy: img ? img.loading : '',
+          loaded: !!img && img.complete && img.naturalWidth > 0, text: li.innerText};
+});
+"""
+
+
+def events_api(api, **params):
+    return api.get("/api/v1/events?" + urllib.parse.urlencode(params))["events"]
+
+
+def check_events(b, base, api, procs, sender_args, port):
+    d = b.driver
+    d.get(base + "/#/")
+    click(b, '[data-nav="events"]')
+    wait_for("the Events view", lambda: d.current_url.endswith("#/events") and
+             d.find_element("id", "view-events").is_displayed(), 10)
+
+    def object_with_snapshot():
+        items = b.js(EVENTS_STATE)
+        return [i for i in items if i["type"].startswith("object.") and i["loaded"]] or None
+
+    objs = wait_for("an object event whose snapshot loaded", object_with_snapshot, 40)
+    o = objs[0]
+    if "#" not in o["text"] or "person" not in o["text"]:
+        raise CheckFailed("the object event should name its label and #track_id: %r" % o["text"])
+    if not o["badge"].startswith("object.") or "/frame.jpg?" not in o["src"] or \
+            "width=160" not in o["src"] or "boxes=1" not in o["src"] or o["lazy"] != "lazy":
+        raise CheckFailed("the object event's badge or snapshot is not as expected: %s" % o)
+    log("events: object event %s (seq %d) with its snapshot %s" % (o["type"], o["seq"], o["src"]))
+    # The same events as the API, newest first.
+    items = b.js(EVENTS_STATE)
+    seqs = [i["seq"] for i in items]
+    if seqs != sorted(seqs, reverse=True) or len(set(seqs)) != len(seqs):
+        raise CheckFailed("the events are not newest first without repeats: %s" % seqs[:30])
+    known = {e["seq"]: e for e in events_api(api, order="desc", limit=1000)}
+    for i in items:
+        e = known.get(i["seq"])
+        if e is None or e["type"] != i["type"]:
+            raise CheckFailed("the page shows event seq %d (%s) the API does not have: %s" % (
+                i["seq"], i["type"], e))
+    # Its snapshot opens the frame dialog with the event.
+    click(b, '#events-list .event-item[data-seq="%d"] .event-thumb' % o["seq"])
+    wait_for("the frame dialog with the event's snapshot", lambda: b.js(
+        """const dlg = document.getElementById('frame-dialog');
+           const img = document.getElementById('frame-dialog-img');
+           return dlg.open && !img.hidden && img.complete && img.naturalWidth > 0;"""), 10)
+    shown = json.loads(d.find_element("id", "frame-dialog-json").get_attribute("textContent"))
+    if shown.get("seq") != o["seq"] or not shown.get("snapshot_task_id") or \
+            "track_id" not in shown or "box" not in shown:
+        raise CheckFailed("the dialog's JSON is not the object event seq %d: %s" %
+                          (o["seq"], shown))
+    click(b, "#frame-dialog-close")
+    wait_for("the dialog to close", lambda: not b.js(
+        "return document.getElementById('frame-dialog').open"), 5)
+
+    # A camera event, live: the sender stops for longer than --stall-after.
+    before = max(seqs) if seqs else 0
+    procs.stop("sender")
+
+    def stalled_shown():
+        return [i for i in b.js(EVENTS_STATE)
+                if i["type"] == "camera.stalled" and i["seq"] > before] or None
+
+    try:
+        stalled = wait_for("a camera.stalled event in the list (no reload)", stalled_shown, 30)
+    except CheckFailed as e:
+        raise CheckFailed("%s; the API's camera events: %s" % (
+            e, events_api(api, type="camera.*", order="desc", limit=10)))
+    s = stalled[0]
+    if "warning" not in s["badgeClass"] and "danger" not in s["badgeClass"]:
+        raise CheckFailed("camera.stalled is not shown as a warning: %s" % s)
+    log("events: %s appeared live (seq %d): %r" % (s["type"], s["seq"], s["text"]))
+    procs.start("sender-again", sender_args)
+    try:
+        wait_for("camera.recovered after the sender restarted", lambda: [
+            i for i in b.js(EVENTS_STATE) if i["type"] == "camera.recovered"], 30)
+        log("events: camera.recovered appeared after the sender restarted")
+    except CheckFailed as e:
+        raise CheckFailed("%s; the API's camera events: %s" % (
+            e, events_api(api, type="camera.*", order="desc", limit=10)))
+
+    # Filters: cameras only, then one camera; the URL says which.
+    click(b, "label[for=events-family-camera]")
+    wait_for("only camera events with type=camera in the URL", lambda: "type=camera" in
+             d.current_url and b.js(EVENTS_STATE) and
+             all(i["type"].startswith("camera.") for i in b.js(EVENTS_STATE)), 10)
+    from selenium.webdriver.support.ui import Select
+    Select(d.find_element("id", "events-port")).select_by_value(str(port))
+    wait_for("only camera events of port %d" % port, lambda: "port=%d" % port in
+             d.current_url and b.js(EVENTS_STATE) and
+             all(i["type"].startswith("camera.") and i["port"] == port
+                 for i in b.js(EVENTS_STATE)), 10)
+    Select(d.find_element("id", "events-port")).select_by_value("")
+    click(b, "label[for=events-family-all]")
+    wait_for("all events again", lambda: d.current_url.endswith("#/events") and
+             any(i["type"].startswith("object.") for i in b.js(EVENTS_STATE)), 10)
+    wait_for("the first snapshots to load", lambda: all(
+        i["loaded"] for i in b.js(EVENTS_STATE)[:3] if i["src"]), 15)
+    time.sleep(3)  # the highlight of new events fades
+    b.screenshot("events.png", full_page=True)
 
 
 UPLOAD_STATE = """
@@ -483,6 +639,14 @@ def check_phone(b, base, ports):
         raise CheckFailed("at phone width the page scrolls sideways: %d px wide in a %d px "
                           "window" % (width, inner))
     b.screenshot("phone.png")
+    d.get(base + "/#/events")
+    wait_for("the phone-width Events view with a loaded snapshot", lambda: any(
+        i["loaded"] for i in b.js(EVENTS_STATE)), 30)
+    width = b.js("return document.documentElement.scrollWidth")
+    if width > inner + 1:
+        raise CheckFailed("at phone width the Events view scrolls sideways: %d px wide in a "
+                          "%d px window" % (width, inner))
+    b.screenshot("events-phone.png", full_page=True)
     d.set_window_size(1280, 800)
 
 
@@ -511,6 +675,16 @@ def check_console_log(b):
 
 # ---- the pipeline ---------------------------------------------------------------------------
 
+def sender_args(bindir, ports):
+    # Half-size frames at 3 fps: hog keeps up on one thread of a 2-core machine that also
+    # runs Chromium.
+    hog_port, null_port = ports
+    return [os.path.join(bindir, "framehive-sender"), "--receiver", "127.0.0.1",
+            "--source", VTEST, "--port", str(hog_port), "--stream", "lobby",
+            "--source", VTEST, "--port", str(null_port), "--stream", "yard",
+            "--fps", "3", "--width", "480", "--loop", "--stats-interval", "0"]
+
+
 def start_pipeline(procs, bindir, tmp, secret_file, mport, ports):
     master = os.path.join(bindir, "framehive-master")
     help_text = subprocess.run([master, "--help"], capture_output=True, text=True).stdout
@@ -525,7 +699,9 @@ def start_pipeline(procs, bindir, tmp, secret_file, mport, ports):
                            secret_flag, secret_file,
                            "--detector", "%d=hog" % hog_port,
                            "--detector", "%d=null" % null_port, "--keep-frames", "300",
-                           "--stats-interval", "0", "--max-frame-age", "30"])
+                           "--stats-interval", "0", "--max-frame-age", "30",
+                           # camera.stalled 3 s after the test stops the sender
+                           "--stall-after", "3"])
     procs.start("receiver", [os.path.join(bindir, "framehive-receiver"), "--bind", "127.0.0.1",
                              "--ports", "%d,%d" % (hog_port, null_port), "--master", url,
                              "--auth-file", secret_file, "--stats-interval", "0"])
@@ -533,12 +709,7 @@ def start_pipeline(procs, bindir, tmp, secret_file, mport, ports):
         procs.start("worker-" + det, [os.path.join(bindir, "framehive-worker"), "--master", url,
                                       "--detector", det, "--id", "console-" + det,
                                       "--auth-file", secret_file])
-    # Half-size frames at 3 fps: hog keeps up on one thread of a 2-core machine that also
-    # runs Chromium.
-    procs.start("sender", [os.path.join(bindir, "framehive-sender"), "--receiver", "127.0.0.1",
-                           "--source", VTEST, "--port", str(hog_port), "--stream", "lobby",
-                           "--source", VTEST, "--port", str(null_port), "--stream", "yard",
-                           "--fps", "3", "--width", "480", "--loop", "--stats-interval", "0"])
+    procs.start("sender", sender_args(bindir, ports))
 
 
 def main():
@@ -553,8 +724,8 @@ def main():
     artifacts = os.path.abspath(a.artifacts or os.path.join(bindir, "..", "test-artifacts",
                                                             "console"))
     os.makedirs(artifacts, exist_ok=True)
-    for stale in ("overview.png", "camera.png", "upload.png", "phone.png", "failure.png",
-                  "failure.html", "browser-console.json"):
+    for stale in ("overview.png", "camera.png", "upload.png", "events.png", "phone.png",
+                  "events-phone.png", "failure.png", "failure.html", "browser-console.json"):
         if os.path.exists(os.path.join(artifacts, stale)):
             os.remove(os.path.join(artifacts, stale))
 
@@ -616,6 +787,7 @@ def main():
         check_camera(browser, base, ports[0])
         check_upload(browser, base, api, jpg, png, txt)
         check_search(browser, base)
+        check_events(browser, base, api, procs, sender_args(bindir, ports), ports[0])
         check_phone(browser, base, ports)
         procs.check_alive()
         check_logout(browser, base)
