@@ -156,10 +156,21 @@ for port in "$PORT_A" "$PORT_B"; do
   "$BIN/framehive-ctl" --master "$URL" export --port "$port" --format csv -o "$OUT/results-$port.csv" 2>/dev/null || true
 done
 python3 scripts/demo_summary.py "$OUT" "$PORT_A" "$PORT_B"
-echo "== events: people tracked on $PORT_A (vtest), the last 12 (all: framehive-ctl events --port $PORT_A --limit 1000)"
-"$BIN/framehive-ctl" --master "$URL" events --port "$PORT_A" --type 'object.*' --limit 12 \
-  | sed 's/^/   /' || echo "   (no events)"
 "$BIN/framehive-ctl" --master "$URL" events --limit 1000 --json > "$OUT/events.jsonl" || true
+echo "== events (docs/events.md): people tracked on $PORT_A (vtest.avi) and walking into its \"path\" zone"
+python3 - "$OUT/events.jsonl" "$PORT_A" <<'PY' || true
+import collections, json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+port = int(sys.argv[2])
+by = collections.Counter(e["type"] for e in events if e["port"] == port)
+people = {e["track_id"] for e in events if e["port"] == port and e["type"] == "object.start"}
+print("   %d people tracked (object.start), %d zone entries, %d ends; all types: %s" % (
+    len(people), by["object.zone_enter"], by["object.end"],
+    ", ".join("%s %d" % kv for kv in sorted(by.items())) or "none"))
+PY
+"$BIN/framehive-ctl" --master "$URL" events --port "$PORT_A" --type object.zone_enter --limit 8 \
+  | sed 's/^/   /' || echo "   (no events)"
+echo "   (all of them: framehive-ctl events --port $PORT_A --limit 1000; the console's Events page)"
 echo "== results, logs and annotated frames are in $OUT/"
 
 if [ "$KEEP" = 1 ]; then
