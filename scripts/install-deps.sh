@@ -16,7 +16,7 @@ PACKAGES=(
   clang libclang-rt-14-dev llvm-14
   iproute2 nftables
   libjs-chart.js libjs-bootstrap5
-  chromium chromium-driver python3-selenium prometheus
+  chromium chromium-driver python3-selenium prometheus mosquitto-clients
   dpkg-dev fakeroot shellcheck
 )
 # ccache: repeated builds (build, asan, tsan, fuzz) share compiled objects when present.
