@@ -353,6 +353,7 @@ class EventsEndToEnd(unittest.TestCase):
             cls.start_all()
         except BaseException:
             cls.procs.stop_all()
+            print("logs in %s" % s.artifacts, file=sys.stderr)
             raise
 
     @classmethod
