@@ -11,6 +11,7 @@ PACKAGES=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libavdevice-dev
   libspdlog-dev libfmt-dev
   libsqlite3-dev libssl-dev openssl libdeflate-dev libturbojpeg0-dev nlohmann-json3-dev
+  libmosquitto-dev mosquitto
   ccache clang-format
   opencv-data opencv-doc
   clang libclang-rt-14-dev llvm-14
@@ -19,6 +20,7 @@ PACKAGES=(
   chromium chromium-driver python3-selenium prometheus mosquitto-clients
   dpkg-dev fakeroot shellcheck
 )
+# libmosquitto-dev: the master's MQTT client (events); mosquitto: the broker its tests start.
 # ccache: repeated builds (build, asan, tsan, fuzz) share compiled objects when present.
 # clang-format: the format gate of scripts/test.sh. openssl: the TLS tests make their certificate
 # with its command line (test_http_server_limits).

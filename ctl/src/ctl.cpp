@@ -267,7 +267,7 @@ struct Session {
     const auto buckets = client.get_summary(o.port, o.interval_s, o.since_s);
     if (!o.json) {
       out << "port " << o.port << ": detections per " << o.interval_s << " s, last " << o.since_s
-          << " s (by capture time)\n";
+          << " s (by capture time); (N objects): distinct tracked objects\n";
       out << std::left << std::setw(21) << "from" << std::setw(8) << "frames"
           << "labels\n";
     }
@@ -280,12 +280,81 @@ struct Session {
         std::string l;
         for (const auto& [k, v] : b.labels) {
           l += (l.empty() ? "" : ", ") + k + "\xC3\x97" + std::to_string(v);
+          if (auto t = b.tracks.find(k); t != b.tracks.end()) {
+            l += " (" + std::to_string(t->second) + (t->second == 1 ? " object)" : " objects)");
+          }
         }
         out << std::left << std::setw(21) << local_time(b.start, false) << std::setw(8) << b.frames
             << (l.empty() ? "-" : l) << "\n";
       }
     }
     return 0;
+  }
+
+  /// Stored events (all ports, or --port) of the last --since (1 h by default), the newest
+  /// --limit of them oldest first; --follow keeps printing new ones.
+  int events() {
+    const int port = o.port > 0 ? o.port : -1;
+    const double since = now_unix() - (o.since_given ? o.since_s : 3600.0);
+    if (!o.json) {
+      out << std::left << std::setw(25) << "time" << std::setw(7) << "port" << std::setw(21)
+          << "type" << std::setw(18) << "object"
+          << "detail\n";
+    }
+    std::int64_t after = 0;
+    std::deque<api::Event> last;  // the newest --limit matching events
+    for (;;) {                    // pages of 1000 up to the newest
+      const auto page = client.get_events(port, since, 1000, after);
+      for (const auto& e : page) {
+        after = std::max(after, e.seq);
+        if (!type_matches(e.type)) continue;
+        last.push_back(e);
+        if (last.size() > static_cast<std::size_t>(o.limit)) last.pop_front();
+      }
+      if (page.size() < 1000) break;
+    }
+    for (const auto& e : last) print_event(e);
+    out.flush();
+    while (o.follow) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(o.follow_poll_s));
+      for (const auto& e : client.get_events(port, since, 1000, after)) {
+        after = std::max(after, e.seq);
+        if (type_matches(e.type)) print_event(e);
+      }
+      out.flush();
+    }
+    return 0;
+  }
+
+  bool type_matches(const std::string& type) const {
+    if (o.type.empty()) return true;
+    if (o.type.size() > 2 && o.type.compare(o.type.size() - 2, 2, ".*") == 0) {
+      return type.compare(0, o.type.size() - 1, o.type, 0, o.type.size() - 1) == 0;
+    }
+    return type == o.type;
+  }
+
+  void print_event(const api::Event& e) {
+    if (o.json) {
+      out << json_line(Json(e)) << "\n";
+      return;
+    }
+    std::string object = "-";
+    std::string detail = e.detail;
+    if (e.track_id != 0) {
+      object = e.label + " #" + std::to_string(e.track_id);
+      detail = fmt_double(e.confidence, 2) + (e.zone.empty() ? "" : " zone " + e.zone);
+      if (e.end > 0) detail += ", " + fmt_double(e.end - e.start, 1) + " s in view";
+      detail += ", snapshot " + e.snapshot_task_id;
+    }
+    if (!e.rules.empty()) {
+      std::string r;
+      for (const auto& n : e.rules) r += (r.empty() ? "" : ",") + n;
+      detail += " -> " + r;
+    }
+    out << std::left << std::setw(25) << local_time(e.time) << std::setw(7)
+        << (e.port == 0 ? std::string("-") : std::to_string(e.port)) << std::setw(21) << e.type
+        << std::setw(18) << object << detail << "\n";
   }
 
   int frame() {
@@ -481,8 +550,9 @@ int run(const CtlOptions& o, std::ostream& out, std::ostream& err) {
     if (o.command == "frame") return s.frame();
     if (o.command == "export") return s.export_results();
     if (o.command == "detect") return s.detect();
+    if (o.command == "events") return s.events();
     err << "framehive-ctl: unknown command '" << o.command
-        << "' (status, results, failures, summary, frame, export, detect)\n";
+        << "' (status, results, failures, summary, frame, export, detect, events)\n";
     return 2;
   } catch (const shared::RpcAuthError& e) {
     err << "framehive-ctl: " << e.what() << "\n";

@@ -33,7 +33,11 @@ int main(int argc, char** argv) {
         "  detect IMAGE... [--detector NAME] [--wait 2m] [--json]\n"
         "                                  submits still images (JPEG or PNG) as tasks, waits\n"
         "                                  for a worker to process each and prints the\n"
-        "                                  detections (the console's Upload page does the same)\n\n"
+        "                                  detections (the console's Upload page does the same)\n"
+        "  events [--port P] [--type T] [--since 1h] [--limit N] [--follow] [--json]\n"
+        "                                  tracked objects' starts, zone entries and exits, ends,\n"
+        "                                  and camera/detector/worker alarms (docs/events.md);\n"
+        "                                  --type object.start or a family like camera.*\n\n"
         "Exit codes: 0 ok, 1 master unreachable, credentials refused (HTTP 401) or other\n"
         "error, 2 bad usage, 3 unknown port or task.");
     fh::ctl::CtlOptions o;
@@ -41,18 +45,20 @@ int main(int argc, char** argv) {
     cli.options().add_options()("master", po::value(&o.master)->default_value(o.master),
                                 "the master's XML-RPC endpoint")(
         "command", po::value(&o.command),
-        "status | results | failures | summary | frame | export | detect")(
+        "status | results | failures | summary | frame | export | detect | events")(
         "image", po::value(&o.images)->composing(), "detect: the image files")(
         "detector", po::value(&o.detector),
         "detect: the detector to run (default: the master's --default-detector)")(
         "wait", po::value<std::string>()->default_value("2m"),
         "detect: how long to wait for the results")("port", po::value(&o.port),
                                                     "the camera's UDP port")(
-        "limit", po::value(&o.limit)->default_value(20), "results, failures: how many recent ones")(
-        "follow", po::bool_switch(&o.follow), "results: keep printing new results")(
+        "limit", po::value(&o.limit)->default_value(20),
+        "results, failures, events: how many recent ones")(
+        "follow", po::bool_switch(&o.follow), "results, events: keep printing new ones")(
+        "type", po::value(&o.type), "events: only this type (object.start) or family (camera.*)")(
         "json", po::bool_switch(&o.json), "JSON lines instead of a table")(
         "interval", po::value(&interval)->default_value("10s"), "summary: bucket length")(
-        "since", po::value(&since), "summary/export: how far back (e.g. 10m, 2h, 1d)")(
+        "since", po::value(&since), "summary/export/events: how far back (e.g. 10m, 2h, 1d)")(
         "task", po::value(&o.task), "frame: the task id (from results)")(
         "output,o", po::value(&o.output), "frame/export: output file")(
         "format", po::value(&o.format)->default_value("csv"), "export: csv or jsonl")(
@@ -73,11 +79,13 @@ int main(int argc, char** argv) {
         "  framehive-ctl frame --task e3-1042 -o person.jpg\n"
         "  framehive-ctl export --port 5000 --format jsonl --since 1h -o cam5000.jsonl\n"
         "  framehive-ctl detect door.jpg yard.png --detector hog\n"
+        "  framehive-ctl events --port 5000 --type object.* --follow\n"
         "  FRAMEHIVE_AUTH_FILE=~/.framehive-secret framehive-ctl status");
     if (auto rc = cli.parse(argc, argv)) return *rc;
     if (o.command.empty())
       throw UsageError(
-          "a command is required: status, results, failures, summary, frame, export, detect");
+          "a command is required: status, results, failures, summary, frame, export, detect, "
+          "events");
     if (o.command == "detect" && o.images.empty()) throw UsageError("detect needs IMAGE files");
     if (o.command != "detect" && !o.images.empty())
       throw UsageError("unexpected argument '" + o.images.front() + "' for " + o.command);

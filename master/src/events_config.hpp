@@ -27,15 +27,16 @@ struct Zone {
 };
 
 struct WebhookAction {
-  std::string url;          ///< http:// or https://
-  std::string secret_file;  ///< HMAC key file (resolved against the config's directory); empty: unsigned
-  std::string secret;       ///< its contents (trailing newline removed), read when parsed
+  std::string url;  ///< http:// or https://
+  std::string
+      secret_file;     ///< HMAC key file (resolved against the config's directory); empty: unsigned
+  std::string secret;  ///< its contents (trailing newline removed), read when parsed
 };
 
 struct Rule {
-  std::string name;                ///< unique
-  std::vector<int> ports;          ///< empty: every port
-  std::vector<std::string> labels; ///< empty: every label
+  std::string name;                 ///< unique
+  std::vector<int> ports;           ///< empty: every port
+  std::vector<std::string> labels;  ///< empty: every label
   /// Event types delivered, exact ("object.start") or by prefix ("camera.*"). Default: the
   /// object events object.start, object.zone_enter, object.zone_leave, object.end.
   std::vector<std::string> types;
@@ -54,22 +55,22 @@ struct MqttSettings {
   int port = 1883;
   std::string client_id = "framehive-master";
   std::string username;
-  std::string password;       ///< read from password_file
+  std::string password;  ///< read from password_file
   std::string password_file;
   bool tls = false;
-  std::string ca_file;        ///< TLS CA (PEM); empty: system CAs
+  std::string ca_file;  ///< TLS CA (PEM); empty: system CAs
   std::string topic_prefix = "framehive";
-  int keepalive = 30;         ///< seconds
+  int keepalive = 30;  ///< seconds
 };
 
 /// Delivery bounds of the outbox (docs/events.md "Delivery").
 struct DeliverySettings {
-  double max_age = 86400;          ///< seconds an undelivered item is retried before it is dropped
+  double max_age = 86400;  ///< seconds an undelivered item is retried before it is dropped
   std::size_t max_pending = 100000;  ///< undelivered items kept; the oldest dropped beyond
-  double backoff_initial = 1;      ///< seconds before the first retry
-  double backoff_max = 300;        ///< cap of the exponential backoff
-  double webhook_timeout = 5;      ///< seconds per POST
-  std::string ca_file;             ///< CA (PEM) for https webhooks; empty: system CAs
+  double backoff_initial = 1;        ///< seconds before the first retry
+  double backoff_max = 300;          ///< cap of the exponential backoff
+  double webhook_timeout = 5;        ///< seconds per POST
+  std::string ca_file;               ///< CA (PEM) for https webhooks; empty: system CAs
 };
 
 /// Thresholds of the camera.* events (stalled uses the master's --stall-after).
@@ -79,7 +80,7 @@ struct CameraHealthSettings {
 };
 
 struct EventsConfig {
-  std::string path;  ///< the file it came from (empty: built in, no file)
+  std::string path;                        ///< the file it came from (empty: built in, no file)
   std::map<int, std::vector<Zone>> zones;  ///< per port
   std::vector<Rule> rules;
   MqttSettings mqtt;

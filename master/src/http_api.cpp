@@ -1,6 +1,8 @@
 #include "http_api.hpp"
 
 #include "console_sessions.hpp"
+#include "event_engine.hpp"
+#include "event_types.hpp"
 #include "framehive/shared/api/json.hpp"
 #include "framehive/shared/api/names.hpp"
 #include "framehive/shared/cli.hpp"
@@ -172,6 +174,7 @@ class Api {
       if (seg.size() == 1 && seg[0] == "failures") return need_get(), failures(q);
       if (seg.size() == 1 && seg[0] == "export") return need_get(), export_results(q);
       if (seg.size() == 1 && seg[0] == "search") return need_get(), search(q);
+      if (seg.size() == 1 && seg[0] == "events") return need_get(), events(q);
       if (seg.size() == 1 && seg[0] == "images") {
         if (request.method != http::verb::post) {
           fail(http::status::method_not_allowed,
@@ -361,6 +364,33 @@ class Api {
     return json_reply(Json{{"failures", store().failures(port, limit)}});
   }
 
+  HttpReply events(const Query& q) {
+    if (!ctx_.events) fail(http::status::service_unavailable, "this master keeps no events");
+    EventQuery eq;
+    eq.port = q.has("port") ? port_of(q.str("port")) : -1;
+    eq.since = q.has("since") ? q.time("since", 0) : 0;  // Unix s, or seconds ago
+    eq.after_seq = q.integer("after", 0, 0, std::numeric_limits<long>::max());
+    eq.type = q.str("type");
+    if (!eq.type.empty() && !event_type::known_type_pattern(eq.type)) {
+      fail(http::status::bad_request, "type '" + eq.type.substr(0, 64) +
+                                          "': not an event type (docs/events.md), nor FAMILY.*");
+    }
+    eq.limit = static_cast<std::size_t>(q.integer("limit", 100, 1, 1000));
+    eq.newest_first = q.str("order", "asc") == "desc";
+    const auto list = ctx_.events->events(eq);
+    Json items = Json::array();
+    for (const auto& e : list) {
+      Json j = e;
+      j["snapshot_kept"] =
+          !e.snapshot_task_id.empty() && (ctx_.events->snapshot(e.snapshot_task_id) ||
+                                          ctx_.scheduler.frame_kept(e.snapshot_task_id));
+      items.push_back(std::move(j));
+    }
+    std::int64_t last = eq.after_seq;
+    for (const auto& e : list) last = std::max(last, e.seq);
+    return json_reply(Json{{"events", std::move(items)}, {"after", last}});
+  }
+
   HttpReply task(const std::string& id) {
     auto info = ctx_.scheduler.task_info(id);
     if (!info) fail(http::status::not_found, "unknown task '" + id.substr(0, 100) + "'");
@@ -383,6 +413,15 @@ class Api {
       auto r = jpeg_reply(ctx_.renders.get(id, *kept->image, kept->record.detections, options), id,
                           true);
       r.headers.emplace_back("ETag", etag);
+      return r;
+    }
+    if (auto snap = ctx_.events ? ctx_.events->snapshot(id) : nullptr) {  // an event's snapshot
+      const auto info = ctx_.scheduler.task_info(id);
+      const std::vector<Detection> none;
+      auto r = jpeg_reply(
+          ctx_.renders.get(id, *snap, info && info->has_record ? info->record.detections : none,
+                           options),
+          id, true);
       return r;
     }
     if (auto image = ctx_.scheduler.task_image(id)) {  // an upload still waiting or running

@@ -16,15 +16,18 @@
 namespace fh::master {
 
 class ConsoleSessions;
+class EventEngine;
 
 /// What the routes share; lives as long as the server.
 struct ApiContext {
-  ApiContext(Scheduler& s, ResultStore* st, const RpcServerConfig& c, ConsoleSessions& se)
-      : scheduler(s), store(st), config(c), sessions(se) {}
+  ApiContext(Scheduler& s, ResultStore* st, const RpcServerConfig& c, ConsoleSessions& se,
+             EventEngine* ev)
+      : scheduler(s), store(st), config(c), sessions(se), events(ev) {}
   Scheduler& scheduler;
   ResultStore* store;  ///< may be null
   const RpcServerConfig& config;
   ConsoleSessions& sessions;
+  EventEngine* events;                    ///< may be null (no events)
   RenderCache renders;                    ///< annotated frames, drawn when someone looks
   std::atomic<int> live_streams{0};       ///< open live.mjpeg streams
   std::atomic<std::uint64_t> scrapes{0};  ///< /metrics requests served

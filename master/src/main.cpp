@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
         "max-pixels",
         po::value<std::string>()->default_value(fh::shared::k_default_max_pixels_text),
         fh::shared::k_max_pixels_help)(
+        "events-config", po::value(&c.events_config)->value_name("FILE"),
+        "zones, rules and their webhooks and MQTT broker (JSON, docs/events.md); checked at "
+        "start (errors name the line) and read again on SIGHUP (a bad file keeps the running "
+        "config). Without it, tracks and events are still made and kept, nothing is delivered")(
         "stats-interval", po::value(&c.stats_interval)->default_value(d.stats_interval),
         "seconds between status log lines; 0 = off")(
         "auth-file", po::value<std::string>()->value_name("PATH"),
@@ -200,9 +204,10 @@ int main(int argc, char** argv) {
           c.rpc.bind, c.rpc.port);
     }
 
-    fh::shared::block_shutdown_signals();
+    fh::shared::block_shutdown_signals(true);
     fh::master::MasterApp app(c);
-    fh::shared::ShutdownWatcher watcher([&app](int) { app.stop(); });
+    fh::shared::ShutdownWatcher watcher([&app](int) { app.stop(); },
+                                        [&app] { app.reload_events(); });
     app.run();
     std::cout << app.summary() << std::endl;
     return 0;

@@ -1,5 +1,6 @@
 #include "framehive/master/master_app.hpp"
 
+#include "event_engine.hpp"
 #include "framehive/shared/logging.hpp"
 #include "framehive/shared/stats_line.hpp"
 
@@ -52,7 +53,14 @@ MasterApp::MasterApp(MasterConfig config) : config_(std::move(config)) {
   scheduler_ = std::make_unique<Scheduler>(config_.scheduler, shared::SystemClock::instance(),
                                            store_.get(), prefix);
   scheduler_->note_lost_at_start(lost);
-  server_ = std::make_unique<RpcServer>(*scheduler_, store_.get(), config_.rpc);
+  EventEngineConfig events;
+  events.config_path = config_.events_config;
+  events_ = std::make_unique<EventEngine>(*scheduler_, config_.db_path, prefix,
+                                          store_->max_track_id() + 1, events,
+                                          shared::SystemClock::instance());
+  scheduler_->set_completion_listener(
+      [ev = events_.get()](const ResultRecord& r, int w, int h) { ev->on_completed(r, w, h); });
+  server_ = std::make_unique<RpcServer>(*scheduler_, store_.get(), config_.rpc, events_.get());
   shared::logger("rpc")->info(
       "listening on {}://{}:{}/RPC2 ({}, database {}, task ids {}-N)", server_->scheme(),
       config_.rpc.bind, server_->port(),
@@ -60,9 +68,14 @@ MasterApp::MasterApp(MasterConfig config) : config_(std::move(config)) {
       config_.db_path, prefix);
 }
 
-MasterApp::~MasterApp() = default;
+MasterApp::~MasterApp() {
+  if (events_) events_->stop();
+}
+
+std::string MasterApp::reload_events() { return events_->reload(); }
 
 void MasterApp::run() {
+  events_->start();
   std::thread monitor([this] { monitor_loop(); });
   server_->run();
   {
@@ -71,6 +84,7 @@ void MasterApp::run() {
   }
   stop_cv_.notify_all();
   monitor.join();
+  events_->stop();  // tracks what completed before the stop, stores and hands over its events
   try {
     record_lost(*store_, "at this stop");
   } catch (const std::exception& e) {

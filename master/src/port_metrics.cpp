@@ -188,4 +188,27 @@ std::optional<ResultRecord> PortMetrics::find_result(int port, const std::string
   return std::nullopt;
 }
 
+namespace {
+void apply_track_ids(std::vector<Detection>& detections, const std::vector<std::int64_t>& ids) {
+  for (std::size_t i = 0; i < detections.size() && i < ids.size(); ++i) {
+    detections[i].track_id = ids[i];
+  }
+}
+}  // namespace
+
+void PortMetrics::set_track_ids(int port, const std::string& task_id,
+                                const std::vector<std::int64_t>& track_ids) {
+  if (auto kept = kept_.find(task_id); kept != kept_.end()) {
+    apply_track_ids(kept->second.record.detections, track_ids);
+  }
+  const auto it = ports_.find(port);
+  if (it == ports_.end()) return;
+  for (auto& r : it->second.results) {  // newest first
+    if (r.task_id == task_id) {
+      apply_track_ids(r.detections, track_ids);
+      return;
+    }
+  }
+}
+
 }  // namespace fh::master

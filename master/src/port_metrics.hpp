@@ -46,6 +46,10 @@ class PortMetrics {
   void record_completion(const ResultRecord& record, const shared::api::Image& image,
                          double now_mono);
 
+  /// Sets the track ids of a retained result's detections and of its kept frame's record
+  /// (searched from the newest: tracking lags completion by at most the reorder window).
+  void set_track_ids(int port, const std::string& task_id,
+                     const std::vector<std::int64_t>& track_ids);
   /// Whether a frame is kept.
   bool is_kept(const std::string& task_id) const { return kept_.count(task_id) > 0; }
   /// A kept frame with its record, if still kept.

@@ -48,6 +48,7 @@ ResultStore::ResultStore(const std::string& path) {
       "CREATE TABLE IF NOT EXISTS detections (result_id INTEGER NOT NULL, label TEXT,"
       " confidence REAL, x INTEGER, y INTEGER, w INTEGER, h INTEGER)");
   exec("CREATE INDEX IF NOT EXISTS detections_result ON detections (result_id)");
+  add_track_id_column();
   exec(
       "CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL,"
       " port INTEGER NOT NULL, stream TEXT, frame_id INTEGER, captured_at REAL,"
@@ -230,8 +231,48 @@ std::map<int, std::int64_t> ResultStore::fail_journalled(const std::string& reas
   return per_port;
 }
 
+void ResultStore::add_track_id_column() {
+  Stmt st{prepare("SELECT 1 FROM pragma_table_info('detections') WHERE name = 'track_id'")};
+  if (sqlite3_step(st.s) == SQLITE_ROW) return;
+  // A database of an older master: its detections get track 0 (not tracked).
+  exec("ALTER TABLE detections ADD COLUMN track_id INTEGER NOT NULL DEFAULT 0");
+}
+
+void ResultStore::set_track_ids(const std::string& task_id,
+                                const std::vector<std::int64_t>& track_ids) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  transaction("cannot store track ids", [&] {
+    Stmt first{prepare(
+        "SELECT MIN(d.rowid), COUNT(*) FROM detections d JOIN results r ON d.result_id = r.id"
+        " WHERE r.task_id = ?")};
+    bind_text(first.s, 1, task_id);
+    if (sqlite3_step(first.s) != SQLITE_ROW || sqlite3_column_type(first.s, 0) == SQLITE_NULL) {
+      return;  // no detections stored (or the result is not stored): nothing to mark
+    }
+    const auto base = sqlite3_column_int64(first.s, 0);
+    const auto count = sqlite3_column_int64(first.s, 1);
+    // Detections of one result are inserted in one transaction: consecutive row ids, in order.
+    Stmt upd{prepare("UPDATE detections SET track_id = ? WHERE rowid = ?")};
+    for (std::size_t i = 0; i < track_ids.size() && static_cast<std::int64_t>(i) < count; ++i) {
+      if (track_ids[i] == 0) continue;
+      sqlite3_reset(upd.s);
+      sqlite3_bind_int64(upd.s, 1, track_ids[i]);
+      sqlite3_bind_int64(upd.s, 2, base + static_cast<std::int64_t>(i));
+      if (sqlite3_step(upd.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    }
+  });
+}
+
+std::int64_t ResultStore::max_track_id() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stmt st{prepare("SELECT COALESCE(MAX(track_id), 0) FROM detections")};
+  return sqlite3_step(st.s) == SQLITE_ROW ? sqlite3_column_int64(st.s, 0) : 0;
+}
+
 std::vector<Detection> ResultStore::load_detections(std::int64_t result_id) {
-  Stmt st{prepare("SELECT label, confidence, x, y, w, h FROM detections WHERE result_id = ?")};
+  Stmt st{
+      prepare("SELECT label, confidence, x, y, w, h, track_id FROM detections WHERE result_id = ?"
+              " ORDER BY rowid")};
   sqlite3_bind_int64(st.s, 1, result_id);
   std::vector<Detection> out;
   while (sqlite3_step(st.s) == SQLITE_ROW) {
@@ -242,6 +283,7 @@ std::vector<Detection> ResultStore::load_detections(std::int64_t result_id) {
     d.y = sqlite3_column_int(st.s, 3);
     d.w = sqlite3_column_int(st.s, 4);
     d.h = sqlite3_column_int(st.s, 5);
+    d.track_id = sqlite3_column_int64(st.s, 6);
     out.push_back(std::move(d));
   }
   return out;
@@ -380,7 +422,8 @@ std::vector<SummaryBucket> ResultStore::summary(int port, double interval, doubl
     }
   }
   Stmt st{
-      prepare("SELECT CAST(r.captured_at / ? AS INTEGER) AS b, d.label, COUNT(*)"
+      prepare("SELECT CAST(r.captured_at / ? AS INTEGER) AS b, d.label, COUNT(*),"
+              " COUNT(DISTINCT NULLIF(d.track_id, 0))"
               " FROM results r JOIN detections d ON d.result_id = r.id"
               " WHERE r.port = ? AND r.captured_at >= ? GROUP BY b, d.label")};
   sqlite3_bind_double(st.s, 1, interval);
@@ -391,6 +434,9 @@ std::vector<SummaryBucket> ResultStore::summary(int port, double interval, doubl
     b.start = static_cast<double>(sqlite3_column_int64(st.s, 0)) * interval;
     b.end = b.start + interval;
     b.labels[col_text(st.s, 1)] = sqlite3_column_int64(st.s, 2);
+    if (const auto tracks = sqlite3_column_int64(st.s, 3); tracks > 0) {
+      b.tracks[col_text(st.s, 1)] = tracks;
+    }
   }
   std::vector<SummaryBucket> out;
   for (auto& [k, b] : buckets) out.push_back(std::move(b));

@@ -1,5 +1,6 @@
 #include "rpc_methods.hpp"
 
+#include "event_engine.hpp"
 #include "frame_render.hpp"
 #include "framehive/shared/api/names.hpp"
 #include "framehive/shared/api/xmlrpc.hpp"
@@ -33,9 +34,10 @@ void check_count(const paramList& p, unsigned lo, unsigned hi, const char* usage
 /// The methods, one member function each, over the scheduler and the store.
 class Methods {
  public:
-  Methods(Scheduler& s, ResultStore* store, const RpcServerConfig& c)
+  Methods(Scheduler& s, ResultStore* store, const RpcServerConfig& c, EventEngine* events)
       : scheduler_(s),
         store_(store),
+        events_(events),
         limits_{c.max_image_bytes, api::Limits{}.max_detections, api::Limits{}.max_string_bytes},
         max_batch_(c.max_batch),
         jpeg_limits_{c.max_pixels} {}
@@ -148,8 +150,8 @@ class Methods {
     const double interval = api::double_from(p[1], "interval_s");
     const double since_s = api::double_from(p[2], "since_s");
     if (!(interval >= 0.001)) type_fault("interval_s: must be >= 0.001");
-    if (!(since_s > 0) || since_s / interval > 100000) {
-      type_fault("since_s: must be > 0 and at most 100000 intervals");
+    if (!(since_s > 0) || since_s / interval > 50000) {
+      type_fault("since_s: must be > 0 and at most 50000 intervals");
     }
     const double now =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -213,6 +215,17 @@ class Methods {
     return xmlrpc_c::value_boolean(true);
   }
 
+  value get_events(const paramList& p) {
+    check_count(p, 3, 4, "get_events(port, since, limit [, after])");
+    EventQuery q;
+    q.port = api::int_from(p[0], api::field::port, -1, 65535);
+    q.since = api::double_from(p[1], "since");
+    q.limit = static_cast<std::size_t>(api::int_from(p[2], "limit", 1, 1000));
+    if (p.size() > 3) q.after_seq = api::int_from(p[3], "after");
+    if (!events_) return api::to_value(std::vector<api::Event>{});
+    return api::to_value(events_->events(q));
+  }
+
   value export_results(const paramList& p) {
     check_count(p, 4, 4, "export_results(port, since, cursor, limit)");
     const auto port = api::int_from(p[0], api::field::port);
@@ -231,6 +244,7 @@ class Methods {
  private:
   Scheduler& scheduler_;                  ///< thread-safe
   ResultStore* store_;                    ///< thread-safe; may be null
+  EventEngine* events_;                   ///< thread-safe; may be null
   const api::Limits limits_;              ///< what clients may send
   const std::size_t max_batch_;           ///< frames in one add_tasks
   const shared::JpegLimits jpeg_limits_;  ///< --max-pixels
@@ -270,9 +284,9 @@ value invoke(const MethodDef& m, const paramList& params) {
   }
 }
 
-std::vector<MethodDef> make_methods(Scheduler& s, ResultStore* store,
-                                    const RpcServerConfig& config) {
-  auto m = std::make_shared<Methods>(s, store, config);
+std::vector<MethodDef> make_methods(Scheduler& s, ResultStore* store, const RpcServerConfig& config,
+                                    EventEngine* events) {
+  auto m = std::make_shared<Methods>(s, store, config, events);
   const auto bind = [m](value (Methods::*f)(const paramList&)) -> MethodBody {
     return [m, f](const paramList& p) { return ((*m).*f)(p); };
   };
@@ -332,6 +346,11 @@ std::vector<MethodDef> make_methods(Scheduler& s, ResultStore* store,
        "frames_incomplete, frames_dropped, too_large, malformed}>) -> true. A receiver's "
        "counters since it started, shown in status().receivers and /metrics.",
        bind(&Methods::report_receiver)},
+      {name::get_events, "A:idi,A:idii",
+       "get_events(port, since, limit [, after]) -> array<Event>: stored events of a port (-1: "
+       "every port; 0: those of no camera) at or after since (Unix s) with seq > after, oldest "
+       "first, at most limit (1..1000). docs/events.md",
+       bind(&Methods::get_events)},
   };
 }
 

@@ -29,7 +29,7 @@ struct MethodDef {
 /// The contract's methods bound to a scheduler and store (store may be null), in the order of
 /// shared::api::method::all.
 std::vector<MethodDef> make_methods(Scheduler& scheduler, ResultStore* store,
-                                    const RpcServerConfig& config);
+                                    const RpcServerConfig& config, EventEngine* events = nullptr);
 
 /// Runs m on params; every failure comes out as xmlrpc_c::fault.
 xmlrpc_c::value invoke(const MethodDef& m, const xmlrpc_c::paramList& params);

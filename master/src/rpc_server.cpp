@@ -127,20 +127,21 @@ struct RpcServer::Impl {
   int bound_port = 0;                                    ///< the listening port
   std::atomic<bool> stopping{false};                     ///< stop() was called
 
-  Impl(Scheduler& s, ResultStore* store, RpcServerConfig c)
+  Impl(Scheduler& s, ResultStore* store, RpcServerConfig c, EventEngine* events)
       : scheduler(s),
         config(std::move(c)),
         auth(config.auth_secret),
         sessions(auth, shared::SystemClock::instance()),
-        api{s, store, config, sessions} {}
+        api{s, store, config, sessions, events} {}
 };
 
-RpcServer::RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config)
-    : impl_(std::make_unique<Impl>(scheduler, store, std::move(config))) {
+RpcServer::RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config,
+                     EventEngine* events)
+    : impl_(std::make_unique<Impl>(scheduler, store, std::move(config), events)) {
   raise_file_limit();
   const RpcServerConfig& c = impl_->config;
   impl_->dispatcher =
-      std::make_unique<const rpc::RpcDispatcher>(rpc::make_methods(scheduler, store, c));
+      std::make_unique<const rpc::RpcDispatcher>(rpc::make_methods(scheduler, store, c, events));
   HttpRouter router;
   router.add(xmlrpc_route(*impl_->dispatcher, c.max_request_bytes));
   router.add(api_route(impl_->api));

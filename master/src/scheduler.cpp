@@ -396,6 +396,8 @@ void Scheduler::requeue(Entry& e, RequeueReason why, std::vector<FailureRecord>&
 bool Scheduler::complete_task(const std::string& worker_id, const std::string& task_id,
                               Result result) {
   ResultRecord rec;
+  int width = 0;
+  int height = 0;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     Entry* e = find(task_id);
@@ -435,6 +437,8 @@ bool Scheduler::complete_task(const std::string& worker_id, const std::string& t
     rec.detector = f.detector;
     rec.detections = std::move(result.detections);
     rec.processing_ms = result.processing_ms;
+    width = f.width;
+    height = f.height;
     metrics_->record_completion(rec, f.image, now_mono);
     workers_->count_completed(worker_id, now_wall, now_mono);
     finish(*e);
@@ -446,7 +450,27 @@ bool Scheduler::complete_task(const std::string& worker_id, const std::string& t
       store_failed(ex);
     }
   }
+  if (on_completed_) on_completed_(rec, width, height);
   return true;
+}
+
+void Scheduler::set_completion_listener(CompletionListener listener) {
+  on_completed_ = std::move(listener);
+}
+
+void Scheduler::set_track_ids(const std::string& task_id, int port,
+                              const std::vector<std::int64_t>& ids) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    metrics_->set_track_ids(port, task_id, ids);
+  }
+  if (store_) {
+    try {
+      store_->set_track_ids(task_id, ids);
+    } catch (const std::exception& ex) {
+      store_failed(ex);
+    }
+  }
 }
 
 bool Scheduler::fail_task(const std::string& worker_id, const std::string& task_id,

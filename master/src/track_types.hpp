@@ -21,16 +21,16 @@ struct Track {
   int port = 0;
   std::string stream;
   std::string label;
-  Box box;                 ///< latest estimate, pixels
-  int frame_width = 0;     ///< of the frame it was last seen in (0: unknown)
-  int frame_height = 0;    ///< of the frame it was last seen in (0: unknown)
-  double confidence = 0;   ///< of its latest matched detection
+  Box box;                     ///< latest estimate, pixels
+  int frame_width = 0;         ///< of the frame it was last seen in (0: unknown)
+  int frame_height = 0;        ///< of the frame it was last seen in (0: unknown)
+  double confidence = 0;       ///< of its latest matched detection
   double best_confidence = 0;  ///< highest so far
   std::string best_task_id;    ///< the frame of that detection (its snapshot)
   Box best_box;                ///< its box in that frame
-  double start = 0;      ///< capture time (Unix s) of its first detection
-  double last_seen = 0;  ///< capture time of its latest detection
-  int hits = 0;          ///< frames it was detected in
+  double start = 0;            ///< capture time (Unix s) of its first detection
+  double last_seen = 0;        ///< capture time of its latest detection
+  int hits = 0;                ///< frames it was detected in
   bool confirmed = false;
   bool stationary = false;
 };

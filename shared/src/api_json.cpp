@@ -8,6 +8,7 @@ void to_json(Json& j, const Detection& d) {
   j = Json{{field::label, d.label}, {field::confidence, d.confidence},
            {field::x, d.x},         {field::y, d.y},
            {field::w, d.w},         {field::h, d.h}};
+  if (d.track_id != 0) j[field::track_id] = d.track_id;
 }
 
 void to_json(Json& j, const ResultRecord& r) {
@@ -97,7 +98,59 @@ void to_json(Json& j, const SummaryBucket& b) {
   j = Json{{field::start, b.start},
            {field::end, b.end},
            {field::frames, b.frames},
-           {field::labels, b.labels}};
+           {field::labels, b.labels},
+           {field::tracks, b.tracks}};
+}
+
+void to_json(Json& j, const Event& e) {
+  j = Json{{field::id, e.id},
+           {field::type, e.type},
+           {field::time, e.time},
+           {field::port, e.port},
+           {field::stream, e.stream}};
+  if (e.seq > 0) j[field::seq] = e.seq;
+  if (e.type.rfind("object.", 0) == 0) {
+    j[field::track_id] = e.track_id;
+    j[field::label] = e.label;
+    j[field::confidence] = e.confidence;
+    j[field::box] = Json{{field::x, e.x}, {field::y, e.y}, {field::w, e.w}, {field::h, e.h}};
+    j[field::start] = e.start;
+    j[field::end] = e.end;
+    j[field::snapshot_task_id] = e.snapshot_task_id;
+  }
+  if (!e.zone.empty()) j[field::zone] = e.zone;
+  if (!e.detail.empty()) j[field::detail] = e.detail;
+  j[field::rules] = e.rules;
+}
+
+Event event_from_json(const Json& j) {
+  Event e;
+  e.id = j.at(field::id).get<std::string>();
+  e.type = j.at(field::type).get<std::string>();
+  e.time = j.at(field::time).get<double>();
+  e.port = j.at(field::port).get<int>();
+  e.stream = j.value(field::stream, std::string());
+  e.seq = j.value(field::seq, std::int64_t{0});
+  if (j.contains(field::track_id)) {
+    e.track_id = j.at(field::track_id).get<std::int64_t>();
+    e.label = j.value(field::label, std::string());
+    e.confidence = j.value(field::confidence, 0.0);
+    if (const auto b = j.find(field::box); b != j.end() && b->is_object()) {
+      e.x = b->value(field::x, 0);
+      e.y = b->value(field::y, 0);
+      e.w = b->value(field::w, 0);
+      e.h = b->value(field::h, 0);
+    }
+    e.start = j.value(field::start, 0.0);
+    e.end = j.value(field::end, 0.0);
+    e.snapshot_task_id = j.value(field::snapshot_task_id, std::string());
+  }
+  e.zone = j.value(field::zone, std::string());
+  e.detail = j.value(field::detail, std::string());
+  if (const auto r = j.find(field::rules); r != j.end() && r->is_array()) {
+    e.rules = r->get<std::vector<std::string>>();
+  }
+  return e;
 }
 
 void to_json(Json& j, const ReceiverPortCounters& c) {

@@ -87,6 +87,13 @@ std::vector<SummaryBucket> MasterClient::get_summary(int port, double interval_s
                    "summary", bucket_from);
 }
 
+std::vector<Event> MasterClient::get_events(int port, double since, int limit, std::int64_t after) {
+  return list_from(rpc_->call(method::get_events,
+                              params({xmlrpc_c::value_int(port), xmlrpc_c::value_double(since),
+                                      xmlrpc_c::value_int(limit), int_value(after)})),
+                   "events", event_from);
+}
+
 KeptFrame MasterClient::get_frame(const std::string& task_id) {
   return kept_frame_from(rpc_->call(method::get_frame, params({str(task_id)})));
 }

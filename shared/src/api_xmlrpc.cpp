@@ -308,12 +308,11 @@ Task task_from(const value& v, const Limits& limits) {
 
 // ------------------------------------------------------------------ Detection, Result
 value to_value(const Detection& d) {
-  return xmlrpc_c::value_struct(Struct{{field::label, str_value(d.label)},
-                                       {field::confidence, dbl_value(d.confidence)},
-                                       {field::x, xmlrpc_c::value_int(d.x)},
-                                       {field::y, xmlrpc_c::value_int(d.y)},
-                                       {field::w, xmlrpc_c::value_int(d.w)},
-                                       {field::h, xmlrpc_c::value_int(d.h)}});
+  Struct s{{field::label, str_value(d.label)},   {field::confidence, dbl_value(d.confidence)},
+           {field::x, xmlrpc_c::value_int(d.x)}, {field::y, xmlrpc_c::value_int(d.y)},
+           {field::w, xmlrpc_c::value_int(d.w)}, {field::h, xmlrpc_c::value_int(d.h)}};
+  if (d.track_id != 0) s.emplace(field::track_id, int_value(d.track_id));
+  return xmlrpc_c::value_struct(s);
 }
 
 Detection detection_from(const value& v, const std::string& where, const Limits& limits) {
@@ -325,6 +324,7 @@ Detection detection_from(const value& v, const std::string& where, const Limits&
   d.y = m.i32(field::y, -(1 << 20), 1 << 20);
   d.w = m.i32(field::w, 0, 1 << 20);
   d.h = m.i32(field::h, 0, 1 << 20);
+  if (m.find(field::track_id)) d.track_id = m.i64(field::track_id);
   check_length(d.label, m.place(field::label), limits.max_string_bytes);  // last, as before
   return d;
 }
@@ -639,7 +639,8 @@ value to_value(const SummaryBucket& b) {
   return xmlrpc_c::value_struct(Struct{{field::start, dbl_value(b.start)},
                                        {field::end, dbl_value(b.end)},
                                        {field::frames, int_value(b.frames)},
-                                       {field::labels, counts_value(b.labels)}});
+                                       {field::labels, counts_value(b.labels)},
+                                       {field::tracks, counts_value(b.tracks)}});
 }
 
 SummaryBucket bucket_from(const value& v, const std::string& where) {
@@ -649,7 +650,59 @@ SummaryBucket bucket_from(const value& v, const std::string& where) {
   b.end = m.dbl(field::end);
   b.frames = m.i64(field::frames);
   b.labels = counts_from(m.at(field::labels), m.place(field::labels));
+  if (m.find(field::tracks)) b.tracks = counts_from(m.at(field::tracks), m.place(field::tracks));
   return b;
+}
+
+// ------------------------------------------------------------------ Event
+value to_value(const Event& e) {
+  Struct s{{field::id, str_value(e.id)},          {field::type, str_value(e.type)},
+           {field::time, dbl_value(e.time)},      {field::port, xmlrpc_c::value_int(e.port)},
+           {field::stream, str_value(e.stream)},  {field::seq, int_value(e.seq)},
+           {field::rules, strings_value(e.rules)}};
+  if (e.type.rfind("object.", 0) == 0) {
+    s.emplace(field::track_id, int_value(e.track_id));
+    s.emplace(field::label, str_value(e.label));
+    s.emplace(field::confidence, dbl_value(e.confidence));
+    s.emplace(field::box, xmlrpc_c::value_struct(Struct{{field::x, xmlrpc_c::value_int(e.x)},
+                                                        {field::y, xmlrpc_c::value_int(e.y)},
+                                                        {field::w, xmlrpc_c::value_int(e.w)},
+                                                        {field::h, xmlrpc_c::value_int(e.h)}}));
+    s.emplace(field::start, dbl_value(e.start));
+    s.emplace(field::end, dbl_value(e.end));
+    s.emplace(field::snapshot_task_id, str_value(e.snapshot_task_id));
+  }
+  if (!e.zone.empty()) s.emplace(field::zone, str_value(e.zone));
+  if (!e.detail.empty()) s.emplace(field::detail, str_value(e.detail));
+  return xmlrpc_c::value_struct(s);
+}
+
+Event event_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  Event e;
+  e.id = m.str(field::id);
+  e.type = m.str(field::type);
+  e.time = m.dbl(field::time);
+  e.port = m.i32(field::port, 0, 65535);
+  e.stream = m.str(field::stream);
+  e.seq = m.i64(field::seq);
+  e.rules = m.strs(field::rules);
+  if (m.find(field::track_id)) {
+    e.track_id = m.i64(field::track_id);
+    e.label = m.str(field::label);
+    e.confidence = m.dbl(field::confidence);
+    const Members b(m.at(field::box), m.place(field::box));
+    e.x = b.i32(field::x);
+    e.y = b.i32(field::y);
+    e.w = b.i32(field::w);
+    e.h = b.i32(field::h);
+    e.start = m.dbl(field::start);
+    e.end = m.dbl(field::end);
+    e.snapshot_task_id = m.str(field::snapshot_task_id);
+  }
+  e.zone = m.opt_str(field::zone);
+  e.detail = m.opt_str(field::detail);
+  return e;
 }
 
 value to_value(const ExportPage& p) {

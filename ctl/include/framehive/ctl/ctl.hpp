@@ -33,6 +33,7 @@ struct CtlOptions {
   std::string detector;             ///< detect: --detector (empty: the master's default)
   double wait_s = 120.0;            ///< detect: --wait, how long to wait for the results
   double poll_s = 0.2;              ///< detect: poll period of get_task
+  std::string type;                 ///< events: --type (exact, or FAMILY.*)
 };
 
 /// Parses "10s", "5m", "2h", "1d" or plain seconds; throws std::invalid_argument.

@@ -14,6 +14,8 @@
 
 namespace fh::master {
 
+class EventEngine;
+
 struct MasterConfig {
   SchedulerConfig scheduler;
   RpcServerConfig rpc;
@@ -21,6 +23,9 @@ struct MasterConfig {
   double monitor_interval = 0.25;               ///< seconds between monitor passes
   double stats_interval = 10.0;                 ///< seconds between status log lines (0: off)
   double prune_interval = 60.0;                 ///< seconds between database retention passes
+  /// --events-config: zones, rules, MQTT (docs/events.md); empty: events are made and kept,
+  /// nothing is delivered.
+  std::string events_config;
 };
 
 class MasterApp {
@@ -36,6 +41,8 @@ class MasterApp {
   /// One-line summary of the counters, for logs and the final line.
   std::string summary();
   Scheduler& scheduler() { return *scheduler_; }
+  /// Reloads --events-config (SIGHUP); returns the error, "" when reloaded.
+  std::string reload_events();
 
  private:
   void monitor_loop();
@@ -43,6 +50,7 @@ class MasterApp {
   MasterConfig config_;                   ///< immutable after construction
   std::unique_ptr<ResultStore> store_;    ///< persistence
   std::unique_ptr<Scheduler> scheduler_;  ///< task state
+  std::unique_ptr<EventEngine> events_;   ///< tracks, rules, events, delivery
   std::unique_ptr<RpcServer> server_;     ///< XML-RPC endpoint
   std::mutex mutex_;                      ///< guards stop_
   std::condition_variable stop_cv_;       ///< wakes the monitor on stop

@@ -77,11 +77,19 @@ class ResultStore {
   /// Deletes all but the newest `keep` results and failures of each port.
   void prune(std::size_t keep);
 
+  /// Sets the track ids of a stored result's detections (in the order they were reported; 0
+  /// leaves a detection untracked). Nothing happens for an unknown task.
+  void set_track_ids(const std::string& task_id, const std::vector<std::int64_t>& track_ids);
+  /// The largest track id stored (0 when none): a restarted master continues after it.
+  std::int64_t max_track_id();
+
   /// Rows in the results table (for tests and status).
   std::int64_t result_count();
 
  private:
   void exec(const char* sql);
+  /// Adds detections.track_id to a database made before tracking (caller: the constructor).
+  void add_track_id_column();
   /// Runs body between BEGIN and COMMIT; on an exception rolls back and throws
   /// "database: <what>: <reason>". The caller holds mutex_.
   template <class Body>

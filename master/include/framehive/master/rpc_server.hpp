@@ -15,6 +15,8 @@
 
 namespace fh::master {
 
+class EventEngine;
+
 struct RpcServerConfig {
   std::string bind = "127.0.0.1";  ///< listen address
   int port = 8000;                 ///< TCP port; 0 picks a free one (see port())
@@ -44,7 +46,9 @@ struct RpcServerConfig {
 class RpcServer {
  public:
   /// Binds the socket; throws std::runtime_error when the address is unusable.
-  RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config);
+  /// events (may be null: no events) serves get_events, /api/v1/events and the snapshots.
+  RpcServer(Scheduler& scheduler, ResultStore* store, RpcServerConfig config,
+            EventEngine* events = nullptr);
   ~RpcServer();
   RpcServer(const RpcServer&) = delete;
   RpcServer& operator=(const RpcServer&) = delete;

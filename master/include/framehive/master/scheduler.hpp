@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -131,6 +132,14 @@ class Scheduler {
   /// Per-port latency histograms and detections per label, for /metrics.
   std::vector<PortCounters> port_counters();
 
+  /// Called after each completion is recorded (outside the scheduler's lock, on the thread of
+  /// complete_task) with the record and the frame's size: the event engine's input. Set once,
+  /// before the master serves.
+  using CompletionListener = std::function<void(const ResultRecord&, int width, int height)>;
+  void set_completion_listener(CompletionListener listener);
+  /// Sets the track ids of a completed result's detections, in memory and in the store.
+  void set_track_ids(const std::string& task_id, int port, const std::vector<std::int64_t>& ids);
+
   /// The newest results of a port (limit 0: all retained), newest first.
   std::vector<ResultRecord> get_results(int port, std::size_t limit);
   SchedulerStatus status();
@@ -210,6 +219,7 @@ class Scheduler {
   std::vector<std::string> forgotten_;  ///< dropped/expired ids not yet out of the journal
   /// receiver id -> its latest report (last_seen in wall time)
   std::map<std::string, shared::api::ReceiverStatus> receivers_;
+  CompletionListener on_completed_;  ///< set before serving, then read only
 };
 
 }  // namespace fh::master

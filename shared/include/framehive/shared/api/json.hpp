@@ -21,5 +21,11 @@ void to_json(Json& j, const SummaryBucket& b);
 void to_json(Json& j, const TaskInfo& t);
 void to_json(Json& j, const ReceiverPortCounters& c);
 void to_json(Json& j, const ReceiverStatus& r);
+/// An event as its webhook body, MQTT payload and API item: object members only for object
+/// events, seq only once stored, zone and detail only when set (docs/events.md).
+void to_json(Json& j, const Event& e);
+/// The inverse of to_json(Event), for what the master itself stored; throws Json's exceptions
+/// on a document of another shape.
+Event event_from_json(const Json& j);
 
 }  // namespace fh::shared::api

@@ -57,6 +57,9 @@ class MasterClient {
                        const std::vector<ReceiverPortCounters>& ports);
   /// Throws RpcFault with fault::not_found for an unknown task.
   TaskInfo get_task(const std::string& task_id);
+  /// Events of a port (-1: every port) at or after `since` (Unix seconds) with seq > after,
+  /// oldest first, at most limit (1..1000).
+  std::vector<Event> get_events(int port, double since, int limit, std::int64_t after = 0);
 
  private:
   std::unique_ptr<RpcClient> rpc_;  ///< the connection

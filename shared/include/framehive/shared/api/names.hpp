@@ -23,11 +23,12 @@ inline constexpr char export_results[] = "export_results";
 inline constexpr char add_image[] = "add_image";
 inline constexpr char get_task[] = "get_task";
 inline constexpr char report_receiver[] = "report_receiver";
+inline constexpr char get_events[] = "get_events";
 /// The contract's methods in table order (system.* introspection methods come on top).
 inline constexpr const char* all[] = {
-    add_task,       add_tasks,   register_worker, heartbeat,      request_task, complete_task,
-    fail_task,      get_results, get_failures,    status,         get_summary,  get_frame,
-    export_results, add_image,   get_task,        report_receiver};
+    add_task,       add_tasks,   register_worker, heartbeat,       request_task, complete_task,
+    fail_task,      get_results, get_failures,    status,          get_summary,  get_frame,
+    export_results, add_image,   get_task,        report_receiver, get_events};
 
 inline constexpr char list_methods[] = "system.listMethods";
 inline constexpr char method_exist[] = "system.methodExist";
@@ -128,6 +129,18 @@ inline constexpr char frames[] = "frames";
 inline constexpr char labels[] = "labels";
 inline constexpr char results[] = "results";
 inline constexpr char cursor[] = "cursor";
+inline constexpr char tracks[] = "tracks";
+// Detection and Event
+inline constexpr char track_id[] = "track_id";
+inline constexpr char id[] = "id";
+inline constexpr char type[] = "type";
+inline constexpr char time[] = "time";
+inline constexpr char seq[] = "seq";
+inline constexpr char box[] = "box";
+inline constexpr char zone[] = "zone";
+inline constexpr char snapshot_task_id[] = "snapshot_task_id";
+inline constexpr char detail[] = "detail";
+inline constexpr char rules[] = "rules";
 // system.multicall entries and faults
 inline constexpr char method_name[] = "methodName";
 inline constexpr char params[] = "params";

@@ -207,13 +207,13 @@ struct Event {
   std::string stream;    ///< camera name, may be empty
   std::int64_t seq = 0;  ///< order in the master's store (a cursor); 0 before it is stored
   // object.* events
-  std::int64_t track_id = 0;     ///< the track (0 for other events)
-  std::string label;             ///< its label
-  double confidence = 0.0;       ///< its best confidence so far
+  std::int64_t track_id = 0;       ///< the track (0 for other events)
+  std::string label;               ///< its label
+  double confidence = 0.0;         ///< its best confidence so far
   int x = 0, y = 0, w = 0, h = 0;  ///< its box in pixels of the frame (member "box")
-  std::string zone;              ///< object.zone_enter / zone_leave: the zone's name
-  double start = 0.0;            ///< Unix seconds of the track's first sighting
-  double end = 0.0;              ///< of its last sighting (object.end), else 0
+  std::string zone;                ///< object.zone_enter / zone_leave: the zone's name
+  double start = 0.0;              ///< Unix seconds of the track's first sighting
+  double end = 0.0;                ///< of its last sighting (object.end), else 0
   std::string snapshot_task_id;  ///< the task of its best frame (GET /api/v1/tasks/{id}/frame.jpg)
   /// Other events: what happened, e.g. the worker id, the detector, the loss ratio.
   std::string detail;

@@ -105,6 +105,11 @@ Status status_from(const xmlrpc_c::value& v);
 xmlrpc_c::value to_value(const SummaryBucket& b);
 SummaryBucket bucket_from(const xmlrpc_c::value& v, const std::string& where);
 
+/// get_events' items: object members (track_id, label, confidence, box, start, end,
+/// snapshot_task_id) only for object events, zone and detail only when set.
+xmlrpc_c::value to_value(const Event& e);
+Event event_from(const xmlrpc_c::value& v, const std::string& where);
+
 xmlrpc_c::value to_value(const ExportPage& p);
 ExportPage export_page_from(const xmlrpc_c::value& v);
 

@@ -1,0 +1,316 @@
+#include "event_engine.hpp"
+
+#include "event_delivery.hpp"
+#include "event_types.hpp"
+#include "framehive/shared/logging.hpp"
+#include "health_watch.hpp"
+#include "rule_engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace fh::master {
+namespace {
+
+auto log() { return shared::logger("events"); }
+
+constexpr double k_tick_s = 0.25;       ///< the engine's pass when idle
+constexpr double k_prune_every_s = 60;  ///< retention pass
+
+}  // namespace
+
+EventEngine::EventEngine(Scheduler& scheduler, const std::string& db_path, std::string id_prefix,
+                         std::int64_t first_track_id, EventEngineConfig config,
+                         const shared::Clock& clock)
+    : scheduler_(scheduler),
+      config_(std::move(config)),
+      id_prefix_(std::move(id_prefix)),
+      clock_(clock) {
+  events_config_ = config_.config_path.empty()
+                       ? std::make_shared<const EventsConfig>()
+                       : load_events_config(config_.config_path);
+  store_ = std::make_unique<EventStore>(db_path);
+  // Track ids continue after the largest one stored, in results or in events.
+  EventQuery newest;
+  newest.type = event_type::object_start;
+  newest.limit = 1;
+  newest.newest_first = true;
+  for (const auto& e : store_->query(newest)) {
+    first_track_id = std::max(first_track_id, e.track_id + 1);
+  }
+  tracker_ = std::make_unique<Tracker>(config_.tracker, std::max<std::int64_t>(1, first_track_id));
+  rules_ = std::make_unique<RuleEngine>(
+      events_config_, [this] { return id_prefix_ + "-ev" + std::to_string(next_event_++); });
+  health_ = std::make_unique<HealthWatch>(config_.detector_grace);
+  delivery_ = std::make_unique<EventDelivery>(*store_, clock_, events_config_);
+  log()->info("events: {} zone(s) on {} port(s), {} rule(s){}{}",
+              [&] {
+                std::size_t n = 0;
+                for (const auto& [p, z] : events_config_->zones) n += z.size();
+                return n;
+              }(),
+              events_config_->zones.size(), events_config_->rules.size(),
+              events_config_->mqtt.enabled ? ", MQTT " + events_config_->mqtt.host + ":" +
+                                                 std::to_string(events_config_->mqtt.port)
+                                           : std::string(),
+              config_.config_path.empty() ? " (no --events-config)"
+                                          : " from " + config_.config_path);
+}
+
+EventEngine::~EventEngine() { stop(); }
+
+void EventEngine::start() {
+  delivery_->start();
+  thread_ = std::thread([this] { run(); });
+}
+
+void EventEngine::stop() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (delivery_) delivery_->stop();
+}
+
+void EventEngine::on_completed(const ResultRecord& record, int width, int height) {
+  if (record.port == shared::api::k_upload_port) return;  // still images: nothing to track
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    if (stop_) return;
+    if (queue_.size() >= config_.max_queued) {
+      queue_dropped_++;
+      return;
+    }
+    queue_.push_back(TrackInput{record, width, height});
+  }
+  wake_.notify_one();
+}
+
+std::string EventEngine::reload() {
+  if (config_.config_path.empty()) return "no --events-config to reload";
+  std::shared_ptr<const EventsConfig> fresh;
+  try {
+    fresh = load_events_config(config_.config_path);
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(work_mutex_);
+    reload_errors_++;
+    log()->error("reload of {} failed, the previous config stays: {}", config_.config_path,
+                 e.what());
+    return e.what();
+  }
+  {
+    std::lock_guard<std::mutex> lock(work_mutex_);
+    events_config_ = fresh;
+    rules_->set_config(fresh);
+    reloads_++;
+  }
+  delivery_->set_config(fresh);
+  log()->info("reloaded {}: {} rule(s)", config_.config_path, fresh->rules.size());
+  return {};
+}
+
+std::vector<shared::api::Event> EventEngine::events(const EventQuery& q) {
+  return store_->query(q);
+}
+
+shared::api::Image EventEngine::snapshot(const std::string& task_id) {
+  return store_->snapshot(task_id);
+}
+
+EventEngine::Stats EventEngine::stats() {
+  Stats s;
+  {
+    std::lock_guard<std::mutex> lock(queue_mutex_);
+    s.queue_dropped = queue_dropped_;
+  }
+  {
+    std::lock_guard<std::mutex> lock(work_mutex_);
+    s.results = results_;
+    s.events = events_;
+    s.by_type = by_type_;
+    s.tracker = tracker_->stats();
+    s.reloads = reloads_;
+    s.reload_errors = reload_errors_;
+  }
+  s.outbox = store_->stats(clock_.wall());
+  return s;
+}
+
+void EventEngine::run() {
+  try {
+    end_open_tracks();
+  } catch (const std::exception& e) {
+    log()->error("cannot end the tracks of the previous run: {}", e.what());
+  }
+  double next_health = 0;
+  double next_prune = clock_.mono() + k_prune_every_s;
+  for (;;) {
+    std::deque<TrackInput> batch;
+    bool stopping = false;
+    {
+      std::unique_lock<std::mutex> lock(queue_mutex_);
+      wake_.wait_for(lock, std::chrono::duration<double>(k_tick_s),
+                     [this] { return stop_ || !queue_.empty(); });
+      batch.swap(queue_);
+      stopping = stop_;
+    }
+    std::vector<EmittedEvent> out;
+    try {
+      std::lock_guard<std::mutex> lock(work_mutex_);
+      const double mono = clock_.mono();
+      for (auto& in : batch) process(tracker_->add(std::move(in), mono), out);
+      process(tracker_->tick(mono), out);
+      if (mono >= next_health) {
+        next_health = mono + config_.health_interval;
+        for (auto& e : health_->check(scheduler_.status(), clock_.wall(), events_config_->camera)) {
+          out.push_back(rules_->on_system(std::move(e)));
+        }
+      }
+      if (mono >= next_prune) {
+        next_prune = mono + k_prune_every_s;
+        store_->prune(clock_.wall(), events_config_->retention);
+      }
+    } catch (const std::exception& e) {
+      log()->error("event engine: {}", e.what());
+    }
+    store(std::move(out));
+    if (stopping) {
+      std::lock_guard<std::mutex> lock(queue_mutex_);
+      if (queue_.empty()) break;
+    }
+  }
+}
+
+void EventEngine::process(std::vector<TrackedResult> released, std::vector<EmittedEvent>& out) {
+  for (auto& tr : released) {
+    // Tracks ended by time come in a result of no frame (empty task id, no detections).
+    if (!tr.record.task_id.empty()) results_++;
+    std::vector<std::int64_t> ids;
+    ids.reserve(tr.record.detections.size());
+    bool tracked = false;
+    for (const auto& d : tr.record.detections) {
+      ids.push_back(d.track_id);
+      tracked = tracked || d.track_id != 0;
+    }
+    if (tracked) scheduler_.set_track_ids(tr.record.task_id, tr.record.port, ids);
+    keep_best_snapshots(tr.updates);
+    bool counts_changed = false;
+    for (const auto& u : tr.updates) {
+      for (auto& e : rules_->on_track(u)) {
+        // The track's best frame goes to the store with its first event, and again when a
+        // better one replaced it (the kept frames of memory roll over).
+        auto& ev = e.event;
+        if (!ev.snapshot_task_id.empty() &&
+            stored_snapshot_[ev.track_id] != ev.snapshot_task_id) {
+          shared::api::Image jpeg;
+          if (auto b = best_.find(ev.track_id);
+              b != best_.end() && b->second.first == ev.snapshot_task_id) {
+            jpeg = b->second.second;
+          } else if (auto f = scheduler_.get_frame(ev.snapshot_task_id)) {
+            jpeg = f->image;
+          }
+          if (jpeg) {
+            store_->put_snapshot(ev.snapshot_task_id, ev.port, jpeg, clock_.wall());
+            stored_snapshot_[ev.track_id] = ev.snapshot_task_id;
+          }
+        }
+        out.push_back(std::move(e));
+      }
+      if (u.change == TrackChange::confirmed || u.change == TrackChange::ended) {
+        counts_changed = true;
+      }
+      if (u.change == TrackChange::ended) {
+        best_.erase(u.track.id);
+        stored_snapshot_.erase(u.track.id);
+      }
+    }
+    if (counts_changed) publish_counts(tr.record.port);
+  }
+}
+
+void EventEngine::keep_best_snapshots(const std::vector<TrackUpdate>& updates) {
+  for (const auto& u : updates) {
+    if (u.change == TrackChange::ended || u.track.best_task_id.empty()) continue;
+    auto& best = best_[u.track.id];
+    if (best.first == u.track.best_task_id) continue;
+    if (auto f = scheduler_.get_frame(u.track.best_task_id)) {
+      best = {u.track.best_task_id, f->image};
+    }
+  }
+}
+
+void EventEngine::publish_counts(int port) {
+  std::map<std::string, std::int64_t> counts;
+  for (auto& [label, n] : counts_[port]) counts[label] = 0;  // labels that left go to 0
+  for (const auto& t : tracker_->tracks(port)) counts[t.label]++;
+  if (counts == counts_[port]) return;
+  counts_[port] = counts;
+  delivery_->publish_counts(port, counts);
+}
+
+void EventEngine::store(std::vector<EmittedEvent> events) {
+  if (events.empty()) return;
+  try {
+    store_->add(events, clock_.wall());
+  } catch (const std::exception& e) {
+    log()->error("cannot store {} event(s): {}", events.size(), e.what());
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(work_mutex_);
+    events_ += static_cast<std::int64_t>(events.size());
+    for (const auto& e : events) by_type_[e.event.type]++;
+  }
+  delivery_->wake();
+}
+
+void EventEngine::end_open_tracks() {
+  const double now = clock_.wall();
+  EventQuery q;
+  q.since = now - 86400;
+  q.limit = 1000;
+  q.newest_first = true;
+  q.type = event_type::object_start;
+  const auto starts = store_->query(q);
+  if (starts.empty()) return;
+  q.type = event_type::object_end;
+  std::set<std::int64_t> ended;
+  for (const auto& e : store_->query(q)) ended.insert(e.track_id);
+  std::vector<EmittedEvent> out;
+  {
+    std::lock_guard<std::mutex> lock(work_mutex_);
+    for (const auto& s : starts) {
+      if (ended.count(s.track_id)) continue;
+      TrackUpdate u;
+      u.change = TrackChange::ended;
+      u.time = s.time;
+      Track& t = u.track;
+      t.id = s.track_id;
+      t.port = s.port;
+      t.stream = s.stream;
+      t.label = s.label;
+      t.box = Box{double(s.x), double(s.y), double(s.w), double(s.h)};
+      t.best_box = t.box;
+      t.confidence = t.best_confidence = s.confidence;
+      t.best_task_id = s.snapshot_task_id;
+      t.start = s.start;
+      t.last_seen = s.time;
+      t.confirmed = true;
+      for (auto& e : rules_->on_track(u)) {
+        if (e.event.type != event_type::object_end) continue;
+        e.event.detail = "track lost: the master stopped before it ended (end = last known)";
+        out.push_back(std::move(e));
+      }
+    }
+  }
+  if (!out.empty()) {
+    log()->info("{} track(s) of the previous run ended (the master stopped mid-track)",
+                out.size());
+  }
+  store(std::move(out));
+}
+
+}  // namespace fh::master
