@@ -33,6 +33,7 @@ Separately, a master given a config with an unknown key on line 3 exits non-zero
 file and line 3. The processes' logs, the MQTT messages, the webhook's requests and a summary
 go to the artifacts directory ($FH_ARTIFACTS, else BIN_DIR/../test-artifacts/events).
 """
+import atexit
 import hmac
 import hashlib
 import http.server
@@ -89,6 +90,7 @@ class Scratch:
             if name.endswith((".log", ".txt", ".json", ".jsonl")):
                 os.remove(os.path.join(self.artifacts, name))
         self.procs = fhtest.Procs(self.artifacts)
+        atexit.register(self.procs.stop_all)  # also when the test itself dies
 
 
 def scratch():
@@ -383,7 +385,7 @@ class EventsEndToEnd(unittest.TestCase):
         cls.start_master()
         for w in ("a", "b"):
             cls.start_worker(w)
-        cls.run("receiver", [BIN + "/framehive-receiver", "--bind", "127.0.0.1", "--ports",
+        cls.spawn("receiver", [BIN + "/framehive-receiver", "--bind", "127.0.0.1", "--ports",
                              str(cls.cam), "--master", cls.url, "--auth-file", cls.secret_file,
                              "--stats-interval", "0", "--report-interval", "1"])
         wait_until(lambda: cls.workers_alive() >= 2, 30, "both hog workers registered")
@@ -393,7 +395,7 @@ class EventsEndToEnd(unittest.TestCase):
     # -- processes ------------------------------------------------------------------------
 
     @classmethod
-    def run(cls, name, args):
+    def spawn(cls, name, args):
         p = cls.procs.start(name, args)
         cls.current[name.split("#")[0]] = p
         log("started %s (pid %d)" % (name, p.pid))
@@ -440,7 +442,7 @@ class EventsEndToEnd(unittest.TestCase):
     @classmethod
     def start_master(cls):
         cls.masters += 1
-        p = cls.run("master#%d" % cls.masters if cls.masters > 1 else "master", [
+        p = cls.spawn("master#%d" % cls.masters if cls.masters > 1 else "master", [
             BIN + "/framehive-master", "--port", str(cls.mport), "--db", cls.db,
             "--auth-file", cls.secret_file, "--events-config", cls.config,
             "--stall-after", "3", "--heartbeat-interval", "1", "--detector", "%d=hog" % cls.cam,
@@ -458,7 +460,7 @@ class EventsEndToEnd(unittest.TestCase):
     @classmethod
     def start_worker(cls, w, generation=1):
         name = "worker-%s" % w + ("#%d" % generation if generation > 1 else "")
-        return cls.run(name, [BIN + "/framehive-worker", "--master", cls.url, "--detector", "hog",
+        return cls.spawn(name, [BIN + "/framehive-worker", "--master", cls.url, "--detector", "hog",
                               "--id", "e2e-hog-" + w, "--auth-file", cls.secret_file])
 
     @classmethod
@@ -466,7 +468,7 @@ class EventsEndToEnd(unittest.TestCase):
         cls.senders += 1
         # 5 fps of 768x576 frames: hog takes about 0.1 s a frame on one core, so the two
         # workers keep up on a loaded 2-core machine; people move a few pixels a frame.
-        cls.sender = cls.run("sender#%d" % cls.senders if cls.senders > 1 else "sender", [
+        cls.sender = cls.spawn("sender#%d" % cls.senders if cls.senders > 1 else "sender", [
             BIN + "/framehive-sender", "--source", fhtest.VTEST, "--receiver", "127.0.0.1",
             "--port", str(cls.cam), "--stream", "plaza", "--fps", "5", "--loop",
             "--stats-interval", "0"])
@@ -570,6 +572,7 @@ class EventsEndToEnd(unittest.TestCase):
                                                         self.master.pid, len(undelivered),
                                                         seq_before))
         cls.numbers["undelivered_at_kill"] = len(undelivered)
+        cls.seq_at_kill = seq_before
         self.master.kill()
         self.master.wait()
         del cls.current["master"]
@@ -658,7 +661,8 @@ class EventsEndToEnd(unittest.TestCase):
             with open(logpath, errors="replace") as f:
                 f.seek(mark_bytes)
                 return f.read()
-        wait_until(lambda: self.alive() or re.search(r"reload", log_since(mark_log), re.I), 15,
+        wait_until(lambda: self.alive() or re.search(r"reloaded " + re.escape(self.config),
+                                                     log_since(mark_log)), 15,
                    "the master's log to say it reloaded %s" % self.config, step=0.2)
         self.wait_event("an object.start of the rule added by SIGHUP (late)", 90,
                         lambda e: e["seq"] > mark and "late" in e["rules"], port=self.cam,
@@ -673,12 +677,12 @@ class EventsEndToEnd(unittest.TestCase):
         mark_log = os.path.getsize(logpath)
         mark = self.last_seq()
         self.master.send_signal(signal.SIGHUP)
-        text = wait_until(lambda: self.alive() or re.search(re.escape(self.config) + ".*",
-                                                            log_since(mark_log)),
-                          15, "the master's log to name the broken %s" % self.config,
-                          step=0.2).group(0)
-        self.assertRegex(text, r"(:%d\b|line %d\b)" % (bad_line, bad_line),
-                         "the error names line %d" % bad_line)
+        found = wait_until(lambda: self.alive() or re.search(
+            re.escape(self.config) + r":(\d+): .*", log_since(mark_log)), 15,
+            "the master's log to name the broken %s and a line" % self.config, step=0.2)
+        text = found.group(0)
+        self.assertEqual(int(found.group(1)), bad_line, "the line of the error: %s" % text)
+        self.assertIn("min_durationn", text, "the error names the unknown key")
         log("broken config on SIGHUP: %s" % text.strip())
         self.wait_event("an object.start of rule late after the broken SIGHUP", 90,
                         lambda e: e["seq"] > mark and "late" in e["rules"], port=self.cam,
@@ -748,6 +752,41 @@ class EventsEndToEnd(unittest.TestCase):
             "mqtt_messages": len(mq_ids), "mqtt_duplicates": len(mq_ids) - len(set(mq_ids))})
         zone = [e for e in by_id.values() if e["type"] == "object.zone_enter"]
         self.assertTrue(any(e["zone"] == "path" for e in zone), "a zone_enter of zone path")
+
+        # The story of each track: object.start first, a zone left only after it was entered,
+        # nothing after object.end, whose end is its last sighting; every track open when the
+        # master was killed ended when it started again.
+        first = {}
+        last_seen = {}
+        ended_by = {}
+        inside = set()
+        for e in sorted(by_id.values(), key=lambda e: e["seq"]):
+            if e["type"] not in OBJECT_TYPES:
+                continue
+            t = e["track_id"]
+            if e["type"] == "object.start":
+                self.assertNotIn(t, first, "a second object.start of track %d" % t)
+                first[t] = e
+            else:
+                self.assertIn(t, first, "%s of track %d before its object.start" % (e["type"], t))
+            self.assertNotIn(t, ended_by, "%s of track %d after its object.end %s" % (
+                e["type"], t, ended_by.get(t)))
+            if e["type"] == "object.end":
+                self.assertGreaterEqual(e["end"], last_seen[t] - 0.001,
+                                        "object.end of track %d: end %.3f before a sighting at "
+                                        "%.3f (%s)" % (t, e["end"], last_seen[t], e))
+                ended_by[t] = e["id"]
+            last_seen[t] = max(last_seen.get(t, 0), e["time"])
+            if e["type"] == "object.zone_enter":
+                inside.add((t, e["zone"]))
+            if e["type"] == "object.zone_leave":
+                self.assertIn((t, e["zone"]), inside, "zone_leave %s without its zone_enter" % e)
+                inside.discard((t, e["zone"]))
+        ended = {e["track_id"] for e in by_id.values() if e["type"] == "object.end"}
+        before_kill = {t for t, e in first.items() if e["seq"] <= cls.seq_at_kill}
+        self.assertTrue(before_kill, "tracks started before the kill -9")
+        self.assertEqual(before_kill - ended, set(),
+                         "tracks of the killed master without object.end")
         self.passed()
 
     def test_6_tracks_api_cli(self):
@@ -806,10 +845,14 @@ class EventsEndToEnd(unittest.TestCase):
 
         # XML-RPC get_events(port, since, limit [, after]).
         rpc = self.http.rpc()
-        got = rpc.get_events(self.cam, int(cls.t_start) - 1, 1000, 0)
-        items = got["events"] if isinstance(got, dict) else got
+        items = rpc.get_events(self.cam, float(int(cls.t_start) - 1), 1000, 0)
+        self.assertIsInstance(items, list, "get_events returns array<Event>")
         want = [e["id"] for e in stored if e["port"] == self.cam][:1000]
-        self.assertEqual([e["id"] for e in items], want, "get_events(port, 0, 1000, 0)")
+        self.assertEqual([e["id"] for e in items], want, "get_events(port, since, 1000, 0)")
+        after = stored[len(stored) // 2]["seq"]
+        self.assertEqual([e["id"] for e in rpc.get_events(-1, 0.0, 3, after)],
+                         [e["id"] for e in stored if e["seq"] > after][:3],
+                         "get_events(-1, 0, 3, after)")
         rpc("close")()
 
         # framehive-ctl events and summary.
@@ -849,7 +892,7 @@ class EventsEndToEnd(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.procs.stop_all()
+        cls.procs.stop_all()  # newest first: the master before the broker and subscriber
         if hasattr(cls, "hook"):
             cls.hook.close()
         bad = [(name, p.returncode) for name, p in cls.procs.procs
@@ -857,6 +900,11 @@ class EventsEndToEnd(unittest.TestCase):
         cls.write_summary()
         if bad:
             raise AssertionError("not a clean stop (SIGTERM, exit 0): %s" % bad)
+        if cls.done:
+            available = [m[3] for m in cls.mqtt.messages() if m[2] == "framehive/available"]
+            if available[-1:] != [b"offline"]:
+                raise AssertionError("the master stopped cleanly, but framehive/available "
+                                     "ended %s, not offline" % available[-3:])
 
     @classmethod
     def write_summary(cls):
