@@ -714,7 +714,8 @@ class EventsEndToEnd(unittest.TestCase):
                                            len(gaps["mqtt"]), gaps["mqtt"][:10]))
         posts, problems = self.hook.snapshot()
         self.assertEqual(problems, [], "every webhook request is signed and well-formed")
-        by_id = {e["id"]: e for e in self.events()}
+        mqtt_events = self.mqtt.events()
+        by_id = {e["id"]: e for e in self.events()}  # after what arrived: a superset
         # What arrived is what was stored.
         for p in posts:
             e = by_id.get(p["id"])
@@ -722,7 +723,7 @@ class EventsEndToEnd(unittest.TestCase):
             check_event(p["body"], "webhook body")
             for k in ("type", "port", "track_id", "label", "zone"):
                 self.assertEqual(p["body"].get(k), e.get(k), "webhook %s: %s" % (p["id"], k))
-        for topic, qos, m in self.mqtt.events():
+        for topic, qos, m in mqtt_events:
             e = by_id.get(m["id"])
             self.assertIsNotNone(e, "MQTT brought %s, which is not stored" % m["id"])
             check_event(m, "MQTT " + topic)
@@ -743,7 +744,7 @@ class EventsEndToEnd(unittest.TestCase):
         for e in by_id.values():
             types[e["type"]] = types.get(e["type"], 0) + 1
         ok_posts = [p["id"] for p in posts if p["status"] == 200]
-        mq_ids = [m["id"] for _, _, m in self.mqtt.events()]
+        mq_ids = [m["id"] for _, _, m in mqtt_events]
         cls.numbers.update({
             "events": len(by_id), "events_by_type": types, "delivered_events": len(stored),
             "webhook_posts": len(posts), "webhook_2xx": len(ok_posts),
@@ -832,9 +833,11 @@ class EventsEndToEnd(unittest.TestCase):
             self.assertEqual(r.body[:2], b"\xff\xd8", "a JPEG")
 
         # The API's query parameters.
+        # (Events keep coming: compare with the store up to the newest one the page saw.)
         newest = self.http.get_json("/api/v1/events?order=desc&limit=5")["events"]
-        self.assertEqual([e["id"] for e in newest], [e["id"] for e in stored[::-1][:5]],
-                         "order=desc&limit=5: the newest five")
+        upto = [e["id"] for e in self.events() if e["seq"] <= newest[0]["seq"]]
+        self.assertEqual([e["id"] for e in newest], upto[::-1][:5],
+                         "order=desc&limit=5: the newest five, newest first")
         mid = stored[len(stored) // 2]["time"]
         recent = self.events(since="%.6f" % mid)
         self.assertTrue(recent and all(e["time"] >= mid for e in recent), "since=")
@@ -848,7 +851,9 @@ class EventsEndToEnd(unittest.TestCase):
         items = rpc.get_events(self.cam, float(int(cls.t_start) - 1), 1000, 0)
         self.assertIsInstance(items, list, "get_events returns array<Event>")
         want = [e["id"] for e in stored if e["port"] == self.cam][:1000]
-        self.assertEqual([e["id"] for e in items], want, "get_events(port, since, 1000, 0)")
+        self.assertEqual([e["id"] for e in items][:len(want)], want,
+                         "get_events(port, since, 1000, 0): oldest first, from the first")
+        self.assertTrue(all(e["port"] == self.cam for e in items), "get_events: the port's")
         after = stored[len(stored) // 2]["seq"]
         self.assertEqual([e["id"] for e in rpc.get_events(-1, 0.0, 3, after)],
                          [e["id"] for e in stored if e["seq"] > after][:3],
@@ -857,23 +862,28 @@ class EventsEndToEnd(unittest.TestCase):
 
         # framehive-ctl events and summary.
         ctl = [BIN + "/framehive-ctl", "--master", self.url, "--auth-file", self.secret_file]
-        r = subprocess.run(ctl + ["events", "--port", str(self.cam), "--limit", "5"],
-                           capture_output=True, text=True, timeout=30)
+        out = open(os.path.join(self.s.artifacts, "framehive-ctl.txt"), "w")
+        self.addCleanup(out.close)
+
+        def run_ctl(*args):
+            r = subprocess.run(ctl + list(args), capture_output=True, text=True, timeout=30)
+            out.write("$ framehive-ctl %s\n%s%s(exit %d)\n\n" % (" ".join(args), r.stdout,
+                                                                r.stderr, r.returncode))
+            return r
+        r = run_ctl("events", "--port", str(self.cam), "--limit", "5")
         self.assertEqual(r.returncode, 0, "framehive-ctl events: %s" % r.stderr)
         lines = [ln for ln in r.stdout.splitlines()
                  if re.search(r"\b(object|camera)\.[a-z_]+\b", ln)]
-        self.assertTrue(1 <= len(lines) <= 5, "framehive-ctl events --limit 5 printed:\n%s"
-                        % r.stdout)
-        r = subprocess.run(ctl + ["events", "--json", "--type", "camera.*", "--since", "1h"],
-                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(len(lines), 5, "framehive-ctl events --limit 5 (the port has %d "
+                         "events) printed:\n%s" % (len(stored), r.stdout))
+        r = run_ctl("events", "--json", "--type", "camera.*", "--since", "1h")
         self.assertEqual(r.returncode, 0, "framehive-ctl events --json: %s" % r.stderr)
         printed = [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
         self.assertTrue(printed and all(e["type"].startswith("camera.") for e in printed),
                         "--type camera.*: %s" % r.stdout[:500])
         self.assertLessEqual(set(cls.numbers["health"].values()), {e["id"] for e in printed},
                              "the stalled and recovered events in framehive-ctl's output")
-        r = subprocess.run(ctl + ["summary", "--port", str(self.cam), "--since", "10m"],
-                           capture_output=True, text=True, timeout=30)
+        r = run_ctl("summary", "--port", str(self.cam), "--since", "10m")
         self.assertEqual(r.returncode, 0, "framehive-ctl summary: %s" % r.stderr)
         self.assertRegex(r.stdout, r"\(\d+ objects?\)", "framehive-ctl summary shows objects")
         self.passed()
