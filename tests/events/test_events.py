@@ -513,6 +513,15 @@ class EventsEndToEnd(unittest.TestCase):
                                   "track %s" % e.get("track_id")))
         return e
 
+    def posts(self):
+        """What the webhook received so far; AssertionError as soon as one request was wrong
+        (a bad signature, headers that do not match the body)."""
+        posts, problems = self.hook.snapshot()
+        if problems:
+            raise AssertionError("the webhook got %d bad request(s): %s" % (
+                len(problems), "; ".join(problems[:3])))
+        return posts
+
     # -- step bookkeeping -----------------------------------------------------------------------
 
     def setUp(self):
@@ -535,7 +544,7 @@ class EventsEndToEnd(unittest.TestCase):
                             port=self.cam, type="object.start")
         self.assertEqual(e["stream"], "plaza")
         wait_until(lambda: any(p["id"] == e["id"] and p["status"] == 200
-                               for p in self.hook.snapshot()[0]), 30,
+                               for p in self.posts()), 30,
                    "object.start %s at the webhook" % e["id"], step=0.2)
         wait_until(lambda: any(m[2]["id"] == e["id"] for m in self.mqtt.events()), 30,
                    "object.start %s on MQTT" % e["id"], step=0.2)
@@ -697,7 +706,7 @@ class EventsEndToEnd(unittest.TestCase):
         def missing():
             self.alive()
             stored = [e for e in self.events() if set(e["rules"]) & set(DELIVERED_RULES)]
-            posts = self.hook.snapshot()[0]
+            posts = self.posts()
             hooked = {p["id"] for p in posts if p["status"] == 200}
             mq = {m[2]["id"] for m in self.mqtt.events()}
             gaps = {"webhook": [e["id"] for e in stored if e["id"] not in hooked],
