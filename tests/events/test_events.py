@@ -386,8 +386,8 @@ class EventsEndToEnd(unittest.TestCase):
         for w in ("a", "b"):
             cls.start_worker(w)
         cls.spawn("receiver", [BIN + "/framehive-receiver", "--bind", "127.0.0.1", "--ports",
-                             str(cls.cam), "--master", cls.url, "--auth-file", cls.secret_file,
-                             "--stats-interval", "0", "--report-interval", "1"])
+                               str(cls.cam), "--master", cls.url, "--auth-file", cls.secret_file,
+                               "--stats-interval", "0", "--report-interval", "1"])
         wait_until(lambda: cls.workers_alive() >= 2, 30, "both hog workers registered")
         cls.senders = 0
         cls.start_sender()
@@ -460,8 +460,8 @@ class EventsEndToEnd(unittest.TestCase):
     @classmethod
     def start_worker(cls, w, generation=1):
         name = "worker-%s" % w + ("#%d" % generation if generation > 1 else "")
-        return cls.spawn(name, [BIN + "/framehive-worker", "--master", cls.url, "--detector", "hog",
-                              "--id", "e2e-hog-" + w, "--auth-file", cls.secret_file])
+        return cls.spawn(name, [BIN + "/framehive-worker", "--master", cls.url, "--detector",
+                                "hog", "--id", "e2e-hog-" + w, "--auth-file", cls.secret_file])
 
     @classmethod
     def start_sender(cls):
