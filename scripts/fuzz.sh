@@ -13,7 +13,7 @@ BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 FUZZ_TIME=${FUZZ_TIME:-60}
 JOBS=${JOBS:-2}
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(datagram xmlrpc jpeg xmlrpc_diff); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(datagram xmlrpc jpeg xmlrpc_diff events_config); fi
 
 start=$SECONDS
 CC=clang CXX=clang++ cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \

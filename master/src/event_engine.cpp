@@ -1,6 +1,5 @@
 #include "event_engine.hpp"
 
-#include "event_delivery.hpp"
 #include "event_types.hpp"
 #include "framehive/shared/logging.hpp"
 #include "health_watch.hpp"
@@ -28,9 +27,8 @@ EventEngine::EventEngine(Scheduler& scheduler, const std::string& db_path, std::
       config_(std::move(config)),
       id_prefix_(std::move(id_prefix)),
       clock_(clock) {
-  events_config_ = config_.config_path.empty()
-                       ? std::make_shared<const EventsConfig>()
-                       : load_events_config(config_.config_path);
+  events_config_ = config_.config_path.empty() ? std::make_shared<const EventsConfig>()
+                                               : load_events_config(config_.config_path);
   store_ = std::make_unique<EventStore>(db_path);
   // Track ids continue after the largest one stored, in results or in events.
   EventQuery newest;
@@ -45,18 +43,18 @@ EventEngine::EventEngine(Scheduler& scheduler, const std::string& db_path, std::
       events_config_, [this] { return id_prefix_ + "-ev" + std::to_string(next_event_++); });
   health_ = std::make_unique<HealthWatch>(config_.detector_grace);
   delivery_ = std::make_unique<EventDelivery>(*store_, clock_, events_config_);
-  log()->info("events: {} zone(s) on {} port(s), {} rule(s){}{}",
-              [&] {
-                std::size_t n = 0;
-                for (const auto& [p, z] : events_config_->zones) n += z.size();
-                return n;
-              }(),
-              events_config_->zones.size(), events_config_->rules.size(),
-              events_config_->mqtt.enabled ? ", MQTT " + events_config_->mqtt.host + ":" +
-                                                 std::to_string(events_config_->mqtt.port)
-                                           : std::string(),
-              config_.config_path.empty() ? " (no --events-config)"
-                                          : " from " + config_.config_path);
+  log()->info(
+      "events: {} zone(s) on {} port(s), {} rule(s){}{}",
+      [&] {
+        std::size_t n = 0;
+        for (const auto& [p, z] : events_config_->zones) n += z.size();
+        return n;
+      }(),
+      events_config_->zones.size(), events_config_->rules.size(),
+      events_config_->mqtt.enabled
+          ? ", MQTT " + events_config_->mqtt.host + ":" + std::to_string(events_config_->mqtt.port)
+          : std::string(),
+      config_.config_path.empty() ? " (no --events-config)" : " from " + config_.config_path);
 }
 
 EventEngine::~EventEngine() { stop(); }
@@ -133,10 +131,13 @@ EventEngine::Stats EventEngine::stats() {
     s.events = events_;
     s.by_type = by_type_;
     s.tracker = tracker_->stats();
+    s.rules = rules_->stats();
+    s.objects = counts_;
     s.reloads = reloads_;
     s.reload_errors = reload_errors_;
   }
   s.outbox = store_->stats(clock_.wall());
+  s.delivery = delivery_->stats();
   return s;
 }
 
@@ -204,8 +205,7 @@ void EventEngine::process(std::vector<TrackedResult> released, std::vector<Emitt
         // The track's best frame goes to the store with its first event, and again when a
         // better one replaced it (the kept frames of memory roll over).
         auto& ev = e.event;
-        if (!ev.snapshot_task_id.empty() &&
-            stored_snapshot_[ev.track_id] != ev.snapshot_task_id) {
+        if (!ev.snapshot_task_id.empty() && stored_snapshot_[ev.track_id] != ev.snapshot_task_id) {
           shared::api::Image jpeg;
           if (auto b = best_.find(ev.track_id);
               b != best_.end() && b->second.first == ev.snapshot_task_id) {
@@ -316,8 +316,7 @@ void EventEngine::end_open_tracks() {
     }
   }
   if (!out.empty()) {
-    log()->info("{} track(s) of the previous run ended (the master stopped mid-track)",
-                out.size());
+    log()->info("{} track(s) of the previous run ended (the master stopped mid-track)", out.size());
   }
   store(std::move(out));
 }

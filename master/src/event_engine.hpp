@@ -6,6 +6,7 @@
 // on_completed() only queues, so a slow database or target never slows complete_task.
 // Thread-safe: public methods may be called from any thread.
 
+#include "event_delivery.hpp"
 #include "event_store.hpp"
 #include "events_config.hpp"
 #include "framehive/master/scheduler.hpp"
@@ -23,9 +24,7 @@
 
 namespace fh::master {
 
-class EventDelivery;
 class HealthWatch;
-class RuleEngine;
 
 struct EventEngineConfig {
   std::string config_path;  ///< --events-config; empty: no zones, no rules (events still kept)
@@ -61,12 +60,15 @@ class EventEngine {
   shared::api::Image snapshot(const std::string& task_id);
 
   struct Stats {
-    std::int64_t results = 0;           ///< completions tracked
-    std::int64_t queue_dropped = 0;     ///< completions dropped: engine queue full
-    std::int64_t events = 0;            ///< events made since start
+    std::int64_t results = 0;                     ///< completions tracked
+    std::int64_t queue_dropped = 0;               ///< completions dropped: engine queue full
+    std::int64_t events = 0;                      ///< events made since start
     std::map<std::string, std::int64_t> by_type;  ///< events made per type
     Tracker::Stats tracker;
+    RuleEngine::Stats rules;
     OutboxStats outbox;
+    EventDelivery::Stats delivery;
+    std::map<int, std::map<std::string, std::int64_t>> objects;  ///< confirmed tracks now
     std::int64_t reloads = 0, reload_errors = 0;
   };
   Stats stats();
@@ -80,16 +82,16 @@ class EventEngine {
   /// object.end for the tracks a previous run left open (killed or stopped mid-track).
   void end_open_tracks();
 
-  Scheduler& scheduler_;             ///< thread-safe
-  const EventEngineConfig config_;   ///< immutable
-  const std::string id_prefix_;      ///< event ids: PREFIX-evN
-  const shared::Clock& clock_;       ///< time source
-  std::unique_ptr<EventStore> store_;         ///< thread-safe, own lock
-  std::unique_ptr<EventDelivery> delivery_;   ///< thread-safe
+  Scheduler& scheduler_;                     ///< thread-safe
+  const EventEngineConfig config_;           ///< immutable
+  const std::string id_prefix_;              ///< event ids: PREFIX-evN
+  const shared::Clock& clock_;               ///< time source
+  std::unique_ptr<EventStore> store_;        ///< thread-safe, own lock
+  std::unique_ptr<EventDelivery> delivery_;  ///< thread-safe
 
-  std::mutex queue_mutex_;             ///< guards queue_, stop_, stats_ counters below
-  std::condition_variable wake_;       ///< work queued or stop
-  std::deque<TrackInput> queue_;       ///< completions not yet tracked
+  std::mutex queue_mutex_;        ///< guards queue_, stop_, stats_ counters below
+  std::condition_variable wake_;  ///< work queued or stop
+  std::deque<TrackInput> queue_;  ///< completions not yet tracked
   bool stop_ = false;
   std::int64_t queue_dropped_ = 0;
 
@@ -104,7 +106,7 @@ class EventEngine {
   /// track id -> its best frame (task id, JPEG), while the track lives: its snapshot, taken
   /// when it becomes the best (the kept frames of a port roll over long before a track ends).
   std::map<std::int64_t, std::pair<std::string, shared::api::Image>> best_;
-  std::map<std::int64_t, std::string> stored_snapshot_;  ///< track id -> task id stored
+  std::map<std::int64_t, std::string> stored_snapshot_;        ///< track id -> task id stored
   std::map<int, std::map<std::string, std::int64_t>> counts_;  ///< published counts per port
 
   std::thread thread_;  ///< run()

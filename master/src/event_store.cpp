@@ -4,6 +4,8 @@
 #include "framehive/shared/api/json.hpp"
 #include "framehive/shared/logging.hpp"
 
+#include "sqlite_util.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -29,24 +31,11 @@ shared::api::Event event_from_json(std::string_view json) {
 
 // ---- The store ----
 
+using sqlite::bind_text;
+using sqlite::col_text;
+using sqlite::Stmt;
+
 namespace {
-
-/// Finalizes a statement when it goes out of scope.
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  ~Stmt() { sqlite3_finalize(s); }
-};
-
-std::string col_text(sqlite3_stmt* s, int i) {
-  const auto* t = sqlite3_column_text(s, i);
-  return t ? std::string(reinterpret_cast<const char*>(t),
-                         static_cast<std::size_t>(sqlite3_column_bytes(s, i)))
-           : std::string();
-}
-
-void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
 
 /// A stored event's JSON with its seq added.
 std::string with_seq(const std::string& json, std::int64_t seq) {
@@ -72,15 +61,7 @@ EventStore::EventStore(const std::string& path, Limits limits) : limits_(limits)
 }
 
 void EventStore::open(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    throw std::runtime_error("cannot open database '" + path + "': " + msg);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=NORMAL");
+  db_ = sqlite::open(path);
   exec(
       "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
       " id TEXT UNIQUE NOT NULL, type TEXT NOT NULL, time REAL NOT NULL, port INTEGER NOT NULL,"
@@ -123,32 +104,12 @@ EventStore::~EventStore() {
 
 template <class Body>
 void EventStore::transaction(const char* what, Body&& body) {
-  exec("BEGIN IMMEDIATE");
-  try {
-    body();
-    exec("COMMIT");
-  } catch (const std::exception& e) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw std::runtime_error(std::string("database: ") + what + ": " + e.what());
-  }
+  sqlite::transaction(db_, "BEGIN IMMEDIATE", what, std::forward<Body>(body));
 }
 
-void EventStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    throw std::runtime_error(std::string("database: ") + msg + " in: " + sql);
-  }
-}
+void EventStore::exec(const char* sql) { sqlite::exec(db_, sql); }
 
-sqlite3_stmt* EventStore::prepare(const char* sql) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(std::string("database: ") + sqlite3_errmsg(db_) + " in: " + sql);
-  }
-  return s;
-}
+sqlite3_stmt* EventStore::prepare(const char* sql) { return sqlite::prepare(db_, sql); }
 
 void EventStore::add_counter(const std::string& name, std::int64_t delta) {
   sqlite3_stmt* s = add_counter_;

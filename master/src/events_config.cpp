@@ -234,8 +234,8 @@ class Checker {
     return v;
   }
   void known_keys(const json& obj, const Where& w, std::initializer_list<const char*> keys) const {
-    for (const auto& [k, v] : obj.items()) {
-      (void)v;
+    for (const auto& item : obj.items()) {
+      const std::string& k = item.key();
       bool known = std::any_of(keys.begin(), keys.end(), [&](const char* n) { return k == n; });
       if (known) continue;
       std::string list;

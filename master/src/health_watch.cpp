@@ -28,8 +28,8 @@ std::string fixed(double v, int digits) {
 
 }  // namespace
 
-std::vector<shared::api::Event> HealthWatch::check(
-    const SchedulerStatus& s, double now, const CameraHealthSettings& camera) {
+std::vector<shared::api::Event> HealthWatch::check(const SchedulerStatus& s, double now,
+                                                   const CameraHealthSettings& camera) {
   std::vector<shared::api::Event> out;
   // Receivers' totals per port (several receivers may feed one port).
   std::map<int, LossSample> totals;
@@ -98,9 +98,9 @@ std::vector<shared::api::Event> HealthWatch::check(
     if (now - since >= detector_grace_ && detector_alarm_.insert(d).second) {
       const auto q = s.queue.find(d);
       const auto pending = q == s.queue.end() ? 0 : q->second;
-      out.push_back(make(event_type::detector_unavailable, now, 0, "",
-                         d + ": " + std::to_string(pending) +
-                             " frame(s) wait, no live worker offers it"));
+      out.push_back(
+          make(event_type::detector_unavailable, now, 0, "",
+               d + ": " + std::to_string(pending) + " frame(s) wait, no live worker offers it"));
     }
   }
   for (auto it = unoffered_.begin(); it != unoffered_.end();) {

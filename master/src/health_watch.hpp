@@ -38,11 +38,11 @@ class HealthWatch {
     std::deque<LossSample> window;  ///< receivers' totals over the loss window
   };
 
-  const double detector_grace_;               ///< seconds
-  std::map<int, PortHealth> ports_;           ///< per port
-  std::map<std::string, bool> workers_;       ///< worker id -> alive at the last check
-  std::map<std::string, double> unoffered_;   ///< detector -> since when it waits unoffered
-  std::set<std::string> detector_alarm_;      ///< detectors whose event fired (until offered)
+  const double detector_grace_;              ///< seconds
+  std::map<int, PortHealth> ports_;          ///< per port
+  std::map<std::string, bool> workers_;      ///< worker id -> alive at the last check
+  std::map<std::string, double> unoffered_;  ///< detector -> since when it waits unoffered
+  std::set<std::string> detector_alarm_;     ///< detectors whose event fired (until offered)
 };
 
 }  // namespace fh::master

@@ -1,6 +1,7 @@
 // GET /metrics: the master's state in the Prometheus text exposition format 0.0.4
 // (docs/operations.md, "Metrics"), built from one status() and one port_counters() snapshot.
 
+#include "event_engine.hpp"
 #include "framehive/shared/cli.hpp"
 #include "http_api.hpp"
 
@@ -116,6 +117,70 @@ ProcessStats process_stats() {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) p.max_fds = static_cast<double>(lim.rlim_cur);
   return p;
+}
+
+/// The events' families (docs/events.md): made, delivered, pending, dropped, objects in view.
+void events_exposition(Writer& w, const EventEngine::Stats& s) {
+  w.family("framehive_events_total", "counter", "Events made since the master started, by type.");
+  for (const auto& [type, n] : s.by_type) {
+    w.sample("framehive_events_total", "type=\"" + esc(type) + "\"", static_cast<double>(n));
+  }
+  w.family("framehive_objects", "gauge", "Confirmed tracks in view now, per port and label.");
+  for (const auto& [port, labels] : s.objects) {
+    for (const auto& [label, n] : labels) {
+      w.sample("framehive_objects", port_label(port) + ",label=\"" + esc(label) + "\"",
+               static_cast<double>(n));
+    }
+  }
+  w.family("framehive_tracks_total", "counter", "Tracks confirmed since the master started.");
+  w.sample("framehive_tracks_total", "", static_cast<double>(s.tracker.tracks_confirmed));
+  w.family("framehive_tracker_late_results_total", "counter",
+           "Results that arrived after later frames of their port were tracked.");
+  w.sample("framehive_tracker_late_results_total", "", static_cast<double>(s.tracker.late_results));
+  w.family("framehive_event_queue_dropped_total", "counter",
+           "Completions the event engine could not take (its queue was full).");
+  w.sample("framehive_event_queue_dropped_total", "", static_cast<double>(s.queue_dropped));
+  w.family("framehive_event_rule_suppressed_total", "counter",
+           "Deliveries rules held back, by reason.");
+  w.sample("framehive_event_rule_suppressed_total", "reason=\"cooldown\"",
+           static_cast<double>(s.rules.suppressed_cooldown));
+  w.sample("framehive_event_rule_suppressed_total", "reason=\"stationary\"",
+           static_cast<double>(s.rules.suppressed_stationary));
+  w.sample("framehive_event_rule_suppressed_total", "reason=\"min_duration\"",
+           static_cast<double>(s.rules.suppressed_min_duration));
+  // One sample per delivery kind, 0 for a kind with no entry yet.
+  const auto per_kind = [&w](const char* name, const char* type, const char* help,
+                             const std::map<std::string, std::int64_t>& by_kind) {
+    w.family(name, type, help);
+    for (const char* kind : {"webhook", "mqtt"}) {
+      const auto it = by_kind.find(kind);
+      w.sample(name, std::string("kind=\"") + kind + "\"",
+               it == by_kind.end() ? 0.0 : static_cast<double>(it->second));
+    }
+  };
+  per_kind("framehive_event_deliveries_total", "counter",
+           "Deliveries acknowledged by their target (a 2xx answer, an MQTT PUBACK), by kind.",
+           s.outbox.delivered);
+  per_kind("framehive_event_deliveries_pending", "gauge",
+           "Deliveries waiting in the outbox (retrying, or not yet sent), by kind.",
+           s.outbox.pending);
+  per_kind("framehive_event_deliveries_dropped_total", "counter",
+           "Deliveries dropped undelivered past delivery.max_age or max_pending, by kind.",
+           s.outbox.dropped);
+  per_kind("framehive_event_delivery_failures_total", "counter",
+           "Failed delivery attempts since the master started (retried), by kind.",
+           s.delivery.failed_attempts);
+  w.family("framehive_event_oldest_pending_seconds", "gauge",
+           "Age of the oldest undelivered delivery (0: none).");
+  w.sample("framehive_event_oldest_pending_seconds", "", s.outbox.oldest_pending_age);
+  w.family("framehive_mqtt_connected", "gauge", "1 while connected to the MQTT broker.");
+  w.sample("framehive_mqtt_connected", "", s.delivery.mqtt_connected ? 1 : 0);
+  w.family("framehive_events_config_reloads_total", "counter",
+           "Reloads of --events-config (SIGHUP), by outcome.");
+  w.sample("framehive_events_config_reloads_total", "outcome=\"ok\"",
+           static_cast<double>(s.reloads));
+  w.sample("framehive_events_config_reloads_total", "outcome=\"error\"",
+           static_cast<double>(s.reload_errors));
 }
 
 std::string exposition(ApiContext& ctx) {
@@ -299,6 +364,8 @@ std::string exposition(ApiContext& ctx) {
   w.sample("framehive_live_streams", "", ctx.live_streams.load());
   w.family("framehive_metrics_scrapes_total", "counter", "Requests of /metrics served.");
   w.sample("framehive_metrics_scrapes_total", "", static_cast<double>(++ctx.scrapes));
+
+  if (ctx.events) events_exposition(w, ctx.events->stats());
 
   const auto proc = process_stats();
   w.family("process_cpu_seconds_total", "counter", "User and system CPU time of the master.");

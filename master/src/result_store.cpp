@@ -1,41 +1,19 @@
 #include "framehive/master/result_store.hpp"
 
+#include "sqlite_util.hpp"
+
 #include <sqlite3.h>
 
 #include <stdexcept>
 
 namespace fh::master {
-namespace {
 
-/// Finalizes a statement when it goes out of scope.
-struct Stmt {
-  sqlite3_stmt* s = nullptr;
-  ~Stmt() { sqlite3_finalize(s); }
-};
-
-std::string col_text(sqlite3_stmt* s, int i) {
-  const auto* t = sqlite3_column_text(s, i);
-  return t ? reinterpret_cast<const char*>(t) : "";
-}
-
-void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-
-}  // namespace
+using sqlite::bind_text;
+using sqlite::col_text;
+using sqlite::Stmt;
 
 ResultStore::ResultStore(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw std::runtime_error("cannot open database '" + path + "': " + msg);
-  }
-  sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=NORMAL");
+  db_ = sqlite::open(path);
   exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
   exec(
       "CREATE TABLE IF NOT EXISTS results (id INTEGER PRIMARY KEY, task_id TEXT UNIQUE NOT NULL,"
@@ -82,32 +60,12 @@ ResultStore::~ResultStore() {
 
 template <class Body>
 void ResultStore::transaction(const char* what, Body&& body) {
-  exec("BEGIN");
-  try {
-    body();
-    exec("COMMIT");
-  } catch (const std::exception& e) {
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw std::runtime_error(std::string("database: ") + what + ": " + e.what());
-  }
+  sqlite::transaction(db_, "BEGIN", what, std::forward<Body>(body));
 }
 
-void ResultStore::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    throw std::runtime_error(std::string("database: ") + msg + " in: " + sql);
-  }
-}
+void ResultStore::exec(const char* sql) { sqlite::exec(db_, sql); }
 
-sqlite3_stmt* ResultStore::prepare(const char* sql) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(std::string("database: ") + sqlite3_errmsg(db_) + " in: " + sql);
-  }
-  return s;
-}
+sqlite3_stmt* ResultStore::prepare(const char* sql) { return sqlite::prepare(db_, sql); }
 
 std::int64_t ResultStore::next_epoch() {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -1,9 +1,13 @@
-// What does tracking cost the master? CPU time per result of the Tracker (master/src/tracker.*)
-// at 20 detections per frame (15 people and 5 cars random-walking in 1920x1080, 5% missed,
+// What does tracking cost the master? CPU time per result of the Tracker (master/src/tracker.*),
+// alone and with the RuleEngine (master/src/rule_engine.*: 2 zones per port, 3 rules with zones,
+// cooldown, min_duration and a webhook each) turning its track changes into events, at 20
+// detections per frame (15 people and 5 cars random-walking in 1920x1080, 5% missed,
 // 2% false positives), 10 fps per port, for 1, 8 and 32 ports fed interleaved with every other
 // pair of a port's frames completing swapped (the reorder window at work), tick() 4x per s.
 // Prints a Markdown table. Usage: bench_tracker [--seconds S] (simulated seconds per port,
 // default 120)
+#include "events_config.hpp"
+#include "rule_engine.hpp"
 #include "tracker.hpp"
 
 #include <algorithm>
@@ -112,11 +116,30 @@ struct Scene {
 
 struct Row {
   int ports;
-  std::int64_t results, released, confirmed;
+  std::int64_t results, released, confirmed, events;
   double us_per_result;
 };
 
-Row run(int ports, double seconds) {
+/// Zones and rules for every port of the run (docs/events.md).
+std::shared_ptr<const fh::master::EventsConfig> rules_config(int ports) {
+  std::string zones, list;
+  for (int p = 1; p <= ports; ++p) {
+    zones += std::string(p > 1 ? "," : "") + "\"" + std::to_string(p) +
+             "\": [{\"name\": \"path\", \"polygon\": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]},"
+             " {\"name\": \"door\", \"polygon\": [[0, 0], [0.33, 0], [0.33, 1], [0, 1]]}]";
+  }
+  const std::string hook = "\"webhooks\": [{\"url\": \"http://127.0.0.1:9/hook\"}]";
+  const std::string text =
+      "{\"zones\": {" + zones + "}, \"rules\": [" +
+      "{\"name\": \"people\", \"labels\": [\"person\"], \"zones\": [\"path\"], \"min_confidence\": "
+      "0.5, " +
+      hook + "}," +
+      "{\"name\": \"cars\", \"labels\": [\"car\"], \"cooldown\": 30, \"min_duration\": 2, " + hook +
+      "}," + "{\"name\": \"all\", \"types\": [\"object.*\"], " + hook + "}]}";
+  return fh::master::parse_events_config(text, "bench.json");
+}
+
+Row run(int ports, double seconds, bool with_rules) {
   std::vector<Scene> scenes;
   for (int p = 0; p < ports; ++p) scenes.emplace_back(static_cast<std::uint64_t>(p) + 1);
   // Generated ahead: the bench measures the tracker, not the scene.
@@ -128,23 +151,31 @@ Row run(int ports, double seconds) {
     for (std::size_t i = 0; i + 1 < v.size(); i += 4) std::swap(v[i], v[i + 1]);
   }
   Tracker tracker(TrackerConfig{}, 1);
-  std::int64_t released = 0;
+  std::int64_t next_event = 0;
+  fh::master::RuleEngine rules(rules_config(ports),
+                               [&next_event] { return "ev" + std::to_string(++next_event); });
+  std::int64_t released = 0, events = 0;
+  const auto take = [&](std::vector<fh::master::TrackedResult> out) {
+    released += static_cast<std::int64_t>(out.size());
+    if (!with_rules) return;
+    for (const auto& r : out) {
+      for (const auto& u : r.updates) events += static_cast<std::int64_t>(rules.on_track(u).size());
+    }
+  };
   double next_tick = 0;
   const double t0 = cpu_now();
   for (int i = 0; i < frames; ++i) {
     const double now = i * k_dt;
-    for (auto& v : inputs) {
-      released += static_cast<std::int64_t>(
-          tracker.add(std::move(v[static_cast<std::size_t>(i)]), now).size());
-    }
+    for (auto& v : inputs) take(tracker.add(std::move(v[static_cast<std::size_t>(i)]), now));
     if (now >= next_tick) {
-      released += static_cast<std::int64_t>(tracker.tick(now).size());
+      take(tracker.tick(now));
       next_tick += 0.25;
     }
   }
   const double cpu = cpu_now() - t0;
   const auto st = tracker.stats();
-  return Row{ports, st.results, released, st.tracks_confirmed, cpu / double(st.results) * 1e6};
+  return Row{
+      ports, st.results, released, st.tracks_confirmed, events, cpu / double(st.results) * 1e6};
 }
 
 }  // namespace
@@ -159,13 +190,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::printf("| ports | results | released | tracks confirmed | CPU us per result |\n");
-  std::printf("|------:|--------:|---------:|-----------------:|------------------:|\n");
+  std::printf(
+      "| ports | results | tracks confirmed | events | tracker: CPU us per result | tracker + "
+      "rules: CPU us per result |\n");
+  std::printf("|------:|--------:|-----------------:|-------:|------:|------:|\n");
   for (int ports : {1, 8, 32}) {
-    const Row r = run(ports, seconds);
-    std::printf("| %d | %lld | %lld | %lld | %.1f |\n", r.ports, static_cast<long long>(r.results),
-                static_cast<long long>(r.released), static_cast<long long>(r.confirmed),
-                r.us_per_result);
+    const Row alone = run(ports, seconds, false);
+    const Row r = run(ports, seconds, true);
+    std::printf("| %d | %lld | %lld | %lld | %.1f | %.1f |\n", r.ports,
+                static_cast<long long>(r.results), static_cast<long long>(r.confirmed),
+                static_cast<long long>(r.events), alone.us_per_result, r.us_per_result);
   }
   return 0;
 }

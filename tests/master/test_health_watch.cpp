@@ -48,7 +48,8 @@ BOOST_AUTO_TEST_CASE(stalled_and_recovered_on_state_transitions_only) {
   BOOST_TEST(h.check(s, 100, camera).empty());
   s.ports = {port(5000, "live")};
   auto e = h.check(s, 101, camera);
-  BOOST_TEST(types(e) == Types{std::string(event_type::camera_recovered)}, boost::test_tools::per_element());
+  BOOST_TEST(types(e) == Types{std::string(event_type::camera_recovered)},
+             boost::test_tools::per_element());
   s.ports = {port(5000, "stalled", 20)};
   e = h.check(s, 130, camera);
   BOOST_REQUIRE_EQUAL(e.size(), 1u);
