@@ -331,6 +331,19 @@ def check_event(e, where, api=False):
         fail("a %s event without a detail string" % e["type"])
 
 
+SPEC = None
+
+
+def check_schema(e, where):
+    """e against the Event schema of docs/http-api.openapi.yaml (objects closed: an undocumented
+    member fails), with the validator of tests/api/test_http_api.py."""
+    global SPEC
+    if SPEC is None:
+        from test_http_api import Spec  # tests/api, on sys.path
+        SPEC = Spec(os.path.join(SRC, "docs", "http-api.openapi.yaml"))
+    SPEC.check(e, SPEC.schema("Event"), where)
+
+
 def mqtt_topic_of(e):
     return "framehive/%d/events" % e["port"] if e["port"] else "framehive/events"
 
@@ -492,6 +505,7 @@ class EventsEndToEnd(unittest.TestCase):
                 return out
             for e in page:
                 check_event(e, "GET /api/v1/events", api=True)
+                check_schema(e, "GET /api/v1/events: %s" % e["id"])
             seqs = [e["seq"] for e in page]
             self.assertEqual(seqs, sorted(set(seqs)), "order=asc: seq increasing")
             self.assertGreater(seqs[0], after, "after=%d returned seq %d" % (after, seqs[0]))
@@ -730,12 +744,14 @@ class EventsEndToEnd(unittest.TestCase):
             e = by_id.get(p["id"])
             self.assertIsNotNone(e, "the webhook got %s, which is not stored" % p["id"])
             check_event(p["body"], "webhook body")
+            check_schema(p["body"], "webhook body %s" % p["id"])
             for k in ("type", "port", "track_id", "label", "zone"):
                 self.assertEqual(p["body"].get(k), e.get(k), "webhook %s: %s" % (p["id"], k))
         for topic, qos, m in mqtt_events:
             e = by_id.get(m["id"])
             self.assertIsNotNone(e, "MQTT brought %s, which is not stored" % m["id"])
             check_event(m, "MQTT " + topic)
+            check_schema(m, "MQTT %s %s" % (topic, m["id"]))
             self.assertEqual(topic, mqtt_topic_of(e), "the topic of %s %s" % (e["type"], e["id"]))
             self.assertEqual(qos, 1, "events are published with QoS 1")
             self.assertEqual(m["type"], e["type"])
@@ -834,6 +850,8 @@ class EventsEndToEnd(unittest.TestCase):
         # Snapshots: the first, a middle and the last object event (before and after the
         # master's restart).
         objects = [e for e in stored if e["type"] in OBJECT_TYPES]
+        self.assertEqual([e["id"] for e in objects if not e["snapshot_kept"]], [],
+                         "object events whose snapshot is not kept (retention: 7 days)")
         for e in (objects[0], objects[len(objects) // 2], objects[-1]):
             r = self.http.get("/api/v1/tasks/%s/frame.jpg" % urllib.parse.quote(
                 e["snapshot_task_id"]))
