@@ -17,7 +17,7 @@ PACKAGES=(
   clang libclang-rt-14-dev llvm-14
   iproute2 nftables
   libjs-chart.js libjs-bootstrap5
-  chromium chromium-driver python3-selenium prometheus
+  chromium chromium-driver python3-selenium prometheus mosquitto-clients
   dpkg-dev fakeroot shellcheck
 )
 # libmosquitto-dev: the master's MQTT client (events); mosquitto: the broker its tests start.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
 
 namespace fh::master {
@@ -281,25 +282,33 @@ void EventEngine::end_open_tracks() {
   q.type = event_type::object_end;
   std::set<std::int64_t> ended;
   for (const auto& e : store_->query(q)) ended.insert(e.track_id);
+  // The last known sighting of a track is its newest stored event (a zone change, stationary),
+  // not its object.start: the end must not precede events already delivered.
+  q.type = "object.*";
+  std::map<std::int64_t, shared::api::Event> newest;
+  for (auto& e : store_->query(q)) newest.emplace(e.track_id, std::move(e));  // newest first
   std::vector<EmittedEvent> out;
   {
     std::lock_guard<std::mutex> lock(work_mutex_);
     for (const auto& s : starts) {
       if (ended.count(s.track_id)) continue;
+      const auto it = newest.find(s.track_id);
+      const shared::api::Event& last =
+          it != newest.end() && it->second.time >= s.time ? it->second : s;
       TrackUpdate u;
       u.change = TrackChange::ended;
-      u.time = s.time;
+      u.time = last.time;
       Track& t = u.track;
       t.id = s.track_id;
       t.port = s.port;
       t.stream = s.stream;
       t.label = s.label;
-      t.box = Box{double(s.x), double(s.y), double(s.w), double(s.h)};
+      t.box = Box{double(last.x), double(last.y), double(last.w), double(last.h)};
       t.best_box = t.box;
-      t.confidence = t.best_confidence = s.confidence;
-      t.best_task_id = s.snapshot_task_id;
+      t.confidence = t.best_confidence = last.confidence;  // the best so far, as of that event
+      t.best_task_id = last.snapshot_task_id;
       t.start = s.start;
-      t.last_seen = s.time;
+      t.last_seen = last.time;
       t.confirmed = true;
       for (auto& e : rules_->on_track(u)) {
         if (e.event.type != event_type::object_end) continue;

@@ -1,0 +1,1001 @@
+#!/usr/bin/python3
+"""Events (issue #12, docs/events.md) end to end, with real processes on 127.0.0.1.
+
+Usage: test_events.py BIN_DIR SOURCE_DIR [unittest options, e.g. -v or -k config]
+
+Starts, each on a free port: Debian's MQTT broker (/usr/sbin/mosquitto) and a subscriber to
+framehive/# (mosquitto_sub, package mosquitto-clients) writing every message to a file; a
+webhook receiver (a Python HTTP server in a thread) that checks the HMAC signature of every
+POST it gets and can be switched to answer 503 or to close its listening socket;
+framehive-master with --events-config (the minimal config of docs/events.md with a rule
+"people": persons on the camera port, zone "path" = the bottom half, and a rule "health":
+camera.*, worker.*, detector.*; both to the webhook and MQTT), --stall-after 3 and a database
+in a temporary directory; framehive-receiver; two hog workers; framehive-sender looping
+vtest.avi. Then, in order (each step polls with a deadline, never sleeps for what it awaits):
+
+  1. object events of port P (person tracks) reach the store, the webhook and MQTT;
+  2. the webhook answers 503, the master is killed (SIGKILL) while it has undelivered events,
+     the broker publishes its will (framehive/available offline), the webhook's socket is
+     closed while the master restarts on the same database and config; receiver and workers
+     reconnect by themselves; the webhook comes back;
+  3. the sender stops and a worker is killed: camera.stalled and worker.dead; both start again:
+     camera.recovered and worker.back;
+  4. SIGHUP with a rule added (min_duration, cooldown, ignore_stationary, camera settings):
+     the log says reloaded and new events match the new rule; SIGHUP with a broken file: the
+     master keeps running on the previous config;
+  5. every stored event of the rules "people" and "health" arrived at the webhook and on MQTT
+     at least once (duplicates are counted), every signature was valid, "people" events are
+     person object events of port P, tracks are far fewer than detections;
+  6. the API (paging, order, since, type), results' track_id, snapshots as JPEG, summary
+     tracks, framehive-ctl events/summary, XML-RPC get_events, the retained MQTT topics.
+
+Separately, a master given a config with an unknown key on line 3 exits non-zero naming the
+file and line 3. The processes' logs, the MQTT messages, the webhook's requests and a summary
+go to the artifacts directory ($FH_ARTIFACTS, else BIN_DIR/../test-artifacts/events).
+"""
+import atexit
+import hmac
+import hashlib
+import http.server
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
+import fhtest  # noqa: E402  (tests/api/fhtest.py: shared test helpers)
+from fhtest import free_port, wait_until  # noqa: E402
+
+BIN = SRC = None
+C = None  # the Scratch (temporary directory, artifacts, processes); see scratch()
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+MOSQUITTO_SUB = "/usr/bin/mosquitto_sub"
+MOSQUITTO_PUB = "/usr/bin/mosquitto_pub"
+
+OBJECT_TYPES = {"object.start", "object.zone_enter", "object.zone_leave", "object.stationary",
+                "object.end"}
+OTHER_TYPES = {"camera.stalled", "camera.recovered", "camera.loss", "detector.unavailable",
+               "worker.dead", "worker.back"}
+DELIVERED_RULES = ("people", "health")  # the rules with a webhook and MQTT
+
+
+def log(msg):
+    print("[events %6.1fs] %s" % (time.monotonic() - T0, msg), flush=True)
+
+
+T0 = time.monotonic()
+
+
+class Scratch:
+    """The temporary directory (databases, configs, secrets), the artifacts directory (logs)
+    and the processes started; run_tests() removes .tmp after a success."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="fh-events-test-")
+        self.artifacts = os.path.abspath(os.environ.get("FH_ARTIFACTS") or os.path.join(
+            BIN, "..", "test-artifacts", "events"))
+        os.makedirs(self.artifacts, exist_ok=True)
+        for name in os.listdir(self.artifacts):  # logs of an earlier run
+            if name.endswith((".log", ".txt", ".json", ".jsonl")):
+                os.remove(os.path.join(self.artifacts, name))
+        self.procs = fhtest.Procs(self.artifacts)
+        atexit.register(self.procs.stop_all)  # also when the test itself dies
+
+
+def scratch():
+    global C
+    if C is None:
+        C = Scratch()
+    return C
+
+
+# ---------------------------------------------------------------------------------------------
+# The MQTT broker and a subscriber
+
+class Mqtt:
+    """mosquitto on a free port and mosquitto_sub -q 1 on framehive/# writing one line per
+    message, "RETAIN QOS TOPIC HEXPAYLOAD", to mqtt-messages.txt (artifacts)."""
+
+    def __init__(self, procs, tmp, logdir):
+        self.port = free_port()
+        conf = os.path.join(tmp, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "log_dest stdout\nconnection_messages true\n" % self.port)
+        self.broker = procs.start("mosquitto", [MOSQUITTO, "-c", conf])
+        wait_until(lambda: self.connectable(), 10, "mosquitto listening on %d" % self.port)
+        self.path = os.path.join(logdir, "mqtt-messages.txt")
+        out = open(self.path, "w")
+        err = open(os.path.join(logdir, "mosquitto_sub.log"), "w")
+        sub = subprocess.Popen([MOSQUITTO_SUB, "-h", "127.0.0.1", "-p", str(self.port), "-q", "1",
+                                "-i", "fhtest-sub", "-t", "framehive/#", "-t", "fhtest/probe",
+                                "-F", "%r %q %t %x"], stdout=out, stderr=err,
+                               stdin=subprocess.DEVNULL)
+        out.close()
+        err.close()
+        procs.procs.append(("mosquitto_sub", sub))
+        self.sub = sub
+
+        # Subscribed once a probe published after its start comes back.
+        def probe():
+            if sub.poll() is not None:
+                raise AssertionError("mosquitto_sub exited (%s)" % sub.returncode)
+            subprocess.run([MOSQUITTO_PUB, "-h", "127.0.0.1", "-p", str(self.port), "-q", "1",
+                            "-t", "fhtest/probe", "-m", "ready"], check=True, timeout=10)
+            return any(m[2] == "fhtest/probe" for m in self.messages())
+        wait_until(probe, 15, "the subscriber to receive a probe", step=0.3)
+
+    def connectable(self):
+        if self.broker.poll() is not None:
+            raise AssertionError("mosquitto exited (%s)" % self.broker.returncode)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+
+    def messages(self):
+        """[(retained, qos, topic, payload bytes)] in order of arrival."""
+        out = []
+        with open(self.path, errors="replace") as f:
+            for line in f:
+                if not line.endswith("\n"):
+                    break  # being written
+                parts = line.rstrip("\n").split(" ", 3)
+                if len(parts) < 3:
+                    continue
+                payload = bytes.fromhex(parts[3]) if len(parts) == 4 and parts[3] else b""
+                out.append((parts[0] == "1", int(parts[1]), parts[2], payload))
+        return out
+
+    def events(self):
+        """[(topic, qos, event dict)] of the messages on framehive/<port>/events and
+        framehive/events."""
+        out = []
+        for _, qos, topic, payload in self.messages():
+            if topic == "framehive/events" or re.fullmatch(r"framehive/\d+/events", topic):
+                try:
+                    out.append((topic, qos, json.loads(payload)))
+                except ValueError:
+                    raise AssertionError("MQTT %s: not JSON: %r" % (topic, payload[:200]))
+        return out
+
+    def retained(self, topics, timeout=15):
+        """{topic: payload} of the retained messages a new subscriber gets on these topics."""
+        args = [MOSQUITTO_SUB, "-h", "127.0.0.1", "-p", str(self.port), "--retained-only",
+                "-C", str(len(topics)), "-W", str(timeout), "-F", "%r %t %x"]
+        for t in topics:
+            args += ["-t", t]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=timeout + 5)
+        got = {}
+        for line in r.stdout.splitlines():
+            parts = line.split(" ", 2)
+            if len(parts) >= 2 and parts[0] == "1":
+                got[parts[1]] = bytes.fromhex(parts[2]) if len(parts) == 3 else b""
+        return got
+
+
+# ---------------------------------------------------------------------------------------------
+# The webhook receiver
+
+class Webhook:
+    """An HTTP server on a free port in a thread. Every POST's signature is checked
+    (X-Framehive-Signature: sha256=HMAC-SHA256(secret, body), hmac.compare_digest) and its
+    headers against its body; problems are collected in .problems (each one fails the test).
+    mode "up" answers 200, "503" answers 503; close() closes the listening socket, open()
+    listens again on the same port."""
+
+    def __init__(self, secret, logpath):
+        self.secret = secret.encode()
+        self.port = free_port()
+        self.lock = threading.Lock()  # guards mode, posts, problems
+        self.mode = "up"
+        self.posts = []      # {"t", "id", "type", "status", "body"}
+        self.problems = []
+        self.log = open(logpath, "w", buffering=1)
+        self.server = None
+        self.thread = None
+        self.open()
+
+    def handler(self):
+        hook = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, fmt, *args):
+                hook.log.write("%.3f %s\n" % (time.time(), fmt % args))
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n)
+                status = hook.receive(self.path, self.headers, body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        return Handler
+
+    def receive(self, path, headers, body):
+        problems = []
+        want = "sha256=" + hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        sig = headers.get("X-Framehive-Signature") or ""
+        if not hmac.compare_digest(sig.encode(), want.encode()):
+            problems.append("bad signature %r (expected %s) on %r" % (sig, want, body[:200]))
+        if path != "/hook":
+            problems.append("POST to %s, not /hook" % path)
+        ctype = headers.get("Content-Type") or ""
+        if not ctype.startswith("application/json"):
+            problems.append("Content-Type %r" % ctype)
+        try:
+            event = json.loads(body)
+        except ValueError:
+            event = {}
+            problems.append("body not JSON: %r" % body[:200])
+        if event.get("id") != headers.get("X-Framehive-Event-Id"):
+            problems.append("X-Framehive-Event-Id %r, body id %r" % (
+                headers.get("X-Framehive-Event-Id"), event.get("id")))
+        if event.get("type") != headers.get("X-Framehive-Event-Type"):
+            problems.append("X-Framehive-Event-Type %r, body type %r" % (
+                headers.get("X-Framehive-Event-Type"), event.get("type")))
+        with self.lock:
+            status = 400 if problems else (200 if self.mode == "up" else 503)
+            self.problems += problems
+            self.posts.append({"t": time.time(), "id": event.get("id"),
+                               "type": event.get("type"), "status": status, "body": event})
+        self.log.write("%.3f POST %s %s -> %d%s\n" % (time.time(), event.get("type"),
+                                                       event.get("id"), status,
+                                                       " PROBLEM" if problems else ""))
+        return status
+
+    def open(self):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), self.handler())
+        server.daemon_threads = True
+        self.server = server
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+        self.log.write("%.3f listening on %d\n" % (time.time(), self.port))
+
+    def close(self):
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(10)
+            self.server = None
+            self.log.write("%.3f closed the listening socket\n" % time.time())
+
+    def set_mode(self, mode):
+        with self.lock:
+            self.mode = mode
+        self.log.write("%.3f mode %s\n" % (time.time(), mode))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.posts), list(self.problems)
+
+    def url(self):
+        return "http://127.0.0.1:%d/hook" % self.port
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks of one event
+
+def check_event(e, where, api=False):
+    """The fields of docs/events.md for e's type (AssertionError naming where and what)."""
+    def fail(what):
+        raise AssertionError("%s: %s in %s" % (where, what, json.dumps(e)[:600]))
+    for k in ("id", "type", "time", "port", "stream", "rules"):
+        if k not in e:
+            fail("no %r" % k)
+    if not isinstance(e["id"], str) or not e["id"]:
+        fail("id is not a non-empty string")
+    if e["type"] not in OBJECT_TYPES | OTHER_TYPES:
+        fail("unknown type %r" % e["type"])
+    if not isinstance(e["time"], (int, float)) or abs(e["time"] - time.time()) > 3600:
+        fail("time %r is not a recent Unix time" % e["time"])
+    if not isinstance(e["port"], int) or not 0 <= e["port"] <= 65535:
+        fail("port %r" % e["port"])
+    if not isinstance(e["rules"], list) or not all(isinstance(r, str) for r in e["rules"]):
+        fail("rules is not a list of names")
+    if api and (not isinstance(e.get("seq"), int) or e["seq"] <= 0):
+        fail("an API item without a positive seq")
+    if e["type"] in OBJECT_TYPES:
+        if not isinstance(e.get("track_id"), int) or e["track_id"] <= 0:
+            fail("an object event without a positive track_id")
+        if not isinstance(e.get("label"), str) or not e["label"]:
+            fail("no label")
+        if not isinstance(e.get("confidence"), (int, float)) or not 0 <= e["confidence"] <= 1:
+            fail("confidence not in 0..1")
+        box = e.get("box")
+        if not isinstance(box, dict) or set(box) != {"x", "y", "w", "h"} or \
+                box["w"] <= 0 or box["h"] <= 0:
+            fail("box is not {x, y, w, h} with w, h > 0")
+        if not isinstance(e.get("start"), (int, float)) or e["start"] > e["time"] + 0.001:
+            fail("start is not a time at or before the event's")
+        if "end" not in e:
+            fail("no end")
+        if e["type"] == "object.end" and e["end"] < e["start"]:
+            fail("object.end with end before start")
+        if not isinstance(e.get("snapshot_task_id"), str) or not e["snapshot_task_id"]:
+            fail("no snapshot_task_id")
+        if e["type"] in ("object.zone_enter", "object.zone_leave") and not e.get("zone"):
+            fail("a zone event without its zone")
+    elif not isinstance(e.get("detail"), str):
+        fail("a %s event without a detail string" % e["type"])
+
+
+SPEC = None
+
+
+def check_schema(e, where):
+    """e against the Event schema of docs/http-api.openapi.yaml (objects closed: an undocumented
+    member fails), with the validator of tests/api/test_http_api.py."""
+    global SPEC
+    if SPEC is None:
+        from test_http_api import Spec  # tests/api, on sys.path
+        SPEC = Spec(os.path.join(SRC, "docs", "http-api.openapi.yaml"))
+    SPEC.check(e, SPEC.schema("Event"), where)
+
+
+def mqtt_topic_of(e):
+    return "framehive/%d/events" % e["port"] if e["port"] else "framehive/events"
+
+
+# ---------------------------------------------------------------------------------------------
+# The scenario
+
+class EventsEndToEnd(unittest.TestCase):
+    """One pipeline, the steps in order (test_1 ... test_7); a step is skipped when an earlier
+    one failed."""
+
+    done = set()
+    numbers = {}  # for the summary
+
+    @classmethod
+    def setUpClass(cls):
+        s = scratch()
+        cls.s = s
+        cls.procs = s.procs
+        cls.current = {}  # name -> Popen of the processes that should be running now
+        try:
+            cls.start_all()
+        except BaseException:
+            cls.procs.stop_all()
+            print("logs in %s" % s.artifacts, file=sys.stderr)
+            raise
+
+    @classmethod
+    def start_all(cls):
+        s = cls.s
+        for exe in (MOSQUITTO, MOSQUITTO_SUB, MOSQUITTO_PUB, fhtest.VTEST):
+            if not os.path.exists(exe):
+                raise AssertionError("%s is missing (scripts/install-deps.sh installs it)" % exe)
+        cls.secret = secrets.token_hex(16)
+        cls.secret_file = os.path.join(s.tmp, "secret")
+        fhtest.write_secret(cls.secret_file, cls.secret)
+        cls.hook_secret = secrets.token_hex(20)
+        fhtest.write_secret(os.path.join(s.tmp, "hook.secret"), cls.hook_secret)
+
+        cls.mqtt = Mqtt(cls.procs, s.tmp, s.artifacts)
+        cls.current.update({"mosquitto": cls.mqtt.broker, "mosquitto_sub": cls.mqtt.sub})
+        cls.hook = Webhook(cls.hook_secret, os.path.join(s.artifacts, "webhook.log"))
+        cls.cam = free_port(socket.SOCK_DGRAM)
+        cls.mport = free_port()
+        cls.url = "http://127.0.0.1:%d/RPC2" % cls.mport
+        cls.http = fhtest.Http(cls.mport, cls.secret)
+        cls.config = os.path.join(s.tmp, "events.json")
+        cls.write_config(cls.config_doc())
+        cls.db = os.path.join(s.tmp, "master.db")
+        cls.masters = 0
+        cls.t_start = time.time()
+        cls.start_master()
+        for w in ("a", "b"):
+            cls.start_worker(w)
+        cls.spawn("receiver", [BIN + "/framehive-receiver", "--bind", "127.0.0.1", "--ports",
+                               str(cls.cam), "--master", cls.url, "--auth-file", cls.secret_file,
+                               "--stats-interval", "0", "--report-interval", "1"])
+        wait_until(lambda: cls.workers_alive() >= 2, 30, "both hog workers registered")
+        cls.senders = 0
+        cls.start_sender()
+
+    # -- processes ------------------------------------------------------------------------
+
+    @classmethod
+    def spawn(cls, name, args):
+        p = cls.procs.start(name, args)
+        cls.current[name.split("#")[0]] = p
+        log("started %s (pid %d)" % (name, p.pid))
+        return p
+
+    @classmethod
+    def alive(cls):
+        for name, p in cls.current.items():
+            if p.poll() is not None:
+                raise AssertionError("%s (pid %d) exited with status %s; its log ends:\n%s" % (
+                    name, p.pid, p.returncode, cls.procs.tail(cls.logname(p))))
+
+    @classmethod
+    def logname(cls, proc):
+        return next(n for n, p in cls.procs.procs if p is proc)
+
+    @classmethod
+    def config_doc(cls, extra_rules=(), extra=None):
+        """The minimal config of docs/events.md (ports and URLs of this run) and the rule
+        "health", with extra rules and top-level keys."""
+        doc = {"mqtt": {"host": "127.0.0.1", "port": cls.mqtt.port},
+               "zones": {str(cls.cam): [{"name": "path",
+                                         "polygon": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]}]},
+               "rules": [{"name": "people", "ports": [cls.cam], "labels": ["person"],
+                          "min_confidence": 0.5,
+                          "webhooks": [{"url": cls.hook.url(), "secret_file": "hook.secret"}],
+                          "mqtt": True},
+                         {"name": "health", "types": ["camera.*", "worker.*", "detector.*"],
+                          "webhooks": [{"url": cls.hook.url(), "secret_file": "hook.secret"}],
+                          "mqtt": True}] + list(extra_rules),
+               # retries within the test's time: 0.2 s, 0.4 s, ... at most 2 s apart
+               "delivery": {"backoff_initial": 0.2, "backoff_max": 2}}
+        doc.update(extra or {})
+        return doc
+
+    @classmethod
+    def write_config(cls, doc_or_text):
+        text = doc_or_text if isinstance(doc_or_text, str) else json.dumps(doc_or_text, indent=1)
+        tmp = cls.config + ".new"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, cls.config)  # the master never reads half a file
+
+    @classmethod
+    def start_master(cls):
+        cls.masters += 1
+        p = cls.spawn("master#%d" % cls.masters if cls.masters > 1 else "master", [
+            BIN + "/framehive-master", "--port", str(cls.mport), "--db", cls.db,
+            "--auth-file", cls.secret_file, "--events-config", cls.config,
+            "--stall-after", "3", "--heartbeat-interval", "1", "--detector", "%d=hog" % cls.cam,
+            "--stats-interval", "5"])
+        cls.master = p
+
+        def up():
+            if p.poll() is not None:
+                raise AssertionError("the master exited (%s):\n%s" % (
+                    p.returncode, cls.procs.tail(cls.logname(p))))
+            return cls.http.get("/api/v1/status").status == 200
+        wait_until(up, 30, "the master answering /api/v1/status")
+        return p
+
+    @classmethod
+    def start_worker(cls, w, generation=1):
+        name = "worker-%s" % w + ("#%d" % generation if generation > 1 else "")
+        return cls.spawn(name, [BIN + "/framehive-worker", "--master", cls.url, "--detector",
+                                "hog", "--id", "e2e-hog-" + w, "--auth-file", cls.secret_file])
+
+    @classmethod
+    def start_sender(cls):
+        cls.senders += 1
+        # 5 fps of 768x576 frames: hog takes about 0.1 s a frame on one core, so the two
+        # workers keep up on a loaded 2-core machine; people move a few pixels a frame.
+        cls.sender = cls.spawn("sender#%d" % cls.senders if cls.senders > 1 else "sender", [
+            BIN + "/framehive-sender", "--source", fhtest.VTEST, "--receiver", "127.0.0.1",
+            "--port", str(cls.cam), "--stream", "plaza", "--fps", "5", "--loop",
+            "--stats-interval", "0"])
+
+    @classmethod
+    def workers_alive(cls):
+        return sum(1 for w in cls.http.get_json("/api/v1/workers")["workers"] if w["alive"])
+
+    # -- the master's store -----------------------------------------------------------------
+
+    def events(self, **query):
+        """Every stored event matching query, oldest first, through all pages (limit 1000,
+        after=)."""
+        out = []
+        after = 0
+        while True:
+            q = dict(query, after=after, limit=1000, order="asc")
+            j = self.http.get_json("/api/v1/events?" + urllib.parse.urlencode(q))
+            page = j["events"]
+            if not page:
+                return out
+            for e in page:
+                check_event(e, "GET /api/v1/events", api=True)
+                check_schema(e, "GET /api/v1/events: %s" % e["id"])
+            seqs = [e["seq"] for e in page]
+            self.assertEqual(seqs, sorted(set(seqs)), "order=asc: seq increasing")
+            self.assertGreater(seqs[0], after, "after=%d returned seq %d" % (after, seqs[0]))
+            self.assertEqual(j["after"], seqs[-1], "the page's after is its last seq")
+            out += page
+            after = j["after"]
+
+    def last_seq(self):
+        page = self.http.get_json("/api/v1/events?order=desc&limit=1")["events"]
+        return page[0]["seq"] if page else 0
+
+    def wait_event(self, what, timeout, pred, **query):
+        """The first stored event matching query and pred (polled)."""
+        def find():
+            self.alive()
+            return next((e for e in self.events(**query) if pred(e)), None)
+        e = wait_until(find, timeout, what, step=0.5)
+        log("%s: %s seq %d %s" % (what, e["type"], e["seq"], e.get("detail") or
+                                  "track %s" % e.get("track_id")))
+        return e
+
+    def posts(self):
+        """What the webhook received so far; AssertionError as soon as one request was wrong
+        (a bad signature, headers that do not match the body)."""
+        posts, problems = self.hook.snapshot()
+        if problems:
+            raise AssertionError("the webhook got %d bad request(s): %s" % (
+                len(problems), "; ".join(problems[:3])))
+        return posts
+
+    # -- step bookkeeping -----------------------------------------------------------------------
+
+    def setUp(self):
+        me = self._testMethodName
+        earlier = [n for n in sorted(dir(self)) if n.startswith("test_") and n < me]
+        missing = [n for n in earlier if n not in EventsEndToEnd.done]
+        if missing:
+            self.skipTest("an earlier step failed: %s" % ", ".join(missing))
+        self.alive()
+
+    def passed(self):
+        EventsEndToEnd.done.add(self._testMethodName)
+
+    # -- the steps --------------------------------------------------------------------------
+
+    def test_1_object_events(self):
+        """Person tracks of the camera port reach the store, the webhook and MQTT."""
+        e = self.wait_event("a person's object.start on port %d" % self.cam, 60,
+                            lambda e: e["label"] == "person" and "people" in e["rules"],
+                            port=self.cam, type="object.start")
+        self.assertEqual(e["stream"], "plaza")
+        wait_until(lambda: any(p["id"] == e["id"] and p["status"] == 200
+                               for p in self.posts()), 30,
+                   "object.start %s at the webhook" % e["id"], step=0.2)
+        wait_until(lambda: any(m[2]["id"] == e["id"] for m in self.mqtt.events()), 30,
+                   "object.start %s on MQTT" % e["id"], step=0.2)
+        online = [m for m in self.mqtt.messages() if m[2] == "framehive/available"]
+        self.assertTrue(online and online[-1][3] == b"online",
+                        "framehive/available says online: %s" % online)
+        self.passed()
+
+    def test_2_webhook_down_master_killed(self):
+        """503s, then kill -9 with undelivered events, the will, a closed socket while the
+        master restarts on the same database; everything is delivered later (step 5)."""
+        cls = type(self)
+        self.hook.set_mode("503")
+        t_down = time.monotonic()
+        posts_before = len(self.hook.snapshot()[0])
+
+        def undelivered():
+            """People events refused by the webhook (503) and not delivered since, once the
+            webhook has been down for 5 s."""
+            self.alive()
+            posts = self.hook.snapshot()[0]
+            ok = {p["id"] for p in posts if p["status"] == 200}
+            refused = {p["id"] for p in posts[posts_before:] if p["status"] == 503}
+            ids = [e["id"] for e in self.events() if "people" in e["rules"]
+                   and e["id"] in refused and e["id"] not in ok]
+            return time.monotonic() - t_down >= 5 and ids
+        undelivered = wait_until(undelivered, 60, "a people event refused (503) by the webhook",
+                                 step=0.3)
+        n503 = sum(1 for p in self.hook.snapshot()[0][posts_before:] if p["status"] == 503)
+        seq_before = self.last_seq()
+        mqtt_mark = len(self.mqtt.messages())
+        log("webhook down for %.1f s, %d refused; killing the master (pid %d) with %d "
+            "undelivered people events, last seq %d" % (time.monotonic() - t_down, n503,
+                                                        self.master.pid, len(undelivered),
+                                                        seq_before))
+        cls.numbers["undelivered_at_kill"] = len(undelivered)
+        cls.seq_at_kill = seq_before
+        self.master.kill()
+        self.master.wait()
+        del cls.current["master"]
+
+        def will():
+            return [m for m in self.mqtt.messages()[mqtt_mark:]
+                    if m[2] == "framehive/available" and m[3] == b"offline"]
+        wait_until(will, 30, "the broker to publish the master's will (framehive/available "
+                   "offline)", step=0.2)
+        log("the broker published framehive/available offline (the will)")
+
+        self.hook.close()
+        t_closed = time.monotonic()
+        cls.start_master()
+        log("the master restarted (pid %d) on the same database" % self.master.pid)
+        wait_until(lambda: [m for m in self.mqtt.messages()[mqtt_mark:]
+                            if m[2] == "framehive/available" and m[3] == b"online"], 30,
+                   "framehive/available online again", step=0.2)
+        self.assertGreaterEqual(self.last_seq(), seq_before, "the store kept its events")
+        t_restart = time.time()
+        wait_until(lambda: self.workers_alive() >= 2, 30, "both workers back with the new master")
+
+        def new_results():
+            self.alive()
+            rs = self.http.get_json("/api/v1/ports/%d/results?limit=5" % self.cam)["results"]
+            return [r for r in rs if r["completed_at"] > t_restart]
+        wait_until(new_results, 45, "results from the receiver and workers after the restart",
+                   step=0.5)
+        # Downtime on purpose: the socket stays closed (connections refused) for at least 5 s.
+        time.sleep(max(0.0, 5 - (time.monotonic() - t_closed)))
+        self.hook.set_mode("up")
+        self.hook.open()
+        cls.numbers["webhook_down_s"] = round(time.monotonic() - t_down, 1)
+        log("webhook up again after %.1f s down (503, then closed)" % cls.numbers[
+            "webhook_down_s"])
+        self.passed()
+
+    def test_3_camera_and_worker_health(self):
+        """The sender stops and a worker dies: camera.stalled, worker.dead; both come back:
+        camera.recovered, worker.back."""
+        cls = type(self)
+        mark = self.last_seq()
+        self.sender.send_signal(signal.SIGTERM)
+        self.sender.wait(15)
+        del cls.current["sender"]
+        victim = cls.current.pop("worker-b")
+        victim.kill()
+        victim.wait()
+        log("stopped the sender, killed worker-b (pid %d)" % victim.pid)
+        stalled = self.wait_event("camera.stalled of port %d" % self.cam, 30,
+                                  lambda e: e["seq"] > mark, port=self.cam, type="camera.stalled")
+        self.assertIn("health", stalled["rules"])
+        dead = self.wait_event("worker.dead of e2e-hog-b", 30,
+                               lambda e: e["seq"] > mark and "e2e-hog-b" in e["detail"],
+                               type="worker.dead")
+        self.assertEqual(dead["port"], 0, "a worker event belongs to no camera")
+        self.assertIn("health", dead["rules"])
+        cls.start_sender()
+        cls.start_worker("b", 2)
+        recovered = self.wait_event("camera.recovered of port %d" % self.cam, 30,
+                                    lambda e: e["seq"] > stalled["seq"], port=self.cam,
+                                    type="camera.recovered")
+        back = self.wait_event("worker.back of e2e-hog-b", 30,
+                               lambda e: e["seq"] > dead["seq"] and "e2e-hog-b" in e["detail"],
+                               type="worker.back")
+        self.assertIn("health", recovered["rules"])
+        self.assertIn("health", back["rules"])
+        cls.numbers["health"] = {"stalled": stalled["id"], "recovered": recovered["id"]}
+        self.passed()
+
+    def test_4_sighup_reload(self):
+        """SIGHUP reloads a changed config; a broken one leaves the master on the old one."""
+        cls = type(self)
+        late = {"name": "late", "ports": [self.cam], "labels": ["person"],
+                "types": ["object.start"], "min_confidence": 0.5, "min_duration": 0.5,
+                "cooldown": 0, "ignore_stationary": True, "mqtt": True}
+        cls.write_config(cls.config_doc([late], {"camera": {"loss_threshold": 0.5,
+                                                            "loss_window": 30}}))
+        logname = self.logname(self.master)
+        logpath = os.path.join(self.s.artifacts, logname + ".log")
+        mark_log = os.path.getsize(logpath)
+        mark = self.last_seq()
+        self.master.send_signal(signal.SIGHUP)
+
+        def log_since(mark_bytes):
+            with open(logpath, errors="replace") as f:
+                f.seek(mark_bytes)
+                return f.read()
+        wait_until(lambda: self.alive() or re.search(r"reloaded " + re.escape(self.config),
+                                                     log_since(mark_log)), 15,
+                   "the master's log to say it reloaded %s" % self.config, step=0.2)
+        self.wait_event("an object.start of the rule added by SIGHUP (late)", 90,
+                        lambda e: e["seq"] > mark and "late" in e["rules"], port=self.cam,
+                        type="object.start")
+
+        # A broken file: an error naming the file and line, the master goes on as before.
+        broken = json.dumps(cls.config_doc([late]), indent=1).replace('"min_duration"',
+                                                                     '"min_durationn"', 1)
+        bad_line = next(i + 1 for i, line in enumerate(broken.splitlines())
+                        if "min_durationn" in line)
+        cls.write_config(broken)
+        mark_log = os.path.getsize(logpath)
+        mark = self.last_seq()
+        self.master.send_signal(signal.SIGHUP)
+        found = wait_until(lambda: self.alive() or re.search(
+            re.escape(self.config) + r":(\d+): .*", log_since(mark_log)), 15,
+            "the master's log to name the broken %s and a line" % self.config, step=0.2)
+        text = found.group(0)
+        self.assertEqual(int(found.group(1)), bad_line, "the line of the error: %s" % text)
+        self.assertIn("min_durationn", text, "the error names the unknown key")
+        log("broken config on SIGHUP: %s" % text.strip())
+        self.wait_event("an object.start of rule late after the broken SIGHUP", 90,
+                        lambda e: e["seq"] > mark and "late" in e["rules"], port=self.cam,
+                        type="object.start")
+        self.alive()
+        self.passed()
+
+    def test_5_delivered_at_least_once(self):
+        """Every stored event of the rules people and health reached the webhook and MQTT."""
+        cls = type(self)
+
+        def missing():
+            self.alive()
+            stored = [e for e in self.events() if set(e["rules"]) & set(DELIVERED_RULES)]
+            posts = self.posts()
+            hooked = {p["id"] for p in posts if p["status"] == 200}
+            mq = {m[2]["id"] for m in self.mqtt.events()}
+            gaps = {"webhook": [e["id"] for e in stored if e["id"] not in hooked],
+                    "mqtt": [e["id"] for e in stored if e["id"] not in mq]}
+            cls.missing_last = gaps
+            return None if gaps["webhook"] or gaps["mqtt"] else stored
+        try:
+            stored = wait_until(missing, 60, "every people/health event at the webhook and on "
+                                "MQTT", step=1)
+        except AssertionError:
+            gaps = cls.missing_last
+            raise AssertionError("not delivered after 60 s: %d to the webhook (%s), %d on MQTT "
+                                 "(%s)" % (len(gaps["webhook"]), gaps["webhook"][:10],
+                                           len(gaps["mqtt"]), gaps["mqtt"][:10]))
+        posts, problems = self.hook.snapshot()
+        self.assertEqual(problems, [], "every webhook request is signed and well-formed")
+        mqtt_events = self.mqtt.events()
+        by_id = {e["id"]: e for e in self.events()}  # after what arrived: a superset
+        # What arrived is what was stored.
+        for p in posts:
+            e = by_id.get(p["id"])
+            self.assertIsNotNone(e, "the webhook got %s, which is not stored" % p["id"])
+            check_event(p["body"], "webhook body")
+            check_schema(p["body"], "webhook body %s" % p["id"])
+            for k in ("type", "port", "track_id", "label", "zone"):
+                self.assertEqual(p["body"].get(k), e.get(k), "webhook %s: %s" % (p["id"], k))
+        for topic, qos, m in mqtt_events:
+            e = by_id.get(m["id"])
+            self.assertIsNotNone(e, "MQTT brought %s, which is not stored" % m["id"])
+            check_event(m, "MQTT " + topic)
+            check_schema(m, "MQTT %s %s" % (topic, m["id"]))
+            self.assertEqual(topic, mqtt_topic_of(e), "the topic of %s %s" % (e["type"], e["id"]))
+            self.assertEqual(qos, 1, "events are published with QoS 1")
+            self.assertEqual(m["type"], e["type"])
+        # What the rules select.
+        for e in stored:
+            if "people" in e["rules"]:
+                self.assertTrue(e["type"] in OBJECT_TYPES and e["label"] == "person"
+                                and e["port"] == self.cam and e["confidence"] >= 0.5,
+                                "a people event that is not a person's object event of port "
+                                "%d: %s" % (self.cam, e))
+            if "health" in e["rules"]:
+                self.assertTrue(e["type"].split(".")[0] in ("camera", "worker", "detector"),
+                                "a health event of type %s" % e["type"])
+        types = {}
+        for e in by_id.values():
+            types[e["type"]] = types.get(e["type"], 0) + 1
+        ok_posts = [p["id"] for p in posts if p["status"] == 200]
+        mq_ids = [m["id"] for _, _, m in mqtt_events]
+        cls.numbers.update({
+            "events": len(by_id), "events_by_type": types, "delivered_events": len(stored),
+            "webhook_posts": len(posts), "webhook_2xx": len(ok_posts),
+            "webhook_refused": sum(1 for p in posts if p["status"] == 503),
+            "webhook_duplicates": len(ok_posts) - len(set(ok_posts)),
+            "mqtt_messages": len(mq_ids), "mqtt_duplicates": len(mq_ids) - len(set(mq_ids))})
+        zone = [e for e in by_id.values() if e["type"] == "object.zone_enter"]
+        self.assertTrue(any(e["zone"] == "path" for e in zone), "a zone_enter of zone path")
+
+        # The story of each track: object.start first, a zone left only after it was entered,
+        # nothing after object.end, whose end is its last sighting; every track open when the
+        # master was killed ended when it started again.
+        first = {}
+        last_seen = {}
+        ended_by = {}
+        inside = set()
+        for e in sorted(by_id.values(), key=lambda e: e["seq"]):
+            if e["type"] not in OBJECT_TYPES:
+                continue
+            t = e["track_id"]
+            if e["type"] == "object.start":
+                self.assertNotIn(t, first, "a second object.start of track %d" % t)
+                first[t] = e
+            else:
+                self.assertIn(t, first, "%s of track %d before its object.start" % (e["type"], t))
+            self.assertNotIn(t, ended_by, "%s of track %d after its object.end %s" % (
+                e["type"], t, ended_by.get(t)))
+            if e["type"] == "object.end":
+                self.assertGreaterEqual(e["end"], last_seen[t] - 0.001,
+                                        "object.end of track %d: end %.3f before a sighting at "
+                                        "%.3f (%s)" % (t, e["end"], last_seen[t], e))
+                ended_by[t] = e["id"]
+            last_seen[t] = max(last_seen.get(t, 0), e["time"])
+            if e["type"] == "object.zone_enter":
+                inside.add((t, e["zone"]))
+            if e["type"] == "object.zone_leave":
+                self.assertIn((t, e["zone"]), inside, "zone_leave %s without its zone_enter" % e)
+                inside.discard((t, e["zone"]))
+        ended = {e["track_id"] for e in by_id.values() if e["type"] == "object.end"}
+        before_kill = {t for t, e in first.items() if e["seq"] <= cls.seq_at_kill}
+        self.assertTrue(before_kill, "tracks started before the kill -9")
+        self.assertEqual(before_kill - ended, set(),
+                         "tracks of the killed master without object.end")
+        self.passed()
+
+    def test_6_tracks_api_cli(self):
+        """Tracks vs detections, results' track_id, snapshots, summary, paging, ctl, XML-RPC."""
+        cls = type(self)
+        stored = self.events()
+        starts = [e for e in stored if e["type"] == "object.start" and e["port"] == self.cam
+                  and e["label"] == "person"]
+        tracks = {e["track_id"] for e in starts}
+        self.assertEqual(len(tracks), len(starts), "one object.start per track")
+        since = int(cls.t_start) - 1
+        summary = self.http.get_json("/api/v1/ports/%d/summary?interval=10&since=%d" % (
+            self.cam, since))
+        detections = sum(b["labels"].get("person", 0) for b in summary["buckets"])
+        frames = sum(b["frames"] for b in summary["buckets"])
+        self.assertTrue(all("tracks" in b for b in summary["buckets"]), "buckets have tracks")
+        bucket_tracks = max((b["tracks"].get("person", 0) for b in summary["buckets"]),
+                            default=0)
+        cls.numbers.update({"tracks": len(tracks), "detections": detections, "frames": frames,
+                            "max_tracks_per_10s": bucket_tracks})
+        log("person tracks %d, person detections %d in %d frames" % (len(tracks), detections,
+                                                                       frames))
+        self.assertGreaterEqual(len(tracks), 2, "vtest.avi shows a dozen people")
+        self.assertLessEqual(len(tracks) * 5, detections, "tracks follow people over frames")
+        self.assertGreater(bucket_tracks, 0, "summary buckets count tracks")
+
+        # Results carry track ids, of tracks the store knows.
+        def tracked_results():
+            rs = self.http.get_json("/api/v1/ports/%d/results?limit=100" % self.cam)["results"]
+            ids = {d["track_id"] for r in rs for d in r["detections"] if d.get("track_id")}
+            known = {e["track_id"] for e in self.events(port=self.cam, type="object.start")}
+            return ids and ids <= known and ids
+        wait_until(tracked_results, 20, "results with track_id, each of a stored track")
+
+        # Snapshots: the first, a middle and the last object event (before and after the
+        # master's restart).
+        objects = [e for e in stored if e["type"] in OBJECT_TYPES]
+        self.assertEqual([e["id"] for e in objects if not e["snapshot_kept"]], [],
+                         "object events whose snapshot is not kept (retention: 7 days)")
+        for e in (objects[0], objects[len(objects) // 2], objects[-1]):
+            r = self.http.get("/api/v1/tasks/%s/frame.jpg" % urllib.parse.quote(
+                e["snapshot_task_id"]))
+            self.assertEqual(r.status, 200, "snapshot of %s %s (task %s): %r" % (
+                e["type"], e["id"], e["snapshot_task_id"], r))
+            self.assertEqual(r.body[:2], b"\xff\xd8", "a JPEG")
+
+        # The API's query parameters.
+        # (Events keep coming: compare with the store up to the newest one the page saw.)
+        newest = self.http.get_json("/api/v1/events?order=desc&limit=5")["events"]
+        upto = [e["id"] for e in self.events() if e["seq"] <= newest[0]["seq"]]
+        self.assertEqual([e["id"] for e in newest], upto[::-1][:5],
+                         "order=desc&limit=5: the newest five, newest first")
+        mid = stored[len(stored) // 2]["time"]
+        recent = self.events(since="%.6f" % mid)
+        self.assertTrue(recent and all(e["time"] >= mid for e in recent), "since=")
+        stalls = self.events(port=self.cam, type="camera.stalled")
+        self.assertTrue(stalls and all(e["type"] == "camera.stalled" for e in stalls), "type=")
+        r = self.http.get("/api/v1/events?limit=1001")
+        self.assertEqual(r.status, 400, "limit above 1000: %r" % r)
+
+        # XML-RPC get_events(port, since, limit [, after]).
+        rpc = self.http.rpc()
+        items = rpc.get_events(self.cam, float(int(cls.t_start) - 1), 1000, 0)
+        self.assertIsInstance(items, list, "get_events returns array<Event>")
+        want = [e["id"] for e in stored if e["port"] == self.cam][:1000]
+        self.assertEqual([e["id"] for e in items][:len(want)], want,
+                         "get_events(port, since, 1000, 0): oldest first, from the first")
+        self.assertTrue(all(e["port"] == self.cam for e in items), "get_events: the port's")
+        after = stored[len(stored) // 2]["seq"]
+        self.assertEqual([e["id"] for e in rpc.get_events(-1, 0.0, 3, after)],
+                         [e["id"] for e in stored if e["seq"] > after][:3],
+                         "get_events(-1, 0, 3, after)")
+        rpc("close")()
+
+        # framehive-ctl events and summary.
+        ctl = [BIN + "/framehive-ctl", "--master", self.url, "--auth-file", self.secret_file]
+        out = open(os.path.join(self.s.artifacts, "framehive-ctl.txt"), "w")
+        self.addCleanup(out.close)
+
+        def run_ctl(*args):
+            r = subprocess.run(ctl + list(args), capture_output=True, text=True, timeout=30)
+            out.write("$ framehive-ctl %s\n%s%s(exit %d)\n\n" % (" ".join(args), r.stdout,
+                                                                r.stderr, r.returncode))
+            return r
+        r = run_ctl("events", "--port", str(self.cam), "--limit", "5")
+        self.assertEqual(r.returncode, 0, "framehive-ctl events: %s" % r.stderr)
+        lines = [ln for ln in r.stdout.splitlines()
+                 if re.search(r"\b(object|camera)\.[a-z_]+\b", ln)]
+        self.assertEqual(len(lines), 5, "framehive-ctl events --limit 5 (the port has %d "
+                         "events) printed:\n%s" % (len(stored), r.stdout))
+        r = run_ctl("events", "--json", "--type", "camera.*", "--since", "1h")
+        self.assertEqual(r.returncode, 0, "framehive-ctl events --json: %s" % r.stderr)
+        printed = [json.loads(ln) for ln in r.stdout.splitlines() if ln.strip()]
+        self.assertTrue(printed and all(e["type"].startswith("camera.") for e in printed),
+                        "--type camera.*: %s" % r.stdout[:500])
+        self.assertLessEqual(set(cls.numbers["health"].values()), {e["id"] for e in printed},
+                             "the stalled and recovered events in framehive-ctl's output")
+        r = run_ctl("summary", "--port", str(self.cam), "--since", "10m")
+        self.assertEqual(r.returncode, 0, "framehive-ctl summary: %s" % r.stderr)
+        self.assertRegex(r.stdout, r"\(\d+ objects?\)", "framehive-ctl summary shows objects")
+        self.passed()
+
+    def test_7_retained_topics(self):
+        """A new subscriber gets the retained counts and availability."""
+        topics = ["framehive/%d/person" % self.cam, "framehive/available"]
+        got = self.mqtt.retained(topics)
+        self.assertEqual(set(got), set(topics), "retained topics: %s" % got)
+        self.assertRegex(got[topics[0]].decode(), r"^\d+$", "a decimal count")
+        self.assertEqual(got["framehive/available"], b"online")
+        counts = [m for m in self.mqtt.messages() if m[2] == topics[0]]
+        self.assertTrue(counts, "count updates on %s" % topics[0])
+        type(self).numbers["count_updates"] = len(counts)
+        self.passed()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.procs.stop_all()  # newest first: the master before the broker and subscriber
+        if hasattr(cls, "hook"):
+            cls.hook.close()
+        bad = [(name, p.returncode) for name, p in cls.procs.procs
+               if p in cls.current.values() and p.returncode != 0]
+        cls.write_summary()
+        if bad:
+            raise AssertionError("not a clean stop (SIGTERM, exit 0): %s" % bad)
+        if cls.done:
+            available = [m[3] for m in cls.mqtt.messages() if m[2] == "framehive/available"]
+            if available[-1:] != [b"offline"]:
+                raise AssertionError("the master stopped cleanly, but framehive/available "
+                                     "ended %s, not offline" % available[-3:])
+
+    @classmethod
+    def write_summary(cls):
+        n = cls.numbers
+        with open(os.path.join(cls.s.artifacts, "summary.json"), "w") as f:
+            json.dump(n, f, indent=1)
+        if "events" not in n:
+            print("artifacts: %s" % cls.s.artifacts, flush=True)
+            return
+        rows = sorted(n["events_by_type"].items())
+        print("\n%-24s %6s" % ("events by type", "count"))
+        for t, c in rows:
+            print("  %-22s %6d" % (t, c))
+        print("  %-22s %6d" % ("total", n["events"]))
+        print("deliveries (rules people, health: %d events)" % n["delivered_events"])
+        print("  webhook: %d POSTs, %d answered 2xx, %d refused (503), %d duplicates" % (
+            n["webhook_posts"], n["webhook_2xx"], n["webhook_refused"],
+            n["webhook_duplicates"]))
+        print("  mqtt:    %d messages, %d duplicates" % (n["mqtt_messages"],
+                                                         n["mqtt_duplicates"]))
+        print("  undelivered people events at the kill -9: %s" % n.get("undelivered_at_kill"))
+        if "tracks" in n:
+            print("tracks vs detections: %d person tracks, %d person detections in %d frames"
+                  % (n["tracks"], n["detections"], n["frames"]))
+        print("artifacts: %s" % cls.s.artifacts, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+
+class ConfigErrors(unittest.TestCase):
+    def test_unknown_key_on_line_3(self):
+        """A master given a config with a typo on line 3 exits non-zero naming file and line."""
+        s = scratch()
+        path = os.path.join(s.tmp, "broken.json")
+        with open(path, "w") as f:
+            f.write('{\n'
+                    '  "mqtt": {"host": "127.0.0.1", "port": 1883},\n'
+                    '  "zonez": {"5000": []},\n'
+                    '  "rules": []\n'
+                    '}\n')
+        try:
+            r = subprocess.run([BIN + "/framehive-master", "--port", str(free_port()),
+                                "--db", ":memory:", "--events-config", path],
+                               capture_output=True, text=True, timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("the master kept running with a broken --events-config")
+        with open(os.path.join(s.artifacts, "master-broken-config.log"), "w") as f:
+            f.write(r.stdout + r.stderr)
+        self.assertNotEqual(r.returncode, 0, "exit status with a broken config")
+        self.assertIn(path, r.stderr, "stderr names the file")
+        self.assertRegex(r.stderr, r"(%s:3\b|line 3\b)" % re.escape(path),
+                         "stderr names line 3")
+        self.assertIn("zonez", r.stderr, "stderr names the unknown key")
+
+
+if __name__ == "__main__":
+    sys.exit(fhtest.run_tests(sys.modules[__name__], "test_events"))
