@@ -271,9 +271,10 @@ void EventEngine::store(std::vector<EmittedEvent> events) {
 }
 
 void EventEngine::end_open_tracks() {
-  const double now = clock_.wall();
+  // Tracks of the last day with an object.start and no object.end (the newest 1,000 of each),
+  // and the newest 1,000 object events: the stories of the tracks open at the stop.
   EventQuery q;
-  q.since = now - 86400;
+  q.since = clock_.wall() - 86400;
   q.limit = 1000;
   q.newest_first = true;
   q.type = event_type::object_start;
@@ -282,19 +283,31 @@ void EventEngine::end_open_tracks() {
   q.type = event_type::object_end;
   std::set<std::int64_t> ended;
   for (const auto& e : store_->query(q)) ended.insert(e.track_id);
-  // The last known sighting of a track is its newest stored event (a zone change, stationary),
-  // not its object.start: the end must not precede events already delivered.
   q.type = "object.*";
-  std::map<std::int64_t, shared::api::Event> newest;
-  for (auto& e : store_->query(q)) newest.emplace(e.track_id, std::move(e));  // newest first
+  std::map<std::int64_t, std::vector<shared::api::Event>> story;  // each newest first
+  for (auto& e : store_->query(q)) story[e.track_id].push_back(std::move(e));
   std::vector<EmittedEvent> out;
   {
     std::lock_guard<std::mutex> lock(work_mutex_);
     for (const auto& s : starts) {
       if (ended.count(s.track_id)) continue;
-      const auto it = newest.find(s.track_id);
+      const auto& events = story[s.track_id];
+      // The zones it was last inside and the rules that had its events, oldest first.
+      std::vector<std::string> inside, rules = s.rules;
+      for (auto it = events.rbegin(); it != events.rend(); ++it) {
+        if (it->type == event_type::object_zone_enter) inside.push_back(it->zone);
+        if (it->type == event_type::object_zone_leave) {
+          inside.erase(std::remove(inside.begin(), inside.end(), it->zone), inside.end());
+        }
+        for (const auto& r : it->rules) {
+          if (std::find(rules.begin(), rules.end(), r) == rules.end()) rules.push_back(r);
+        }
+      }
+      rules_->restore_track(s.track_id, inside, rules);
+      // The last known sighting is its newest stored event, not its object.start: the end
+      // must not precede events already delivered.
       const shared::api::Event& last =
-          it != newest.end() && it->second.time >= s.time ? it->second : s;
+          !events.empty() && events.front().time >= s.time ? events.front() : s;
       TrackUpdate u;
       u.change = TrackChange::ended;
       u.time = last.time;
@@ -310,15 +323,15 @@ void EventEngine::end_open_tracks() {
       t.start = s.start;
       t.last_seen = last.time;
       t.confirmed = true;
-      for (auto& e : rules_->on_track(u)) {
-        if (e.event.type != event_type::object_end) continue;
+      for (auto& e : rules_->on_track(u)) {  // zone_leave for each zone it was in, then end
         e.event.detail = "track lost: the master stopped before it ended (end = last known)";
         out.push_back(std::move(e));
       }
     }
   }
   if (!out.empty()) {
-    log()->info("{} track(s) of the previous run ended (the master stopped mid-track)", out.size());
+    log()->info("{} event(s) end the tracks the previous run left open (it stopped mid-track)",
+                out.size());
   }
   store(std::move(out));
 }

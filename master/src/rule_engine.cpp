@@ -173,6 +173,20 @@ bool RuleEngine::deliver(const Rule& r, RuleTrack& rt, const shared::api::Event&
   return true;
 }
 
+void RuleEngine::restore_track(std::int64_t track_id, const std::vector<std::string>& inside,
+                               const std::vector<std::string>& delivered_rules) {
+  TrackUpdate u;
+  u.track.id = track_id;
+  bool created = false;
+  TrackState& st = state_of(u, &created);
+  st.inside = inside;
+  for (const auto& name : delivered_rules) {
+    RuleTrack& rt = st.rules[name];
+    rt.decided = true;
+    rt.aged = true;
+  }
+}
+
 std::vector<EmittedEvent> RuleEngine::on_track(const TrackUpdate& u) {
   const Track& t = u.track;
   const bool ended = u.change == TrackChange::ended;

@@ -126,6 +126,12 @@ class RuleEngine {
   void set_config(std::shared_ptr<const EventsConfig> config);
 
   /// The object.* events of one tracker change (zero or more) and late deliveries it released.
+  /// Seeds the state of a track a previous run of the master left open (from its stored
+  /// events): the zones it was last inside, and the rules that had delivered its events (their
+  /// cooldown and min_duration were decided). Its ended update then leaves those zones and is
+  /// delivered to those rules as if this run had seen the track.
+  void restore_track(std::int64_t track_id, const std::vector<std::string>& inside,
+                     const std::vector<std::string>& delivered_rules);
   std::vector<EmittedEvent> on_track(const TrackUpdate& u);
 
   /// A camera.*, detector.* or worker.* event made elsewhere, matched against the rules; its id

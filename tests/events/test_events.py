@@ -779,9 +779,10 @@ class EventsEndToEnd(unittest.TestCase):
         zone = [e for e in by_id.values() if e["type"] == "object.zone_enter"]
         self.assertTrue(any(e["zone"] == "path" for e in zone), "a zone_enter of zone path")
 
-        # The story of each track: object.start first, a zone left only after it was entered,
-        # nothing after object.end, whose end is its last sighting; every track open when the
-        # master was killed ended when it started again.
+        # The story of each track: object.start first, a zone left only after it was entered
+        # and before the end, nothing after object.end, whose end is its last sighting; every
+        # track open when the master was killed ended (and left its zones) when it started
+        # again.
         first = {}
         last_seen = {}
         ended_by = {}
@@ -808,6 +809,9 @@ class EventsEndToEnd(unittest.TestCase):
             if e["type"] == "object.zone_leave":
                 self.assertIn((t, e["zone"]), inside, "zone_leave %s without its zone_enter" % e)
                 inside.discard((t, e["zone"]))
+            if e["type"] == "object.end":  # it left every zone it was in before it ended
+                self.assertEqual({z for (u, z) in inside if u == t}, set(),
+                                 "track %d ended inside a zone it never left" % t)
         ended = {e["track_id"] for e in by_id.values() if e["type"] == "object.end"}
         before_kill = {t for t, e in first.items() if e["seq"] <= cls.seq_at_kill}
         self.assertTrue(before_kill, "tracks started before the kill -9")

@@ -302,6 +302,39 @@ BOOST_AUTO_TEST_CASE(cooldown_suppresses_further_starts_of_a_port_and_label_and_
              Types{"object.start"});
 }
 
+BOOST_AUTO_TEST_CASE(a_restored_track_of_a_previous_run_leaves_its_zones_and_ends) {
+  // The master restarted: track 7 was in "path" and delivered to "door" (its stored events).
+  // Its end (no frame size: the last position is not known) leaves the zone first, and both
+  // go to "door" without a new cooldown or min_duration decision.
+  Rule r = rule("door");
+  r.cooldown = 30;
+  r.min_duration = 60;
+  Harness h(config_with({r}));
+  h.update(TrackChange::confirmed, 1, 100, 0.5, 0.8);  // another person: cooldown running
+  h.engine.restore_track(7, {"path"}, {"door"});
+  h.engine.restore_track(8, {"path"}, {});  // one no rule had delivered
+  TrackUpdate u;
+  u.change = TrackChange::ended;
+  u.time = 101;
+  u.track.id = 7;
+  u.track.port = 5000;
+  u.track.label = "person";
+  u.track.start = 95;
+  u.track.last_seen = 101;
+  u.track.best_confidence = 0.9;
+  u.track.confirmed = true;
+  auto out = h.engine.on_track(u);
+  BOOST_TEST(types_of(out) == (Types{"object.zone_leave:path", "object.end"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(delivered(out) == (Types{"object.zone_leave:path", "object.end"}),
+             boost::test_tools::per_element());
+  u.track.id = 8;
+  out = h.engine.on_track(u);
+  BOOST_TEST(types_of(out) == (Types{"object.zone_leave:path", "object.end"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(delivered(out).empty());  // decided now: held by min_duration, dropped at its end
+}
+
 BOOST_AUTO_TEST_CASE(cooldown_is_per_rule) {
   Rule a = rule("a", "http://h/a");
   a.cooldown = 60;
