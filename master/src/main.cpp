@@ -1,4 +1,5 @@
 // framehive-master: hands frames to detector workers over XML-RPC and keeps their results.
+#include "events_config.hpp"
 #include "framehive/master/master_app.hpp"
 #include "framehive/shared/cli.hpp"
 #include "framehive/shared/logging.hpp"
@@ -193,6 +194,14 @@ int main(int argc, char** argv) {
     }
 
     c.rpc.max_pixels = fh::shared::parse_max_pixels(cli.vm()["max-pixels"].as<std::string>());
+    // A bad events config is a usage error (exit 2: systemd does not restart into it).
+    if (!c.events_config.empty()) {
+      try {
+        fh::master::load_events_config(c.events_config);
+      } catch (const fh::master::ConfigError& e) {
+        throw UsageError(std::string("--events-config: ") + e.what());
+      }
+    }
 
     auto secret = fh::shared::load_secret(cli.vm(), "auth-file", fh::shared::k_auth_secret_env);
     if (secret) {
