@@ -56,9 +56,10 @@ set(CPACK_DEBIAN_PACKAGE_SECTION video)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_COMPRESSION_TYPE xz)
 # The shared libraries' packages come from dpkg-shlibdeps (dpkg-dev); appended to these:
-# passwd for the postinst's useradd and groupadd.
+# passwd for the postinst's useradd and groupadd, procps for the master unit's ExecReload
+# (/bin/kill -HUP: systemctl reload re-reads --events-config).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, procps")
 # The worker's haar:NAME detectors read the cascades in /usr/share/opencv4/haarcascades.
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "opencv-data")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -18,9 +18,11 @@ PACKAGES=(
   iproute2 nftables
   libjs-chart.js libjs-bootstrap5
   chromium chromium-driver python3-selenium prometheus mosquitto-clients
-  dpkg-dev fakeroot shellcheck
+  dpkg-dev fakeroot shellcheck procps
 )
-# libmosquitto-dev: the master's MQTT client (events); mosquitto: the broker its tests start.
+# libmosquitto-dev: the master's MQTT client (events); mosquitto: the broker its tests start;
+# mosquitto-clients: their subscriber. procps: /bin/kill, the master unit's ExecReload, which
+# the packaging test verifies.
 # ccache: repeated builds (build, asan, tsan, fuzz) share compiled objects when present.
 # clang-format: the format gate of scripts/test.sh. openssl: the TLS tests make their certificate
 # with its command line (test_http_server_limits).

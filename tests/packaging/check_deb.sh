@@ -69,7 +69,7 @@ depends=$(field Depends)
 [ -n "$depends" ] || fail "the Depends field is empty (CPACK_DEBIAN_PACKAGE_SHLIBDEPS?)"
 for dep in 'libopencv-core[0-9]+' 'libopencv-objdetect[0-9]+' 'libopencv-dnn[0-9]+' \
   'libavcodec[0-9]+' 'libavformat[0-9]+' 'libsqlite3-0' 'libturbojpeg0' 'libssl3' 'libc6' \
-  'libstdc\+\+6' 'passwd'; do
+  'libstdc\+\+6' 'passwd' 'procps'; do
   grep -Eq "(^|, )${dep}( |,|$)" <<< "$depends" || fail "Depends lacks $dep: $depends"
 done
 grep -q 'opencv-data' <<< "$(field Recommends)" || fail "Recommends lacks opencv-data"
@@ -254,6 +254,9 @@ else
   fi
   cp "$ROOT"/usr/lib/systemd/system/* "$VROOT/usr/lib/systemd/system/"
   cp "$ROOT"/usr/bin/* "$VROOT/usr/bin/"
+  # The master's ExecReload=/bin/kill (procps, a dependency): a merged /usr like Debian 12's.
+  cp /usr/bin/kill "$VROOT/usr/bin/kill"
+  ln -s usr/bin "$VROOT/bin"
   printf '[Unit]\nDescription=probe\n[Service]\nExecStart=/usr/bin/framehive-ctl --help\n' \
     > "$VROOT/usr/lib/systemd/system/fh-probe.service"
   probe_out=$(cd "$VROOT/usr/lib/systemd/system" &&
