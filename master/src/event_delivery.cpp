@@ -19,6 +19,15 @@
 namespace fh::master {
 namespace {
 
+/// A label as one MQTT topic level: '/', '+', '#' and control bytes (which would split the
+/// level or make the topic invalid for a publish) become '_'; an empty label is "_".
+std::string topic_level(std::string label) {
+  for (char& c : label) {
+    if (c == '/' || c == '+' || c == '#' || static_cast<unsigned char>(c) < 0x20) c = '_';
+  }
+  return label.empty() ? "_" : label;
+}
+
 constexpr std::size_t k_batch = 256;           ///< webhook rows read per fetch
 constexpr std::size_t k_window = 32;           ///< of them at most this many per target
 constexpr double k_poll = 1.0;                 ///< seconds between fetches without a wake()
@@ -697,8 +706,8 @@ void EventDelivery::control_loop() {
     }
     if (connected && mosq_) {
       for (const auto& [key, n] : counts) {
-        const std::string topic =
-            mqtt_settings_.topic_prefix + "/" + std::to_string(key.first) + "/" + key.second;
+        const std::string topic = mqtt_settings_.topic_prefix + "/" + std::to_string(key.first) +
+                                  "/" + topic_level(key.second);
         const std::string payload = std::to_string(n);
         mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
                           payload.data(), 1, true);
