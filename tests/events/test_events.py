@@ -917,6 +917,25 @@ class EventsEndToEnd(unittest.TestCase):
         r = run_ctl("summary", "--port", str(self.cam), "--since", "10m")
         self.assertEqual(r.returncode, 0, "framehive-ctl summary: %s" % r.stderr)
         self.assertRegex(r.stdout, r"\(\d+ objects?\)", "framehive-ctl summary shows objects")
+
+        # --follow prints the events made after it started (the sender still loops vtest.avi).
+        newest = max(e["seq"] for e in self.events())
+        path = os.path.join(self.s.artifacts, "framehive-ctl-follow.jsonl")
+        with open(path, "w") as sink:
+            follow = subprocess.Popen(ctl + ["events", "--follow", "--json", "--port",
+                                             str(self.cam), "--limit", "1"],
+                                      stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            def followed():
+                with open(path) as f:
+                    got = [json.loads(ln) for ln in f if ln.startswith("{")]
+                return [e for e in got if e["seq"] > newest] or None
+            fresh = wait_until(followed, 60, "framehive-ctl events --follow to print a new event")
+            self.assertTrue(all(e["port"] == self.cam for e in fresh))
+            self.assertIsNone(follow.poll(), "--follow keeps running")
+        finally:
+            follow.kill()
+            follow.wait()
         self.passed()
 
     def test_7_retained_topics(self):
