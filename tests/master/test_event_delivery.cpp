@@ -3,6 +3,7 @@
 // for webhooks, signatures checked with an independent HMAC; a mosquitto broker started as a
 // child process for MQTT, killed and restarted mid-run.
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/test/unit_test.hpp>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <set>
@@ -217,6 +219,102 @@ class HookServer {
   std::set<int> fds_;  ///< open connections
   std::vector<std::thread> threads_;
   std::vector<Request> requests_;
+};
+
+/// An HTTPS webhook receiver (TLS with the given certificate), a thread per connection: every
+/// POST answered 200; records (event id, signature, body) of the requests it read.
+class TlsHookServer {
+ public:
+  struct Request {
+    std::string event_id, signature, body;
+  };
+  TlsHookServer(int port, const std::string& cert, const std::string& key)
+      : ssl_(asio::ssl::context::tls_server), acceptor_(io_) {
+    ssl_.use_certificate_chain_file(cert);
+    ssl_.use_private_key_file(key, asio::ssl::context::pem);
+    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen();
+    accept_thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~TlsHookServer() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+    accept_thread_.join();
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) t.join();
+  }
+  std::vector<Request> requests() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return requests_;
+  }
+  int handshakes_failed() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return handshakes_failed_;
+  }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      tcp::socket s(io_);
+      boost::system::error_code ec;
+      acceptor_.accept(s, ec);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (ec || stopping_) return;
+      fds_.insert(s.native_handle());
+      threads_.emplace_back([this, sock = std::move(s)]() mutable { serve(std::move(sock)); });
+    }
+  }
+
+  void serve(tcp::socket s) {
+    const int fd = s.native_handle();
+    asio::ssl::stream<tcp::socket> tls(std::move(s), ssl_);
+    boost::system::error_code ec;
+    tls.handshake(asio::ssl::stream_base::server, ec);
+    if (ec) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      handshakes_failed_++;
+    }
+    beast::flat_buffer buf;
+    while (!ec) {
+      http::request<http::string_body> req;
+      http::read(tls, buf, req, ec);
+      if (ec) break;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        requests_.push_back({std::string(req["X-Framehive-Event-Id"]),
+                             std::string(req["X-Framehive-Signature"]), req.body()});
+      }
+      http::response<http::string_body> res{http::status::ok, req.version()};
+      res.keep_alive(req.keep_alive());
+      res.prepare_payload();
+      http::write(tls, res, ec);
+      if (!req.keep_alive()) break;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    fds_.erase(fd);  // before the socket closes: its number may be reused
+  }
+
+  asio::io_context io_;
+  asio::ssl::context ssl_;
+  tcp::acceptor acceptor_;  ///< used by accept_thread_ only (shut down by its fd at the end)
+  std::thread accept_thread_;
+  std::mutex mutex_;  ///< guards stopping_, fds_, threads_, requests_, handshakes_failed_
+  bool stopping_ = false;
+  std::set<int> fds_;  ///< open connections
+  std::vector<std::thread> threads_;
+  std::vector<Request> requests_;
+  int handshakes_failed_ = 0;
 };
 
 HookServer::Policy always(int status) {
@@ -911,6 +1009,47 @@ BOOST_AUTO_TEST_CASE(mqtt_waits_for_a_late_broker_and_follows_set_config) {
   delivery.stop();
   a.stop();
   b.stop();
+}
+
+BOOST_AUTO_TEST_CASE(https_webhooks_verify_the_target_against_the_ca_file) {
+  const auto dir = fh::test::make_temp_dir("https_hook");
+  std::string out;
+  const int rc = fh::test::run_command(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -keyout " +
+          dir + "/key.pem -out " + dir +
+          "/cert.pem -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>&1",
+      out);
+  BOOST_REQUIRE_MESSAGE(rc == 0, out);
+  std::ofstream(dir + "/secret") << "tls-s3cret\n";
+  const int port = fh::test::free_tcp_port();
+  TlsHookServer server(port, dir + "/cert.pem", dir + "/key.pem");
+  // Without the CA (the system's trusted CAs do not know this certificate): refused, retried.
+  auto cfg = fast_config();
+  EventStore store(":memory:");
+  EventDelivery delivery(store, fh::shared::SystemClock::instance(), cfg);
+  delivery.start();
+  const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/hook";
+  store.add(
+      {emitted(make_event("tls1", "object.start", 5000, 100), {webhook(url, dir + "/secret")}),
+       emitted(make_event("tls2", "object.end", 5000, 101), {webhook(url, dir + "/secret")})},
+      fh::shared::SystemClock::instance().wall());
+  delivery.wake();
+  BOOST_REQUIRE(wait_until([&] { return server.handshakes_failed() > 0; }, 10));
+  BOOST_TEST(server.requests().empty());
+  BOOST_TEST(get(store.stats(0).pending, "webhook") == 2);
+  BOOST_TEST(get(delivery.stats().failed_attempts, "webhook") >= 1);
+  // With delivery.ca_file: verified, delivered, signed.
+  auto good = std::make_shared<EventsConfig>(*cfg);
+  good->delivery.ca_file = dir + "/cert.pem";
+  delivery.set_config(good);
+  BOOST_REQUIRE(wait_until([&] { return store.stats(0).pending.empty(); }, 15));
+  std::set<std::string> ids;
+  for (const auto& r : server.requests()) {
+    ids.insert(r.event_id);
+    BOOST_TEST(r.signature == "sha256=" + hmac_hex("tls-s3cret", r.body));
+  }
+  BOOST_TEST(ids == (std::set<std::string>{"tls1", "tls2"}));
+  delivery.stop();
 }
 
 BOOST_AUTO_TEST_CASE(mqtt_over_tls_with_a_password) {
