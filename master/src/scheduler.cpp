@@ -111,6 +111,7 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
       if (f.received_at <= 0.0) f.received_at = now_wall;
       if (!f.stream.empty()) p.stream = f.stream;
       p.received++;
+      p.gated += f.gated;
       p.last_frame_id = f.frame_id;
       metrics_->record_received(f.port, now_mono, now_wall);
       if (f.port != shared::api::k_upload_port && config_.max_pending_per_port > 0 &&

@@ -68,7 +68,11 @@ void to_json(Json& j, const PortStatus& p) {
            {field::state, p.state},
            {field::stalled_s, p.stalled_s},
            {field::source, p.source},
-           {field::incomplete, p.incomplete}};
+           {field::incomplete, p.incomplete},
+           {field::gated, p.gated},
+           {field::detector_chain, p.detector_chain},
+           {field::running_detector, p.running_detector},
+           {field::fallback, p.fallback}};
 }
 
 void to_json(Json& j, const Status& s) {
@@ -161,7 +165,8 @@ void to_json(Json& j, const ReceiverPortCounters& c) {
            {field::frames_incomplete, c.frames_incomplete},
            {field::frames_dropped, c.frames_dropped},
            {field::too_large, c.too_large},
-           {field::malformed, c.malformed}};
+           {field::malformed, c.malformed},
+           {field::gated, c.gated}};
 }
 
 void to_json(Json& j, const ReceiverStatus& r) {

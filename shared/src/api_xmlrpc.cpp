@@ -135,6 +135,55 @@ void put_frame(Struct& s, const Frame& f) {
   s.emplace(field::height, xmlrpc_c::value_int(f.height));
   s.emplace(field::image, image_value(f.image));
   if (!f.detector.empty()) s.emplace(field::detector, str_value(f.detector));
+  if (f.gated > 0) s.emplace(field::gated, int_value(f.gated));
+  if (f.motion.present) {
+    std::vector<value> boxes;
+    boxes.reserve(f.motion.boxes.size());
+    for (const auto& b : f.motion.boxes) {
+      boxes.push_back(xmlrpc_c::value_struct(Struct{{field::x, dbl_value(b.x)},
+                                                    {field::y, dbl_value(b.y)},
+                                                    {field::w, dbl_value(b.w)},
+                                                    {field::h, dbl_value(b.h)}}));
+    }
+    s.emplace(field::motion, xmlrpc_c::value_struct(Struct{
+                                 {field::score, dbl_value(f.motion.score)},
+                                 {field::keepalive, xmlrpc_c::value_boolean(f.motion.keepalive)},
+                                 {field::boxes, xmlrpc_c::value_array(boxes)}}));
+  }
+}
+
+/// A fraction of the frame, 0..1.
+double fraction_from(const Members& m, const char* name) {
+  const double d = m.dbl(name);
+  if (!(d >= 0.0 && d <= 1.0)) throw ContractError(m.place(name) + ": must be within 0..1");
+  return d;
+}
+
+/// The optional "motion" member of a frame: score 0..1, at most k_max_motion_boxes boxes inside
+/// the frame.
+Motion motion_from(const value& v, const std::string& where) {
+  const Members m(v, where);
+  Motion out;
+  out.present = true;
+  out.score = fraction_from(m, field::score);
+  if (m.find(field::keepalive)) out.keepalive = m.boolean(field::keepalive);
+  if (m.find(field::boxes)) {
+    const auto items = array_from(m.at(field::boxes), m.place(field::boxes));
+    if (items.size() > k_max_motion_boxes) {
+      throw ContractError(m.place(field::boxes) + ": " + std::to_string(items.size()) +
+                          " boxes, at most " + std::to_string(k_max_motion_boxes));
+    }
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const Members b(items[i], m.place(field::boxes) + "[" + std::to_string(i) + "]");
+      MotionBox box{fraction_from(b, field::x), fraction_from(b, field::y),
+                    fraction_from(b, field::w), fraction_from(b, field::h)};
+      if (box.x + box.w > 1.0 + 1e-9 || box.y + box.h > 1.0 + 1e-9) {
+        throw ContractError(b.where() + ": the box leaves the frame");
+      }
+      out.boxes.push_back(box);
+    }
+  }
+  return out;
 }
 
 /// min_port: 1 for frames clients send; 0 for tasks, whose frame may be an upload (port 0).
@@ -159,6 +208,11 @@ Frame get_frame(const Members& m, const Limits& limits, int min_port = 1) {
   if (const value* v = m.find(field::detector)) {
     f.detector = bounded_string(*v, m.place(field::detector), max_string);
   }
+  if (const value* v = m.find(field::gated)) {
+    f.gated = int_from(*v, m.place(field::gated));
+    if (f.gated < 0) throw ContractError(m.place(field::gated) + ": must be >= 0");
+  }
+  if (const value* v = m.find(field::motion)) f.motion = motion_from(*v, m.place(field::motion));
   f.image = m.image(limits.max_image_bytes);
   return f;
 }
@@ -457,7 +511,8 @@ value to_value(const ReceiverPortCounters& c) {
                                        {field::frames_incomplete, int_value(c.frames_incomplete)},
                                        {field::frames_dropped, int_value(c.frames_dropped)},
                                        {field::too_large, int_value(c.too_large)},
-                                       {field::malformed, int_value(c.malformed)}});
+                                       {field::malformed, int_value(c.malformed)},
+                                       {field::gated, int_value(c.gated)}});
 }
 
 ReceiverPortCounters receiver_port_from(const value& v, const std::string& where) {
@@ -476,6 +531,7 @@ ReceiverPortCounters receiver_port_from(const value& v, const std::string& where
   c.frames_dropped = count(field::frames_dropped);
   c.too_large = count(field::too_large);
   c.malformed = count(field::malformed);
+  if (m.find(field::gated)) c.gated = count(field::gated);  // optional: older receivers
   return c;
 }
 
@@ -550,7 +606,11 @@ value to_value(const PortStatus& p) {
                                        {field::state, str_value(p.state)},
                                        {field::stalled_s, dbl_value(p.stalled_s)},
                                        {field::source, str_value(p.source)},
-                                       {field::incomplete, int_value(p.incomplete)}});
+                                       {field::incomplete, int_value(p.incomplete)},
+                                       {field::gated, int_value(p.gated)},
+                                       {field::detector_chain, strings_value(p.detector_chain)},
+                                       {field::running_detector, str_value(p.running_detector)},
+                                       {field::fallback, xmlrpc_c::value_boolean(p.fallback)}});
 }
 
 PortStatus port_status_from(const value& v, const std::string& where) {
@@ -578,6 +638,11 @@ PortStatus port_status_from(const value& v, const std::string& where) {
   p.stalled_s = m.opt_dbl(field::stalled_s);
   p.source = m.opt_str(field::source);
   if (m.find(field::incomplete)) p.incomplete = m.i64(field::incomplete);
+  // Optional: older masters leave them out.
+  if (m.find(field::gated)) p.gated = m.i64(field::gated);
+  if (m.find(field::detector_chain)) p.detector_chain = m.strs(field::detector_chain);
+  p.running_detector = m.opt_str(field::running_detector);
+  if (m.find(field::fallback)) p.fallback = m.boolean(field::fallback);
   return p;
 }
 

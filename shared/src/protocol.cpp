@@ -64,9 +64,16 @@ const char* decode_error_name(DecodeError e) {
   return "unknown";
 }
 
+namespace {
+std::size_t motion_size(const DatagramHeader& h) {
+  return (h.flags & k_flag_motion) ? k_motion_ext_fixed + h.motion.boxes.size() * k_motion_box_bytes
+                                   : 0;
+}
+}  // namespace
+
 std::size_t header_size(const DatagramHeader& h) {
   return (h.version == k_version_2 ? k_fixed_header_bytes_v2 : k_fixed_header_bytes) +
-         h.stream.size();
+         h.stream.size() + motion_size(h);
 }
 
 void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t size,
@@ -79,6 +86,20 @@ void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t 
   }
   if (h.version != k_version && h.version != k_version_2) {
     throw std::invalid_argument("datagram version must be 1 or 2");
+  }
+  const bool motion = (h.flags & k_flag_motion) != 0;
+  if (motion) {
+    const auto& m = h.motion;
+    if (m.boxes.size() > k_motion_ext_max_boxes) {
+      throw std::invalid_argument("more than 16 motion boxes");
+    }
+    if (m.score > 10000) throw std::invalid_argument("motion score over 10000");
+    for (const auto& b : m.boxes) {
+      if (std::uint32_t{b.x} + b.w > k_motion_box_scale ||
+          std::uint32_t{b.y} + b.h > k_motion_box_scale) {
+        throw std::invalid_argument("a motion box leaves the frame");
+      }
+    }
   }
   const bool v2 = h.version == k_version_2;
   h.payload_len = static_cast<std::uint16_t>(size);
@@ -100,6 +121,22 @@ void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t 
   put_u32(out, h.payload_crc);
   if (v2) put_u64(out, h.counter);
   out.insert(out.end(), h.stream.begin(), h.stream.end());
+  if (motion) {
+    const auto& m = h.motion;
+    put_u8(out, k_motion_ext_version);
+    put_u8(out, static_cast<std::uint8_t>(motion_size(h)));
+    put_u8(out, m.flags);
+    put_u8(out, static_cast<std::uint8_t>(m.boxes.size()));
+    put_u16(out, m.score);
+    put_u16(out, 0);
+    put_u32(out, m.gated);
+    for (const auto& b : m.boxes) {
+      put_u16(out, b.x);
+      put_u16(out, b.y);
+      put_u16(out, b.w);
+      put_u16(out, b.h);
+    }
+  }
   out.insert(out.end(), payload, payload + size);
 }
 
@@ -150,7 +187,35 @@ DecodeError decode(const std::uint8_t* p, std::size_t size, std::uint16_t port,
   h.capture_us = get_u64(p + 32);
   h.payload_crc = get_u32(p + 40);
   h.counter = v2 ? get_u64(p + 44) : 0;
-  const std::size_t hdr = fixed + name_len;
+  std::size_t hdr = fixed + name_len;
+  h.motion = MotionExtension{};
+  if (h.flags & k_flag_motion) {
+    // [version, length, flags, box count, score u16, reserved u16, gated u32, boxes...]
+    if (size < hdr + k_motion_ext_fixed) return DecodeError::bad_length;
+    const std::uint8_t* e = p + hdr;
+    const std::size_t ext_len = e[1];
+    const std::size_t n_boxes = e[3];
+    if (e[0] == 0 || n_boxes > k_motion_ext_max_boxes ||
+        ext_len < k_motion_ext_fixed + n_boxes * k_motion_box_bytes || size < hdr + ext_len) {
+      return DecodeError::bad_length;
+    }
+    auto& m = h.motion;
+    m.flags = e[2];
+    m.score = get_u16(e + 4);
+    m.gated = get_u32(e + 8);
+    if (m.score > 10000) return DecodeError::bad_length;
+    m.boxes.resize(n_boxes);
+    for (std::size_t i = 0; i < n_boxes; ++i) {
+      const std::uint8_t* b = e + k_motion_ext_fixed + i * k_motion_box_bytes;
+      auto& box = m.boxes[i];
+      box = {get_u16(b), get_u16(b + 2), get_u16(b + 4), get_u16(b + 6)};
+      if (std::uint32_t{box.x} + box.w > k_motion_box_scale ||
+          std::uint32_t{box.y} + box.h > k_motion_box_scale) {
+        return DecodeError::bad_length;
+      }
+    }
+    hdr += ext_len;  // fields of later extension versions are skipped
+  }
   if (size < hdr || size - hdr != h.payload_len) return DecodeError::bad_length;
   if (h.payload_len > k_max_chunk_payload) return DecodeError::bad_length;
   if (h.chunk_count == 0 || h.chunk_index >= h.chunk_count) return DecodeError::bad_index;

@@ -137,6 +137,107 @@ BOOST_AUTO_TEST_CASE(every_malformed_case_has_its_reason) {
   BOOST_TEST(decode(d) == DecodeError::bad_checksum);
 }
 
+namespace {
+DatagramHeader motion_header(std::size_t n_boxes) {
+  auto h = sample_header();
+  h.flags = k_flag_motion;
+  h.motion.flags = k_motion_moving;
+  h.motion.score = 1234;
+  h.motion.gated = 0x01020304;
+  for (std::size_t i = 0; i < n_boxes; ++i) {
+    h.motion.boxes.push_back(
+        {static_cast<std::uint16_t>(100 * i), 200, static_cast<std::uint16_t>(1000 + i), 65335});
+  }
+  return h;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(motion_extension_round_trips_between_name_and_payload) {
+  const auto p = payload_of(700, 5);
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, k_motion_ext_max_boxes}) {
+    BOOST_TEST_CONTEXT(n << " boxes") {
+      const auto h = motion_header(n);
+      const auto d = encoded(h, p);
+      BOOST_TEST(header_size(h) == k_fixed_header_bytes + h.stream.size() + 12 + 8 * n);
+      BOOST_TEST(d.size() == header_size(h) + p.size());
+      // The extension's bytes as docs/protocol.md lays them out.
+      const std::size_t e = k_fixed_header_bytes + h.stream.size();
+      BOOST_TEST(d[5] == k_flag_motion);
+      BOOST_TEST(d[e] == 1);                            // extension version
+      BOOST_TEST(std::size_t{d[e + 1]} == 12 + 8 * n);  // its length
+      BOOST_TEST(d[e + 2] == k_motion_moving);
+      BOOST_TEST(std::size_t{d[e + 3]} == n);
+      BOOST_TEST(d[e + 4] == 0x04);  // score 1234 = 0x04d2, big-endian
+      BOOST_TEST(d[e + 5] == 0xd2);
+      BOOST_TEST(d[e + 8] == 0x01);  // gated, big-endian
+      BOOST_TEST(d[e + 11] == 0x04);
+      DecodedDatagram out;
+      BOOST_REQUIRE(decode_datagram(d.data(), d.size(), out) == DecodeError::none);
+      BOOST_TEST(out.header.stream == h.stream);
+      BOOST_TEST((out.header.motion == h.motion));
+      BOOST_TEST(out.payload_size == p.size());
+      BOOST_TEST(std::equal(p.begin(), p.end(), out.payload));
+    }
+  }
+  // Without the flag there is no extension, byte for byte as before.
+  const auto plain = encoded(sample_header(), p);
+  BOOST_TEST(plain.size() == k_fixed_header_bytes + 9 + p.size());
+  DecodedDatagram out;
+  BOOST_REQUIRE(decode_datagram(plain.data(), plain.size(), out) == DecodeError::none);
+  BOOST_TEST(out.header.motion.boxes.empty());
+  BOOST_TEST(out.header.motion.gated == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(motion_extension_of_a_later_version_is_skipped_by_its_length) {
+  // A version-2 extension with 4 more bytes: this reader takes the version-1 fields and the
+  // payload after the whole extension.
+  const auto p = payload_of(300, 6);
+  auto d = encoded(motion_header(2), p);
+  const std::size_t e = k_fixed_header_bytes + 9;
+  d[e] = 2;
+  d[e + 1] = static_cast<std::uint8_t>(d[e + 1] + 4);
+  d.insert(d.begin() + static_cast<long>(e + 12 + 16), {0xAA, 0xBB, 0xCC, 0xDD});
+  DecodedDatagram out;
+  BOOST_REQUIRE(decode_datagram(d.data(), d.size(), out) == DecodeError::none);
+  BOOST_TEST(out.header.motion.boxes.size() == 2u);
+  BOOST_TEST(out.header.motion.gated == 0x01020304u);
+  BOOST_TEST(std::equal(p.begin(), p.end(), out.payload));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_motion_extensions_are_bad_length) {
+  const auto p = payload_of(300, 7);
+  const auto good = encoded(motion_header(3), p);
+  const std::size_t e = k_fixed_header_bytes + 9;
+  auto d = good;
+  d[e] = 0;  // version 0
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  d = good;
+  d[e + 1] = 11;  // shorter than its fixed part
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  d = good;
+  d[e + 3] = 17;  // too many boxes
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  d = good;
+  d[e + 3] = 4;  // more boxes than its length holds
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  d = good;
+  d[e + 4] = 0x27;  // score 10001
+  d[e + 5] = 0x11;
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  d = good;
+  d[e + 12] = 0xFF;  // x + w past the frame
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  d.assign(good.begin(), good.begin() + static_cast<long>(e + 5));  // cut in the extension
+  BOOST_TEST(decode(d) == DecodeError::bad_length);
+  auto h = motion_header(1);
+  h.motion.boxes[0].x = 1;  // the encoder refuses what the decoder would
+  h.motion.boxes[0].w = 65535;
+  std::vector<std::uint8_t> out;
+  BOOST_CHECK_THROW(encode_datagram(h, p.data(), p.size(), out), std::invalid_argument);
+  h = motion_header(k_motion_ext_max_boxes + 1);
+  BOOST_CHECK_THROW(encode_datagram(h, p.data(), p.size(), out), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(random_garbage_never_decodes_and_never_crashes) {
   std::mt19937 rng(7);
   for (int i = 0; i < 20000; ++i) {

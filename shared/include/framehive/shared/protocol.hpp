@@ -28,16 +28,55 @@ constexpr std::size_t k_max_chunk_payload = 65000;
 /// flags bit 0: a k_tag_bytes integrity tag follows the payload (not counted in payload_len).
 constexpr std::uint8_t k_flag_tagged = 0x01;
 constexpr std::size_t k_tag_bytes = 16;
+/// flags bit 1: a motion extension (MotionExtension) follows the stream name, before the payload
+/// (framehive-sender --motion flag|gate; docs/protocol.md, "Motion extension").
+constexpr std::uint8_t k_flag_motion = 0x02;
+/// The motion extension's own version; later versions only append fields (a reader skips what
+/// it does not know by the extension's length byte).
+constexpr std::uint8_t k_motion_ext_version = 1;
+/// Bytes of a version-1 motion extension before its boxes; each box adds 8.
+constexpr std::size_t k_motion_ext_fixed = 12;
+constexpr std::size_t k_motion_box_bytes = 8;
+/// Most boxes one extension carries.
+constexpr std::size_t k_motion_ext_max_boxes = 16;
+/// Motion extension flags.
+constexpr std::uint8_t k_motion_moving = 0x01;     ///< the detector saw motion in this frame
+constexpr std::uint8_t k_motion_keepalive = 0x02;  ///< sent without motion (idle keep-alive)
+/// Box coordinates are fractions of the frame in units of 1/65535.
+constexpr std::uint32_t k_motion_box_scale = 65535;
+/// Largest motion extension this build writes (a reader accepts up to 255 bytes).
+constexpr std::size_t k_max_motion_ext =
+    k_motion_ext_fixed + k_motion_ext_max_boxes * k_motion_box_bytes;
 /// Largest valid datagram, tag included.
 constexpr std::size_t k_max_datagram =
-    k_fixed_header_bytes_v2 + k_max_stream_name + k_max_chunk_payload + k_tag_bytes;
+    k_fixed_header_bytes_v2 + k_max_stream_name + 255 + k_max_chunk_payload + k_tag_bytes;
+
+/// The motion extension of a datagram (flags & k_flag_motion): what the sender's motion
+/// detector said about the frame. Every chunk of a frame carries the same extension.
+struct MotionExtension {
+  std::uint8_t flags = 0;   ///< k_motion_moving, k_motion_keepalive
+  std::uint16_t score = 0;  ///< moving share of the frame's area, 0..10000 (1/10000ths)
+  std::uint32_t gated = 0;  ///< frames gated (not sent) since the previous frame sent
+  struct Box {
+    std::uint16_t x = 0, y = 0, w = 0, h = 0;  ///< 1/65535ths of the frame's width, height
+  };
+  std::vector<Box> boxes;  ///< at most k_motion_ext_max_boxes; x + w and y + h <= 65535
+};
+
+inline bool operator==(const MotionExtension::Box& a, const MotionExtension::Box& b) {
+  return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h;
+}
+inline bool operator==(const MotionExtension& a, const MotionExtension& b) {
+  return a.flags == b.flags && a.score == b.score && a.gated == b.gated && a.boxes == b.boxes;
+}
+inline bool operator!=(const MotionExtension& a, const MotionExtension& b) { return !(a == b); }
 
 class DatagramTagger;
 
 /// One chunk's header, host byte order.
 struct DatagramHeader {
   std::uint8_t version = k_version;  ///< format version: k_version or k_version_2
-  std::uint8_t flags = 0;            ///< k_flag_tagged or 0; other bits reserved
+  std::uint8_t flags = 0;            ///< k_flag_tagged, k_flag_motion; other bits reserved
   std::uint8_t key_id = 0;           ///< version 2: id of the key that tagged it (0 untagged)
   std::uint64_t session = 0;         ///< random per sender run and stream
   std::uint32_t frame_seq = 0;       ///< frame sequence number within the session
@@ -49,6 +88,7 @@ struct DatagramHeader {
   std::uint32_t payload_crc = 0;     ///< CRC-32 (IEEE) of the payload
   std::uint64_t counter = 0;         ///< version 2: datagram counter in the session, from 0
   std::string stream;                ///< camera name, <= k_max_stream_name bytes
+  MotionExtension motion;            ///< when flags & k_flag_motion
 };
 
 /// Why a datagram was rejected. Order matches decode_error_names().
@@ -90,7 +130,8 @@ std::uint32_t crc32(const std::uint8_t* data, std::size_t size);
 /// crc32_update(crc32(a), b) == crc32(a followed by b).
 std::uint32_t crc32_update(std::uint32_t crc, const std::uint8_t* data, std::size_t size);
 
-/// Size of the encoded header (version 1 or 2) for a stream name of this length.
+/// Size of the encoded header (version 1 or 2) for a stream name of this length, with the motion
+/// extension when flags has k_flag_motion.
 std::size_t header_size(const DatagramHeader& h);
 
 /// Appends header (payload_len and payload_crc are computed here; the layout of h.version, 1
@@ -100,8 +141,9 @@ void encode_datagram(DatagramHeader h, const std::uint8_t* payload, std::size_t 
                      std::vector<std::uint8_t>& out);
 
 /// Decodes one datagram of version 1 or 2; never throws. Checks magic, version, lengths,
-/// indices and checksum. A tagged datagram (flags & k_flag_tagged) is accepted without checking
-/// its tag.
+/// indices and checksum, and a motion extension's version (>= 1), length, box count, score
+/// (<= 10000) and boxes (inside the frame): bad_length otherwise. A tagged datagram (flags &
+/// k_flag_tagged) is accepted without checking its tag.
 DecodeError decode_datagram(const std::uint8_t* data, std::size_t size, DecodedDatagram& out);
 
 /// encode_datagram as version 2 with k_flag_tagged and tagger's key id, then appends the

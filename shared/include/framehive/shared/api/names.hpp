@@ -118,6 +118,15 @@ inline constexpr char frames_dropped[] = "frames_dropped";
 inline constexpr char too_large[] = "too_large";
 inline constexpr char malformed[] = "malformed";
 inline constexpr char incomplete[] = "incomplete";
+// Motion gating and detector fallback
+inline constexpr char gated[] = "gated";
+inline constexpr char motion[] = "motion";
+inline constexpr char score[] = "score";
+inline constexpr char keepalive[] = "keepalive";
+inline constexpr char boxes[] = "boxes";
+inline constexpr char detector_chain[] = "detector_chain";
+inline constexpr char running_detector[] = "running_detector";
+inline constexpr char fallback[] = "fallback";
 // TaskInfo
 inline constexpr char record[] = "record";
 inline constexpr char failure[] = "failure";

@@ -4,6 +4,7 @@
 // from XML-RPC values, names.hpp holds the method and field names and the fault codes.
 // Plain values, not thread-safe by themselves.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +15,23 @@ namespace fh::shared::api {
 
 /// JPEG bytes, shared and immutable once made (a frame's image travels through queues).
 using Image = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+/// Most motion boxes a frame carries (datagram extension and contract alike).
+inline constexpr std::size_t k_max_motion_boxes = 16;
+
+/// A region of a frame where the camera saw motion, as fractions of the frame (0..1).
+struct MotionBox {
+  double x = 0.0, y = 0.0, w = 0.0, h = 0.0;
+};
+
+/// What the sender's motion detector (framehive-sender --motion flag|gate) said about a frame
+/// (docs/motion.md). Absent (present false) for senders without motion detection.
+struct Motion {
+  bool present = false;          ///< the sender ran motion detection on this frame
+  double score = 0.0;            ///< share of the frame's area that moved, 0..1
+  bool keepalive = false;        ///< sent without motion: the idle interval's keep-alive frame
+  std::vector<MotionBox> boxes;  ///< moving regions (at most 16); empty when nothing moved
+};
 
 /// A JPEG frame submitted by a receiver (or any client) with add_task/add_tasks.
 struct Frame {
@@ -26,6 +44,10 @@ struct Frame {
   int height = 0;             ///< pixels, 0 = unknown
   Image image;                ///< JPEG bytes
   std::string detector;       ///< capability needed; empty = the port's default
+  /// Frames the sender gated (motion gating: not sent, nothing moved) since the frame before
+  /// this one. Optional member "gated" (0 when absent).
+  std::int64_t gated = 0;
+  Motion motion;  ///< optional member "motion": the sender's motion score and boxes
 };
 
 /// What a worker gets from request_task.
@@ -146,6 +168,15 @@ struct PortStatus {
   std::string source;      ///< "camera", or "upload" for the reserved port 0 of uploaded images
   /// Frames of this port the receivers gave up on (chunks missing), from their reports.
   std::int64_t incomplete = 0;
+  /// Frames the camera's sender gated (nothing moved, not sent), as the frames received said.
+  std::int64_t gated = 0;
+  /// The port's detector fallback chain (--detector PORT=A,B), first choice first; empty when
+  /// the port has a single detector.
+  std::vector<std::string> detector_chain;
+  /// The detector the port's frames go to now: the first of the chain with a live worker (the
+  /// first of the chain when none has one); "" without a chain.
+  std::string running_detector;
+  bool fallback = false;  ///< running_detector is not the chain's first choice
 };
 
 /// A receiver's counters of one UDP port since it started (report_receiver): what happened
@@ -159,6 +190,7 @@ struct ReceiverPortCounters {
   std::int64_t frames_dropped = 0;     ///< complete, dropped by its queue (master slow or down)
   std::int64_t too_large = 0;          ///< complete, over its --max-pixels
   std::int64_t malformed = 0;          ///< datagrams refused (bad header, tag, replay ...)
+  std::int64_t gated = 0;  ///< frames the sender gated, as the frames' first chunks said
 };
 
 /// A receiver that reports to the master, in status().
