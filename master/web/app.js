@@ -401,7 +401,8 @@ const overview = {
       t.name.textContent = title;
       t.badge.replaceChildren(stateBadge(p));
       t.detector.textContent = `detector ${detectorText(p)}`;
-      t.detector.classList.toggle("text-warning-emphasis", !!p.fallback);
+      t.detector.className = p.fallback ? "small text-warning-emphasis fw-semibold"
+                                        : "small text-body-secondary";
       t.m.fpsIn.textContent = fps(p.fps_in);
       t.m.fpsOut.textContent = fps(p.fps);
       t.m.latency.textContent = p.latency_p50_ms ? latencyPair(p) : "–";

@@ -233,7 +233,6 @@ class Metrics(unittest.TestCase):
         after = [v for n, l, v in again if n == "framehive_metrics_scrapes_total"]
         self.assertEqual(after, [before + 1], "each scrape counts")
 
-
     def test_fallback_gauge_agrees_with_status(self):
         ports = {p["port"]: p for p in self.status["ports"]}
         null = ports[NULL_PORT]
@@ -252,4 +251,5 @@ class Metrics(unittest.TestCase):
                          "the records name the detector that ran")
 
 
+if __name__ == "__main__":
     sys.exit(fhtest.run_tests(sys.modules[__name__], "test_metrics"))
