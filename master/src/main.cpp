@@ -43,12 +43,12 @@ int main(int argc, char** argv) {
         "monitor-interval", po::value(&c.monitor_interval)->default_value(d.monitor_interval),
         "seconds between passes of the monitor thread")(
         "detector", po::value(&detectors)->composing()->value_name("PORT=NAME[,NAME...]"),
-        "detector of a port's frames (repeatable, once per port), e.g. 5001=haar:frontalface;\n"
-        "a list is a fallback chain: each frame goes to the first detector of it that a live\n"
+        "detector of a port's frames (repeatable, once per port), e.g. 5001=haar:frontalface; "
+        "a list is a fallback chain: each frame goes to the first detector of it that a live "
         "worker offers, e.g. 5001=dnn:/etc/fh/yolo-gpu.json,hog (default: --default-detector)")(
         "priority", po::value(&priorities)->composing()->value_name("PORT=WEIGHT"),
-        "weight of a port in the round robin across ports with pending frames (repeatable; an\n"
-        "integer 1..1000, default 1): a port of weight 3 gets 3 hand-outs for every 1 of a\n"
+        "weight of a port in the round robin across ports with pending frames (repeatable; an "
+        "integer 1..1000, default 1): a port of weight 3 gets 3 hand-outs for every 1 of a "
         "weight-1 port while both are backlogged")(
         "default-detector",
         po::value(&c.scheduler.default_detector)->default_value(d.scheduler.default_detector),

@@ -330,59 +330,83 @@ Scheduler::Entry* Scheduler::head_for(int port, Queues& queues,
   return best;
 }
 
+bool Scheduler::runnable(int port, const Queues& queues,
+                         const std::vector<std::string>& capabilities) const {
+  for (const auto& cap : capabilities) {
+    if (cap == k_chain_queue) continue;  // not a detector name
+    auto qi = queues.find(cap);
+    if (qi != queues.end() && !qi->second.empty()) return true;
+  }
+  if (const auto* c = chain(port)) {
+    auto qi = queues.find(k_chain_queue);
+    return qi != queues.end() && !qi->second.empty() &&
+           std::find(capabilities.begin(), capabilities.end(), running_detector(*c)) !=
+               capabilities.end();
+  }
+  return false;
+}
+
 bool Scheduler::take(const std::vector<std::string>& capabilities, Entry*& out) {
   if (pending_.empty()) return false;
   const double now_wall = clock_.wall();
   const double now_mono = clock_.mono();
   struct Candidate {
     int port;
-    Entry* e;
-    std::deque<std::string>* q;
+    Queues* queues;
     std::int64_t weight;
   };
   std::vector<Candidate> candidates;
-  std::int64_t total = 0;
-  // Every port with a task this worker can run, from the one after the port served last (ties
-  // go to the first: equal weights make a plain round robin).
-  auto it = pending_.upper_bound(rr_cursor_);
-  for (std::size_t n = 0; n < pending_.size(); ++n, ++it) {
-    if (it == pending_.end()) it = pending_.begin();
-    const int port = it->first;
-    if (metrics_->stats(port).pending == 0) {
-      rr_current_.erase(port);  // no backlog: it starts afresh when frames come
-      continue;
+  candidates.reserve(pending_.size());
+  while (true) {
+    // The ports with a queue this worker can run, from the one after the port served last
+    // (ties go to the first: equal weights make a plain round robin). Smooth weighted round
+    // robin picks one: each candidate gains its weight, the largest is served and loses the
+    // total; over backlogged ports the shares follow the weights, interleaved. Queue entries
+    // are checked only for the pick (a scan of every port's head would cost a task lookup
+    // each).
+    candidates.clear();
+    std::int64_t total = 0;
+    std::size_t best = 0;
+    std::int64_t best_current = 0;
+    auto it = pending_.upper_bound(rr_cursor_);
+    for (std::size_t n = 0; n < pending_.size(); ++n, ++it) {
+      if (it == pending_.end()) it = pending_.begin();
+      const int port = it->first;
+      Queues& queues = it->second;
+      if (std::all_of(queues.begin(), queues.end(),
+                      [](const auto& q) { return q.second.empty(); })) {
+        rr_current_.erase(port);  // no backlog: it starts afresh when frames come
+        continue;
+      }
+      if (!runnable(port, queues, capabilities)) continue;  // keeps its place
+      const auto w = config_.port_weights.find(port);
+      const std::int64_t weight = w == config_.port_weights.end() ? 1 : w->second;
+      const auto cur = rr_current_.find(port);
+      const std::int64_t current = (cur == rr_current_.end() ? 0 : cur->second) + weight;
+      if (candidates.empty() || current > best_current) {
+        best = candidates.size();
+        best_current = current;
+      }
+      candidates.push_back({port, &queues, weight});
+      total += weight;
     }
+    if (candidates.empty()) return false;
+    const Candidate& pick = candidates[best];
     std::deque<std::string>* q = nullptr;
-    Entry* e = head_for(port, it->second, capabilities, q, now_wall, now_mono);
-    if (!e) continue;  // nothing for this worker: the port keeps its place
-    const auto w = config_.port_weights.find(port);
-    const std::int64_t weight = w == config_.port_weights.end() ? 1 : w->second;
-    candidates.push_back({port, e, q, weight});
-    total += weight;
-  }
-  if (candidates.empty()) return false;
-  // Smooth weighted round robin: each candidate gains its weight, the largest is served and
-  // loses the total. Over backlogged ports the shares follow the weights, interleaved.
-  const Candidate* best = nullptr;
-  std::int64_t best_current = 0;
-  for (const auto& c : candidates) {
-    std::int64_t& current = rr_current_[c.port];
-    current += c.weight;
-    if (!best || current > best_current) {
-      best = &c;
-      best_current = current;
+    Entry* e = head_for(pick.port, *pick.queues, capabilities, q, now_wall, now_mono);
+    if (!e) continue;  // only finished or expired entries, now gone from its queues: again
+    for (const auto& c : candidates) rr_current_[c.port] += c.weight;
+    rr_current_[pick.port] -= total;
+    for (const auto& c : candidates) {  // bounded whatever the candidates were before
+      std::int64_t& current = rr_current_[c.port];
+      current = std::clamp(current, -total, total);
     }
+    q->pop_front();
+    rr_cursor_ = pick.port;
+    out = e;
+    if (out->chained) out->task.frame.detector = running_detector(*chain(pick.port));
+    return true;
   }
-  rr_current_[best->port] -= total;
-  for (const auto& c : candidates) {  // bounded whatever the candidates were before
-    std::int64_t& current = rr_current_[c.port];
-    current = std::clamp(current, -total, total);
-  }
-  best->q->pop_front();
-  rr_cursor_ = best->port;
-  out = best->e;
-  if (out->chained) out->task.frame.detector = running_detector(*chain(best->port));
-  return true;
 }
 
 std::optional<Task> Scheduler::request_task(const std::string& worker_id, int wait_ms) {

@@ -241,3 +241,19 @@ BOOST_AUTO_TEST_CASE(fallback_chain_survives_kill_9_of_the_first_choice_and_retu
   master.signal(SIGTERM);
   BOOST_TEST(master.wait(10s) == 0);
 }
+
+BOOST_AUTO_TEST_CASE(bad_priority_and_detector_options_are_usage_errors) {
+  const std::string master = bin("framehive-master") + " --port 0 --db :memory: ";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--priority 5000=0", "--priority '5000=0': the weight must be an integer in 1..1000"},
+      {"--priority 5000", "--priority '5000': expected PORT=WEIGHT"},
+      {"--priority 5000=2 --priority 5000=3", "--priority '5000=3': port 5000 given twice"},
+      {"--detector 5000=hog,,null", "--detector '5000=hog,,null': an empty detector name"},
+      {"--detector 99999=hog", "--detector '99999=hog': the port must be a number in 1..65535"},
+      {"--default-detector ''", "--default-detector: empty"}};
+  for (const auto& [args, message] : cases) {
+    std::string out;
+    BOOST_TEST(fh::test::run_command("timeout 20 " + master + args + " 2>&1", out) == 2, args);
+    BOOST_TEST(out.find(message) != std::string::npos, args << ": " << out);
+  }
+}

@@ -164,6 +164,22 @@ BOOST_FIXTURE_TEST_CASE(an_empty_or_unservable_port_never_blocks, Sched) {
   BOOST_TEST(served[5003] == 5);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_heavy_port_of_expired_frames_yields_to_a_fresh_one, Sched) {
+  config.port_weights = {{5000, 1000}};
+  config.max_frame_age = 2.0;
+  make();
+  fill(5000, 5);
+  clock.advance(3.0);  // 5000's frames expire; no tick ran yet
+  add(5001, 1);
+  s->register_worker("w", "", {"hog"});
+  auto t = s->request_task("w", 0);
+  BOOST_REQUIRE(t);
+  BOOST_TEST(t->frame.port == 5001);
+  BOOST_TEST(port(5000).expired == 5);
+  BOOST_TEST(port(5000).pending == 0);
+  BOOST_TEST(!s->request_task("w", 0).has_value());
+}
+
 BOOST_FIXTURE_TEST_CASE(a_weight_outside_1_to_1000_is_refused, Sched) {
   config.port_weights = {{5000, 0}};
   BOOST_CHECK_THROW(make(), std::invalid_argument);

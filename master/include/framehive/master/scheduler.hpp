@@ -195,6 +195,9 @@ class Scheduler {
   /// queue in *q), skipping stale entries and expiring old frames on the way; null if none.
   Entry* head_for(int port, Queues& queues, const std::vector<std::string>& capabilities,
                   std::deque<std::string>*& q, double now_wall, double now_mono);
+  /// Whether some queue of the port that a worker with these capabilities can run is not
+  /// empty (its entries not checked: some may have finished).
+  bool runnable(int port, const Queues& queues, const std::vector<std::string>& capabilities) const;
   /// The pending task a worker with these capabilities gets, popped from its queue: among the
   /// ports with a task it can run, smooth weighted round robin (port_weights), the port's
   /// oldest such task. A chained task gets its detector here.
