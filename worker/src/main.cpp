@@ -50,6 +50,13 @@ int main(int argc, char** argv) {
         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
         "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent")(
+        "motion-crop", po::bool_switch(&c.motion_crop),
+        "run a frame whose sender reported motion boxes (framehive-sender --motion flag|gate) "
+        "on its motion regions only: each box padded by 25% of its size + 16 px, grown to the "
+        "detector's minimum window (hog 64x128, haar the cascade window or 30 px, dnn the "
+        "network input), clamped to the frame, near ones merged; the frame runs whole when "
+        "the regions cover >= 60% of it, for keep-alive frames, and for frames without motion "
+        "boxes (default: off, every frame runs whole; docs/motion.md)")(
         "ca-file", po::value<std::string>()->value_name("PATH"),
         "CA certificate(s) (PEM) that an https:// master's certificate is checked against; "
         "default: the system's trusted CAs");

@@ -142,7 +142,8 @@ void WorkerApp::heartbeat_loop() {
 void WorkerApp::task_loop(int index) {
   // The long poll plus a margin: curl rounds the timeout up to whole seconds.
   MasterClient client(config_.master_url, config_.wait_ms + 15000, config_.auth_secret);
-  TaskRunner runner(config_.detectors, config_.detector_options, config_.max_pixels);
+  TaskRunner runner(config_.detectors, config_.detector_options, config_.max_pixels,
+                    config_.motion_crop);
   int attempt = 0;
   auto log = shared::logger("rpc");
   while (!stopping()) {
@@ -176,6 +177,8 @@ void WorkerApp::task_loop(int index) {
     const std::string& task_id = task->task_id;
     const auto t0 = std::chrono::steady_clock::now();
     auto outcome = runner.run(task->frame);
+    if (outcome.crop == CropDecision::cropped) counters_.cropped++;
+    counters_.ignored_motion_boxes += static_cast<std::int64_t>(outcome.ignored_motion_boxes);
     const std::string& error = outcome.error;
     std::vector<Detection>& found = outcome.detections;
     const double ms =
@@ -222,6 +225,8 @@ std::string WorkerApp::summary() const {
       .add("registrations", counters_.registrations.load())
       .add("rpc_errors", counters_.rpc_errors.load())
       .add("auth_errors", counters_.auth_errors.load())
+      .add("cropped", counters_.cropped.load())
+      .add("ignored_motion_boxes", counters_.ignored_motion_boxes.load())
       .str();
 }
 

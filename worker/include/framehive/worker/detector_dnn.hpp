@@ -28,6 +28,8 @@ class DnnDetector : public Detector {
   DnnDetector(DnnConfig config, std::string name);
 
   std::vector<Detection> detect(const cv::Mat& bgr) override;
+  /// The network input size (input_width x input_height).
+  cv::Size min_window() const override { return {config_.input_width, config_.input_height}; }
 
   /// The config it was made from.
   const DnnConfig& config() const { return config_; }
