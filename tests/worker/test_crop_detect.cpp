@@ -174,7 +174,8 @@ BOOST_AUTO_TEST_CASE(overlapping_regions_give_one_box_per_object) {
   const auto full = hog->run(frame);
   BOOST_TEST_REQUIRE(!full.detections.empty());
   const Detection& d = full.detections[0];
-  const cv::Rect around = cv::Rect(d.x - 40, d.y - 40, d.w + 80, d.h + 80) & cv::Rect(0, 0, 768, 576);
+  const cv::Rect around =
+      cv::Rect(d.x - 40, d.y - 40, d.w + 80, d.h + 80) & cv::Rect(0, 0, 768, 576);
   const cv::Rect shifted = (around + cv::Point(10, 6)) & cv::Rect(0, 0, 768, 576);
   const auto one = detect_in_regions(*hog, frame, {around});
   const auto two = detect_in_regions(*hog, frame, {around, shifted});
@@ -194,8 +195,8 @@ BOOST_AUTO_TEST_CASE(a_failing_region_fails_the_frame) {
   BOOST_TEST(r.detections.empty());
   BOOST_TEST(!detect_in_regions(*hog, cv::Mat(), {cv::Rect(0, 0, 10, 10)}).ok());
   // Regions outside the frame are skipped, not an error.
-  const auto outside =
-      detect_in_regions(*hog, cv::Mat(300, 300, CV_8UC3, cv::Scalar::all(0)), {{400, 400, 64, 128}});
+  const auto outside = detect_in_regions(*hog, cv::Mat(300, 300, CV_8UC3, cv::Scalar::all(0)),
+                                         {{400, 400, 64, 128}});
   BOOST_TEST(outside.ok());
   BOOST_TEST(outside.detections.empty());
 }

@@ -171,10 +171,13 @@ BOOST_AUTO_TEST_CASE(bad_boxes_are_ignored_and_counted) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
   // All unusable: NaN, infinite, empty, negative size, entirely outside the frame.
-  const auto bad = plan_crops(
-      moving({{nan, 0, 0.1, 0.1}, {0, 0, inf, 0.1}, {0.2, 0.2, 0, 0.1}, {0.2, 0.2, -0.1, 0.1},
-              {1.5, 0.2, 0.1, 0.1}, {0.2, -2, 0.1, 0.5}}),
-      k_frame, p);
+  const auto bad = plan_crops(moving({{nan, 0, 0.1, 0.1},
+                                      {0, 0, inf, 0.1},
+                                      {0.2, 0.2, 0, 0.1},
+                                      {0.2, 0.2, -0.1, 0.1},
+                                      {1.5, 0.2, 0.1, 0.1},
+                                      {0.2, -2, 0.1, 0.5}}),
+                              k_frame, p);
   BOOST_TEST(bad.decision == CropDecision::invalid_boxes);
   BOOST_TEST(bad.ignored_boxes == 6u);
   // One good box among bad ones is used; the rest are counted.

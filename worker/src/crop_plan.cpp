@@ -20,8 +20,8 @@ void grow_axis(double& lo, double& len, double min_len, double limit) {
 
 /// True when a and b overlap or lie at most gap pixels apart on both axes.
 bool near(const cv::Rect& a, const cv::Rect& b, int gap) {
-  return a.x <= b.x + b.width + gap && b.x <= a.x + a.width + gap &&
-         a.y <= b.y + b.height + gap && b.y <= a.y + a.height + gap;
+  return a.x <= b.x + b.width + gap && b.x <= a.x + a.width + gap && a.y <= b.y + b.height + gap &&
+         b.y <= a.y + a.height + gap;
 }
 
 CropPlan full_frame(CropDecision why, std::size_t ignored = 0) {

@@ -36,13 +36,13 @@ struct CropParams {
 
 /// Why plan_crops() chose the full frame, or that it did not.
 enum class CropDecision {
-  cropped,          ///< regions holds the crops
-  no_motion_info,   ///< the frame carries no motion (sender without motion detection)
-  keepalive,        ///< the idle keep-alive frame: stationary objects are re-checked whole
-  no_boxes,         ///< motion without boxes (e.g. the score only): nothing to crop to
-  invalid_boxes,    ///< every box was unusable (non-finite, empty, outside the frame)
-  window_too_large, ///< the frame is smaller than the detector's minimum window
-  coverage,         ///< the regions cover >= full_frame_coverage of the frame
+  cropped,           ///< regions holds the crops
+  no_motion_info,    ///< the frame carries no motion (sender without motion detection)
+  keepalive,         ///< the idle keep-alive frame: stationary objects are re-checked whole
+  no_boxes,          ///< motion without boxes (e.g. the score only): nothing to crop to
+  invalid_boxes,     ///< every box was unusable (non-finite, empty, outside the frame)
+  window_too_large,  ///< the frame is smaller than the detector's minimum window
+  coverage,          ///< the regions cover >= full_frame_coverage of the frame
 };
 
 /// A short name for logs and benchmarks ("cropped", "keepalive", ...).
