@@ -31,7 +31,11 @@ def cell_xy():
     return [(i % GRID, i // GRID) for i in range(N)]
 
 
-def save(path, nodes, inits, out_shape, opset=12):
+OPSET = [12]  # the opset save() writes; main() writes the layouts again at others
+
+
+def save(path, nodes, inits, out_shape):
+    opset = OPSET[0]
     g = h.make_graph(nodes, os.path.basename(path),
                      [h.make_tensor_value_info("images", T.FLOAT, [1, 3, SIZE, SIZE])],
                      [h.make_tensor_value_info("output0", T.FLOAT, out_shape)], inits)
@@ -239,6 +243,13 @@ def main():
     yolov8_stock_head(os.path.join(out, "yolov8_stock_head.onnx"))
     not_a_detector_onnx(os.path.join(out, "feature_map.onnx"))
     ssd_caffe(os.path.join(out, "ssd.prototxt"), os.path.join(out, "ssd.caffemodel"))
+    # The same layouts at other opsets (docs/operations.md's table): <layout>_op<N>.onnx.
+    for opset in (11, 13, 17):
+        OPSET[0] = opset
+        ssd_onnx(os.path.join(out, "ssd_op%d.onnx" % opset))
+        yolov8_onnx(os.path.join(out, "yolov8_op%d.onnx" % opset))
+        yolov5_onnx(os.path.join(out, "yolov5_op%d.onnx" % opset))
+    OPSET[0] = 12
     with open(os.path.join(out, "ssd.names"), "w") as f:
         f.write("background\nwidget\ngadget\n")
     with open(os.path.join(out, "yolo.names"), "w") as f:

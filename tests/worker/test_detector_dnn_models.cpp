@@ -29,8 +29,8 @@ using test::write_text;
 const std::string& model_dir() {
   static const std::string dir = [] {
     const std::string d = fh::test::make_temp_dir("worker-dnn-models");
-    const std::string cmd = "/usr/bin/python3 " + std::string(FH_SOURCE_DIR) +
-                            "/tests/worker/make_dnn_models.py " + d;
+    const std::string cmd =
+        "/usr/bin/python3 " + std::string(FH_SOURCE_DIR) + "/tests/worker/make_dnn_models.py " + d;
     const int rc = std::system(cmd.c_str());
     BOOST_TEST_REQUIRE(rc == 0, cmd << " failed (exit " << rc
                                     << "); scripts/install-deps.sh installs python3-onnx");
@@ -79,11 +79,13 @@ BOOST_AUTO_TEST_CASE(ssd_onnx) {
   // Widget: conf logit 2+2+4-3 = 5; the box is its cell.
   BOOST_TEST(found[0].label == "widget");
   BOOST_TEST(near(found[0].confidence, sigmoid(5)), found[0].confidence);
-  BOOST_TEST((cv::Rect(found[0].x, found[0].y, found[0].w, found[0].h) == cv::Rect(64, 128, 64, 64)));
+  BOOST_TEST(
+      (cv::Rect(found[0].x, found[0].y, found[0].w, found[0].h) == cv::Rect(64, 128, 64, 64)));
   // Gadget: 4-3 = 1.
   BOOST_TEST(found[1].label == "gadget");
   BOOST_TEST(near(found[1].confidence, sigmoid(1)), found[1].confidence);
-  BOOST_TEST((cv::Rect(found[1].x, found[1].y, found[1].w, found[1].h) == cv::Rect(192, 0, 64, 64)));
+  BOOST_TEST(
+      (cv::Rect(found[1].x, found[1].y, found[1].w, found[1].h) == cv::Rect(192, 0, 64, 64)));
   // Through JPEG, as a worker gets frames: the same boxes.
   const auto jpeg = det->detect(test::via_jpeg(scene()));
   BOOST_TEST(jpeg.size() == 2u);
@@ -94,8 +96,9 @@ BOOST_AUTO_TEST_CASE(ssd_onnx) {
   BOOST_TEST_REQUIRE(w.size() == 2u);
   BOOST_TEST((cv::Rect(w[0].x, w[0].y, w[0].w, w[0].h) == cv::Rect(128, 128, 128, 64)));
   // The confidence threshold.
-  auto strict = make_detector(conf(
-      "ssd_onnx_strict", "model=ssd.onnx\nnames=ssd.names\ninput=64\nformat=ssd\nconfidence=0.9\n"));
+  auto strict = make_detector(
+      conf("ssd_onnx_strict",
+           "model=ssd.onnx\nnames=ssd.names\ninput=64\nformat=ssd\nconfidence=0.9\n"));
   BOOST_TEST(strict->detect(scene()).size() == 1u);
   BOOST_TEST(det->detect(cv::Mat(256, 256, CV_8UC3, cv::Scalar::all(0))).empty());
 }
@@ -103,8 +106,8 @@ BOOST_AUTO_TEST_CASE(ssd_onnx) {
 BOOST_AUTO_TEST_CASE(ssd_mean_is_per_channel_in_network_order) {
   // swap_rb=1 feeds R, G, B: mean 0,0,255 removes blue only. The blue cell turns black
   // (nothing); the white one turns yellow: class logit -100 -> widget, conf 2+2-3 = 1.
-  auto det = make_detector(conf(
-      "ssd_mean", "model=ssd.onnx\nnames=ssd.names\ninput=64\nformat=ssd\nmean=0, 0, 255\n"));
+  auto det = make_detector(
+      conf("ssd_mean", "model=ssd.onnx\nnames=ssd.names\ninput=64\nformat=ssd\nmean=0, 0, 255\n"));
   const auto found = det->detect(scene());
   BOOST_TEST_REQUIRE(found.size() == 1u);
   BOOST_TEST(found[0].label == "widget");
@@ -118,8 +121,8 @@ BOOST_AUTO_TEST_CASE(ssd_mean_is_per_channel_in_network_order) {
 BOOST_AUTO_TEST_CASE(ssd_caffe_mobilenet_head) {
   // PriorBox (16 px, one per cell) + DetectionOutput (softmax over background, widget,
   // gadget; its own NMS): the format is ssd by default for a .caffemodel.
-  const std::string cap = conf(
-      "ssd_caffe", "model=ssd.caffemodel\nconfig=ssd.prototxt\nnames=ssd.names\ninput=64\n");
+  const std::string cap =
+      conf("ssd_caffe", "model=ssd.caffemodel\nconfig=ssd.prototxt\nnames=ssd.names\ninput=64\n");
   auto det = make_detector(cap);
   const auto* dnn = dynamic_cast<DnnDetector*>(det.get());
   BOOST_TEST_REQUIRE(dnn != nullptr);
@@ -131,14 +134,16 @@ BOOST_AUTO_TEST_CASE(ssd_caffe_mobilenet_head) {
   // White: logits bg -9, widget 6, gadget -5. Blue: bg -1, widget -2, gadget 3.
   BOOST_TEST(found[0].label == "widget");
   BOOST_TEST(near(found[0].confidence, softmax0(6, -9, -5)), found[0].confidence);
-  BOOST_TEST((cv::Rect(found[0].x, found[0].y, found[0].w, found[0].h) == cv::Rect(64, 128, 64, 64)));
+  BOOST_TEST(
+      (cv::Rect(found[0].x, found[0].y, found[0].w, found[0].h) == cv::Rect(64, 128, 64, 64)));
   BOOST_TEST(found[1].label == "gadget");
   BOOST_TEST(near(found[1].confidence, softmax0(3, -1, -2)), found[1].confidence);
-  BOOST_TEST((cv::Rect(found[1].x, found[1].y, found[1].w, found[1].h) == cv::Rect(192, 0, 64, 64)));
+  BOOST_TEST(
+      (cv::Rect(found[1].x, found[1].y, found[1].w, found[1].h) == cv::Rect(192, 0, 64, 64)));
 
   // Without names: labels are the model's class ids.
-  auto bare =
-      make_detector(conf("ssd_caffe_bare", "model=ssd.caffemodel\nconfig=ssd.prototxt\ninput=64\n"));
+  auto bare = make_detector(
+      conf("ssd_caffe_bare", "model=ssd.caffemodel\nconfig=ssd.prototxt\ninput=64\n"));
   const auto ids = bare->detect(scene());
   BOOST_TEST_REQUIRE(ids.size() == 2u);
   BOOST_TEST(ids[0].label == "class1");
@@ -156,11 +161,13 @@ BOOST_AUTO_TEST_CASE(yolov8_onnx) {
   // 24x24 input px on the cell centre -> 96x96 frame px; no objectness.
   BOOST_TEST(found[0].label == "widget");
   BOOST_TEST(near(found[0].confidence, sigmoid(5)), found[0].confidence);
-  BOOST_TEST((cv::Rect(found[0].x, found[0].y, found[0].w, found[0].h) == cv::Rect(48, 112, 96, 96)));
+  BOOST_TEST(
+      (cv::Rect(found[0].x, found[0].y, found[0].w, found[0].h) == cv::Rect(48, 112, 96, 96)));
   BOOST_TEST(found[1].label == "gadget");
   BOOST_TEST(near(found[1].confidence, sigmoid(1)), found[1].confidence);
   // Centre (224, 32): clipped to the frame.
-  BOOST_TEST((cv::Rect(found[1].x, found[1].y, found[1].w, found[1].h) == cv::Rect(176, 0, 80, 80)));
+  BOOST_TEST(
+      (cv::Rect(found[1].x, found[1].y, found[1].w, found[1].h) == cv::Rect(176, 0, 80, 80)));
 }
 
 BOOST_AUTO_TEST_CASE(yolov8_nms) {
@@ -180,9 +187,28 @@ BOOST_AUTO_TEST_CASE(yolov5_onnx) {
   BOOST_TEST_REQUIRE(found.size() == 2u);
   BOOST_TEST(found[0].label == "widget");
   BOOST_TEST(near(found[0].confidence, sigmoid(9) * sigmoid(5)), found[0].confidence);
-  BOOST_TEST((cv::Rect(found[0].x, found[0].y, found[0].w, found[0].h) == cv::Rect(48, 112, 96, 96)));
+  BOOST_TEST(
+      (cv::Rect(found[0].x, found[0].y, found[0].w, found[0].h) == cv::Rect(48, 112, 96, 96)));
   BOOST_TEST(found[1].label == "gadget");
   BOOST_TEST(near(found[1].confidence, sigmoid(5) * sigmoid(1)), found[1].confidence);
+}
+
+BOOST_AUTO_TEST_CASE(each_layout_at_opsets_11_to_17) {
+  // The same graphs exported at other opsets load and decode the same (opset 12 above).
+  for (const int opset : {11, 13, 17}) {
+    const std::string op = "_op" + std::to_string(opset);
+    for (const auto& [model, extra] :
+         {std::pair<std::string, std::string>{"ssd", "format=ssd\nnames=ssd.names\n"},
+          {"yolov8", "format=yolov8\nnames=yolo.names\n"},
+          {"yolov5", "names=yolo.names\n"}}) {
+      auto det = make_detector(
+          conf(model + op, "model=" + model + op + ".onnx\ninput=64\nconfidence=0.9\n" + extra));
+      const auto found = det->detect(scene());
+      BOOST_TEST_REQUIRE(found.size() == 1u, model << op);
+      BOOST_TEST(found[0].label == "widget", model << op);
+      BOOST_TEST(found[0].confidence > 0.99, model << op);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_model_in_another_layout_is_a_clear_error) {
