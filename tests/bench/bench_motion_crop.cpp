@@ -11,8 +11,9 @@
 // standing still, which crops skip by design; keep-alive frames re-check them whole);
 // floor: the same recall of the detector on the whole frame shifted by 4 px (the view
 // cropped from (4,4)), i.e. how far the detector's own output moves with the pixel grid,
-// which bounds what any crop can match; extra: cropped detections that match no full-frame one; time: detector ms per motion frame
-// (1 OpenCV thread), full vs cropped (plan + crops); saved = 1 - cropped/full.
+// which bounds what any crop can match; extra: cropped detections that match no full-frame one;
+// time: detector ms per motion frame (1 OpenCV thread), full vs cropped (plan + crops); saved = 1 -
+// cropped/full.
 #include "framehive/worker/crop_detect.hpp"
 #include "framehive/worker/crop_plan.hpp"
 #include "framehive/worker/detector_factory.hpp"
@@ -185,19 +186,21 @@ int main(int argc, char** argv) {
     extra_total += cropped.detections.size() - matched(cropped.detections, full.detections);
   }
   std::string decided;
-  for (const auto& [k, v] : decisions) decided += (decided.empty() ? "" : " ") + k + "=" + std::to_string(v);
+  for (const auto& [k, v] : decisions)
+    decided += (decided.empty() ? "" : " ") + k + "=" + std::to_string(v);
   const double n = std::max<std::size_t>(motion_frames, 1);
   std::printf("%-18s %-13s %5s %6s %6s %8s %9s %6s %7s %7s %7s %6s %8s %8s %6s  %s\n", "detector",
-              "video", "pad", "frames", "motion", "coverage", "reference", "floor", "recall", "moving",
-              "recall", "extra", "full_ms", "crop_ms", "saved", "plans");
+              "video", "pad", "frames", "motion", "coverage", "reference", "floor", "recall",
+              "moving", "recall", "extra", "full_ms", "crop_ms", "saved", "plans");
   std::printf(
-      "%-18s %-13s %5s %6zu %6zu %7.1f%% %9zu %5.1f%% %6.1f%% %7zu %6.1f%% %6zu %8.1f %8.1f %5.0f%%  %s\n",
+      "%-18s %-13s %5s %6zu %6zu %7.1f%% %9zu %5.1f%% %6.1f%% %7zu %6.1f%% %6zu %8.1f %8.1f "
+      "%5.0f%%  %s\n",
       detector.c_str(), video.substr(video.find_last_of('/') + 1).c_str(),
       (std::to_string(static_cast<int>(pad * 100)) + "+" + std::to_string(pad_px)).c_str(), looked,
       motion_frames, 100.0 * coverage_sum / n, ref_total,
       ref_total ? 100.0 * shifted_found / ref_total : 100.0,
       ref_total ? 100.0 * found_total / ref_total : 100.0, moving_total,
       moving_total ? 100.0 * moving_found / moving_total : 100.0, extra_total, full_ms / n,
-              crop_ms / n, full_ms > 0 ? 100.0 * (1 - crop_ms / full_ms) : 0.0, decided.c_str());
+      crop_ms / n, full_ms > 0 ? 100.0 * (1 - crop_ms / full_ms) : 0.0, decided.c_str());
   return 0;
 }

@@ -19,9 +19,9 @@ bool is_ssd_output(const cv::Mat& m);
 
 /// Parameters of decode_ssd().
 struct SsdDecodeParams {
-  cv::Size frame_size;       ///< the image the boxes map back to
-  float confidence = 0.5f;   ///< keep rows with confidence >= this (and > 0)
-  float nms = 0.4f;          ///< per-class NMS IoU after the model's own; >= 1 disables
+  cv::Size frame_size;      ///< the image the boxes map back to
+  float confidence = 0.5f;  ///< keep rows with confidence >= this (and > 0)
+  float nms = 0.4f;         ///< per-class NMS IoU after the model's own; >= 1 disables
 };
 
 /// Decodes outputs of the SSD layout ([1, 1, N, 7] rows of image_id, class, confidence and
