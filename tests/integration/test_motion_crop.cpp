@@ -24,12 +24,16 @@ namespace {
 
 using Struct = std::map<std::string, xmlrpc_c::value>;
 
-Struct as_struct(const xmlrpc_c::value& v) { return static_cast<Struct>(xmlrpc_c::value_struct(v)); }
+Struct as_struct(const xmlrpc_c::value& v) {
+  return static_cast<Struct>(xmlrpc_c::value_struct(v));
+}
 
 xmlrpc_c::value motion(bool keepalive, double x, double y, double w, double h) {
-  std::vector<xmlrpc_c::value> boxes = {xmlrpc_c::value_struct(
-      Struct{{"x", xmlrpc_c::value_double(x)}, {"y", xmlrpc_c::value_double(y)},
-             {"w", xmlrpc_c::value_double(w)}, {"h", xmlrpc_c::value_double(h)}})};
+  std::vector<xmlrpc_c::value> boxes = {
+      xmlrpc_c::value_struct(Struct{{"x", xmlrpc_c::value_double(x)},
+                                    {"y", xmlrpc_c::value_double(y)},
+                                    {"w", xmlrpc_c::value_double(w)},
+                                    {"h", xmlrpc_c::value_double(h)}})};
   return xmlrpc_c::value_struct(Struct{{"score", xmlrpc_c::value_double(0.03)},
                                        {"keepalive", xmlrpc_c::value_boolean(keepalive)},
                                        {"boxes", xmlrpc_c::value_array(boxes)}});
@@ -42,8 +46,8 @@ BOOST_AUTO_TEST_CASE(worker_motion_crop_end_to_end) {
   const int port = fh::test::free_tcp_port();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/RPC2";
   Child master(bin("framehive-master"),
-               {"--port", std::to_string(port), "--db", dir + "/master.db", "--stats-interval",
-                "0", "--log-level", "warn", "--max-frame-age", "0"},
+               {"--port", std::to_string(port), "--db", dir + "/master.db", "--stats-interval", "0",
+                "--log-level", "warn", "--max-frame-age", "0"},
                dir + "/master.log");
   RpcClient c(url, 10000);
   const auto status = [&] { return as_struct(c.call("status", xmlrpc_c::paramList())); };
@@ -85,7 +89,8 @@ BOOST_AUTO_TEST_CASE(worker_motion_crop_end_to_end) {
                {"--master", url, "--detector", "hog", "--motion-crop", "--max-tasks", "3",
                 "--log-level", "warn"},
                dir + "/worker.log");
-  BOOST_REQUIRE(poll_until([&] { return xmlrpc_c::value_int(status().at("completed")) == 3; }, 60s));
+  BOOST_REQUIRE(
+      poll_until([&] { return xmlrpc_c::value_int(status().at("completed")) == 3; }, 60s));
   BOOST_TEST(worker.wait(20s) == 0);  // --max-tasks: exits and prints its summary
   std::ifstream log(dir + "/worker.log");
   std::stringstream text;
