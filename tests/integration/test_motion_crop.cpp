@@ -117,7 +117,8 @@ BOOST_AUTO_TEST_CASE(worker_motion_crop_end_to_end) {
   for (const auto& b : found[0]) {
     const double inter = (b & man).area();
     if (inter / (b.area() + man.area() - inter) >= 0.8) has_man = true;
-    BOOST_TEST((b & cv::Rect(225, 48, 276, 352)) == b);
+    // Inside the crop: the box padded by 100% + 32 px a side, (217,0)-(509,484).
+    BOOST_TEST((b & cv::Rect(217, 0, 292, 484)) == b);
   }
   BOOST_TEST(has_man);
   // Keep-alive and motion-less frames ran whole: the same boxes, more than the crop's.

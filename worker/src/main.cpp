@@ -52,11 +52,14 @@ int main(int argc, char** argv) {
         "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent")(
         "motion-crop", po::bool_switch(&c.motion_crop),
         "run a frame whose sender reported motion boxes (framehive-sender --motion flag|gate) "
-        "on its motion regions only: each box padded by 25% of its size + 16 px, grown to the "
-        "detector's minimum window (hog 64x128, haar the cascade window or 30 px, dnn the "
-        "network input), clamped to the frame, near ones merged; the frame runs whole when "
+        "on its motion regions only: each box padded by --crop-pad of its size + 32 px, grown "
+        "to the detector's minimum window (hog 64x128, haar the cascade window or 30 px, dnn "
+        "the network input), clamped to the frame, near ones merged; the frame runs whole when "
         "the regions cover >= 60% of it, for keep-alive frames, and for frames without motion "
         "boxes (default: off, every frame runs whole; docs/motion.md)")(
+        "crop-pad", po::value(&c.crop_pad)->default_value(c.crop_pad),
+        "with --motion-crop: each side of a motion box grows by this fraction of the box's "
+        "size (0..4); smaller saves more CPU and loses more recall (docs/motion.md)")(
         "ca-file", po::value<std::string>()->value_name("PATH"),
         "CA certificate(s) (PEM) that an https:// master's certificate is checked against; "
         "default: the system's trusted CAs");

@@ -17,12 +17,14 @@ namespace fh::worker {
 /// How motion boxes become crops. The defaults are what framehive-worker uses.
 struct CropParams {
   /// Each side of a motion box grows by this fraction of the box's width (left, right) or
-  /// height (top, bottom): a moving arm or the head of a walking person can lie outside the
-  /// pixels that changed.
-  double pad_fraction = 0.25;
+  /// height (top, bottom): the pixels that changed are often only part of the object (the
+  /// legs of a walker), and a detector's box is larger than the object (HOG's 64x128 window
+  /// around a 96 px person). 1.0 keeps HOG's recall within 2 points of its own jitter on
+  /// vtest.avi (docs/motion.md, "Region crops at the worker").
+  double pad_fraction = 1.0;
   /// ... plus this many pixels on each side (room for the detector's own border, e.g. HOG's
   /// 8 px padding).
-  int pad_pixels = 16;
+  int pad_pixels = 32;
   /// Regions that overlap or lie at most this many pixels apart become one (their bounding
   /// rectangle): one detector call instead of two, no object cut in half between them.
   int merge_gap = 16;

@@ -8,6 +8,7 @@
 
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/log_throttle.hpp"
+#include "framehive/worker/crop_plan.hpp"
 #include "framehive/worker/detector_options.hpp"
 
 #include <atomic>
@@ -33,6 +34,8 @@ struct WorkerConfig {
   std::size_t max_pixels = shared::k_default_max_jpeg_pixels;
   /// --motion-crop: frames with motion boxes run on their motion regions only.
   bool motion_crop = false;
+  /// --crop-pad: each side of a motion box grows by this fraction of its size (+ 32 px).
+  double crop_pad = CropParams{}.pad_fraction;
 };
 
 /// Counters of one worker process; readable from any thread.
