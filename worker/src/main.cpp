@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
         "  hog               OpenCV's default HOG people detector (label 'person')\n"
         "  haar:NAME         a cascade from /usr/share/opencv4/haarcascades, e.g.\n"
         "                    haar:frontalface (label 'face'), haar:fullbody, or a path to .xml\n"
-        "  dnn:CONFIG        YOLO through OpenCV DNN; CONFIG is a key=value file naming the\n"
-        "                    model (Darknet cfg+weights or ONNX), class names and thresholds\n"
+        "  dnn:CONFIG        YOLO or SSD through OpenCV DNN; CONFIG is a key=value file naming\n"
+        "                    the model (Darknet cfg+weights, ONNX, Caffe prototxt+caffemodel,\n"
+        "                    TensorFlow pb), its layout (format=darknet|yolov5|yolov8|ssd),\n"
+        "                    preprocessing, class names and thresholds (docs/operations.md)\n"
         "  null              decode only, no detection (benchmarks)");
     fh::worker::WorkerConfig c;  // its member values are the defaults shown and used below
     cli.options().add_options()("master", po::value(&c.master_url)->default_value(c.master_url),
