@@ -28,6 +28,37 @@ std::size_t FrameQueue::push(ReceivedFrame&& frame) {
   return dropped;
 }
 
+std::size_t FrameQueue::push_batch(std::vector<ReceivedFrame>& frames,
+                                   std::vector<std::uint16_t>& dropped_ports) {
+  if (frames.empty()) return 0;
+  std::size_t dropped = 0;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& frame : frames) {
+      const std::uint16_t port = frame.port;
+      if (closed_) {
+        ++dropped_;
+        ++dropped;
+        dropped_ports.push_back(port);
+        continue;
+      }
+      auto& q = queues_[port];
+      if (q.size() >= per_port_) {
+        q.pop_front();
+        --size_;
+        ++dropped_;
+        ++dropped;
+        dropped_ports.push_back(port);
+      }
+      q.push_back(std::move(frame));
+      ++size_;
+    }
+  }
+  frames.clear();
+  ready_.notify_one();
+  return dropped;
+}
+
 bool FrameQueue::pop_batch(std::vector<ReceivedFrame>& out, std::size_t max,
                            std::chrono::milliseconds wait) {
   std::unique_lock<std::mutex> lock(mutex_);
