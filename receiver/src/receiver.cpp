@@ -154,11 +154,19 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
 
   void on_burst_end() override {
     if (completed_.empty()) return;
-    queue_.push_batch(completed_, dropped_ports_);
-    for (auto port : dropped_ports_) {
-      if (auto* s = stats_.find(port)) s->frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    auto count_drops = [this] {
+      for (auto port : dropped_ports_) {
+        if (auto* s = stats_.find(port)) s->frames_dropped.fetch_add(1, std::memory_order_relaxed);
+      }
+      dropped_ports_.clear();
+    };
+    try {
+      queue_.push_batch(completed_, dropped_ports_);  // frames not taken stay for the next burst
+    } catch (...) {
+      count_drops();
+      throw;
     }
-    dropped_ports_.clear();
+    count_drops();
   }
 
  private:
