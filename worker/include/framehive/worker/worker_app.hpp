@@ -8,6 +8,7 @@
 
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/log_throttle.hpp"
+#include "framehive/worker/crop_plan.hpp"
 #include "framehive/worker/detector_options.hpp"
 
 #include <atomic>
@@ -31,6 +32,10 @@ struct WorkerConfig {
   std::string auth_secret;             ///< HTTP Basic password for the master; empty: none
   /// Frames whose JPEG header declares more pixels are failed without decoding.
   std::size_t max_pixels = shared::k_default_max_jpeg_pixels;
+  /// --motion-crop: frames with motion boxes run on their motion regions only.
+  bool motion_crop = false;
+  /// --crop-pad: each side of a motion box grows by this fraction of its size (+ 32 px).
+  double crop_pad = CropParams{}.pad_fraction;
 };
 
 /// Counters of one worker process; readable from any thread.
@@ -41,6 +46,8 @@ struct WorkerCounters {
   std::atomic<std::int64_t> registrations{0};  ///< register_worker calls that succeeded
   std::atomic<std::int64_t> rpc_errors{0};     ///< transport errors (master unreachable)
   std::atomic<std::int64_t> auth_errors{0};    ///< calls the master refused with HTTP 401
+  std::atomic<std::int64_t> cropped{0};        ///< tasks run on motion regions (--motion-crop)
+  std::atomic<std::int64_t> ignored_motion_boxes{0};  ///< unusable motion boxes in tasks
 };
 
 class WorkerApp {
