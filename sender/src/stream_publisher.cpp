@@ -253,7 +253,6 @@ shared::MotionExtension to_extension(const MotionResult& m, MotionGate::Verdict 
 
 bool StreamPublisher::prepare(const CapturedFrame& frame, std::uint64_t capture_us,
                               double gate_time) {
-  const auto& log = app_log();
   MotionResult motion;
   MotionGate::Verdict verdict = MotionGate::Verdict::still;
   if (options_.motion != MotionMode::off) {
@@ -262,11 +261,20 @@ bool StreamPublisher::prepare(const CapturedFrame& frame, std::uint64_t capture_
     if (verdict == MotionGate::Verdict::gated) {
       ++gated_pending_;
       gated_.fetch_add(1);
+      // Kept (a reference: sources allocate every frame) in case it is the stream's last.
+      last_gated_ = LastGated{frame.image, capture_us, std::move(motion)};
       return true;
     }
   }
+  last_gated_ = LastGated{};
+  return queue_frame(frame.image, capture_us, motion, verdict);
+}
+
+bool StreamPublisher::queue_frame(const cv::Mat& image, std::uint64_t capture_us,
+                                  const MotionResult& motion, MotionGate::Verdict verdict) {
+  const auto& log = app_log();
   Encoded e;
-  if (!encoder_.encode(frame.image, e.jpeg)) {
+  if (!encoder_.encode(image, e.jpeg)) {
     if (encode_errors_.fetch_add(1) == 0) {
       log->warn("stream {}: a frame failed to encode (further failures only counted)", stream_);
     }
@@ -410,6 +418,21 @@ bool StreamPublisher::run() {
   } catch (...) {
     log->error("stream {}: unknown exception", stream_);
     failed_.store(true);
+  }
+  // The frames gated since the last one sent are only reported by a frame sent after them: the
+  // stream's last frame, when gated, is sent after all (as a keep-alive).
+  if (gated_pending_ > 0 && !last_gated_.image.empty() && !failed_.load()) {
+    try {
+      LastGated last = std::move(last_gated_);
+      --gated_pending_;
+      gated_.fetch_sub(1);
+      if (!queue_frame(last.image, last.capture_us, last.motion, MotionGate::Verdict::keepalive)) {
+        gated_.fetch_add(1);  // not sent after all: still gated
+      }
+    } catch (const std::exception& e) {
+      log->error("stream {}: {}", stream_, e.what());
+      failed_.store(true);
+    }
   }
   close_queue();
   sending.join();

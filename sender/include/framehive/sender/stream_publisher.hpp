@@ -121,6 +121,10 @@ class StreamPublisher {
   /// queued or gated (it counts toward --frames); false when it failed to encode (counted) or
   /// the queue was closed.
   bool prepare(const CapturedFrame& frame, std::uint64_t capture_us, double gate_time);
+  /// Encodes a frame that is to be sent and queues it. False when it failed to encode (counted)
+  /// or the queue was closed.
+  bool queue_frame(const cv::Mat& image, std::uint64_t capture_us, const MotionResult& motion,
+                   MotionGate::Verdict verdict);
   /// The sending thread: sends queued frames until the queue is closed and empty.
   void send_loop();
   /// Chunks and sends one frame.
@@ -154,8 +158,15 @@ class StreamPublisher {
   std::atomic<bool> failed_{false};                 ///< the source or sending failed
   std::uint32_t next_seq_ = 0;                      ///< frame_seq of the next frame sent
   std::uint32_t gated_pending_ = 0;                 ///< gated since the last frame queued
-  std::uint64_t next_counter_ = 0;                  ///< datagram counter of the next datagram
-  std::uint64_t frames_since_rewind_ = 0;           ///< guards --loop against an empty file
+  /// The latest frame, when it was gated (sent at the end of the stream so that the frames
+  /// gated before it are reported).
+  struct LastGated {
+    cv::Mat image;                 ///< the frame
+    std::uint64_t capture_us = 0;  ///< its capture time
+    MotionResult motion;           ///< what the detector saw
+  } last_gated_;
+  std::uint64_t next_counter_ = 0;           ///< datagram counter of the next datagram
+  std::uint64_t frames_since_rewind_ = 0;    ///< guards --loop against an empty file
   std::uint64_t decode_errors_base_ = 0;     ///< decode errors of sources replaced on reconnect
   std::vector<std::uint8_t> datagrams_buf_;  ///< one frame's datagrams back to back (sender)
   std::vector<std::size_t> datagram_ends_;   ///< end offset of each in datagrams_buf_ (sender)
