@@ -92,11 +92,14 @@ void limit_boxes(std::vector<PixelBox>& boxes, std::size_t max) {
 NormPolygon parse_polygon(const std::string& text) {
   const auto fail = [&text](const std::string& why) {
     return std::invalid_argument("mask polygon " + quote(text) + ": " + why +
-                                 " (expected \"x,y x,y x,y ...\": 3 .. 64 points, coordinates "
+                                 " (expected \"x,y x,y x,y ...\" or \"x,y;x,y;x,y;...\": 3 .. 64 "
+                                 "points, coordinates "
                                  "0..1 as shares of the frame's width and height, e.g. "
                                  "\"0,0 0.3,0 0.3,0.1 0,0.1\")");
   };
-  std::istringstream in(text);
+  std::string points = text;  // ";" separates points as well as spaces (for env files)
+  std::replace(points.begin(), points.end(), ';', ' ');
+  std::istringstream in(points);
   std::string token;
   NormPolygon out;
   while (in >> token) {

@@ -118,12 +118,14 @@ void SenderOptions::add_options(po::options_description& desc) {
      "at most 320 pixels wide) differs from the learnt background by more than T; 1 .. 255. "
      "Lower finds fainter motion, and more noise")
     ("motion-min-area",
-     po::value<double>()->default_value(d.motion_min_area)->value_name("F"),
+     po::value<double>()->default_value(d.motion_min_area, str(d.motion_min_area))
+         ->value_name("F"),
      "motion: smallest moving region that counts, as a share of the frame's area "
      "(0.0005 = 0.05%, about a 6x6 patch at 320x240); 0.00001 .. 1")
     ("motion-mask", po::value<std::vector<std::string>>()->value_name("POLYGON"),
      "motion: ignore this region (trees, clocks, timestamps); repeatable, applies to every "
-     "--source; none by default. POLYGON is \"x,y x,y x,y ...\" with 3 .. 64 points, "
+     "--source; none by default. POLYGON is \"x,y x,y x,y ...\" (or \"x,y;x,y;x,y;...\") with 3 .. 64 "
+     "points, "
      "coordinates 0..1 as shares of the width and height from the top left, e.g. "
      "\"0,0 0.3,0 0.3,0.1 0,0.1\" for a timestamp in the top-left corner")
     ("test-drop-fraction",

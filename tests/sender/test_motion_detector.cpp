@@ -207,6 +207,7 @@ BOOST_AUTO_TEST_CASE(mask_polygons_parse_or_say_why_not) {
   BOOST_REQUIRE(poly.size() == 4u);
   BOOST_TEST(poly[1].x == 0.3f);
   BOOST_TEST(poly[2].y == 0.1f);
+  BOOST_TEST((fh::sender::parse_polygon("0,0;0.3,0;0.3,0.1;0,0.1") == poly));
   const auto error = [](const std::string& text) {
     try {
       fh::sender::parse_polygon(text);
@@ -221,7 +222,7 @@ BOOST_AUTO_TEST_CASE(mask_polygons_parse_or_say_why_not) {
   };
   has(error(""), "at least 3 points, got 0");
   has(error("0,0 1,1"), "at least 3 points, got 2");
-  has(error("0,0 1,0 1;1"), "point 3 '1;1' is not two numbers x,y");
+  has(error("0,0 1,0 1:1"), "point 3 '1:1' is not two numbers x,y");
   has(error("0,0 1,0 x,1"), "is not two numbers");
   has(error("0,0 1,0 1,1.5"), "point 3 '1,1.5' lies outside 0..1");
   has(error("0,0 -0.1,0 1,1"), "lies outside 0..1");

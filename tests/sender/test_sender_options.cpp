@@ -139,8 +139,8 @@ BOOST_AUTO_TEST_CASE(motion_options_and_their_defaults) {
               fh::sender::MotionMode::off));
   // A mask error quotes the polygon and says what is wrong.
   const auto msg =
-      usage_error({"--source", "x.avi", "--port", "1", "--motion-mask", "0,0 1,0 1;1"});
-  BOOST_TEST(msg.find("--motion-mask: mask polygon '0,0 1,0 1;1': point 3 '1;1' is not two "
+      usage_error({"--source", "x.avi", "--port", "1", "--motion-mask", "0,0 1,0 1:1"});
+  BOOST_TEST(msg.find("--motion-mask: mask polygon '0,0 1,0 1:1': point 3 '1:1' is not two "
                       "numbers x,y") == 0u,
              msg);
 }

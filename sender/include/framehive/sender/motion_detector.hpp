@@ -15,8 +15,8 @@ namespace fh::sender {
 using NormPolygon = std::vector<cv::Point2f>;
 
 /// Parses a mask polygon "x,y x,y x,y ...": at least 3 and at most 64 points separated by
-/// spaces, each coordinate a number in 0..1. Throws std::invalid_argument with a message that
-/// names the problem and quotes the text.
+/// spaces or ";" (for places where a value cannot hold spaces), each coordinate a number in 0..1.
+/// Throws std::invalid_argument with a message that names the problem and quotes the text.
 NormPolygon parse_polygon(const std::string& text);
 
 /// What the detector saw in one frame.
