@@ -27,8 +27,9 @@ struct MotionResult {
   bool scene_change = false;      ///< most of the frame changed at once: background restarted
 };
 
-/// Per frame: shrink to at most Options::width pixels wide (INTER_AREA), grayscale, 5x5
-/// Gaussian blur; pixels differing from the background by more than `threshold` are
+/// Per frame: grayscale, shrunk by the smallest integer factor that makes it at most
+/// Options::width pixels wide (INTER_AREA: block averages; 768x576 -> 256x192, 1920x1080 ->
+/// 320x180), 5x5 Gaussian blur; pixels differing from the background by more than `threshold` are
 /// foreground (mask polygons excluded); foreground is dilated (3x3, twice) into regions
 /// (8-connected). A region moves when it holds at least min_area of the frame in foreground
 /// pixels and some of them also changed since the previous frame (a region that differs from
@@ -74,6 +75,9 @@ class MotionDetector {
 
   Options options_;               ///< thresholds and masks
   cv::Size frame_size_;           ///< size of the frames analysed so far (empty: none yet)
+  int factor_ = 1;                ///< frame size / analysis size (an integer)
+  double scale_x_ = 1.0;          ///< an analysis pixel's width as a share of the frame's
+  double scale_y_ = 1.0;          ///< an analysis pixel's height as a share of the frame's
   cv::Size small_;                ///< analysis size
   cv::Mat mask_;                  ///< CV_8U, 255 where masked; empty without masks
   cv::Mat background_;            ///< CV_32F running average
