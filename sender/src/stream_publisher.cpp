@@ -255,7 +255,10 @@ bool StreamPublisher::prepare(const CapturedFrame& frame, std::uint64_t capture_
                               double gate_time) {
   MotionResult motion;
   MotionGate::Verdict verdict = MotionGate::Verdict::still;
-  if (options_.motion != MotionMode::off) {
+  // A frame the detector cannot read is never gated: the encoder then counts it (no silent loss).
+  const bool readable =
+      !frame.image.empty() && (frame.image.type() == CV_8UC3 || frame.image.type() == CV_8UC1);
+  if (options_.motion != MotionMode::off && readable) {
     motion = detector_.detect(frame.image);
     verdict = gate_.decide(gate_time, motion.moving);
     if (verdict == MotionGate::Verdict::gated) {
