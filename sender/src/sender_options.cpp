@@ -88,7 +88,8 @@ void SenderOptions::add_options(po::options_description& desc) {
      "tagged")
     ("frames",
      po::value<long long>()->default_value(static_cast<long long>(d.frames))->value_name("N"),
-     "stop each stream after N frames; 0 = until the source ends")
+     "stop each stream after N frames read from the source (sent, gated by --motion gate or "
+     "failed to encode); 0 = until the source ends")
     ("loop", po::bool_switch(),
      "restart files from the beginning at the end (frame numbers keep counting)")
     ("max-rate", po::value<double>()->default_value(d.max_rate_mbit)->value_name("MBIT"),
@@ -299,7 +300,7 @@ std::string SenderOptions::help_epilog() {
          "    read=N datagrams=N bytes=N dropped_datagrams=N frames_damaged=N send_errors=N\n"
          "    seconds=S fps=F\n"
          "frames were sent; gated were held back by --motion gate; read = frames + gated + frames\n"
-         "that failed to encode (--frames N stops after N frames sent or gated).\n"
+         "that failed to encode (--frames N stops after N frames read).\n"
          "datagrams/bytes count what was handed to the network; dropped_datagrams were withheld\n"
          "by --test-drop-fraction; frames_damaged frames lost at least one datagram that way.\n"
          "Logs go to stderr. Exit status: 0 ok, 1 runtime error (e.g. the source cannot be\n"

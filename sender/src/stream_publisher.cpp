@@ -120,35 +120,82 @@ void StreamPublisher::stop() {
   wait_cv_.notify_all();
 }
 
-bool StreamPublisher::push(Encoded&& e) {
-  std::unique_lock<std::mutex> lock(queue_mutex_);
-  space_cv_.wait(lock, [this] { return queue_closed_ || queue_.size() < k_queue_frames; });
-  if (queue_closed_) return false;
-  queue_.push_back(std::move(e));
-  queue_cv_.notify_one();
-  return true;
+namespace {
+
+/// The wire form of a detector result (docs/protocol.md, "Motion extension").
+shared::MotionExtension to_extension(const MotionResult& m, MotionGate::Verdict v,
+                                     std::uint32_t gated) {
+  shared::MotionExtension e;
+  if (m.moving) e.flags |= shared::k_motion_moving;
+  if (v == MotionGate::Verdict::keepalive) e.flags |= shared::k_motion_keepalive;
+  e.score = static_cast<std::uint16_t>(std::lround(std::clamp(m.score, 0.0, 1.0) * 10000.0));
+  e.gated = gated;
+  const auto scale = static_cast<double>(shared::k_motion_box_scale);
+  const auto unit = [scale](double v) {
+    return static_cast<std::uint32_t>(std::lround(std::clamp(v, 0.0, 1.0) * scale));
+  };
+  for (const auto& b : m.boxes) {
+    if (e.boxes.size() == shared::k_motion_ext_max_boxes) break;
+    shared::MotionExtension::Box box;
+    const std::uint32_t x = unit(b.x);
+    const std::uint32_t y = unit(b.y);
+    box.x = static_cast<std::uint16_t>(x);
+    box.y = static_cast<std::uint16_t>(y);
+    box.w = static_cast<std::uint16_t>(std::min(unit(b.width), shared::k_motion_box_scale - x));
+    box.h = static_cast<std::uint16_t>(std::min(unit(b.height), shared::k_motion_box_scale - y));
+    e.boxes.push_back(box);
+  }
+  return e;
 }
 
-void StreamPublisher::close_queue() {
-  std::lock_guard<std::mutex> lock(queue_mutex_);
-  queue_closed_ = true;
-  queue_cv_.notify_all();
-  space_cv_.notify_all();
+}  // namespace
+
+void StreamPublisher::abort_pipeline() {
+  failed_.store(true);
+  stop();
+  to_encode_.close();
+  to_send_.close();
+}
+
+void StreamPublisher::encode_loop() {
+  const auto& log = app_log();
+  RawFrame raw;
+  while (to_encode_.pop(raw)) {
+    const std::uint32_t gated = raw.gated + gated_carry_;
+    gated_carry_ = 0;
+    Encoded e;
+    if (!encoder_.encode(raw.image, e.jpeg)) {
+      if (encode_errors_.fetch_add(1) == 0) {
+        log->warn("stream {}: a frame failed to encode (further failures only counted)", stream_);
+      }
+      gated_carry_ = gated;  // reported by the next frame sent
+      continue;
+    }
+    if (options_.motion != MotionMode::off) {
+      e.has_motion = true;
+      e.motion = to_extension(raw.motion, raw.verdict, gated);
+    }
+    if (!chunker_.fits(e.jpeg.size(), e.has_motion ? &e.motion : nullptr)) {
+      if (encode_errors_.fetch_add(1) == 0) {
+        log->warn(
+            "stream {}: a {}-byte JPEG needs more than {} chunks of {} bytes; raise "
+            "--chunk-size (further failures only counted)",
+            stream_, e.jpeg.size(), Chunker::k_max_chunks, chunker_.chunk_size());
+      }
+      gated_carry_ = gated;
+      continue;
+    }
+    e.seq = next_seq_++;
+    e.capture_us = raw.capture_us;
+    if (!to_send_.push(std::move(e))) break;
+    if (raw.verdict == MotionGate::Verdict::keepalive) keepalives_.fetch_add(1);
+  }
+  to_send_.close();
 }
 
 void StreamPublisher::send_loop() {
-  while (true) {
-    Encoded e;
-    {
-      std::unique_lock<std::mutex> lock(queue_mutex_);
-      queue_cv_.wait(lock, [this] { return queue_closed_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // closed and drained
-      e = std::move(queue_.front());
-      queue_.pop_front();
-      space_cv_.notify_one();
-    }
-    send_frame(e);
-  }
+  Encoded e;
+  while (to_send_.pop(e)) send_frame(e);
 }
 
 bool StreamPublisher::wait_until(double deadline) {
@@ -221,36 +268,6 @@ bool StreamPublisher::read_frame(CapturedFrame& frame) {
   }
 }
 
-namespace {
-
-/// The wire form of a detector result (docs/protocol.md, "Motion extension").
-shared::MotionExtension to_extension(const MotionResult& m, MotionGate::Verdict v,
-                                     std::uint32_t gated) {
-  shared::MotionExtension e;
-  if (m.moving) e.flags |= shared::k_motion_moving;
-  if (v == MotionGate::Verdict::keepalive) e.flags |= shared::k_motion_keepalive;
-  e.score = static_cast<std::uint16_t>(std::lround(std::clamp(m.score, 0.0, 1.0) * 10000.0));
-  e.gated = gated;
-  const auto scale = static_cast<double>(shared::k_motion_box_scale);
-  const auto unit = [scale](double v) {
-    return static_cast<std::uint32_t>(std::lround(std::clamp(v, 0.0, 1.0) * scale));
-  };
-  for (const auto& b : m.boxes) {
-    if (e.boxes.size() == shared::k_motion_ext_max_boxes) break;
-    shared::MotionExtension::Box box;
-    const std::uint32_t x = unit(b.x);
-    const std::uint32_t y = unit(b.y);
-    box.x = static_cast<std::uint16_t>(x);
-    box.y = static_cast<std::uint16_t>(y);
-    box.w = static_cast<std::uint16_t>(std::min(unit(b.width), shared::k_motion_box_scale - x));
-    box.h = static_cast<std::uint16_t>(std::min(unit(b.height), shared::k_motion_box_scale - y));
-    e.boxes.push_back(box);
-  }
-  return e;
-}
-
-}  // namespace
-
 bool StreamPublisher::prepare(const CapturedFrame& frame, std::uint64_t capture_us,
                               double gate_time) {
   MotionResult motion;
@@ -270,38 +287,9 @@ bool StreamPublisher::prepare(const CapturedFrame& frame, std::uint64_t capture_
     }
   }
   last_gated_ = LastGated{};
-  return queue_frame(frame.image, capture_us, motion, verdict);
-}
-
-bool StreamPublisher::queue_frame(const cv::Mat& image, std::uint64_t capture_us,
-                                  const MotionResult& motion, MotionGate::Verdict verdict) {
-  const auto& log = app_log();
-  Encoded e;
-  if (!encoder_.encode(image, e.jpeg)) {
-    if (encode_errors_.fetch_add(1) == 0) {
-      log->warn("stream {}: a frame failed to encode (further failures only counted)", stream_);
-    }
-    return false;
-  }
-  if (options_.motion != MotionMode::off) {
-    e.has_motion = true;
-    e.motion = to_extension(motion, verdict, gated_pending_);
-  }
-  if (!chunker_.fits(e.jpeg.size(), e.has_motion ? &e.motion : nullptr)) {
-    if (encode_errors_.fetch_add(1) == 0) {
-      log->warn(
-          "stream {}: a {}-byte JPEG needs more than {} chunks of {} bytes; raise "
-          "--chunk-size (further failures only counted)",
-          stream_, e.jpeg.size(), Chunker::k_max_chunks, chunker_.chunk_size());
-    }
-    return false;
-  }
-  e.seq = next_seq_;
-  e.capture_us = capture_us;
-  if (!push(std::move(e))) return false;
-  ++next_seq_;
+  RawFrame raw{frame.image, capture_us, std::move(motion), verdict, gated_pending_};
+  if (!to_encode_.push(std::move(raw))) return false;
   gated_pending_ = 0;
-  if (verdict == MotionGate::Verdict::keepalive) keepalives_.fetch_add(1);
   return true;
 }
 
@@ -361,22 +349,23 @@ void StreamPublisher::send_frame(const Encoded& e) {
 bool StreamPublisher::run() {
   const auto& log = app_log();
   started_.store(mono());
-  // The sending thread: frame N's datagrams are paced and sent while frame N+1 is encoded.
-  std::thread sending([this, &log] {
-    try {
-      send_loop();
-    } catch (const std::exception& e) {
-      log->error("stream {}: sending failed: {}", stream_, e.what());
-      failed_.store(true);
-      stop();
-      close_queue();
-    } catch (...) {
-      log->error("stream {}: sending failed: unknown exception", stream_);
-      failed_.store(true);
-      stop();
-      close_queue();
-    }
-  });
+  // The encoding and sending threads: frame N's datagrams are paced and sent while frame N+1
+  // is encoded and N+2 read. A stage that fails stops the stream (never throws out).
+  const auto stage = [this, &log](const char* what, void (StreamPublisher::*loop)()) {
+    return std::thread([this, &log, what, loop] {
+      try {
+        (this->*loop)();
+      } catch (const std::exception& e) {
+        log->error("stream {}: {} failed: {}", stream_, what, e.what());
+        abort_pipeline();
+      } catch (...) {
+        log->error("stream {}: {} failed: unknown exception", stream_, what);
+        abort_pipeline();
+      }
+    });
+  };
+  std::thread encoding = stage("encoding", &StreamPublisher::encode_loop);
+  std::thread sending = stage("sending", &StreamPublisher::send_loop);
   try {
     const bool live = source_->live();
     const double fixed = options_.fps.value_or(0.0);
@@ -429,7 +418,11 @@ bool StreamPublisher::run() {
       LastGated last = std::move(last_gated_);
       --gated_pending_;
       gated_.fetch_sub(1);
-      if (!queue_frame(last.image, last.capture_us, last.motion, MotionGate::Verdict::keepalive)) {
+      RawFrame raw{last.image, last.capture_us, std::move(last.motion),
+                   MotionGate::Verdict::keepalive, gated_pending_};
+      if (to_encode_.push(std::move(raw))) {
+        gated_pending_ = 0;
+      } else {
         gated_.fetch_add(1);  // not sent after all: still gated
       }
     } catch (const std::exception& e) {
@@ -437,7 +430,8 @@ bool StreamPublisher::run() {
       failed_.store(true);
     }
   }
-  close_queue();
+  to_encode_.close();  // the encoder drains it, then closes to_send_
+  encoding.join();
   sending.join();
   finished_.store(mono());
   return !failed_.load();

@@ -6,7 +6,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -15,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "framehive/sender/bounded_queue.hpp"
 #include "framehive/sender/chunker.hpp"
 #include "framehive/sender/frame_source.hpp"
 #include "framehive/sender/jpeg_encoder.hpp"
@@ -44,15 +44,16 @@ struct StreamStats {
   double seconds = 0;                   ///< time since run() started
 };
 
-/// Per frame, on the run() thread: read (rewinding files with --loop, reconnecting failed live
-/// sources), pace (files and the test pattern follow their timestamps or --fps in real time;
-/// live sources pace themselves and --fps only skips frames), detect motion (MotionDetector)
-/// and gate (MotionGate) unless --motion off, encode with JpegEncoder; then, through a queue of
-/// at most k_queue_frames frames (the encoder waits when it is full: no frame is dropped), on a
-/// sending thread: split with Chunker into frame_seq 0, 1, 2, ... (frames sent only; tagged
-/// with --key-file; with the motion extension unless --motion off), withhold datagrams for
-/// --test-drop-fraction, rate-limit with RateLimiter and send with UdpSender in sendmmsg
-/// batches. So frame N+1 is encoded while frame N's datagrams are paced and sent. capture_us is
+/// A pipeline of three threads joined by queues of at most k_queue_frames frames (a full queue
+/// makes the stage before it wait: no frame is dropped). The run() thread reads (rewinding
+/// files with --loop, reconnecting failed live sources), paces (files and the test pattern
+/// follow their timestamps or --fps in real time; live sources pace themselves and --fps only
+/// skips frames), detects motion (MotionDetector) and gates (MotionGate) unless --motion off;
+/// an encoding thread encodes with JpegEncoder and numbers the frames sent (frame_seq 0, 1,
+/// 2, ...); a sending thread splits with Chunker (tagged with --key-file; with the motion
+/// extension unless --motion off), withholds datagrams for --test-drop-fraction, rate-limits
+/// with RateLimiter and sends with UdpSender in sendmmsg batches. So frame N+1 is encoded
+/// (and N+2 read and analysed) while frame N's datagrams are paced and sent. capture_us is
 /// the decode time for live sources and the release time for paced files and test patterns.
 /// The gate's clock is the frame's time: real time for live sources and paced files, the
 /// file's own timestamps when unpaced (--fps 0).
@@ -74,7 +75,7 @@ class StreamPublisher {
     double hangover = 1.0;                ///< --motion-hangover, seconds sent after motion
   };
 
-  /// Frames encoded ahead of the sending thread, at most.
+  /// Frames waiting for the encoder, and encoded frames waiting to be sent, at most (each).
   static constexpr std::size_t k_queue_frames = 2;
 
   /// Reopens a live source after it failed (may throw FrameSourceError).
@@ -108,6 +109,15 @@ class StreamPublisher {
   static std::uint64_t random_session();
 
  private:
+  /// One frame on its way from the reader to the encoder.
+  struct RawFrame {
+    cv::Mat image;                 ///< the frame (sources allocate each: no copy)
+    std::uint64_t capture_us = 0;  ///< capture time
+    MotionResult motion;           ///< what the detector saw (--motion flag|gate)
+    MotionGate::Verdict verdict = MotionGate::Verdict::still;  ///< why it is sent
+    std::uint32_t gated = 0;                                   ///< frames gated just before it
+  };
+
   /// One encoded frame on its way from the encoder to the sending thread.
   struct Encoded {
     std::vector<std::uint8_t> jpeg;  ///< the JPEG
@@ -117,22 +127,17 @@ class StreamPublisher {
     shared::MotionExtension motion;  ///< the extension (when has_motion)
   };
 
-  /// Detects motion, gates, encodes; queues the frame for sending. True when the frame was
-  /// queued or gated (it counts toward --frames); false when it failed to encode (counted) or
-  /// the queue was closed.
+  /// Detects motion and gates; queues the frame for encoding. True when the frame was queued or
+  /// gated (it counts toward --frames); false when the queue was closed.
   bool prepare(const CapturedFrame& frame, std::uint64_t capture_us, double gate_time);
-  /// Encodes a frame that is to be sent and queues it. False when it failed to encode (counted)
-  /// or the queue was closed.
-  bool queue_frame(const cv::Mat& image, std::uint64_t capture_us, const MotionResult& motion,
-                   MotionGate::Verdict verdict);
-  /// The sending thread: sends queued frames until the queue is closed and empty.
+  /// The encoding thread: encodes queued frames until the queue is closed and empty.
+  void encode_loop();
+  /// The sending thread: sends encoded frames until their queue is closed and empty.
   void send_loop();
   /// Chunks and sends one frame.
   void send_frame(const Encoded& e);
-  /// Queues a frame, waiting while the queue is full; false when the queue was closed.
-  bool push(Encoded&& e);
-  /// Ends send_loop() once the queue is empty.
-  void close_queue();
+  /// After a failure on a pipeline thread: stops the stream and opens every queue.
+  void abort_pipeline();
   /// Next frame, rewinding (--loop) or reconnecting (live) as needed; false to end the run.
   bool read_frame(CapturedFrame& frame);
   /// Sleeps until a monotonic time; false when stop() came first.
@@ -156,8 +161,9 @@ class StreamPublisher {
   RateLimiter limiter_;                             ///< --max-rate
   std::mt19937_64 drop_rng_;                        ///< --test-drop-fraction generator
   std::atomic<bool> failed_{false};                 ///< the source or sending failed
-  std::uint32_t next_seq_ = 0;                      ///< frame_seq of the next frame sent
-  std::uint32_t gated_pending_ = 0;                 ///< gated since the last frame queued
+  std::uint32_t next_seq_ = 0;                      ///< frame_seq of the next frame (encoder)
+  std::uint32_t gated_carry_ = 0;    ///< gated before frames that failed to encode (encoder)
+  std::uint32_t gated_pending_ = 0;  ///< gated since the last frame queued
   /// The latest frame, when it was gated (sent at the end of the stream so that the frames
   /// gated before it are reported).
   struct LastGated {
@@ -172,11 +178,8 @@ class StreamPublisher {
   std::vector<std::size_t> datagram_ends_;   ///< end offset of each in datagrams_buf_ (sender)
   std::vector<iovec> iov_;                   ///< the batch being built (sender)
 
-  std::mutex queue_mutex_;            ///< guards queue_ and queue_closed_
-  std::condition_variable queue_cv_;  ///< wakes the sender (frame queued, closed)
-  std::condition_variable space_cv_;  ///< wakes the encoder (a slot freed)
-  std::deque<Encoded> queue_;         ///< encoded frames, at most k_queue_frames
-  bool queue_closed_ = false;         ///< no more frames will be queued
+  BoundedQueue<RawFrame> to_encode_{k_queue_frames};  ///< reader -> encoder
+  BoundedQueue<Encoded> to_send_{k_queue_frames};     ///< encoder -> sender
 
   std::atomic<bool> stop_{false};    ///< set by stop()
   std::mutex wait_mutex_;            ///< guards nothing but the wait on wait_cv_
