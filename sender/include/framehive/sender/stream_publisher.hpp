@@ -1,7 +1,7 @@
 #pragma once
-// StreamPublisher: one camera's pipeline (read, pace, detect motion, gate, encode | chunk, send)
-// and its counters. run() on one thread (it starts one more for sending); stop(), stats() and
-// final_line() are thread-safe.
+// StreamPublisher: one camera's pipeline (read, pace, detect motion, gate | encode | chunk, send)
+// and its counters. run() on one thread (it starts two more: encoding, sending); stop(), stats()
+// and final_line() are thread-safe.
 
 #include <atomic>
 #include <condition_variable>
