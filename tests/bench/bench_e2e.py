@@ -114,7 +114,8 @@ def run_ours(bindir, tmp, frames, fps, pending_bound, label):
         t0 = time.time()
         snd = procs.start([bindir + "/framehive-sender", "--source", VTEST, "--receiver",
                            "127.0.0.1", "--port", str(uport), "--fps", str(fps), "--frames",
-                           str(frames), "--stats-interval", "0"], logs + "/sender.log")
+                           str(frames), "--stats-interval", "0", "--motion", "off"],
+                          logs + "/sender.log")
         snd.wait(600)
         time.sleep(1.2)  # receiver frame timeout: incomplete frames are counted
 
