@@ -100,11 +100,10 @@ for p in "$PID_receiver" "$PID_worker_hog" "$PID_worker_face"; do
 done
 
 echo "== publishing vtest.avi -> $PORT_A ($VTEST_FRAMES frames at $VTEST_FPS fps), Megamind.avi -> $PORT_B ($MEGAMIND_FPS fps)"
-# --motion off: every frame is published, so the summary counts the videos' frames (a camera's
-# default is --motion gate, docs/motion.md).
+# vtest.avi is gated at the camera (the default --motion gate, docs/motion.md): frames without
+# motion are not sent and are counted as gated. Megamind.avi (--motion off) sends every frame.
 start sender-a "$BIN/framehive-sender" --source "$DATA/vtest.avi" --receiver 127.0.0.1 \
-  --port "$PORT_A" --stream vtest --fps "$VTEST_FPS" --frames "$VTEST_FRAMES" --stats-interval 0 \
-  --motion off
+  --port "$PORT_A" --stream vtest --fps "$VTEST_FPS" --frames "$VTEST_FRAMES" --stats-interval 0
 start sender-b "$BIN/framehive-sender" --source "$DATA/Megamind.avi" --receiver 127.0.0.1 \
   --port "$PORT_B" --stream megamind --fps "$MEGAMIND_FPS" --stats-interval 0 --motion off
 

@@ -42,6 +42,10 @@ def main():
         except OSError:
             pass
         n_sent = int(s.get("frames", 0))
+        n_read, gated = int(s.get("read", n_sent)), int(s.get("gated", 0))
+        # Frames read = sent + gated at the camera + frames that failed to encode (none here).
+        if n_read != n_sent + gated or m.get("gated", 0) > gated:
+            ok = False
         complete = int(r.get("frames_complete", 0))
         incomplete = int(r.get("frames_incomplete", 0))
         rdropped = int(r.get("frames_dropped", 0)) + int(r.get("frames_failed", 0))
@@ -49,22 +53,24 @@ def main():
         mdropped, expired = m.get("dropped", 0), m.get("expired", 0)
         left = m.get("pending", 0) + m.get("in_progress", 0)
         accounted = completed + failed + incomplete + rdropped + mdropped + expired + left
-        rows.append((port, n_sent, complete, completed, failed, incomplete,
+        rows.append((port, n_read, gated, n_sent, complete, completed, failed, incomplete,
                      rdropped + mdropped, expired, labels, m.get("latency_p50_ms", 0),
                      m.get("latency_p99_ms", 0), accounted))
         if accounted != n_sent:
             ok = False
-    print("%6s %6s %9s %10s %7s %11s %8s %8s %9s %9s  %s" % (
-        "port", "sent", "received", "completed", "failed", "incomplete", "dropped", "expired",
-        "p50 ms", "p99 ms", "detections"))
-    for (port, n_sent, complete, completed, failed, incomplete, dropped, expired, labels,
-         p50, p99, accounted) in rows:
+    print("%6s %6s %6s %6s %9s %10s %7s %11s %8s %8s %9s %9s  %s" % (
+        "port", "read", "gated", "sent", "received", "completed", "failed", "incomplete",
+        "dropped", "expired", "p50 ms", "p99 ms", "detections"))
+    for (port, n_read, gated, n_sent, complete, completed, failed, incomplete, dropped, expired,
+         labels, p50, p99, accounted) in rows:
         det = ", ".join("%s\u00d7%d" % kv for kv in sorted(labels.items())) or "-"
-        print("%6d %6d %9d %10d %7d %11d %8d %8d %9.0f %9.0f  %s%s" % (
-            port, n_sent, complete, completed, failed, incomplete, dropped, expired, p50, p99,
-            det, "" if accounted == n_sent else "   (UNACCOUNTED: %d)" % (n_sent - accounted)))
-    print("every frame accounted for: sent = completed + failed + incomplete + dropped + expired"
-          if ok else "COUNTS DO NOT ADD UP")
+        print("%6d %6d %6d %6d %9d %10d %7d %11d %8d %8d %9.0f %9.0f  %s%s" % (
+            port, n_read, gated, n_sent, complete, completed, failed, incomplete, dropped,
+            expired, p50, p99, det,
+            "" if accounted == n_sent else "   (UNACCOUNTED: %d)" % (n_sent - accounted)))
+    print("every frame accounted for: read = gated at the camera (--motion gate) + sent; "
+          "sent = completed + failed + incomplete + dropped + expired" if ok
+          else "COUNTS DO NOT ADD UP")
     sys.exit(0 if ok else 1)
 
 
