@@ -56,35 +56,6 @@ UdpSender::~UdpSender() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool UdpSender::send(const std::uint8_t* data, std::size_t size) {
-  const auto deadline = std::chrono::steady_clock::now() + k_retry_budget;
-  auto pause = std::chrono::microseconds(50);
-  bool icmp_retried = false;
-  while (true) {
-    const ssize_t n =
-        ::sendto(fd_, data, size, 0, reinterpret_cast<const sockaddr*>(&addr_), sizeof addr_);
-    if (n == static_cast<ssize_t>(size)) return true;
-    const int err = n < 0 ? errno : EMSGSIZE;
-    if (err == EINTR) continue;
-    // A pending ICMP error (only reported on some set-ups for unconnected sockets) is
-    // consumed by the failing call: try once more at once.
-    if ((err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH) && !icmp_retried) {
-      icmp_retried = true;
-      ++retries_;
-      continue;
-    }
-    if ((err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) &&
-        std::chrono::steady_clock::now() < deadline) {
-      ++retries_;
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::microseconds(5000));
-      continue;
-    }
-    count_error(err);
-    return false;
-  }
-}
-
 void UdpSender::count_error(int err) {
   ++send_errors_;
   if (!warned_) {

@@ -24,16 +24,12 @@ class UdpSender {
   UdpSender(const UdpSender&) = delete;
   UdpSender& operator=(const UdpSender&) = delete;
 
-  /// Sends one datagram. Retries EAGAIN/ENOBUFS/EINTR for up to ~50 ms and a pending ICMP
-  /// error once; returns false (and counts a send error) when the datagram did not leave.
-  bool send(const std::uint8_t* data, std::size_t size);
-
   /// Most datagrams handed to the kernel in one sendmmsg call.
   static constexpr std::size_t k_max_batch = 64;
 
   /// Sends n datagrams (one iovec each) in order with sendmmsg, up to k_max_batch per call. A
   /// partial send continues with the rest; EINTR, EAGAIN/ENOBUFS (for up to ~50 ms without
-  /// progress) and a pending ICMP error (once) are retried as in send(); a datagram the socket
+  /// progress) and a pending ICMP error (once) are retried; a datagram the socket
   /// refuses otherwise is counted as a send error and skipped. Returns the datagrams sent and
   /// adds their bytes to *bytes_sent when given.
   std::size_t send_batch(const iovec* datagrams, std::size_t n, std::size_t* bytes_sent = nullptr);
