@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -32,6 +34,58 @@ std::string host_name() {
   if (gethostname(buf, sizeof buf - 1) != 0) return "worker";
   return buf;
 }
+
+/// Runs one task thread's reports (complete_task / fail_task) on a thread of its own, so that
+/// the task thread asks for its next task while the previous result is on its way: the report's
+/// round trip leaves the gap between two detections (docs/benchmarks.md, *End to end*). Holds
+/// at most one report: post() waits while the previous one is still being sent (back-pressure
+/// instead of a queue). The destructor sends what was posted before it joins. Thread-safe.
+class ReportThread {
+ public:
+  ReportThread() : thread_([this] { loop(); }) {}
+  ~ReportThread() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  ReportThread(const ReportThread&) = delete;
+  ReportThread& operator=(const ReportThread&) = delete;
+
+  /// Hands over a report; waits while the previous one has not been sent yet.
+  void post(std::function<void()> report) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [this] { return !job_; });
+    job_ = std::move(report);
+    cv_.notify_all();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      cv_.wait(lock, [this] { return job_ || done_; });
+      if (!job_) return;  // done, and nothing left to send
+      lock.unlock();
+      try {
+        job_();  // job_ stays set while it runs: post() waits for it
+      } catch (...) {
+        shared::logger("rpc")->error("reporting a task: unexpected exception");
+      }
+      lock.lock();
+      job_ = nullptr;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;            ///< guards job_ and done_
+  std::condition_variable cv_;  ///< job_ set or cleared, or done_
+  std::function<void()> job_;   ///< the report being sent or waiting; empty: none
+  bool done_ = false;           ///< the destructor runs: end after the last job
+  std::thread thread_;          ///< last member: starts after the others exist
+};
 
 }  // namespace
 
@@ -143,6 +197,10 @@ void WorkerApp::task_loop(int index) {
   // The long poll plus a margin: curl rounds the timeout up to whole seconds.
   MasterClient client(config_.master_url, config_.wait_ms + 15000, config_.auth_secret);
   TaskRunner runner(config_.detectors, config_.detector_options, config_.max_pixels);
+  // Reports go on a connection and a thread of their own (see ReportThread); declared in this
+  // order so that the reporter sends its last report before its client goes.
+  MasterClient report_client(config_.master_url, 10000, config_.auth_secret);
+  ReportThread reporter;
   int attempt = 0;
   auto log = shared::logger("rpc");
   while (!stopping()) {
@@ -173,44 +231,49 @@ void WorkerApp::task_loop(int index) {
     if (!task) continue;  // nothing to do within wait_ms
     tasks_taken_++;
 
-    const std::string& task_id = task->task_id;
     const auto t0 = std::chrono::steady_clock::now();
     auto outcome = runner.run(task->frame);
-    const std::string& error = outcome.error;
-    std::vector<Detection>& found = outcome.detections;
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-
-    // Report, retrying while the master is briefly unreachable; after that the master's
-    // timeout hands the task to someone else.
-    for (int tries = 0; tries < 6; ++tries) {
-      try {
-        if (error.empty()) {
-          const bool ok = client.complete_task(config_.id, task_id, {found, ms});
-          (ok ? counters_.completed : counters_.rejected)++;
-        } else {
-          client.fail_task(config_.id, task_id, error);
-          counters_.failed++;
-          log->warn("task {} failed: {}", task_id, error);
-        }
-        break;
-      } catch (const RpcFault& f) {
-        log->error("reporting task {}: fault {}: {}", task_id, f.code, f.what());
-        break;
-      } catch (const RpcAuthError&) {
-        auth_refused("reporting a task");
-        int a = tries;
-        backoff(a);
-        if (stopping() && tries >= 2) break;
-      } catch (const std::exception& e) {
-        counters_.rpc_errors++;
-        int a = tries;
-        backoff(a);
-        if (stopping() && tries >= 2) break;
-      }
-    }
+    reporter.post([this, &report_client, task_id = std::move(task->task_id),
+                   outcome = std::move(outcome),
+                   ms]() mutable { report(report_client, task_id, outcome, ms); });
   }
   log->debug("task thread {} ends", index);
+}
+
+void WorkerApp::report(shared::api::MasterClient& client, const std::string& task_id,
+                       TaskOutcome& outcome, double ms) {
+  auto log = shared::logger("rpc");
+  const std::string& error = outcome.error;
+  // Report, retrying while the master is briefly unreachable; after that the master's
+  // timeout hands the task to someone else.
+  for (int tries = 0; tries < 6; ++tries) {
+    try {
+      if (error.empty()) {
+        const bool ok = client.complete_task(config_.id, task_id, {outcome.detections, ms});
+        (ok ? counters_.completed : counters_.rejected)++;
+      } else {
+        client.fail_task(config_.id, task_id, error);
+        counters_.failed++;
+        log->warn("task {} failed: {}", task_id, error);
+      }
+      break;
+    } catch (const RpcFault& f) {
+      log->error("reporting task {}: fault {}: {}", task_id, f.code, f.what());
+      break;
+    } catch (const RpcAuthError&) {
+      auth_refused("reporting a task");
+      int a = tries;
+      backoff(a);
+      if (stopping() && tries >= 2) break;
+    } catch (const std::exception& e) {
+      counters_.rpc_errors++;
+      int a = tries;
+      backoff(a);
+      if (stopping() && tries >= 2) break;
+    }
+  }
 }
 
 std::string WorkerApp::summary() const {

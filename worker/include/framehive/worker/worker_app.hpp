@@ -1,6 +1,7 @@
 #pragma once
 // The framehive-worker process: registers with the master, heartbeats on its own thread,
-// long-polls for tasks on N task threads (one XML-RPC client and one detector set per thread),
+// long-polls for tasks on N task threads (one XML-RPC client and one detector set per thread;
+// each sends its reports on a second client and thread, while it asks for the next task),
 // decodes, detects, and completes or fails each task. Re-registers when the master forgot it,
 // backs off and reconnects while the master is down; when the master refuses its credentials
 // (HTTP 401) it keeps backing off and logs that error every 30 s. run() blocks until stop() and the
@@ -17,7 +18,13 @@
 #include <string>
 #include <vector>
 
+namespace fh::shared::api {
+class MasterClient;
+}
+
 namespace fh::worker {
+
+struct TaskOutcome;
 
 struct WorkerConfig {
   std::string master_url = "http://127.0.0.1:8000/RPC2";
@@ -57,6 +64,10 @@ class WorkerApp {
 
  private:
   void task_loop(int index);
+  /// Sends one task's outcome (complete_task or fail_task), retrying while the master is
+  /// briefly unreachable; runs on the task thread's report thread.
+  void report(shared::api::MasterClient& client, const std::string& task_id, TaskOutcome& outcome,
+              double ms);
   void heartbeat_loop();
   /// Registers (retrying with backoff until it works or stop); returns false on stop.
   bool ensure_registered();
