@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <numeric>
 #include <cstdio>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>

@@ -1,12 +1,14 @@
 #pragma once
 // The framehive-worker process: registers with the master, heartbeats on its own thread,
 // long-polls for tasks on N task threads (one XML-RPC client and one detector set per thread;
-// each sends its reports on a second client and thread, while it asks for the next task),
+// a second client and thread per task thread sends the reports and asks for the next task
+// while the detector runs),
 // decodes, detects, and completes or fails each task. Re-registers when the master forgot it,
 // backs off and reconnects while the master is down; when the master refuses its credentials
 // (HTTP 401) it keeps backing off and logs that error every 30 s. run() blocks until stop() and the
 // threads have finished the tasks they hold; stop() is thread-safe.
 
+#include "framehive/shared/api/types.hpp"
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/log_throttle.hpp"
 #include "framehive/worker/detector_options.hpp"
@@ -15,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,9 @@ struct WorkerConfig {
   std::string auth_secret;             ///< HTTP Basic password for the master; empty: none
   /// Frames whose JPEG header declares more pixels are failed without decoding.
   std::size_t max_pixels = shared::k_default_max_jpeg_pixels;
+  /// Ask for the next task (without waiting) while a detection runs; the master hands one out
+  /// only if one is pending, i.e. while every worker is busy (docs/benchmarks.md).
+  bool prefetch = true;
 };
 
 /// Counters of one worker process; readable from any thread.
@@ -48,6 +54,7 @@ struct WorkerCounters {
   std::atomic<std::int64_t> registrations{0};  ///< register_worker calls that succeeded
   std::atomic<std::int64_t> rpc_errors{0};     ///< transport errors (master unreachable)
   std::atomic<std::int64_t> auth_errors{0};    ///< calls the master refused with HTTP 401
+  std::atomic<std::int64_t> prefetched{0};     ///< tasks taken while a detection ran
 };
 
 class WorkerApp {
@@ -66,6 +73,9 @@ class WorkerApp {
   void task_loop(int index);
   /// Sends one task's outcome (complete_task or fail_task), retrying while the master is
   /// briefly unreachable; runs on the task thread's report thread.
+  /// request_task without waiting, on the task thread's second connection; nothing on error
+  /// (counted; the task thread's own long poll logs and backs off).
+  std::optional<shared::api::Task> prefetch_task(shared::api::MasterClient& client);
   void report(shared::api::MasterClient& client, const std::string& task_id, TaskOutcome& outcome,
               double ms);
   void heartbeat_loop();
