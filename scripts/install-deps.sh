@@ -19,6 +19,7 @@ PACKAGES=(
   libjs-chart.js libjs-bootstrap5
   chromium chromium-driver python3-selenium prometheus mosquitto-clients
   dpkg-dev fakeroot shellcheck procps
+  python3-onnx
 )
 # libmosquitto-dev: the master's MQTT client (events); mosquitto: the broker its tests start;
 # mosquitto-clients: their subscriber. procps: /bin/kill, the master unit's ExecReload, which
@@ -37,6 +38,7 @@ PACKAGES=(
 # check's lint of the maintainer scripts.
 # python3-yaml: tests/api/test_http_api.py reads docs/http-api.openapi.yaml (Debian 12 has no
 # OpenAPI validator package, python3-openapi-spec-validator: the test checks the file itself).
+# python3-onnx: tests/worker/make_dnn_models.py writes the dnn detector's test models (ONNX).
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -74,7 +74,7 @@ void EventEngine::stop() {
   if (delivery_) delivery_->stop();
 }
 
-void EventEngine::on_completed(const ResultRecord& record, int width, int height) {
+void EventEngine::on_completed(const ResultRecord& record, const CompletedFrame& frame) {
   if (record.port == shared::api::k_upload_port) return;  // still images: nothing to track
   {
     std::lock_guard<std::mutex> lock(queue_mutex_);
@@ -83,7 +83,7 @@ void EventEngine::on_completed(const ResultRecord& record, int width, int height
       queue_dropped_++;
       return;
     }
-    queue_.push_back(TrackInput{record, width, height});
+    queue_.push_back(TrackInput{record, frame.width, frame.height, frame.motion, frame.gated});
   }
   wake_.notify_one();
 }

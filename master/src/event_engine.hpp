@@ -49,7 +49,7 @@ class EventEngine {
   /// Ends them (queued completions are processed first).
   void stop();
   /// The scheduler's completion listener: queues the result, never blocks.
-  void on_completed(const ResultRecord& record, int width, int height);
+  void on_completed(const ResultRecord& record, const CompletedFrame& frame);
   /// Reads the config file again (SIGHUP). A bad file keeps the current config; returns its
   /// error ("" when reloaded).
   std::string reload();

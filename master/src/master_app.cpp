@@ -59,7 +59,9 @@ MasterApp::MasterApp(MasterConfig config) : config_(std::move(config)) {
                                           store_->max_track_id() + 1, events,
                                           shared::SystemClock::instance());
   scheduler_->set_completion_listener(
-      [ev = events_.get()](const ResultRecord& r, int w, int h) { ev->on_completed(r, w, h); });
+      [ev = events_.get()](const ResultRecord& r, const CompletedFrame& f) {
+        ev->on_completed(r, f);
+      });
   server_ = std::make_unique<RpcServer>(*scheduler_, store_.get(), config_.rpc, events_.get());
   shared::logger("rpc")->info(
       "listening on {}://{}:{}/RPC2 ({}, database {}, task ids {}-N)", server_->scheme(),

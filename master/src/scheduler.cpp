@@ -397,8 +397,7 @@ void Scheduler::requeue(Entry& e, RequeueReason why, std::vector<FailureRecord>&
 bool Scheduler::complete_task(const std::string& worker_id, const std::string& task_id,
                               Result result) {
   ResultRecord rec;
-  int width = 0;
-  int height = 0;
+  CompletedFrame frame;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     Entry* e = find(task_id);
@@ -438,8 +437,10 @@ bool Scheduler::complete_task(const std::string& worker_id, const std::string& t
     rec.detector = f.detector;
     rec.detections = std::move(result.detections);
     rec.processing_ms = result.processing_ms;
-    width = f.width;
-    height = f.height;
+    frame.width = f.width;
+    frame.height = f.height;
+    frame.gated = f.gated;
+    frame.motion = f.motion;
     metrics_->record_completion(rec, f.image, now_mono);
     workers_->count_completed(worker_id, now_wall, now_mono);
     finish(*e);
@@ -451,7 +452,7 @@ bool Scheduler::complete_task(const std::string& worker_id, const std::string& t
       store_failed(ex);
     }
   }
-  if (on_completed_) on_completed_(rec, width, height);
+  if (on_completed_) on_completed_(rec, frame);
   return true;
 }
 

@@ -55,6 +55,11 @@ struct TrackInput {
   ResultRecord record;
   int width = 0;   ///< frame pixels, 0 = unknown
   int height = 0;  ///< frame pixels, 0 = unknown
+  /// The camera's motion detector on this frame (Frame.motion): with gating, a frame with motion
+  /// boxes is evidence only where it moved (docs/motion.md, "Tracks and stationary objects").
+  shared::api::Motion motion;
+  /// Frames the camera gated just before this one (Frame.gated): nothing moved meanwhile.
+  std::int64_t gated = 0;
 };
 
 /// A result released by the tracker (in frame_id order per port, or at once when late), its

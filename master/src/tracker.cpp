@@ -219,6 +219,24 @@ double frame_time(const ResultRecord& r) {
              : double(r.frame_id) * k_fallback_frame_s;
 }
 
+bool overlaps(const Box& a, const Box& b) {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/// Where a frame's detection looked, in pixels: empty for everywhere (no motion information,
+/// a keep-alive, no boxes, or an unknown frame size), else the motion boxes grown by `pad` of
+/// their size on each side.
+std::vector<Box> looked_at(const shared::api::Motion& m, int width, int height, double pad) {
+  std::vector<Box> out;
+  if (!m.present || m.keepalive || m.boxes.empty() || width <= 0 || height <= 0) return out;
+  for (const auto& b : m.boxes) {
+    const double w = b.w * width, h = b.h * height;
+    out.push_back(
+        Box{b.x * width - pad * w, b.y * height - pad * h, w * (1 + 2 * pad), h * (1 + 2 * pad)});
+  }
+  return out;
+}
+
 /// Detection indices per label, labels in order (deterministic).
 std::map<std::string_view, std::vector<std::size_t>> by_label(const ResultRecord& r) {
   std::map<std::string_view, std::vector<std::size_t>> out;
@@ -239,6 +257,7 @@ struct Tracker::State {
   double t = 0;                  ///< frame time of the filter's state
   std::int64_t birth_frame = 0;  ///< the port's released-frame count when it started
   double anchor_x = 0, anchor_y = 0, anchor_t = 0;  ///< stationary: where and since when
+  int misses = 0;  ///< frames since it was last seen that looked where it is and missed it
 
   State(const Detection& d, double time) {
     const double w = d.w, h = d.h, area = w * h, size = std::sqrt(area);
@@ -306,6 +325,7 @@ struct Tracker::Port {
   std::int64_t frames = 0;            ///< released results, ever
   double latest_time = 0;             ///< latest frame time released
   double last_release_mono = 0;       ///< monotonic time of the latest release
+  bool gated = false;                 ///< the latest released frame had motion information
   std::vector<State> tracks;          ///< tentative and confirmed, at most max_tracks_per_port
 };
 
@@ -383,12 +403,15 @@ std::vector<TrackedResult> Tracker::tick(double now_mono) {
     Port& port = *slot;
     release(port, now_mono, false, out);
     if (!port.released_any || port.tracks.empty()) continue;
+    // A gated camera is silent while nothing moves: only a long silence ends its tracks.
+    const double silence = std::max(0.0, now_mono - port.last_release_mono);
+    if (port.gated && silence <= config_.gated_silence_s) continue;
     // The port's frame time had frames kept coming since its latest release.
-    const double t = port.latest_time + std::max(0.0, now_mono - port.last_release_mono);
+    const double t = port.latest_time + silence;
     TrackedResult ended;
     ended.record.port = number;
     ended.record.stream = port.stream;
-    end_tracks(port, t, false, ended.updates);
+    end_tracks(port, t, false, ended.updates, true);
     if (!ended.updates.empty()) out.push_back(std::move(ended));
   }
   return out;
@@ -436,11 +459,23 @@ TrackedResult Tracker::process(Port& port, TrackInput in) {
   const double t = frame_time(rec);
   ++port.frames;
   port.latest_time = t;
+  port.gated = in.motion.present;
   for (Detection& d : rec.detections) d.track_id = 0;
-  for (State& st : port.tracks) st.predict(t);
+  // After frames gated for lack of motion (or a keep-alive), nothing moved in the gap: no
+  // velocity is carried across it.
+  const bool idle_gap = in.motion.present && (in.motion.keepalive || in.gated > 0);
+  for (State& st : port.tracks) {
+    if (idle_gap) {
+      st.u.stop();
+      st.v.stop();
+      st.s.stop();
+    }
+    st.predict(t);
+  }
 
   const std::size_t n_old = port.tracks.size();
   std::vector<char> moved(n_old, 0);  // stationary changed: 1 became stationary, 2 moving
+  std::vector<char> matched(n_old, 0);
   for (const auto& [label, dets] : by_label(rec)) {
     std::vector<std::size_t> cand;
     for (std::size_t k = 0; k < n_old; ++k) {
@@ -471,6 +506,8 @@ TrackedResult Tracker::process(Port& port, TrackInput in) {
       } else {
         const std::size_t k = cand[std::size_t(match[i])];
         port.tracks[k].update(d);
+        port.tracks[k].misses = 0;
+        matched[k] = 1;
       }
       // The track just matched or made (tracks may have grown: find it again by index).
       const std::size_t k = match[i] < 0 ? port.tracks.size() - 1 : cand[std::size_t(match[i])];
@@ -525,6 +562,16 @@ TrackedResult Tracker::process(Port& port, TrackInput in) {
     }
   }
 
+  // The tracks this frame looked for and did not find.
+  const std::vector<Box> looked = looked_at(in.motion, res.width, res.height, config_.motion_pad);
+  for (std::size_t k = 0; k < n_old; ++k) {
+    if (matched[k]) continue;
+    const Box b = port.tracks[k].box();
+    bool seen_area = looked.empty();
+    for (const Box& r : looked) seen_area = seen_area || overlaps(r, b);
+    if (seen_area) ++port.tracks[k].misses;
+  }
+
   // Tentative tracks past their first confirm_window frames never will be confirmed.
   std::vector<State>& ts = port.tracks;
   const auto too_late = [&](const State& st) {
@@ -557,13 +604,15 @@ void Tracker::label_late(const Port& port, ResultRecord& record) const {
   }
 }
 
-void Tracker::end_tracks(Port& port, double t, bool all, std::vector<TrackUpdate>& updates) {
+void Tracker::end_tracks(Port& port, double t, bool all, std::vector<TrackUpdate>& updates,
+                         bool silent) {
   std::vector<State>& ts = port.tracks;
   auto keep = ts.begin();
   for (auto it = ts.begin(); it != ts.end(); ++it) {
     const Track& tr = it->track;
     const double limit = tr.stationary ? config_.stationary_end_after_s : config_.end_after_s;
-    if (all || t - tr.last_seen > limit) {
+    const bool evidence = !port.gated || silent || it->misses >= config_.gated_end_misses;
+    if (all || (t - tr.last_seen > limit && evidence)) {
       if (tr.confirmed) {
         updates.push_back({TrackChange::ended, tr, "", tr.last_seen});
         ++stats_.tracks_ended;

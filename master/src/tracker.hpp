@@ -19,6 +19,8 @@
 //   is a restart: held results are released, the port's tracks end, ordering starts over.
 // - Ended tracks found by tick() or drop_port() come in a TrackedResult that is no frame: its
 //   record has only port and stream set (task_id empty, no detections).
+// - Motion gating: a port is gated while its latest released frame carried motion information
+//   (TrackInput::motion.present); see TrackerConfig::gated_end_misses.
 
 #include "track_types.hpp"
 
@@ -53,6 +55,17 @@ struct TrackerConfig {
   std::size_t reorder_max_frames = 32;
   /// tentative+confirmed; beyond, new detections start no track (counted)
   std::size_t max_tracks_per_port = 256;
+  /// Motion gating (docs/motion.md): on a port whose frames carry the camera's motion
+  /// information, a frame is evidence that a track is gone only where it looked — everywhere for
+  /// a keep-alive frame or a frame without motion boxes, within its motion boxes (grown by
+  /// motion_pad of their size on each side) otherwise — and a track unseen for its end time
+  /// ends only once gated_end_misses such frames missed it (a keep-alive every 5 s that misses a
+  /// standing person once does not end the track).
+  int gated_end_misses = 2;
+  double motion_pad = 0.25;
+  /// A gated port sends nothing while nothing moves: tick() ends its tracks by time only after
+  /// this long without any frame (the camera is gone, not idle).
+  double gated_silence_s = 30.0;
 };
 
 class Tracker {
@@ -97,8 +110,10 @@ class Tracker {
   TrackedResult process(Port& port, TrackInput in);
   /// Gives a late result's detections the ids of confirmed tracks by IoU, no update.
   void label_late(const Port& port, ResultRecord& record) const;
-  /// Ends the port's tracks unseen too long at frame time `t` (all with `all`).
-  void end_tracks(Port& port, double t, bool all, std::vector<TrackUpdate>& updates);
+  /// Ends the port's tracks unseen too long at frame time `t` (all with `all`); on a gated port
+  /// only those missed by enough frames that looked for them, unless the port went `silent`.
+  void end_tracks(Port& port, double t, bool all, std::vector<TrackUpdate>& updates,
+                  bool silent = false);
 
   TrackerConfig config_;  ///< as given
   std::int64_t next_id_;  ///< id of the next confirmed track

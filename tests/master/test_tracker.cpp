@@ -89,10 +89,14 @@ struct Run {
   int port = 1;
   std::string stream = "cam1";
 
+  /// The camera's motion information per frame (gating); none when unset.
+  std::function<fh::shared::api::Motion(const SimFrame&)> motion_of;
+
   explicit Run(TrackerConfig c = {}) : tracker(c, 1) {}
 
   std::vector<TrackedResult> feed(const SimFrame& f, double mono) {
     TrackInput in = input_of(f, port, stream);
+    if (motion_of) in.motion = motion_of(f);
     std::vector<int>& objects = truth_of[in.record.task_id];
     objects.clear();
     for (const Truth& tr : f.truth) objects.push_back(tr.object);
@@ -683,6 +687,141 @@ BOOST_AUTO_TEST_CASE(a_noisy_crowd_keeps_most_identities) {
   BOOST_TEST(st.tracks_confirmed >= k_objects);
   // Scattered false positives never repeat at one place: never confirmed.
   BOOST_TEST(fp_with_id == 0u);
+}
+
+// ---- Motion gating (docs/motion.md): frames only where something moves, keep-alives between.
+
+namespace {
+
+/// A motion frame whose boxes are these pixel boxes (normalized by the test frame's size).
+fh::shared::api::Motion moving(std::vector<Box> boxes) {
+  fh::shared::api::Motion m;
+  m.present = true;
+  m.score = 0.05;
+  for (const Box& b : boxes) {
+    m.boxes.push_back({b.x / k_width, b.y / k_height, b.w / k_width, b.h / k_height});
+  }
+  return m;
+}
+
+fh::shared::api::Motion keepalive() {
+  fh::shared::api::Motion m;
+  m.present = true;
+  m.keepalive = true;
+  return m;
+}
+
+/// A person walks in for 4 s (5 fps, motion frames around them), then stands still: the sender
+/// gates, one keep-alive every 5 s until `leaves` s; the detector misses them in the keep-alive
+/// at `missed_at`; after `leaves` the keep-alives show nobody. Frame ids count frames sent.
+std::vector<SimFrame> walk_in_and_stand(double leaves, double missed_at, double until) {
+  std::vector<SimFrame> frames;
+  std::int64_t id = 0;
+  for (double t = 0; t < 4.0 - 1e-9; t += k_dt) {
+    frames.push_back(SimFrame{id++, t, {truth(0, 200 + 25 * t, 300, 60, 150)}});
+  }
+  for (double t = 5; t <= until + 1e-9; t += 5) {
+    SimFrame f{id++, t, {}};
+    if (t < leaves && std::abs(t - missed_at) > 1e-9) f.truth = {truth(0, 300, 300, 60, 150)};
+    frames.push_back(f);
+  }
+  return frames;
+}
+
+std::function<fh::shared::api::Motion(const SimFrame&)> walk_then_keepalives() {
+  return [](const SimFrame& f) {
+    if (f.t < 4.0) return moving({Box{190 + 25 * f.t, 290, 80, 170}});
+    return keepalive();
+  };
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_person_standing_through_gating_keeps_one_track_despite_a_missed_keepalive) {
+  // 60 s standing, seen only in keep-alives 5 s apart, missed once (at 10 s, before it is
+  // stationary: 5 s unseen is past end_after_s).
+  const auto frames = walk_in_and_stand(65, 10, 60);
+  Run run;
+  run.motion_of = walk_then_keepalives();
+  run.feed_all(frames);
+  BOOST_TEST(run.ids_per_object().at(0).size() == 1u);
+  BOOST_TEST(run.count(TrackChange::confirmed) == 1u);
+  BOOST_TEST(run.count(TrackChange::ended) == 0u);
+  BOOST_TEST(run.count(TrackChange::stationary) == 1u);
+  BOOST_TEST(run.switches() == 0);
+
+  // The same frames without motion information (an ungated camera that sent only these): the
+  // gaps end the track at each keep-alive, so the object is counted again and again.
+  Run plain;
+  plain.feed_all(frames);
+  BOOST_TEST(plain.ids_per_object().at(0).size() > 1u);
+  BOOST_TEST(plain.count(TrackChange::ended) >= 1u);
+}
+
+BOOST_AUTO_TEST_CASE(under_gating_a_track_ends_after_two_keepalives_miss_it) {
+  // Stands until 15 s (not yet stationary), gone from then: keep-alives at 15 and 20 s miss it;
+  // it ends at 20 s, its end time its last sighting (10 s).
+  const auto frames = walk_in_and_stand(15, -1, 30);
+  Run run;
+  run.motion_of = walk_then_keepalives();
+  run.feed_all(frames);
+  const auto ended = run.updates(TrackChange::ended);
+  BOOST_TEST_REQUIRE(ended.size() == 1u);
+  BOOST_TEST(ended[0].time == k_t0 + 10);
+  for (const TrackedResult& r : run.out) {
+    if (r.updates.empty() || r.updates[0].change != TrackChange::ended) continue;
+    BOOST_TEST(r.record.captured_at == k_t0 + 20);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(motion_elsewhere_is_no_evidence_against_a_still_track) {
+  // A stands still at the left (seen in a keep-alive); B walks on the right for 20 s: the frames
+  // carry motion boxes around B only, and (cropped detection) detections of B only. A keeps its
+  // track and is found again by the next keep-alive; B gets its own.
+  std::vector<SimFrame> frames;
+  std::int64_t id = 0;
+  for (double t = 0; t < 1.0 - 1e-9; t += k_dt) {  // A confirmed on full frames
+    frames.push_back(SimFrame{id++, t, {truth(0, 100, 300, 60, 150)}});
+  }
+  for (double t = 1; t < 21.0 - 1e-9; t += k_dt) {
+    frames.push_back(SimFrame{id++, t, {truth(1, 600 + 20 * t, 280, 60, 150)}});
+  }
+  frames.push_back(SimFrame{id++, 22, {truth(0, 100, 300, 60, 150)}});  // keep-alive
+  const auto motion = [](const SimFrame& f) {
+    if (f.t < 1.0 || f.t > 21.5) return keepalive();
+    return moving({Box{590 + 20 * f.t, 270, 80, 170}});
+  };
+  Run run;
+  run.motion_of = motion;
+  run.feed_all(frames);
+  const auto ids = run.ids_per_object();
+  BOOST_TEST(ids.at(0).size() == 1u);
+  BOOST_TEST(ids.at(1).size() == 1u);
+  BOOST_TEST(run.count(TrackChange::ended) == 0u);
+
+  // When the motion boxes cover A's place, the frames are evidence: A's track ends.
+  Run covered;
+  covered.motion_of = [](const SimFrame& f) {
+    if (f.t < 1.0 || f.t > 21.5) return keepalive();
+    return moving({Box{590 + 20 * f.t, 270, 80, 170}, Box{90, 290, 80, 170}});
+  };
+  covered.feed_all(frames);
+  const std::int64_t a = *covered.ids_per_object().at(0).begin();
+  BOOST_TEST(covered.count(TrackChange::ended, a) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(tick_ends_a_gated_ports_tracks_only_after_gated_silence) {
+  const auto frames = walk_in_and_stand(100, -1, 10);
+  Run run;
+  run.motion_of = walk_then_keepalives();
+  for (const SimFrame& f : frames) run.feed(f, 1000 + f.t);
+  const double last = 1000 + frames.back().t;
+  for (double now = last + 0.25; now <= last + 30.0; now += 0.25) run.tick(now);
+  BOOST_TEST(run.count(TrackChange::ended) == 0u);  // idle, not gone: 30 s without a frame
+  BOOST_TEST(run.tracker.tracks(1).size() == 1u);
+  run.tick(last + 30.5);
+  BOOST_TEST(run.count(TrackChange::ended) == 1u);
+  BOOST_TEST(run.tracker.tracks(1).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

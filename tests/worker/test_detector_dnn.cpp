@@ -122,7 +122,9 @@ BOOST_AUTO_TEST_CASE(tiny_model_setup_errors) {
     DnnDetector d(conf);
     BOOST_FAIL("no exception for a non-YOLO network");
   } catch (const std::invalid_argument& e) {
-    BOOST_TEST(std::string(e.what()).find("not a YOLO output") != std::string::npos, e.what());
+    BOOST_TEST(std::string(e.what()).find("is not a darknet output (rows of 5 + classes)") !=
+                   std::string::npos,
+               e.what());
   }
   // A model file that is not a network.
   write_text(model.dir + "/junk.onnx", "this is not a model");
@@ -146,19 +148,19 @@ BOOST_AUTO_TEST_CASE(config_parsing) {
   BOOST_TEST(c.nms == 0.5f);
   BOOST_TEST(c.scale == 0.5);
   BOOST_TEST(!c.swap_rb);
-  BOOST_TEST((c.layout == YoloLayout::yolov5));
+  BOOST_TEST((c.format == DnnFormat::yolov5));
 
   const DnnConfig d = load_dnn_config(model.conf("defaults", ""));
   BOOST_TEST(d.confidence == 0.5f);
   BOOST_TEST(d.nms == 0.4f);
   BOOST_TEST(std::abs(d.scale - 1.0 / 255) < 1e-12);
   BOOST_TEST(d.swap_rb);
-  BOOST_TEST((d.layout == YoloLayout::darknet));
+  BOOST_TEST((d.format == DnnFormat::darknet));
 
   write_text(model.dir + "/m.onnx", "x");
   write_text(model.dir + "/onnx.conf", "model=m.onnx\ninput_width=640\ninput_height=480\n");
   const DnnConfig o = load_dnn_config(model.dir + "/onnx.conf");
-  BOOST_TEST((o.layout == YoloLayout::yolov5));
+  BOOST_TEST((o.format == DnnFormat::yolov5));
   BOOST_TEST(o.input_width == 640);
   BOOST_TEST(o.input_height == 480);
   BOOST_TEST(o.config.empty());
@@ -187,7 +189,7 @@ BOOST_AUTO_TEST_CASE(config_errors) {
   check(base + "input=0\n", "input: '0' is not an integer in 1..4096");
   check(base + "input=64\ninput_width=32\n", "either input or input_width");
   check(base + "swap_rb=maybe\n", "not 0/1/true/false");
-  check(base + "format=ssd\n", "'ssd' is not darknet or yolov5");
+  check(base + "format=yolov9\n", "'yolov9' is not darknet, yolov5, yolov8 or ssd");
   check(base + "nms=0.3\nnms=0.4\n", "nms: given twice");
   check(base + "just words\n", "expected key=value");
   check(base + "names=\n", "names: empty value");

@@ -1,5 +1,6 @@
 // decode_yolo() on hand-built outputs: known boxes in, known boxes out after threshold,
 // per-class NMS, scaling and clipping.
+#include "framehive/worker/detector_ssd.hpp"
 #include "framehive/worker/detector_yolo.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -112,6 +113,82 @@ BOOST_AUTO_TEST_CASE(yolov5_layout) {
   BOOST_TEST(boxes[1].box == cv::Rect(0, 0, 40, 30));
 }
 
+// YOLOv8 layout: [1, 4+C, N], one column per candidate, input pixels, no objectness.
+BOOST_AUTO_TEST_CASE(yolov8_layout) {
+  const int sizes[] = {1, 6, 3};
+  cv::Mat out(3, sizes, CV_32F);
+  const float cols[3][6] = {
+      {160, 160, 32, 32, 0.9f, 0.1f},  // 0.9, class 0
+      {100, 100, 32, 32, 0.4f, 0.3f},  // 0.4: under threshold
+      {10, 10, 20, 20, 0.2f, 0.6f},    // 0.6, class 1, at the corner
+  };
+  for (int c = 0; c < 3; ++c) {
+    for (int k = 0; k < 6; ++k) out.ptr<float>()[k * 3 + c] = cols[c][k];
+  }
+  YoloDecodeParams p;
+  p.layout = YoloLayout::yolov8;
+  p.input_size = cv::Size(320, 320);
+  p.frame_size = cv::Size(640, 480);  // x2, x1.5
+  p.confidence = 0.5f;
+  const auto boxes = decode_yolo({out}, p);
+  for (const auto& b : boxes) BOOST_TEST_MESSAGE(str(b));
+  BOOST_TEST_REQUIRE(boxes.size() == 2u);
+  BOOST_TEST(boxes[0].class_id == 0);
+  BOOST_TEST(std::abs(boxes[0].confidence - 0.9f) < 1e-6f);
+  BOOST_TEST(boxes[0].box == cv::Rect(288, 216, 64, 48));
+  BOOST_TEST(boxes[1].class_id == 1);
+  BOOST_TEST(std::abs(boxes[1].confidence - 0.6f) < 1e-6f);
+  BOOST_TEST(boxes[1].box == cv::Rect(0, 0, 40, 30));
+  // A batch of two is not one image's candidates: skipped, like rows too short for a box.
+  const int batch2[] = {2, 6, 3};
+  BOOST_TEST(decode_yolo({cv::Mat(3, batch2, CV_32F, cv::Scalar(0.9))}, p).empty());
+  const int short_rows[] = {1, 4, 3};
+  BOOST_TEST(decode_yolo({cv::Mat(3, short_rows, CV_32F, cv::Scalar(0.9))}, p).empty());
+}
+
+// SSD layout: [1, 1, N, 7] rows of image_id, class, confidence, x1, y1, x2, y2 (fractions).
+BOOST_AUTO_TEST_CASE(ssd_layout) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float rows[][7] = {
+      {0, 15, 0.9f, 0.25f, 0.5f, 0.5f, 1.0f},   // class 15, kept
+      {0, 15, 0.8f, 0.26f, 0.5f, 0.51f, 1.0f},  // same object, weaker: NMS
+      {0, 7, 0.7f, 0.26f, 0.5f, 0.51f, 1.0f},   // same place, other class: kept
+      {0, 2, 0.4f, 0.1f, 0.1f, 0.2f, 0.2f},     // under threshold
+      {-1, 0, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f},    // OpenCV's padding row
+      {1, 3, 0.9f, 0.1f, 0.1f, 0.2f, 0.2f},     // another image of a batch
+      {0, nan, 0.9f, 0.1f, 0.1f, 0.2f, 0.2f},   // no class
+      {0, 3, 0.9f, nan, 0.1f, 0.2f, 0.2f},      // no box
+      {0, 3, 0.9f, 0.5f, 0.5f, 0.4f, 0.6f},     // x2 < x1
+      {0, 4, 0.95f, -0.1f, -0.2f, 0.1f, 0.1f},  // clipped to the frame
+  };
+  const int n = static_cast<int>(sizeof rows / sizeof rows[0]);
+  const int sizes[] = {1, 1, n, 7};
+  cv::Mat out(4, sizes, CV_32F);
+  std::memcpy(out.ptr<float>(), rows, sizeof rows);
+  BOOST_TEST(is_ssd_output(out));
+  SsdDecodeParams p{cv::Size(200, 100), 0.5f, 0.45f};
+  const auto boxes = decode_ssd({out}, p);
+  for (const auto& b : boxes) BOOST_TEST_MESSAGE(str(b));
+  BOOST_TEST_REQUIRE(boxes.size() == 3u);
+  BOOST_TEST(boxes[0].class_id == 4);
+  BOOST_TEST(boxes[0].box == cv::Rect(0, 0, 20, 10));
+  BOOST_TEST(boxes[1].class_id == 15);
+  BOOST_TEST(std::abs(boxes[1].confidence - 0.9f) < 1e-6f);
+  BOOST_TEST(boxes[1].box == cv::Rect(50, 50, 50, 50));
+  BOOST_TEST(boxes[2].class_id == 7);
+  // NMS off keeps the weaker duplicate.
+  p.nms = 1.0f;
+  BOOST_TEST(decode_ssd({out}, p).size() == 4u);
+  // Other shapes are not SSD outputs and are skipped.
+  const cv::Mat rows2d(3, 7, CV_32F, cv::Scalar(0.5));
+  const int wide[] = {1, 1, 3, 8};
+  BOOST_TEST(!is_ssd_output(rows2d));
+  BOOST_TEST(!is_ssd_output(cv::Mat(4, wide, CV_32F, cv::Scalar(0))));
+  BOOST_TEST(decode_ssd({rows2d, cv::Mat()}, p).empty());
+  p.frame_size = cv::Size();
+  BOOST_TEST(decode_ssd({out}, p).empty());
+}
+
 BOOST_AUTO_TEST_CASE(odd_outputs_are_skipped) {
   YoloDecodeParams p;
   p.frame_size = cv::Size(100, 100);
@@ -133,7 +210,10 @@ BOOST_AUTO_TEST_CASE(layout_names) {
   BOOST_TEST((l == YoloLayout::yolov5));
   BOOST_TEST(parse_yolo_layout("darknet", l));
   BOOST_TEST((l == YoloLayout::darknet));
-  BOOST_TEST(!parse_yolo_layout("yolov8", l));
+  BOOST_TEST(parse_yolo_layout("yolov8", l));
+  BOOST_TEST((l == YoloLayout::yolov8));
+  BOOST_TEST(!parse_yolo_layout("ssd", l));
+  BOOST_TEST(!parse_yolo_layout("yolov9", l));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,4 @@
-// YOLO detector on OpenCV DNN, capability "dnn:<config file>".
+// YOLO and SSD detectors on OpenCV DNN, capability "dnn:<config file>".
 //
 // The config file is key=value lines ('#' comments; relative paths are relative to the
 // config's directory), for example:
@@ -10,11 +10,13 @@
 //   nms=0.4
 //   scale=0.00392157
 //   swap_rb=1
-//   format=darknet              # or yolov5; default from the model's extension
+//   mean=0                      # or mean=127.5, or mean=104,117,123
+//   format=darknet              # or yolov5, yolov8, ssd; default from the model's extension
 // (comments must be on lines of their own; see detector_dnn_config.hpp for every rule.)
 #include "framehive/worker/detector_dnn.hpp"
 
 #include "framehive/shared/logging.hpp"
+#include "framehive/worker/detector_ssd.hpp"
 
 #include <fstream>
 #include <stdexcept>
@@ -63,29 +65,67 @@ DnnDetector::DnnDetector(DnnConfig config, std::string name)
     throw std::invalid_argument(what + " fails on a " + std::to_string(config_.input_width) + "x" +
                                 std::to_string(config_.input_height) + " input: " + e.what());
   }
-  for (const cv::Mat& out : outs_) {
-    const int cols = out.dims >= 2 ? out.size[out.dims - 1] : 0;
-    if (out.depth() != CV_32F || cols < 6 || (class_count_ != 0 && cols - 5 != class_count_)) {
-      throw std::invalid_argument(what + ": output shape " + std::to_string(out.dims) +
-                                  "-D with rows of " + std::to_string(cols) +
-                                  " values is not a YOLO output (rows of 5 + classes)");
-    }
-    class_count_ = cols - 5;
-  }
-  if (class_count_ == 0) throw std::invalid_argument(what + ": the network has no outputs");
-  if (!names_.empty() && static_cast<int>(names_.size()) != class_count_) {
+  check_outputs(what);
+  // An SSD model numbers its classes itself (class_count_ 0: unknown); names map ids to labels.
+  if (class_count_ > 0 && !names_.empty() && static_cast<int>(names_.size()) != class_count_) {
     throw std::invalid_argument(what + " has " + std::to_string(class_count_) +
                                 " classes but names file " + config_.names + " has " +
                                 std::to_string(names_.size()) + " names");
   }
-  fh::shared::logger("detect")->debug("{}: {} output layers, {} classes, input {}x{}",
-                                      Detector::name(), out_names_.size(), class_count_,
-                                      config_.input_width, config_.input_height);
+  fh::shared::logger("detect")->debug(
+      "{}: {} {} output layers, {} classes, input {}x{}", Detector::name(), out_names_.size(),
+      dnn_format_name(config_.format), class_count_, config_.input_width, config_.input_height);
+}
+
+namespace {
+
+std::string shape_of(const cv::Mat& m) {
+  std::string s = "[";
+  for (int i = 0; i < m.dims; ++i) s += (i ? ", " : "") + std::to_string(m.size[i]);
+  return s + "]" + (m.depth() == CV_32F ? "" : " (not float)");
+}
+
+}  // namespace
+
+void DnnDetector::check_outputs(const std::string& what) {
+  if (outs_.empty()) throw std::invalid_argument(what + ": the network has no outputs");
+  const char* format = dnn_format_name(config_.format);
+  const auto bad = [&](const cv::Mat& out, const std::string& expected) {
+    return std::invalid_argument(what + ": output " + shape_of(out) + " is not a " + format +
+                                 " output (" + expected +
+                                 "); set format= to the model's layout (docs/operations.md)");
+  };
+  for (const cv::Mat& out : outs_) {
+    switch (config_.format) {
+      case DnnFormat::ssd:
+        if (!is_ssd_output(out)) throw bad(out, "[1, 1, N, 7]");
+        break;
+      case DnnFormat::yolov8: {
+        const int k = out.dims >= 2 ? out.size[out.dims - 2] : 0;
+        const bool batch1 = out.dims >= 2 && out.total() == std::size_t(k) * out.size[out.dims - 1];
+        if (out.depth() != CV_32F || out.dims != 3 || !batch1 || k < 5 ||
+            (class_count_ != 0 && k - 4 != class_count_)) {
+          throw bad(out, "[1, 4 + classes, N]");
+        }
+        class_count_ = k - 4;
+        break;
+      }
+      case DnnFormat::darknet:
+      case DnnFormat::yolov5: {
+        const int cols = out.dims >= 2 ? out.size[out.dims - 1] : 0;
+        if (out.depth() != CV_32F || cols < 6 || (class_count_ != 0 && cols - 5 != class_count_)) {
+          throw bad(out, "rows of 5 + classes");
+        }
+        class_count_ = cols - 5;
+        break;
+      }
+    }
+  }
 }
 
 void DnnDetector::forward(const cv::Mat& image) {
   cv::dnn::blobFromImage(image, blob_, config_.scale,
-                         cv::Size(config_.input_width, config_.input_height), cv::Scalar(),
+                         cv::Size(config_.input_width, config_.input_height), config_.mean,
                          config_.swap_rb, /*crop=*/false, CV_32F);
   net_.setInput(blob_);
   outs_.clear();
@@ -97,13 +137,17 @@ std::vector<Detection> DnnDetector::detect(const cv::Mat& bgr) {
   if (bgr.empty()) return out;
   const cv::Mat image = to_bgr(bgr);
   forward(image);
+  std::vector<YoloBox> boxes;
   YoloDecodeParams params;
-  params.layout = config_.layout;
-  params.input_size = cv::Size(config_.input_width, config_.input_height);
-  params.frame_size = image.size();
-  params.confidence = config_.confidence;
-  params.nms = config_.nms;
-  const std::vector<YoloBox> boxes = decode_yolo(outs_, params);
+  if (yolo_layout_of(config_.format, params.layout)) {
+    params.input_size = cv::Size(config_.input_width, config_.input_height);
+    params.frame_size = image.size();
+    params.confidence = config_.confidence;
+    params.nms = config_.nms;
+    boxes = decode_yolo(outs_, params);
+  } else {
+    boxes = decode_ssd(outs_, {image.size(), config_.confidence, config_.nms});
+  }
   out.reserve(boxes.size());
   for (const YoloBox& b : boxes) {
     std::string label = b.class_id < static_cast<int>(names_.size())

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 #include <stdexcept>
+#include <vector>
 
 namespace fh::worker {
 namespace {
@@ -75,7 +76,71 @@ void require_file(const std::string& path, const std::string& key, const std::st
   }
 }
 
+/// "127.5" or "104,117,123": one value for every channel, or one per channel.
+cv::Scalar to_mean(const std::string& text, const std::string& where) {
+  std::vector<double> values;
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = text.find(',', start);
+    values.push_back(to_double(trim(text.substr(start, comma - start)), where));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  for (double v : values) {
+    if (std::abs(v) > 1e6) throw std::invalid_argument(where + ": out of range");
+  }
+  if (values.size() == 1) return cv::Scalar::all(values[0]);
+  if (values.size() == 3) return {values[0], values[1], values[2], 0};
+  throw std::invalid_argument(where + ": '" + text + "' is not one value or three (R,G,B)");
+}
+
 }  // namespace
+
+bool parse_dnn_format(const std::string& text, DnnFormat& out) {
+  if (text == "darknet") {
+    out = DnnFormat::darknet;
+  } else if (text == "yolov5") {
+    out = DnnFormat::yolov5;
+  } else if (text == "yolov8") {
+    out = DnnFormat::yolov8;
+  } else if (text == "ssd") {
+    out = DnnFormat::ssd;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char* dnn_format_name(DnnFormat f) {
+  switch (f) {
+    case DnnFormat::darknet:
+      return "darknet";
+    case DnnFormat::yolov5:
+      return "yolov5";
+    case DnnFormat::yolov8:
+      return "yolov8";
+    case DnnFormat::ssd:
+      return "ssd";
+  }
+  return "unknown";
+}
+
+bool yolo_layout_of(DnnFormat f, YoloLayout& out) {
+  switch (f) {
+    case DnnFormat::darknet:
+      out = YoloLayout::darknet;
+      return true;
+    case DnnFormat::yolov5:
+      out = YoloLayout::yolov5;
+      return true;
+    case DnnFormat::yolov8:
+      out = YoloLayout::yolov8;
+      return true;
+    case DnnFormat::ssd:
+      return false;
+  }
+  return false;
+}
 
 DnnConfig load_dnn_config(const std::string& path) {
   if (path.empty()) {
@@ -91,7 +156,7 @@ DnnConfig load_dnn_config(const std::string& path) {
   DnnConfig cfg;
   cfg.source = path;
   const fs::path dir = fs::absolute(fs::path(path), ec).parent_path();
-  bool layout_set = false;
+  bool format_set = false;
   bool have_input = false;
   std::set<std::string> seen;
   std::string line;
@@ -126,17 +191,20 @@ DnnConfig load_dnn_config(const std::string& path) {
     } else if (key == "scale") {
       cfg.scale = to_double(value, where);
       if (!(cfg.scale > 0)) throw std::invalid_argument(where + ": must be > 0");
+    } else if (key == "mean") {
+      cfg.mean = to_mean(value, where);
     } else if (key == "swap_rb") {
       cfg.swap_rb = to_bool(value, where);
     } else if (key == "format") {
-      if (!parse_yolo_layout(value, cfg.layout)) {
-        throw std::invalid_argument(where + ": '" + value + "' is not darknet or yolov5");
+      if (!parse_dnn_format(value, cfg.format)) {
+        throw std::invalid_argument(where + ": '" + value +
+                                    "' is not darknet, yolov5, yolov8 or ssd");
       }
-      layout_set = true;
+      format_set = true;
     } else {
       throw std::invalid_argument(where +
                                   ": unknown key (known: model, config, names, input, input_width, "
-                                  "input_height, confidence, nms, scale, swap_rb, format)");
+                                  "input_height, confidence, nms, scale, mean, swap_rb, format)");
     }
   }
   if (have_input && (seen.count("input_width") || seen.count("input_height"))) {
@@ -146,10 +214,18 @@ DnnConfig load_dnn_config(const std::string& path) {
   if (cfg.model.empty()) throw std::invalid_argument("dnn config " + path + ": no model=");
   require_file(cfg.model, "model", path);
   const bool onnx = ends_with(cfg.model, ".onnx");
-  if (!layout_set) cfg.layout = onnx ? YoloLayout::yolov5 : YoloLayout::darknet;
+  const bool caffe = ends_with(cfg.model, ".caffemodel");
+  const bool tf = ends_with(cfg.model, ".pb");
+  if (!format_set) {
+    cfg.format = onnx ? DnnFormat::yolov5 : (caffe || tf) ? DnnFormat::ssd : DnnFormat::darknet;
+  }
   if (ends_with(cfg.model, ".weights") && cfg.config.empty()) {
     throw std::invalid_argument("dnn config " + path +
                                 ": a Darknet .weights model needs config=<file.cfg>");
+  }
+  if (caffe && cfg.config.empty()) {
+    throw std::invalid_argument("dnn config " + path +
+                                ": a Caffe .caffemodel needs config=<deploy.prototxt>");
   }
   if (!cfg.config.empty()) require_file(cfg.config, "config", path);
   if (!cfg.names.empty()) require_file(cfg.names, "names", path);

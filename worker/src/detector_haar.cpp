@@ -105,6 +105,12 @@ HaarDetector::HaarDetector(const std::string& spec, const DetectorOptions& opts)
   }
 }
 
+cv::Size HaarDetector::min_window() const {
+  const cv::Size window = cascade_.getOriginalWindowSize();
+  return {std::max({window.width, min_size_.width, 1}),
+          std::max({window.height, min_size_.height, 1})};
+}
+
 std::vector<Detection> HaarDetector::detect(const cv::Mat& bgr) {
   std::vector<Detection> out;
   if (bgr.empty()) return out;

@@ -23,8 +23,10 @@ int main(int argc, char** argv) {
         "  hog               OpenCV's default HOG people detector (label 'person')\n"
         "  haar:NAME         a cascade from /usr/share/opencv4/haarcascades, e.g.\n"
         "                    haar:frontalface (label 'face'), haar:fullbody, or a path to .xml\n"
-        "  dnn:CONFIG        YOLO through OpenCV DNN; CONFIG is a key=value file naming the\n"
-        "                    model (Darknet cfg+weights or ONNX), class names and thresholds\n"
+        "  dnn:CONFIG        YOLO or SSD through OpenCV DNN; CONFIG is a key=value file naming\n"
+        "                    the model (Darknet cfg+weights, ONNX, Caffe prototxt+caffemodel,\n"
+        "                    TensorFlow pb), its layout (format=darknet|yolov5|yolov8|ssd),\n"
+        "                    preprocessing, class names and thresholds (docs/operations.md)\n"
         "  null              decode only, no detection (benchmarks)");
     fh::worker::WorkerConfig c;  // its member values are the defaults shown and used below
     cli.options().add_options()("master", po::value(&c.master_url)->default_value(c.master_url),
@@ -50,6 +52,16 @@ int main(int argc, char** argv) {
         "the master's shared secret (first line of PATH, whitespace trimmed; the file must "
         "not be readable by group or others), sent as HTTP Basic credentials. Without it the "
         "secret comes from FRAMEHIVE_AUTH_SECRET; with neither, none is sent")(
+        "motion-crop", po::bool_switch(&c.motion_crop),
+        "run a frame whose sender reported motion boxes (framehive-sender --motion flag|gate) "
+        "on its motion regions only: each box padded by --crop-pad of its size + 32 px, grown "
+        "to the detector's minimum window (hog 64x128, haar the cascade window or 30 px, dnn "
+        "the network input), clamped to the frame, near ones merged; the frame runs whole when "
+        "the regions cover >= 60% of it, for keep-alive frames, and for frames without motion "
+        "boxes (default: off, every frame runs whole; docs/motion.md)")(
+        "crop-pad", po::value(&c.crop_pad)->default_value(c.crop_pad),
+        "with --motion-crop: each side of a motion box grows by this fraction of the box's "
+        "size (0..4); smaller saves more CPU and loses more recall (docs/motion.md)")(
         "ca-file", po::value<std::string>()->value_name("PATH"),
         "CA certificate(s) (PEM) that an https:// master's certificate is checked against; "
         "default: the system's trusted CAs")(

@@ -1,5 +1,6 @@
 #include "framehive/worker/task_runner.hpp"
 
+#include "framehive/worker/crop_detect.hpp"
 #include "framehive/worker/detector_factory.hpp"
 #include "framehive/worker/detector_jpeg.hpp"
 
@@ -23,10 +24,12 @@ std::string quoted(const std::string& name) {
 }  // namespace
 
 TaskRunner::TaskRunner(std::vector<std::string> capabilities, DetectorOptions options,
-                       std::size_t max_pixels)
+                       std::size_t max_pixels, bool motion_crop, CropParams crop)
     : capabilities_(capabilities.begin(), capabilities.end()),
       options_(std::move(options)),
-      max_pixels_(max_pixels) {}
+      max_pixels_(max_pixels),
+      motion_crop_(motion_crop),
+      crop_(crop) {}
 
 TaskOutcome TaskRunner::run(const shared::api::Frame& frame) noexcept {
   TaskOutcome out;
@@ -49,7 +52,20 @@ TaskOutcome TaskRunner::run(const shared::api::Frame& frame) noexcept {
     }
     auto& det = detectors_[detector];
     if (!det) det = make_detector(detector, options_);
-    auto r = det->run(decoded.bgr);
+    DetectResult r;
+    if (motion_crop_) {
+      CropParams params = crop_;
+      params.min_window = det->min_window();
+      const CropPlan plan = plan_crops(frame.motion, decoded.bgr.size(), params);
+      out.crop = plan.decision;
+      out.ignored_motion_boxes = plan.ignored_boxes;
+      out.coverage = plan.coverage;
+      out.crop_regions = plan.regions.size();
+      r = plan.cropped() ? detect_in_regions(*det, decoded.bgr, plan.regions)
+                         : det->run(decoded.bgr);
+    } else {
+      r = det->run(decoded.bgr);
+    }
     if (r.ok()) {
       out.detections = std::move(r.detections);
     } else {

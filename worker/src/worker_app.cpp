@@ -100,6 +100,9 @@ WorkerApp::WorkerApp(WorkerConfig config) : config_(std::move(config)) {
   if (config_.threads < 1 || config_.threads > 256) {
     throw std::invalid_argument("--threads: 1..256");
   }
+  if (!(config_.crop_pad >= 0.0 && config_.crop_pad <= 4.0)) {
+    throw std::invalid_argument("--crop-pad: 0..4");
+  }
   if (config_.id.empty()) config_.id = host_name() + "-" + std::to_string(::getpid());
   for (const auto& d : config_.detectors) make_detector(d, config_.detector_options);
 }
@@ -202,7 +205,10 @@ void WorkerApp::heartbeat_loop() {
 void WorkerApp::task_loop(int index) {
   // The long poll plus a margin: curl rounds the timeout up to whole seconds.
   MasterClient client(config_.master_url, config_.wait_ms + 15000, config_.auth_secret);
-  TaskRunner runner(config_.detectors, config_.detector_options, config_.max_pixels);
+  CropParams crop;
+  crop.pad_fraction = config_.crop_pad;
+  TaskRunner runner(config_.detectors, config_.detector_options, config_.max_pixels,
+                    config_.motion_crop, crop);
   // Reports and prefetches go on a connection and a thread of their own (see RpcThread);
   // declared in this order so that the thread runs its last jobs before its client goes.
   MasterClient second(config_.master_url, 10000, config_.auth_secret);
@@ -263,6 +269,8 @@ void WorkerApp::task_loop(int index) {
     }
     const auto t0 = std::chrono::steady_clock::now();
     auto outcome = runner.run(task->frame);
+    if (outcome.crop == CropDecision::cropped) counters_.cropped++;
+    counters_.ignored_motion_boxes += static_cast<std::int64_t>(outcome.ignored_motion_boxes);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     rpc.post([this, &second, task_id = std::move(task->task_id), outcome = std::move(outcome),
@@ -336,6 +344,8 @@ std::string WorkerApp::summary() const {
       .add("registrations", counters_.registrations.load())
       .add("rpc_errors", counters_.rpc_errors.load())
       .add("auth_errors", counters_.auth_errors.load())
+      .add("cropped", counters_.cropped.load())
+      .add("ignored_motion_boxes", counters_.ignored_motion_boxes.load())
       .add("prefetched", counters_.prefetched.load())
       .str();
 }

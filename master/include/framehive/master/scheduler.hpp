@@ -79,6 +79,13 @@ struct LimitError : RequestError {
 class PortMetrics;
 class WorkerRegistry;
 
+/// What a completion listener learns of the completed frame besides its record.
+struct CompletedFrame {
+  int width = 0, height = 0;   ///< pixels, 0 = unknown
+  std::int64_t gated = 0;      ///< frames the camera gated just before this one (Frame.gated)
+  shared::api::Motion motion;  ///< the camera's motion detector on it (Frame.motion)
+};
+
 class Scheduler {
  public:
   /// store may be null (nothing persisted). id_prefix makes task ids unique across restarts.
@@ -135,7 +142,7 @@ class Scheduler {
   /// Called after each completion is recorded (outside the scheduler's lock, on the thread of
   /// complete_task) with the record and the frame's size: the event engine's input. Set once,
   /// before the master serves.
-  using CompletionListener = std::function<void(const ResultRecord&, int width, int height)>;
+  using CompletionListener = std::function<void(const ResultRecord&, const CompletedFrame&)>;
   void set_completion_listener(CompletionListener listener);
   /// Sets the track ids of a completed result's detections, in memory and in the store.
   void set_track_ids(const std::string& task_id, int port, const std::vector<std::int64_t>& ids);

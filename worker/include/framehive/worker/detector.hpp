@@ -40,6 +40,12 @@ class Detector {
   /// The capability string this detector was made for, e.g. "haar:frontalface".
   virtual const std::string& name() const { return name_; }
 
+  /// The smallest image region worth running this detector on, in pixels: the detection
+  /// window (HOG: 64x128), the cascade's window or minimum object size (Haar), the network
+  /// input (DNN). framehive-worker --motion-crop grows every crop to at least this.
+  /// Default 1x1 (no minimum).
+  virtual cv::Size min_window() const { return {1, 1}; }
+
   /// Per-frame entry point: detect() with every failure (including an empty image) turned
   /// into DetectResult::error. Never throws.
   DetectResult run(const cv::Mat& bgr) noexcept;

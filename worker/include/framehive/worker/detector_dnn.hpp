@@ -1,5 +1,6 @@
 #pragma once
-// Capability "dnn:<config file>": a YOLO model (Darknet or YOLOv5 ONNX) run by OpenCV DNN.
+// Capability "dnn:<config file>": a YOLO (Darknet, YOLOv5/v8 ONNX) or SSD (Caffe, TensorFlow,
+// ONNX) detection model run by OpenCV DNN.
 // Not thread-safe: one instance (one cv::dnn::Net) per worker thread.
 
 #include "framehive/worker/detector.hpp"
@@ -13,12 +14,14 @@
 namespace fh::worker {
 
 /// Loads the model of a DnnConfig (cv::dnn::readNet, OpenCV back end, CPU) and checks it
-/// with one forward pass on a black image: every output must have YOLO rows (>= 6 values)
-/// and, when a names file is given, as many classes as names. detect(): blobFromImage
-/// (plain resize to the input size, scale, swap_rb), forward, decode_yolo() with the
-/// config's thresholds. Labels come from the names file, else "class<N>".
-/// Confidence: Darknet's class score (objectness * class probability), or for YOLOv5
-/// objectness * class score.
+/// with one forward pass on a black image: every output must have the config's format
+/// (darknet/yolov5: rows of >= 6 values; yolov8: [1, 4+C, N]; ssd: [1, 1, N, 7]) and, for
+/// the YOLO formats with a names file, as many classes as names. detect(): blobFromImage
+/// (plain resize to the input size, mean, scale, swap_rb), forward, decode_yolo() or
+/// decode_ssd() with the config's thresholds. Labels come from the names file (index =
+/// class id), else "class<N>".
+/// Confidence: Darknet's class score (objectness * class probability), for YOLOv5
+/// objectness * class score, for YOLOv8 the class score, for SSD the row's confidence.
 class DnnDetector : public Detector {
  public:
   /// config_path: what follows "dnn:" (see detector_dnn_config.hpp for the format).
@@ -28,17 +31,22 @@ class DnnDetector : public Detector {
   DnnDetector(DnnConfig config, std::string name);
 
   std::vector<Detection> detect(const cv::Mat& bgr) override;
+  /// The network input size (input_width x input_height).
+  cv::Size min_window() const override { return {config_.input_width, config_.input_height}; }
 
   /// The config it was made from.
   const DnnConfig& config() const { return config_; }
   /// Class names, index = class id (may be empty).
   const std::vector<std::string>& class_names() const { return names_; }
-  /// Number of classes the model outputs.
+  /// Number of classes the model outputs (0 for ssd: the model numbers them itself).
   int class_count() const { return class_count_; }
 
  private:
   /// Runs the network on image; fills outs_.
   void forward(const cv::Mat& image);
+  /// Checks outs_ against the config's format and sets class_count_; throws
+  /// std::invalid_argument starting with what.
+  void check_outputs(const std::string& what);
 
   DnnConfig config_;                    ///< the config
   std::vector<std::string> names_;      ///< class names

@@ -13,7 +13,7 @@ namespace fh::worker {
 /// Makes the detector for a capability:
 ///   "hog"                 HogDetector (people)
 ///   "haar:<name>"         HaarDetector, e.g. haar:frontalface, haar:eye, haar:/abs/x.xml
-///   "dnn:<config file>"   DnnDetector (YOLO), see detector_dnn_config.hpp
+///   "dnn:<config file>"   DnnDetector (YOLO or SSD), see detector_dnn_config.hpp
 ///   "null"                NullDetector (no detections; for benchmarks)
 /// Applies opts.threads (cv::setNumThreads, process-wide) when it is > 0 and differs.
 /// Throws std::invalid_argument with a message naming the capability for an unknown

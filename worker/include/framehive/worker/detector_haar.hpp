@@ -24,6 +24,9 @@ class HaarDetector : public Detector {
   HaarDetector(const std::string& spec, const DetectorOptions& opts);
 
   std::vector<Detection> detect(const cv::Mat& bgr) override;
+  /// The larger of the cascade's window (24x24 for frontalface) and the minimum object
+  /// size (DetectorOptions::haar_min_size).
+  cv::Size min_window() const override;
 
   /// Path of the loaded cascade file.
   const std::string& cascade_path() const { return path_; }

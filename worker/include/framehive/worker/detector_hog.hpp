@@ -23,6 +23,8 @@ class HogDetector : public Detector {
   explicit HogDetector(std::string name = "hog");
 
   std::vector<Detection> detect(const cv::Mat& bgr) override;
+  /// The detection window, 64x128.
+  cv::Size min_window() const override { return hog_.winSize; }
 
  private:
   cv::HOGDescriptor hog_;        ///< descriptor with the people SVM set

@@ -11,6 +11,7 @@
 #include "framehive/shared/api/types.hpp"
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/log_throttle.hpp"
+#include "framehive/worker/crop_plan.hpp"
 #include "framehive/worker/detector_options.hpp"
 
 #include <atomic>
@@ -44,6 +45,10 @@ struct WorkerConfig {
   /// Ask for the next task (without waiting) while a detection runs; the master hands one out
   /// only if one is pending, i.e. while every worker is busy (docs/benchmarks.md).
   bool prefetch = true;
+  /// --motion-crop: frames with motion boxes run on their motion regions only.
+  bool motion_crop = false;
+  /// --crop-pad: each side of a motion box grows by this fraction of its size (+ 32 px).
+  double crop_pad = CropParams{}.pad_fraction;
 };
 
 /// Counters of one worker process; readable from any thread.
@@ -54,7 +59,9 @@ struct WorkerCounters {
   std::atomic<std::int64_t> registrations{0};  ///< register_worker calls that succeeded
   std::atomic<std::int64_t> rpc_errors{0};     ///< transport errors (master unreachable)
   std::atomic<std::int64_t> auth_errors{0};    ///< calls the master refused with HTTP 401
-  std::atomic<std::int64_t> prefetched{0};     ///< tasks taken while a detection ran
+  std::atomic<std::int64_t> cropped{0};        ///< tasks run on motion regions (--motion-crop)
+  std::atomic<std::int64_t> ignored_motion_boxes{0};  ///< unusable motion boxes in tasks
+  std::atomic<std::int64_t> prefetched{0};            ///< tasks taken while a detection ran
 };
 
 class WorkerApp {
