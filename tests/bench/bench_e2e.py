@@ -21,7 +21,11 @@ started is stopped by PID. Rates are set from the capacity measured earlier in t
    capacity, latency <= 0.5 s + one detection). Latency p50/p99 of the completed frames; frames
    dropped and expired are counted and shown.
 
+4. With --compare-prefetch N: N times the bare loop and the throughput run with the workers'
+   --prefetch 0 and 1, side by side (the worker's prefetch is what this issue changed).
+
 Usage: bench_e2e.py [--bin build/bin] [--frames 300] [--baseline ../shared/baseline-py] [--out F]
+                    [--skip-baseline] [--compare-prefetch N]
 """
 import argparse
 import json
@@ -229,9 +233,31 @@ def decompose(recs, t0):
             (("detect", proc), ("gaps", gaps), ("start", start), ("tail", tail))}
 
 
-def run_ours(bindir, tmp, frames, fps, master_args, label, motion_off):
+def run_ours(bindir, tmp, frames, fps, master_args, label, motion_off, worker_args=()):
     return run_pipeline(bindir, tmp, label, VTEST, frames, fps, master_args,
+                        worker_args=worker_args,
                         sender_args=["--motion", "off"] if motion_off else [])
+
+
+def compare_prefetch(a, tmp, motion_off, reps):
+    """reps x (bare loop, e2e with --prefetch 0, e2e with --prefetch 1), side by side."""
+    unbounded = ["--max-pending-per-port", "100000", "--max-frame-age", "0"]
+    lines = ["| rep | bare loop fps | worker --prefetch | e2e fps | % of bare loop | gap p50 ms | "
+             "detection | gaps | first frame | tail |", "|" + "---|" * 10]
+    for rep in range(reps):
+        loop_fps = bare_loop(a.bin + "/bench_detect_loop", a.frames)[0]
+        for pf in ("0", "1"):
+            r = run_ours(a.bin, tmp, a.frames, 0, unbounded, "prefetch%s-%d" % (pf, rep),
+                         motion_off, ["--prefetch", pf])
+            recs = r["records"]
+            fps = len(recs) / (max(x["completed_at"] for x in recs) - r["t0"])
+            d = decompose(recs, r["t0"])
+            lines.append("| %d | %.2f | %s | %.2f | %.1f%% | %.2f | %.1f%% | %.1f%% | %.1f%% | "
+                         "%.1f%% |" % (rep + 1, loop_fps, pf, fps, 100 * fps / loop_fps,
+                                       pct(worker_gaps(recs), 50), d["detect"], d["gaps"],
+                                       d["start"], d["tail"]))
+            print(lines[-1], flush=True)
+    return "\n".join(lines)
 
 
 def run_baseline(baseline, frames, fps):
@@ -259,6 +285,9 @@ def main():
     ap.add_argument("--baseline", default=os.path.join(root, "..", "shared", "baseline-py"))
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--out", default="")
+    ap.add_argument("--compare-prefetch", type=int, default=0, metavar="N",
+                    help="then N times: the bare loop and the throughput run with the workers' "
+                         "--prefetch 0 and 1, side by side (a second table)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="fh-bench-e2e-")
     rows = []
@@ -353,7 +382,9 @@ def main():
     lines = ["| measure | result | target | verdict | notes |", "|---|---|---|---|---|"]
     lines += ["| %s | %s | %s | %s | %s |" % row for row in rows]
     text = "\n".join(lines)
-    print(text)
+    print(text, flush=True)
+    if a.compare_prefetch > 0:
+        text += "\n\n" + compare_prefetch(a, tmp, motion_off, a.compare_prefetch)
     if a.out:
         open(a.out, "w").write(text + "\n")
 
