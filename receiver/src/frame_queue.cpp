@@ -28,6 +28,44 @@ std::size_t FrameQueue::push(ReceivedFrame&& frame) {
   return dropped;
 }
 
+std::size_t FrameQueue::push_batch(std::vector<ReceivedFrame>& frames,
+                                   std::vector<std::uint16_t>& dropped_ports) {
+  if (frames.empty()) return 0;
+  std::size_t dropped = 0;
+  std::size_t done = 0;  // frames of the batch taken (queued or dropped)
+  try {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (; done < frames.size(); ++done) {
+      auto& frame = frames[done];
+      const std::uint16_t port = frame.port;
+      if (closed_) {
+        dropped_ports.push_back(port);
+        ++dropped_;
+        ++dropped;
+        continue;
+      }
+      auto& q = queues_[port];
+      if (q.size() >= per_port_) {
+        dropped_ports.push_back(port);
+        q.pop_front();
+        --size_;
+        ++dropped_;
+        ++dropped;
+      }
+      q.push_back(std::move(frame));
+      ++size_;
+    }
+  } catch (...) {
+    // Out of memory part-way: what was taken is gone from frames, the rest stays for a retry.
+    frames.erase(frames.begin(), frames.begin() + static_cast<std::ptrdiff_t>(done));
+    ready_.notify_one();
+    throw;
+  }
+  frames.clear();
+  ready_.notify_one();
+  return dropped;
+}
+
 bool FrameQueue::pop_batch(std::vector<ReceivedFrame>& out, std::size_t max,
                            std::chrono::milliseconds wait) {
   std::unique_lock<std::mutex> lock(mutex_);

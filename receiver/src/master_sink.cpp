@@ -29,6 +29,19 @@ shared::api::Frame to_api(const ReceivedFrame& f) {
   out.captured_at = static_cast<double>(f.capture_us) / 1e6;
   out.received_at = static_cast<double>(f.received_us) / 1e6;
   out.image = std::make_shared<const std::vector<std::uint8_t>>(f.jpeg.begin(), f.jpeg.end());
+  if (f.motion) {
+    // Wire units to the contract's: score in 1/10000ths, boxes in 1/65535ths of the frame.
+    const auto& m = *f.motion;
+    out.gated = m.gated;
+    out.motion.present = true;
+    out.motion.score = m.score / 10000.0;
+    out.motion.keepalive = (m.flags & shared::k_motion_keepalive) != 0;
+    out.motion.boxes.reserve(m.boxes.size());
+    constexpr double scale = shared::k_motion_box_scale;
+    for (const auto& b : m.boxes) {
+      out.motion.boxes.push_back({b.x / scale, b.y / scale, b.w / scale, b.h / scale});
+    }
+  }
   return out;
 }
 
@@ -83,6 +96,7 @@ void MasterSink::report_loop() {
       c.frames_dropped = static_cast<std::int64_t>(s.frames_dropped);
       c.too_large = static_cast<std::int64_t>(s.too_large);
       c.malformed = static_cast<std::int64_t>(s.malformed());
+      c.gated = static_cast<std::int64_t>(s.gated);
       out.push_back(c);
     }
     try {

@@ -42,6 +42,7 @@ PortStatsSnapshot PortStats::snapshot() const {
   s.superseded = superseded.load(r);
   s.evicted = evicted.load(r);
   s.missing = missing.load(r);
+  s.gated = gated.load(r);
   for (std::size_t i = 0; i < malformed_by_reason.size(); ++i) {
     s.malformed_by_reason[i] = malformed_by_reason[i].load(r);
   }
@@ -57,6 +58,7 @@ std::string format_stats_line(const PortStatsSnapshot& s, double fps) {
       .add("bytes", s.bytes)
       .add("frames_complete", s.frames_complete)
       .add("frames_incomplete", s.frames_incomplete())
+      .add("gated", s.gated)
       .add("frames_dropped", s.frames_dropped)
       .add("frames_delivered", s.frames_delivered)
       .add("duplicate_datagrams", s.duplicate_datagrams)

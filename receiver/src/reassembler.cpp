@@ -127,6 +127,10 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
       return DecodeError::none;
     }
     account_sequence(ps, *s, port, h.session, h.frame_seq);
+    // The frames the sender gated before this one count once, now: the frame may still end
+    // incomplete (evicted right below, timed out, superseded), the gated ones stay counted.
+    const bool has_motion = (h.flags & fh::shared::k_flag_motion) != 0;
+    if (has_motion) st.gated.fetch_add(h.motion.gated, relaxed);
     if (!make_room(ps, h.session, h.frame_len)) {
       // Every slot holds a frame of a live session and this one is not live: this frame is
       // the one given up.
@@ -140,6 +144,7 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
     p.frame_len = h.frame_len;
     p.chunk_size = chunk_size;
     p.capture_us = h.capture_us;
+    if (has_motion) p.motion = h.motion;
     p.data.resize(h.frame_len);
     p.have.assign(h.chunk_count, false);
     p.started = clock_.mono();
@@ -149,8 +154,10 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
     it = ps.partials.emplace(key, std::move(p)).first;
   } else {
     const Partial& p = it->second;
+    const bool has_motion = (h.flags & fh::shared::k_flag_motion) != 0;
     if (p.chunk_count != h.chunk_count || p.frame_len != h.frame_len ||
-        p.chunk_size != chunk_size || p.capture_us != h.capture_us || p.stream != h.stream) {
+        p.chunk_size != chunk_size || p.capture_us != h.capture_us || p.stream != h.stream ||
+        p.motion.has_value() != has_motion || (has_motion && *p.motion != h.motion)) {
       st.count_malformed(DecodeError::inconsistent);
       return DecodeError::inconsistent;
     }
@@ -365,6 +372,7 @@ void Reassembler::complete(std::uint16_t port, PortState& ps, std::map<Key, Part
   f.capture_us = p.capture_us;
   f.received_us = static_cast<std::uint64_t>(std::llround(clock_.wall() * 1e6));
   f.jpeg = std::move(p.data);  // no copy: the partial frame's buffer becomes the frame's
+  f.motion = std::move(p.motion);
   ps.bytes -= p.frame_len;
   partial_bytes_ -= p.frame_len;
   ps.partials.erase(it);

@@ -60,7 +60,7 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
     const auto address = asio::ip::make_address(config.bind_address);
     std::size_t granted = config.rcvbuf;
     for (auto port : config.ports) {
-      ports_.push_back(std::make_unique<UdpPort>(io_, address, port, *this));
+      ports_.push_back(std::make_unique<UdpPort>(io_, address, port, batch_, *this));
       granted = std::min(granted, ports_.back()->set_receive_buffer(config.rcvbuf));
     }
     granted_ = granted;
@@ -106,6 +106,7 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
 
     // Stopped: frames still partial are given up; frames complete are all delivered.
     reassembler_.drop_all();
+    on_burst_end();  // frames completed but not handed over yet (none: each burst hands over)
     consumer_.stop();
     std::uint64_t complete = 0;
     std::uint64_t delivered = 0;
@@ -146,9 +147,26 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
       frame.width = jpeg.width;
       frame.height = jpeg.height;
     }
-    if (queue_.push(std::move(frame)) > 0) {
-      if (auto* s = stats_.find(port)) s->frames_dropped.fetch_add(1, std::memory_order_relaxed);
+    // Handed over with the rest of the burst's frames: one lock and one wake-up of the
+    // consumer per burst, not per frame.
+    completed_.push_back(std::move(frame));
+  }
+
+  void on_burst_end() override {
+    if (completed_.empty()) return;
+    auto count_drops = [this] {
+      for (auto port : dropped_ports_) {
+        if (auto* s = stats_.find(port)) s->frames_dropped.fetch_add(1, std::memory_order_relaxed);
+      }
+      dropped_ports_.clear();
+    };
+    try {
+      queue_.push_batch(completed_, dropped_ports_);  // frames not taken stay for the next burst
+    } catch (...) {
+      count_drops();
+      throw;
     }
+    count_drops();
   }
 
  private:
@@ -222,7 +240,10 @@ class Receiver::Impl final : public UdpPort::Listener, public Reassembler::Liste
   std::string sink_name_;                        ///< for the start-up log
   FrameSink* sink_;                              ///< owned by consumer_; may be null
   FrameConsumer consumer_;                       ///< queue -> sink (own thread)
+  RecvBatch batch_;                              ///< receive buffers of every port
   std::vector<std::unique_ptr<UdpPort>> ports_;  ///< one socket per port
+  std::vector<ReceivedFrame> completed_;         ///< this burst's frames, not yet queued
+  std::vector<std::uint16_t> dropped_ports_;     ///< scratch of on_burst_end()
   asio::steady_timer expire_timer_;              ///< drives Reassembler::expire()
   asio::steady_timer stats_timer_;               ///< drives log_stats()
   asio::steady_timer report_timer_;              ///< drives the sink's report()

@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,9 +18,23 @@ namespace fh::receiver {
 namespace asio = boost::asio;
 using asio::ip::udp;
 
+RecvBatch::RecvBatch()
+    : slot_(fh::shared::k_max_datagram + 1),
+      storage_(k_size * slot_),
+      iov_(k_size),
+      headers_(k_size) {
+  for (unsigned i = 0; i < k_size; ++i) {
+    iov_[i].iov_base = storage_.data() + i * slot_;
+    iov_[i].iov_len = slot_;
+    headers_[i] = mmsghdr{};
+    headers_[i].msg_hdr.msg_iov = &iov_[i];
+    headers_[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
 UdpPort::UdpPort(asio::io_context& io, const asio::ip::address& address, std::uint16_t port,
-                 Listener& listener)
-    : socket_(io), buffer_(fh::shared::k_max_datagram + 1), port_(port), listener_(listener) {
+                 RecvBatch& batch, Listener& listener)
+    : socket_(io), batch_(batch), port_(port), listener_(listener) {
   const udp::endpoint ep(address, port);
   boost::system::error_code ec;
   socket_.open(ep.protocol(), ec);
@@ -63,32 +78,46 @@ void UdpPort::close() {
 }
 
 void UdpPort::receive_next() {
-  // Wait for readability, then drain the socket with non-blocking recv() calls: one trip
-  // through the io_context per burst instead of one per datagram. A burst is capped so that
-  // the other ports and the timers (expiry, statistics) get their turn.
+  // Wait for readability, then drain the socket with non-blocking recvmmsg() calls: one trip
+  // through the io_context per burst instead of one per datagram, one system call per batch. A
+  // burst is capped so that the other ports and the timers (expiry, statistics) get their turn.
   socket_.async_wait(udp::socket::wait_read, [this](const boost::system::error_code& ec) {
     if (ec == asio::error::operation_aborted || !socket_.is_open()) return;
     if (ec) {
       receive_error(ec.value());
     } else {
-      const int fd = socket_.native_handle();
-      for (int i = 0; i < k_burst; ++i) {
-        const ssize_t n = ::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
-        if (n < 0) {
-          if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-          if (errno == EINTR) continue;
-          receive_error(errno);  // e.g. an ICMP error reported on the socket
-          break;
-        }
-        try {
-          listener_.on_datagram(port_, buffer_.data(), static_cast<std::size_t>(n));
-        } catch (const std::exception& e) {  // e.g. bad_alloc: drop the datagram, go on
-          fh::shared::logger("net")->error("port {}: datagram dropped: {}", port_, e.what());
-        }
-      }
+      drain();
+    }
+    try {
+      listener_.on_burst_end();
+    } catch (const std::exception& e) {
+      fh::shared::logger("net")->error("port {}: hand-off failed: {}", port_, e.what());
     }
     receive_next();
   });
+}
+
+void UdpPort::drain() {
+  const int fd = socket_.native_handle();
+  unsigned taken = 0;
+  while (taken < k_burst) {
+    const unsigned want = std::min(RecvBatch::k_size, k_burst - taken);
+    const int n = ::recvmmsg(fd, batch_.headers(), want, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) receive_error(errno);  // e.g. ICMP errors
+      return;
+    }
+    for (unsigned i = 0; i < static_cast<unsigned>(n); ++i) {
+      try {
+        listener_.on_datagram(port_, batch_.data(i), batch_.size(i));
+      } catch (const std::exception& e) {  // e.g. bad_alloc: drop the datagram, go on
+        fh::shared::logger("net")->error("port {}: datagram dropped: {}", port_, e.what());
+      }
+    }
+    taken += static_cast<unsigned>(n);
+    if (static_cast<unsigned>(n) < want) return;  // drained
+  }
 }
 
 void UdpPort::receive_error(int err) {

@@ -1,8 +1,8 @@
 // UDP ingest benchmark for the receiver: goodput and frame loss of fh::receiver::Receiver
 // against the raw kernel UDP rate measured in the same run, on loopback, per datagram size.
 //
-// For each datagram size S (default 1400 and 64000) three phases of --seconds each, all fed by
-// the SAME blasting sender thread (fh::sender::Chunker datagrams of exactly S bytes, sent with
+// For each datagram size S (default 1400, 8972 and 64000) three phases of --seconds each, all fed
+// by the SAME blasting sender thread (fh::sender::Chunker datagrams of exactly S bytes, sent with
 // fh::sender::UdpSender, frame_seq patched per frame so the CRC stays valid):
 //   raw    a plain blocking recv() loop on a socket bound to 127.0.0.1 with the receiver's
 //          SO_RCVBUF request (SO_RCVBUFFORCE, then SO_RCVBUF): the kernel's rate on this box;
@@ -13,6 +13,10 @@
 // Goodput counts frames the Receiver handed to its sink; a frame is lost when it never got there
 // (a datagram dropped, or the frame dropped by the receiver's queue).
 // MB = 10^6 bytes. Prints key=value detail lines and a Markdown table (median over --runs).
+// Targets (issue 13): the receiver takes >= 90% of the raw datagram rate and loses 0 frames
+// paced at half of it, for datagrams that cross a network unfragmented: S + 28 (IPv4 + UDP
+// headers) <= 9000, a jumbo frame's MTU (1400 B: Ethernet; 8972 B: jumbo). Larger sizes (64000 B)
+// fragment on real networks: information only.
 #include "framehive/receiver/frame_sink.hpp"
 #include "framehive/receiver/receiver.hpp"
 #include "framehive/receiver/receiver_config.hpp"
@@ -36,6 +40,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -52,6 +57,13 @@ using namespace std::chrono_literals;
 /// IPv4 + UDP header bytes: the real sender's pacer counts them, so does ours.
 constexpr std::size_t k_ip_udp_overhead = 28;
 constexpr const char* k_stream = "bench";
+/// Largest IP packet with targets: a jumbo frame's MTU. Bigger datagrams fragment.
+constexpr std::size_t k_jumbo_mtu = 9000;
+/// Receiver datagrams/s as a share of raw, and paced loss, targeted for sizes within the MTU.
+constexpr double k_target_pct = 90.0;
+
+/// Whether size has targets (crosses a jumbo-frame network unfragmented).
+bool targeted(std::size_t size) { return size + k_ip_udp_overhead <= k_jumbo_mtu; }
 
 double mono() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -77,6 +89,29 @@ long long udp_snmp(const std::string& field) {
     }
   }
   return -1;
+}
+
+/// Context switches (voluntary, involuntary) so far of this process's threads named comm: how
+/// often the receiving side slept and was woken, or was preempted.
+std::pair<long long, long long> ctx_switches(const std::string& comm) {
+  std::pair<long long, long long> sum{0, 0};
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream c(task.path() / "comm");
+    std::string name;
+    std::getline(c, name);
+    if (name != comm) continue;
+    std::ifstream st(task.path() / "status");
+    std::string line;
+    while (std::getline(st, line)) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+        sum.first += std::atoll(line.c_str() + 24);
+      if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
+        sum.second += std::atoll(line.c_str() + 27);
+      }
+    }
+  }
+  return sum;
 }
 
 /// The "drops" column of /proc/net/udp for the socket bound to 127.0.0.1:port (per-socket
@@ -268,11 +303,12 @@ class Blaster {
 // ---------------------------------------------------------------------------------------------
 
 struct RawResult {
-  double dgram_per_s = 0;      ///< datagrams received per second of the sender's window
-  double mb_per_s = 0;         ///< UDP payload MB/s (whole datagrams)
-  double rx_cpu = 0;           ///< receive side CPU, cores (process minus sender thread)
-  double rx_us_per_dgram = 0;  ///< receive side CPU per datagram taken in, microseconds
-  double tx_dgram_per_s = 0;   ///< what the sender managed
+  double dgram_per_s = 0;        ///< datagrams received per second of the sender's window
+  double mb_per_s = 0;           ///< UDP payload MB/s (whole datagrams)
+  double rx_cpu = 0;             ///< receive side CPU, cores (process minus sender thread)
+  double rx_us_per_dgram = 0;    ///< receive side CPU per datagram taken in, microseconds
+  double rx_ctx_per_kdgram = 0;  ///< receive thread's context switches per 1000 datagrams
+  double tx_dgram_per_s = 0;     ///< what the sender managed
   std::uint64_t sent = 0, received = 0, send_errors = 0;
   long long rcvbuf_errors = 0, socket_drops = 0;
   std::size_t rcvbuf = 0;
@@ -311,8 +347,10 @@ RawResult run_raw(const Workload& w, double seconds, std::size_t rcvbuf_request)
   blaster.start();
   blaster.started();
   const double cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  const auto ctx0 = ctx_switches("fh-raw-rx");
   const auto s = blaster.join();
   const double cpu1 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  const auto ctx1 = ctx_switches("fh-raw-rx");
   const auto in_window = datagrams.load();
   const auto bytes_in_window = bytes.load();
   wait_quiet([&] { return datagrams.load(); });
@@ -326,6 +364,10 @@ RawResult run_raw(const Workload& w, double seconds, std::size_t rcvbuf_request)
   r.mb_per_s = static_cast<double>(bytes_in_window) / t / 1e6;
   r.rx_cpu = (cpu1 - cpu0 - s.cpu) / t;
   r.rx_us_per_dgram = in_window ? (cpu1 - cpu0 - s.cpu) / static_cast<double>(in_window) * 1e6 : 0;
+  r.rx_ctx_per_kdgram =
+      in_window ? static_cast<double>(ctx1.first + ctx1.second - ctx0.first - ctx0.second) /
+                      static_cast<double>(in_window) * 1e3
+                : 0;
   r.tx_dgram_per_s = static_cast<double>(s.datagrams) / t;
   r.sent = s.datagrams;
   r.send_errors = s.errors;
@@ -364,6 +406,7 @@ struct RxResult {
   double dgram_per_s = 0;         ///< datagrams the receiver took in per second
   double rx_cpu = 0;              ///< receiver threads' CPU, cores
   double rx_us_per_dgram = 0;     ///< receiver threads' CPU per datagram taken in, microseconds
+  double rx_ctx_per_kdgram = 0;   ///< receiver threads' context switches per 1000 datagrams
   double tx_dgram_per_s = 0;      ///< what the sender managed
   double target_dgram_per_s = 0;  ///< what the pacer was asked for (0 = unpaced)
   std::uint64_t frames_sent = 0, frames_complete = 0, frames_incomplete = 0;
@@ -402,8 +445,10 @@ RxResult run_receiver(const Workload& w, double seconds, std::size_t rcvbuf_requ
   blaster.start();
   blaster.started();
   const double cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  const auto ctx0 = ctx_switches("fh-receiver");
   const auto s = blaster.join();
   const double cpu1 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  const auto ctx1 = ctx_switches("fh-receiver");
   const auto dgrams_in_window = st.datagrams.load();
   const auto frames_in_window = counting->frames.load();
   wait_quiet([&] { return st.datagrams.load(); });
@@ -420,6 +465,10 @@ RxResult run_receiver(const Workload& w, double seconds, std::size_t rcvbuf_requ
   r.rx_cpu = (cpu1 - cpu0 - s.cpu) / t;
   r.rx_us_per_dgram =
       dgrams_in_window ? (cpu1 - cpu0 - s.cpu) / static_cast<double>(dgrams_in_window) * 1e6 : 0;
+  r.rx_ctx_per_kdgram =
+      dgrams_in_window ? static_cast<double>(ctx1.first + ctx1.second - ctx0.first - ctx0.second) /
+                             static_cast<double>(dgrams_in_window) * 1e3
+                       : 0;
   r.tx_dgram_per_s = static_cast<double>(s.datagrams) / t;
   r.target_dgram_per_s = rate_bps / static_cast<double>(w.datagram_size + k_ip_udp_overhead);
   r.frames_sent = s.frames;
@@ -440,7 +489,7 @@ RxResult run_receiver(const Workload& w, double seconds, std::size_t rcvbuf_requ
 struct Args {
   double seconds = 2.0;
   int runs = 3;
-  std::vector<std::size_t> sizes{1400, 64000};
+  std::vector<std::size_t> sizes{1400, 8972, 64000};
   std::size_t frame_target = 77000;  ///< about a vtest frame as JPEG q80
   std::size_t rcvbuf = 8u << 20;     ///< the receiver's default --rcvbuf
   std::string log_level = "warn";
@@ -505,16 +554,18 @@ void print_table(const std::vector<Row>& rows, const std::string& title) {
   std::printf("\n%s\n\n", title.c_str());
   std::printf(
       "| datagram | raw MB/s | raw dgram/s | raw CPU us/dgram | receiver goodput MB/s | "
-      "frames/s | dgram/s | receiver CPU us/dgram | %% of raw (goodput / dgram) | "
-      "frames lost, full speed | frames lost, paced at 1/2 raw |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+      "frames/s | dgram/s | receiver CPU us/dgram | ctx switches per 1k dgram (raw / receiver) "
+      "| %% of raw (goodput / dgram) | frames lost, full speed | frames lost, paced at 1/2 raw "
+      "|\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
   for (const auto& r : rows) {
     std::printf(
-        "| %zu B | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.2f | %.1f%% / %.1f%% | %s "
-        "| %s |\n",
+        "| %zu B | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f | %.2f | %.1f / %.1f | %.1f%% / %.1f%% "
+        "| %s | %s |\n",
         r.size, r.raw.mb_per_s, r.raw.dgram_per_s, r.raw.rx_us_per_dgram, r.full.goodput_mb_per_s,
-        r.full.frames_per_s, r.full.dgram_per_s, r.full.rx_us_per_dgram, r.pct_goodput, r.pct_dgram,
-        loss_cell(r.full).c_str(), loss_cell(r.paced).c_str());
+        r.full.frames_per_s, r.full.dgram_per_s, r.full.rx_us_per_dgram, r.raw.rx_ctx_per_kdgram,
+        r.full.rx_ctx_per_kdgram, r.pct_goodput, r.pct_dgram, loss_cell(r.full).c_str(),
+        loss_cell(r.paced).c_str());
   }
   std::fflush(stdout);
 }
@@ -530,12 +581,15 @@ std::string read_first_line(const char* path) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
-    std::cout << "bench_receiver [--seconds S (2)] [--runs N (3)] [--sizes 1400,64000]\n"
+    std::cout << "bench_receiver [--seconds S (2)] [--runs N (3)] [--sizes 1400,8972,64000]\n"
                  "               [--frame-bytes B (77000)] [--rcvbuf BYTES (8388608)]"
                  " [--log-level L (warn)]\n"
                  "Per datagram size: raw recv() loop, Receiver at full speed, Receiver paced at\n"
                  "half the raw rate; S seconds each. Prints detail lines and a Markdown table\n"
-                 "per run and, when N > 1, per size the row of the run with the median % of raw.\n";
+                 "per run and, when N > 1, per size the row of the run with the median % of raw.\n"
+                 "Targets, for sizes up to 8972 (no fragmentation at a 9000-byte MTU): goodput\n"
+                 ">= 90% of the raw datagram rate; 0 frames lost paced at half of it. Larger\n"
+                 "sizes are information only.\n";
     return 0;
   }
   Args a;
@@ -575,13 +629,15 @@ int main(int argc, char** argv) {
         std::printf(
             "run=%d size=%zu phase=raw dgram_per_s=%.0f mb_per_s=%.1f sent=%llu "
             "received=%llu tx_dgram_per_s=%.0f send_errors=%llu rx_cpu=%.2f rx_us_per_dgram=%.2f "
+            "rx_ctx_per_kdgram=%.1f "
             "so_rcvbuf=%zu "
             "socket_drops=%lld RcvbufErrors+=%lld\n",
             run, w.datagram_size, row.raw.dgram_per_s, row.raw.mb_per_s,
             static_cast<unsigned long long>(row.raw.sent),
             static_cast<unsigned long long>(row.raw.received), row.raw.tx_dgram_per_s,
             static_cast<unsigned long long>(row.raw.send_errors), row.raw.rx_cpu,
-            row.raw.rx_us_per_dgram, row.raw.rcvbuf, row.raw.socket_drops, row.raw.rcvbuf_errors);
+            row.raw.rx_us_per_dgram, row.raw.rx_ctx_per_kdgram, row.raw.rcvbuf,
+            row.raw.socket_drops, row.raw.rcvbuf_errors);
         row.full = run_receiver(w, a.seconds, a.rcvbuf, 0);
         const double half_bps =
             0.5 * row.raw.dgram_per_s * static_cast<double>(w.datagram_size + k_ip_udp_overhead);
@@ -590,14 +646,15 @@ int main(int argc, char** argv) {
           std::printf(
               "run=%d size=%zu phase=%s goodput_mb_per_s=%.1f frames_per_s=%.0f "
               "dgram_per_s=%.0f tx_dgram_per_s=%.0f target_dgram_per_s=%.0f send_errors=%llu "
-              "rx_cpu=%.2f rx_us_per_dgram=%.2f frames_sent=%llu complete=%llu incomplete=%llu "
+              "rx_cpu=%.2f rx_us_per_dgram=%.2f rx_ctx_per_kdgram=%.1f frames_sent=%llu "
+              "complete=%llu incomplete=%llu "
               "queue_dropped=%llu delivered=%llu "
               "bad_size=%llu malformed=%llu sent=%llu received=%llu so_rcvbuf=%zu "
               "socket_drops=%lld RcvbufErrors+=%lld\n",
               run, w.datagram_size, p == &row.full ? "full" : "paced", p->goodput_mb_per_s,
               p->frames_per_s, p->dgram_per_s, p->tx_dgram_per_s, p->target_dgram_per_s,
               static_cast<unsigned long long>(p->send_errors), p->rx_cpu, p->rx_us_per_dgram,
-              static_cast<unsigned long long>(p->frames_sent),
+              p->rx_ctx_per_kdgram, static_cast<unsigned long long>(p->frames_sent),
               static_cast<unsigned long long>(p->frames_complete),
               static_cast<unsigned long long>(p->frames_incomplete),
               static_cast<unsigned long long>(p->frames_dropped),
@@ -649,7 +706,10 @@ int main(int argc, char** argv) {
 
   std::printf("\nloadavg at the end: \"%s\" (quote it: other processes share the cores)\n",
               read_first_line("/proc/loadavg").c_str());
-  std::printf("targets: goodput >= 80%% of raw; 0 frames lost when paced at 1/2 raw\n");
+  std::printf(
+      "targets (sizes <= %zu B): goodput >= %.0f%% of raw; 0 frames lost when paced at 1/2 raw; "
+      "larger sizes: information only\n",
+      k_jumbo_mtu - k_ip_udp_overhead, k_target_pct);
   for (const auto& r : med) {
     std::uint64_t paced_lost_max = 0;
     for (const auto& run : runs) {
@@ -657,10 +717,16 @@ int main(int argc, char** argv) {
         if (x.size == r.size) paced_lost_max = std::max(paced_lost_max, x.paced.lost());
       }
     }
+    const bool t = targeted(r.size);
     std::printf("size=%zu goodput=%.1f%% of raw: %s; paced loss (worst run)=%llu: %s\n", r.size,
-                r.pct_goodput, r.pct_goodput >= 80.0 ? "met" : "MISSED",
+                r.pct_goodput,
+                !t                              ? "information"
+                : r.pct_goodput >= k_target_pct ? "met"
+                                                : "MISSED",
                 static_cast<unsigned long long>(paced_lost_max),
-                paced_lost_max == 0 ? "met" : "MISSED");
+                !t                    ? "information"
+                : paced_lost_max == 0 ? "met"
+                                      : "MISSED");
   }
   return 0;
 }

@@ -38,7 +38,8 @@ Bytes frame_bytes(std::size_t n, std::uint8_t seed) {
 /// Datagrams of one frame, as fh::sender's chunker makes them.
 std::vector<Bytes> chunks(const Bytes& frame, std::uint64_t session, std::uint32_t seq,
                           std::size_t chunk, const std::string& stream = "cam",
-                          std::uint8_t version = fh::shared::k_version) {
+                          std::uint8_t version = fh::shared::k_version,
+                          const fh::shared::MotionExtension* motion = nullptr) {
   std::vector<Bytes> out;
   const std::size_t count = (frame.size() + chunk - 1) / chunk;
   for (std::size_t i = 0; i < count; ++i) {
@@ -52,6 +53,10 @@ std::vector<Bytes> chunks(const Bytes& frame, std::uint64_t session, std::uint32
     h.version = version;
     h.counter = i;
     h.stream = stream;
+    if (motion) {
+      h.flags |= fh::shared::k_flag_motion;
+      h.motion = *motion;
+    }
     const std::size_t off = i * chunk;
     const std::size_t n = std::min(chunk, frame.size() - off);
     Bytes d;
@@ -86,16 +91,28 @@ class Program {
   Program& drop_all() { return op(6); }
   Program& repeat() { return op(7); }
   /// Operation 3 or 4 with explicit fields: flags, session selector, seq, frame length
-  /// (1..4096), chunk size (1..1024), (with flag 0x20: the counter rewind - 1), then index (3)
-  /// or order and skipped index (4).
+  /// (1..4096), chunk size (1..1024), (with flag 0x20: the counter rewind - 1), (with flag
+  /// 0x40: the motion extension), then index (3) or order and skipped index (4).
   Program& valid(std::uint8_t opcode, std::uint8_t flags, std::uint8_t sess, std::uint16_t seq,
                  std::uint16_t len, std::uint16_t chunk, std::uint16_t a, std::uint8_t b = 0xFF,
-                 std::uint8_t rewind = 0) {
+                 std::uint8_t rewind = 0, const fh::shared::MotionExtension& motion = {}) {
     b_.insert(b_.end(), {opcode, flags, sess});
     put16(seq);
     put16(static_cast<std::uint16_t>(len - 1));
     put16(static_cast<std::uint16_t>(chunk - 1));
     if (flags & 0x20) b_.push_back(rewind);
+    if (flags & 0x40) {
+      b_.push_back(motion.flags);
+      put16(motion.score);
+      put16(static_cast<std::uint16_t>(motion.gated));
+      b_.push_back(static_cast<std::uint8_t>(motion.boxes.size()));
+      for (const auto& box : motion.boxes) {
+        put16(box.x);
+        put16(box.y);
+        put16(box.w);
+        put16(box.h);
+      }
+    }
     if (opcode == 3) {
       put16(a);
     } else {
@@ -219,6 +236,48 @@ void datagram_corpus(const fs::path& dir) {
   keyed_replay[0] |= 0x80;
   write(dir, "keyed_replay", keyed_replay);
   write(dir, "version_2_untagged", replay.bytes());
+
+  // The motion extension (framehive-sender --motion flag|gate): a frame carrying one; a frame
+  // whose first chunk seen has another score than its other chunks (those are inconsistent),
+  // timed out (its gated frames stay counted); an extension of a later version (4 more bytes,
+  // skipped); a chunk with the extension's flag but too short for it (bad_length).
+  fh::shared::MotionExtension moving;
+  moving.flags = fh::shared::k_motion_moving;
+  moving.score = 1234;
+  moving.gated = 3;
+  moving.boxes = {{0, 0, 32767, 65535}, {40000, 1000, 25535, 500}};
+  fh::shared::MotionExtension keepalive;
+  keepalive.flags = fh::shared::k_motion_keepalive;
+  keepalive.gated = 5;
+  auto other = keepalive;
+  other.score = 1;
+  const auto m0 = chunks(frame_bytes(2500, 11), 0x4444, 0, 1000, "cam", 1, &moving);
+  const auto m1 = chunks(frame_bytes(2500, 12), 0x4444, 1, 1000, "cam", 1, &keepalive);
+  const auto m1_odd = chunks(frame_bytes(2500, 12), 0x4444, 1, 1000, "cam", 1, &other);
+  Bytes later = chunks(frame_bytes(600, 13), 0x4444, 2, 1000, "cam", 1, &moving)[0];
+  const std::size_t ext = fh::shared::k_fixed_header_bytes + 3;  // after "cam"
+  later[ext] = 2;                                                // extension version 2
+  later[ext + 1] = static_cast<std::uint8_t>(later[ext + 1] + 4);
+  later.insert(later.begin() + static_cast<std::ptrdiff_t>(ext + later[ext + 1] - 4), 4, 0xEE);
+  Bytes short_ext = m0[0];
+  short_ext.resize(ext + 6);
+  Program motion;
+  for (const auto& d : m0) motion.raw(d);
+  motion.raw(m1_odd[1]).raw(m1[1]).raw(m1[0]).repeat().advance(120);
+  motion.raw(later).raw(short_ext);
+  // Generated: a whole frame with an extension (reversed), one whose chunk after the skipped
+  // one has another score, then the presence flipped, single chunks with extensions.
+  motion.valid(4, 0x40, 1, 10, 3000, 700, 1, 0xFF, 0, moving)
+      .valid(4, 0x40, 1, 11, 3000, 700, 2 | 4, 0, 0, keepalive)
+      .valid(4, 0x40, 1, 12, 3000, 700, 2, 1, 0, moving)
+      .valid(3, 0x40, 2, 0, 2000, 1000, 0, 0xFF, 0, moving)
+      .valid(3, 0x40, 2, 0, 2000, 1000, 1, 0xFF, 0, moving)
+      .drop_all();
+  write(dir, "motion", motion.bytes());
+  // The same with a key: the valid operations carry tags, the raw untagged ones are bad_tag.
+  Bytes motion_keyed = motion.bytes();
+  motion_keyed[0] |= 0x80;
+  write(dir, "motion_keyed", motion_keyed);
 }
 
 Bytes jpeg(const cv::Mat& img, std::vector<int> params) {

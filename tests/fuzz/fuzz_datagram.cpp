@@ -7,13 +7,18 @@
 //   0, 1  raw datagram          port, u16 length, bytes (pushed as is)
 //   2     raw, CRC fixed up     like 0 but the payload CRC (and with a key, a tag the flags
 //                               announce, over the port and the datagram) is recomputed, so
-//                               random headers of either version get past the checks
+//                               random headers of either version, with or without a motion
+//                               extension, get past the checks
 //   3     one valid chunk       session, seq, chunk size, frame length, index, stream: built
 //                               with encode_datagram, payload a known pattern; with a key,
 //                               version 2, tagged for the port, the session's next datagram
 //                               counter (flag 0x20: a counter already used, a replay); without
-//                               a key flag 0x20 makes it an untagged version-2 datagram
-//   4     a whole frame         like 3, every chunk, in order or reversed, one maybe skipped
+//                               a key flag 0x20 makes it an untagged version-2 datagram; flag
+//                               0x40: with a motion extension (flags, score, gated, boxes read
+//                               from the input)
+//   4     a whole frame         like 3, every chunk, in order or reversed, one maybe skipped;
+//                               mode bit 1: the chunk after the skipped one carries a motion
+//                               extension that differs from the others' (inconsistent)
 //   5     clock advance         u8 * 10 ms, then expire()
 //   6     expire(), or drop_all() when the opcode's high bits are 0
 //   7     the last datagram again
@@ -24,7 +29,10 @@
 // on its port, malformed iff rejected, each partial frame ends counted once: complete, timed
 // out, superseded or evicted), the caps hold, and a completed frame built only from valid
 // chunks has the announced length and the pattern bytes. decode(x) == ok implies encode of the
-// decoded header and payload gives x back (reserved bytes and a flagged trailer aside). With a
+// decoded header and payload gives x back (reserved bytes, a motion extension's version, length
+// and reserved bytes, and a flagged trailer aside). Motion: a completed frame carries the
+// extension of its chunks (the one that completed it included); the port's gated counter moves
+// only when a frame's first chunk is taken, by that chunk's gated count. With a
 // key: what the reassembler accepts carries a tag for the port it arrived on, and a datagram
 // counter it accepted is refused (replayed) when it comes again.
 #include "fuzz_util.hpp"
@@ -80,7 +88,7 @@ using Key = std::tuple<std::uint16_t, std::uint64_t, std::uint32_t>;
 /// Counter totals over every port, for before/after comparisons.
 struct Totals {
   std::uint64_t complete = 0, timed_out = 0, superseded = 0, evicted = 0, duplicate = 0, late = 0,
-                malformed = 0, datagrams = 0;
+                malformed = 0, datagrams = 0, gated = 0;
   std::size_t partials = 0;
   std::uint64_t dropped() const { return timed_out + superseded + evicted; }
 };
@@ -117,6 +125,23 @@ class Harness {
       // Reserved, not checked by the decoder (byte 7 is the key id in version 2).
       if (dd.header.version == fh::shared::k_version) orig[7] = 0;
       orig[30] = orig[31] = 0;
+      if (dd.header.flags & fh::shared::k_flag_motion) {
+        // The extension as this build writes it: version 1, its own length (a later version's
+        // fields skipped), reserved bytes zero.
+        const std::size_t at =
+            (dd.header.version == fh::shared::k_version_2 ? fh::shared::k_fixed_header_bytes_v2
+                                                          : fh::shared::k_fixed_header_bytes) +
+            dd.header.stream.size();
+        const std::size_t canon = fh::shared::k_motion_ext_fixed +
+                                  dd.header.motion.boxes.size() * fh::shared::k_motion_box_bytes;
+        const std::size_t len = orig[at + 1];
+        FH_FUZZ_CHECK(orig[at] != 0 && len >= canon && at + len <= orig.size());
+        orig[at] = fh::shared::k_motion_ext_version;
+        orig[at + 1] = static_cast<std::uint8_t>(canon);
+        orig[at + 6] = orig[at + 7] = 0;
+        orig.erase(orig.begin() + static_cast<std::ptrdiff_t>(at + canon),
+                   orig.begin() + static_cast<std::ptrdiff_t>(at + len));
+      }
       // Equal, up to a trailer that only a flag (the integrity tag) may announce.
       FH_FUZZ_CHECK(again.size() <= orig.size() &&
                     std::equal(again.begin(), again.end(), orig.begin()));
@@ -134,8 +159,10 @@ class Harness {
     check_caps(after);
 
     const bool ours = port != k_ports[2];
+    FH_FUZZ_CHECK(ta.gated >= tb.gated);
     if (!ours) {
       FH_FUZZ_CHECK(ret == DecodeError::none);
+      FH_FUZZ_CHECK(ta.gated == tb.gated);
       FH_FUZZ_CHECK(ta.datagrams == tb.datagrams && ta.partials == tb.partials);
       FH_FUZZ_CHECK(sink_.frames.empty());
       return;
@@ -152,6 +179,7 @@ class Harness {
       FH_FUZZ_CHECK(after[pi].malformed_by_reason[i] == before[pi].malformed_by_reason[i] + 1);
       FH_FUZZ_CHECK(ta.partials == tb.partials && ta.complete == tb.complete &&
                     ta.dropped() == tb.dropped());
+      FH_FUZZ_CHECK(ta.gated == tb.gated);
       FH_FUZZ_CHECK(sink_.frames.empty());
       return;
     }
@@ -176,6 +204,11 @@ class Harness {
                                  static_cast<std::int64_t>(ta.dropped() - tb.dropped());
     FH_FUZZ_CHECK(created == 0 || created == 1);
     created_ += static_cast<std::uint64_t>(created);
+    // The frames the sender gated count once per frame, at its first chunk taken (a frame
+    // refused right away by the caps, counted evicted, included).
+    const bool has_motion = (dd.header.flags & fh::shared::k_flag_motion) != 0;
+    const std::uint64_t gated = has_motion ? dd.header.motion.gated : 0;
+    FH_FUZZ_CHECK(after[pi].gated - before[pi].gated == (created == 1 ? gated : 0));
     const std::uint64_t ignored = (ta.duplicate - tb.duplicate) + (ta.late - tb.late);
     FH_FUZZ_CHECK(ignored <= 1);
     if (ignored == 1) FH_FUZZ_CHECK(created == 0 && ta.complete == tb.complete);
@@ -194,7 +227,7 @@ class Harness {
     check_caps(after);
     FH_FUZZ_CHECK(tb.partials - ta.partials == ta.timed_out - tb.timed_out);
     FH_FUZZ_CHECK(ta.complete == tb.complete && ta.superseded == tb.superseded &&
-                  ta.evicted == tb.evicted);
+                  ta.evicted == tb.evicted && ta.gated == tb.gated);
     FH_FUZZ_CHECK(sink_.frames.empty());
   }
 
@@ -204,7 +237,7 @@ class Harness {
     const Totals ta = totals(snapshots());
     FH_FUZZ_CHECK(ta.partials == 0 && r_.partial_frames() == 0 && r_.partial_bytes() == 0);
     FH_FUZZ_CHECK(ta.timed_out - tb.timed_out == tb.partials);
-    FH_FUZZ_CHECK(ta.complete == tb.complete);
+    FH_FUZZ_CHECK(ta.complete == tb.complete && ta.gated == tb.gated);
     // Every partial frame ever created ended counted once.
     FH_FUZZ_CHECK(created_ == ta.complete + ta.dropped());
   }
@@ -216,9 +249,11 @@ class Harness {
     const Totals t = totals(snapshots());
     std::fprintf(stderr,
                  "datagrams=%llu malformed=%llu duplicate=%llu late=%llu complete=%llu "
-                 "(content verified %llu) timed_out=%llu superseded=%llu evicted=%llu\n",
+                 "(content verified %llu, with motion %llu) timed_out=%llu superseded=%llu "
+                 "evicted=%llu gated=%llu\n",
                  ull(t.datagrams), ull(t.malformed), ull(t.duplicate), ull(t.late), ull(completed_),
-                 ull(verified_), ull(t.timed_out), ull(t.superseded), ull(t.evicted));
+                 ull(verified_), ull(with_motion_), ull(t.timed_out), ull(t.superseded),
+                 ull(t.evicted), ull(t.gated));
   }
 
   /// Pushes a datagram made here from valid fields (content known). With a key: version 2,
@@ -265,6 +300,7 @@ class Harness {
       t.late += p.late_datagrams;
       t.malformed += p.malformed();
       t.datagrams += p.datagrams;
+      t.gated += p.gated;
     }
     t.partials = r_.partial_frames();
     return t;
@@ -289,6 +325,13 @@ class Harness {
     FH_FUZZ_CHECK(f.session == last.header.session && f.frame_seq == last.header.frame_seq);
     FH_FUZZ_CHECK(f.jpeg.size() == last.header.frame_len);
     FH_FUZZ_CHECK(f.stream == last.header.stream && f.capture_us == last.header.capture_us);
+    // Every chunk taken into a frame carries its extension, the completing one too.
+    const bool has_motion = (last.header.flags & fh::shared::k_flag_motion) != 0;
+    FH_FUZZ_CHECK(f.motion.has_value() == has_motion);
+    if (has_motion) {
+      FH_FUZZ_CHECK(*f.motion == last.header.motion);
+      ++with_motion_;
+    }
     const auto it = sent_.find({port, f.session, f.frame_seq});
     FH_FUZZ_CHECK(it != sent_.end());
     ++completed_;
@@ -314,6 +357,7 @@ class Harness {
   std::uint64_t created_ = 0;                                   ///< partial frames created so far
   std::uint64_t completed_ = 0;                                 ///< frames delivered
   std::uint64_t verified_ = 0;      ///< of those, content checked against the pattern
+  std::uint64_t with_motion_ = 0;   ///< of those, frames with a motion extension
   bool own_ = false;                ///< the datagram being pushed was made by push_own
   DecodeError last_decode_{};       ///< decode_datagram's verdict on the last datagram
   std::vector<std::uint8_t> last_;  ///< last datagram pushed
@@ -331,6 +375,24 @@ struct FrameSpec {
   std::uint64_t rewind = 0;  ///< with alt and a key: how far below the next counter
 };
 
+/// A valid motion extension read from the input: flags, score, gated, box count, boxes.
+fh::shared::MotionExtension read_motion(Reader& in) {
+  fh::shared::MotionExtension m;
+  m.flags = in.u8();
+  m.score = static_cast<std::uint16_t>(in.u16() % 10001);
+  m.gated = in.u16();
+  const std::size_t n = in.u8() % (fh::shared::k_motion_ext_max_boxes + 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    fh::shared::MotionExtension::Box b;
+    b.x = in.u16();
+    b.y = in.u16();
+    b.w = static_cast<std::uint16_t>(in.u16() % (fh::shared::k_motion_box_scale - b.x + 1));
+    b.h = static_cast<std::uint16_t>(in.u16() % (fh::shared::k_motion_box_scale - b.y + 1));
+    m.boxes.push_back(b);
+  }
+  return m;
+}
+
 FrameSpec read_frame_spec(Reader& in, std::uint32_t max_chunks) {
   FrameSpec s;
   const std::uint8_t flags = in.u8();
@@ -347,6 +409,10 @@ FrameSpec read_frame_spec(Reader& in, std::uint32_t max_chunks) {
   s.h.capture_us = (flags & 0x10) ? in.u64() : 1'700'000'000'000'000ULL + s.h.frame_seq;
   s.alt = (flags & 0x20) != 0;
   if (s.alt) s.rewind = std::uint64_t{in.u8()} + 1;
+  if (flags & 0x40) {
+    s.h.flags |= fh::shared::k_flag_motion;
+    s.h.motion = read_motion(in);
+  }
   return s;
 }
 
@@ -405,10 +471,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           // A tag the flags announce sits after the payload: the CRC covers what precedes it.
           const bool tagged = (d[5] & fh::shared::k_flag_tagged) != 0;
           const std::size_t tag = tagged ? fh::shared::k_tag_bytes : 0;
-          const std::size_t hdr =
-              (d[4] == fh::shared::k_version_2 ? fh::shared::k_fixed_header_bytes_v2
-                                               : fh::shared::k_fixed_header_bytes) +
-              d[6];
+          std::size_t hdr = (d[4] == fh::shared::k_version_2 ? fh::shared::k_fixed_header_bytes_v2
+                                                             : fh::shared::k_fixed_header_bytes) +
+                            d[6];
+          // A motion extension the flags announce sits before the payload: skip its length.
+          if ((d[5] & fh::shared::k_flag_motion) && n >= hdr + 2) hdr += d[hdr + 1];
           if (n >= hdr + tag) {
             const std::uint32_t crc = fh::shared::crc32(d.data() + hdr, n - hdr - tag);
             d[40] = static_cast<std::uint8_t>(crc >> 24);
@@ -432,10 +499,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const FrameSpec s = read_frame_spec(in, 64);
         const std::uint8_t mode = in.u8();
         const std::uint32_t skip = in.u8();  // >= chunk_count: none skipped
+        // Mode bit 1: chunk skip + 1 differs in its motion extension (mode bit 2, when it has
+        // one: its score; else its presence).
+        FrameSpec odd = s;
+        if (mode & 2) {
+          if ((odd.h.flags & fh::shared::k_flag_motion) && (mode & 4)) {
+            odd.h.motion.score = static_cast<std::uint16_t>(odd.h.motion.score == 0 ? 1 : 0);
+          } else {
+            odd.h.flags ^= fh::shared::k_flag_motion;
+          }
+        }
         for (std::uint32_t k = 0; k < s.h.chunk_count; ++k) {
           const std::uint32_t i = (mode & 1) ? s.h.chunk_count - 1 - k : k;
           if (i == skip) continue;
-          push_chunk(hs, s, static_cast<std::uint16_t>(i));
+          push_chunk(hs, (mode & 2) && i == skip + 1 ? odd : s, static_cast<std::uint16_t>(i));
         }
         break;
       }

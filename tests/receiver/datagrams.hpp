@@ -57,6 +57,36 @@ inline std::vector<Datagram> split(const std::vector<std::uint8_t>& frame, std::
   return out;
 }
 
+/// The datagrams of split() re-encoded with a motion extension (flags k_flag_motion), the same
+/// in every chunk, as framehive-sender --motion flag|gate sends them.
+inline std::vector<Datagram> with_motion(const std::vector<Datagram>& plain,
+                                         const fh::shared::MotionExtension& motion) {
+  std::vector<Datagram> out;
+  for (const auto& d : plain) {
+    fh::shared::DecodedDatagram dd;
+    fh::shared::decode_datagram(d.data(), d.size(), dd);
+    dd.header.flags |= fh::shared::k_flag_motion;
+    dd.header.motion = motion;
+    Datagram m;
+    fh::shared::encode_datagram(dd.header, dd.payload, dd.payload_size, m);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+/// A motion extension: flags (k_motion_moving, k_motion_keepalive), score 0..10000, frames
+/// gated before this one, boxes as {x, y, w, h} in 1/65535ths.
+inline fh::shared::MotionExtension motion_ext(
+    std::uint8_t flags, std::uint16_t score, std::uint32_t gated,
+    std::vector<fh::shared::MotionExtension::Box> boxes = {}) {
+  fh::shared::MotionExtension m;
+  m.flags = flags;
+  m.score = score;
+  m.gated = gated;
+  m.boxes = std::move(boxes);
+  return m;
+}
+
 /// The datagrams a sender with a key sends in one session to one port: version 2, tagged for
 /// that port, datagram counters 0, 1, 2, ... across the frames split so far.
 class TaggedSession {
@@ -70,10 +100,31 @@ class TaggedSession {
   /// Frame seq's datagrams (payloads of chunk_payload bytes), the next counters.
   std::vector<Datagram> split(const std::vector<std::uint8_t>& frame, std::uint32_t seq,
                               std::size_t chunk_payload = 1000) {
+    return split_impl(frame, seq, nullptr, chunk_payload);
+  }
+  /// The same with a motion extension in every chunk.
+  std::vector<Datagram> split(const std::vector<std::uint8_t>& frame, std::uint32_t seq,
+                              const fh::shared::MotionExtension& motion,
+                              std::size_t chunk_payload = 1000) {
+    return split_impl(frame, seq, &motion, chunk_payload);
+  }
+
+  /// The counter the next datagram gets.
+  std::uint64_t next_counter() const { return counter_; }
+  std::uint8_t key_id() const { return tagger_.key_id(); }
+
+ private:
+  std::vector<Datagram> split_impl(const std::vector<std::uint8_t>& frame, std::uint32_t seq,
+                                   const fh::shared::MotionExtension* motion,
+                                   std::size_t chunk_payload) {
     std::vector<Datagram> out;
     for (auto& d : test::split(frame, session_, seq, chunk_payload, "cam", capture_base_us_)) {
       fh::shared::DecodedDatagram dd;
       fh::shared::decode_datagram(d.data(), d.size(), dd);
+      if (motion) {
+        dd.header.flags |= fh::shared::k_flag_motion;
+        dd.header.motion = *motion;
+      }
       dd.header.counter = counter_++;
       Datagram t;
       fh::shared::encode_tagged_datagram(dd.header, dd.payload, dd.payload_size, port_, tagger_, t);
@@ -82,11 +133,6 @@ class TaggedSession {
     return out;
   }
 
-  /// The counter the next datagram gets.
-  std::uint64_t next_counter() const { return counter_; }
-  std::uint8_t key_id() const { return tagger_.key_id(); }
-
- private:
   fh::shared::DatagramTagger tagger_;  ///< the sender's key
   std::uint64_t session_;              ///< session id
   std::uint16_t port_;                 ///< destination port, covered by the tag

@@ -86,6 +86,36 @@ BOOST_AUTO_TEST_CASE(busy_port_cannot_starve_a_quiet_one) {
   BOOST_TEST((ids(out) == Ids{{5000, 0}, {5001, 0}}));
 }
 
+// A burst's frames at once: queued in order under the same overflow policy, each drop named by
+// its port; after close() every frame of a batch is dropped.
+BOOST_AUTO_TEST_CASE(push_batch_queues_in_order_and_names_the_ports_that_dropped) {
+  FrameQueue q(2);
+  std::vector<ReceivedFrame> batch;
+  for (std::uint32_t i = 0; i < 3; ++i) batch.push_back(frame(5000, i));
+  batch.push_back(frame(5001, 0));
+  std::vector<std::uint16_t> dropped;
+  BOOST_TEST(q.push_batch(batch, dropped) == 1u);
+  BOOST_TEST(batch.empty());
+  BOOST_TEST((dropped == std::vector<std::uint16_t>{5000}));
+  BOOST_TEST(q.dropped() == 1u);
+  BOOST_TEST(q.size() == 3u);
+  std::vector<ReceivedFrame> none;
+  BOOST_TEST(q.push_batch(none, dropped) == 0u);
+  std::vector<ReceivedFrame> out;
+  q.pop_batch(out, 100, 0ms);
+  const Ids expect{{5000, 1}, {5001, 0}, {5000, 2}};
+  BOOST_TEST((ids(out) == expect));
+
+  q.close();
+  batch.push_back(frame(5000, 3));
+  batch.push_back(frame(5002, 0));
+  dropped.clear();
+  BOOST_TEST(q.push_batch(batch, dropped) == 2u);
+  BOOST_TEST((dropped == std::vector<std::uint16_t>{5000, 5002}));
+  BOOST_TEST(q.dropped() == 3u);
+  BOOST_TEST(q.size() == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(full_port_drops_its_oldest_frame) {
   FrameQueue q(3);
   for (std::uint32_t i = 0; i < 3; ++i) BOOST_TEST(q.push(frame(5000, i)) == 0u);

@@ -124,6 +124,43 @@ BOOST_AUTO_TEST_CASE(without_dump_frames_are_counted_and_discarded) {
   BOOST_TEST(stats_count(f, "datagrams") == 150u);
 }
 
+// Datagrams longer than the longest valid one (up to UDP's 65,507 bytes) arrive truncated in the
+// receiver's buffers and are refused as bad_length, in the middle of a burst taken with
+// recvmmsg(): the valid datagrams around them still make their frames.
+BOOST_AUTO_TEST_CASE(oversized_datagrams_in_a_burst_are_refused_and_the_rest_complete) {
+  const int port = fh::test::free_udp_port();
+  ReceiverProcess rx(
+      {"--bind", "127.0.0.1", "--ports", std::to_string(port), "--stats-interval", "0.05"},
+      "recv-oversized");
+  BOOST_REQUIRE(rx.wait_ready());
+  UdpClient tx(port);
+  std::size_t sent = 0;
+  for (std::uint32_t seq = 0; seq < 4; ++seq) {
+    const auto ds = split(jpeg_like(30'000, seq), 91, seq, 1400);
+    for (std::size_t i = 0; i < ds.size(); ++i) {
+      BOOST_REQUIRE(tx.send(ds[i]));
+      ++sent;
+      if (i == 3) {
+        Datagram big = ds[i];  // a valid header, then far too many bytes
+        big.resize(65'507, 0xAB);
+        BOOST_REQUIRE(tx.send(big));
+        ++sent;
+      }
+    }
+  }
+  BOOST_TEST(fh::test::poll_until(
+      [&] { return rx.output().find("frames_complete=4 ") != std::string::npos; }, 10000ms));
+  BOOST_TEST(rx.stop() == 0);
+  const auto out = rx.output();
+  const auto f = stats_line(out, "receiver-stats", port);
+  BOOST_REQUIRE_MESSAGE(!f.empty(), out);
+  BOOST_TEST(stats_count(f, "datagrams") == sent);
+  BOOST_TEST(stats_count(f, "malformed_bad_length") == 4u);
+  BOOST_TEST(stats_count(f, "malformed") == 4u);
+  BOOST_TEST(stats_count(f, "frames_complete") == 4u);
+  BOOST_TEST(stats_count(f, "frames_incomplete") == 0u);
+}
+
 // Thousands of random, truncated and bit-flipped datagrams: the receiver stays up, counts each
 // malformed one under its reason, and a valid stream that was running when the garbage began
 // still arrives intact afterwards (a brand-new session right after a flood of sessions would

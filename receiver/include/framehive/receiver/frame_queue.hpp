@@ -27,6 +27,13 @@ class FrameQueue {
   /// (0 or 1). After close() the frame itself is dropped and 1 is returned.
   std::size_t push(ReceivedFrame&& frame);
 
+  /// Queues every frame of frames, in order, under one lock and with one wake-up of the
+  /// consumer (the receive thread hands over a burst's frames at once); frames is left empty.
+  /// Appends to dropped_ports the port of each frame dropped (an older frame of that port to
+  /// make room, or after close() the frame itself); returns how many were dropped.
+  std::size_t push_batch(std::vector<ReceivedFrame>& frames,
+                         std::vector<std::uint16_t>& dropped_ports);
+
   /// Moves up to max frames into out (appended), taking one frame per port in turn. Waits up to
   /// wait for the first frame. Returns false only when the queue is closed and empty.
   bool pop_batch(std::vector<ReceivedFrame>& out, std::size_t max, std::chrono::milliseconds wait);

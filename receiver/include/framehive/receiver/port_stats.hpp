@@ -29,6 +29,9 @@ struct PortStatsSnapshot {
   std::uint64_t superseded = 0;           ///< incomplete: newer frame or new session completed
   std::uint64_t evicted = 0;              ///< incomplete: pushed out by the partial-frame caps
   std::int64_t missing = 0;               ///< incomplete: never seen (sequence gap)
+  /// Frames the sender gated (motion gating: not sent), summed from the motion extension of
+  /// each frame's first chunk seen (so a frame that ends incomplete still counts its share).
+  std::uint64_t gated = 0;
   /// Malformed datagrams by DecodeError; entry [none] is unused.
   std::array<std::uint64_t, fh::shared::k_decode_error_count> malformed_by_reason{};
   double first_complete = 0;  ///< monotonic time of the first complete frame, 0 if none
@@ -62,6 +65,7 @@ struct PortStats {
   std::atomic<std::uint64_t> superseded{0};
   std::atomic<std::uint64_t> evicted{0};
   std::atomic<std::int64_t> missing{0};  ///< signed: a late arrival undoes a count
+  std::atomic<std::uint64_t> gated{0};
   std::array<std::atomic<std::uint64_t>, fh::shared::k_decode_error_count> malformed_by_reason{};
   std::atomic<double> first_complete{0};  ///< monotonic seconds; written by the receive thread
   std::atomic<double> last_complete{0};   ///< monotonic seconds; written by the receive thread

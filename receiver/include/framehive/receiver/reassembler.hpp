@@ -106,6 +106,9 @@ class Reassembler {
     std::uint32_t frame_len = 0;    ///< from the first chunk seen
     std::uint32_t chunk_size = 0;   ///< payload bytes of every non-last chunk
     std::uint64_t capture_us = 0;   ///< from the first chunk seen
+    /// From the first chunk seen: the motion extension, when its flags had k_flag_motion
+    /// (every other chunk must carry the same, or none when this is empty).
+    std::optional<fh::shared::MotionExtension> motion;
     /// frame_len bytes, filled chunk by chunk, moved into the ReceivedFrame when complete. Not
     /// zero-filled: what a header claims costs nothing until its chunks arrive (a flood of
     /// forged headers stays cheap).

@@ -2,9 +2,12 @@
 // A complete, reassembled video frame as the receiver hands it on (queue, sinks).
 // Plain value type; not synchronised (move it between threads through FrameQueue).
 
+#include "framehive/shared/protocol.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,9 @@ struct ReceivedFrame {
   Bytes jpeg;                     ///< the JPEG bytes, exactly as sent
   int width = 0;   ///< from the JPEG header when the receiver's check accepted it, else 0
   int height = 0;  ///< from the JPEG header when the receiver's check accepted it, else 0
+  /// The datagrams' motion extension (framehive-sender --motion flag|gate), identical in every
+  /// chunk of the frame; empty when the sender sent none.
+  std::optional<fh::shared::MotionExtension> motion;
 };
 
 }  // namespace fh::receiver
