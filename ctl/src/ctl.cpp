@@ -189,15 +189,26 @@ struct Session {
         << std::right << std::setw(7) << "port" << std::setw(10) << "received" << std::setw(9)
         << "pending" << std::setw(10) << "in prog" << std::setw(11) << "completed" << std::setw(8)
         << "failed" << std::setw(9) << "dropped" << std::setw(9) << "expired" << std::setw(8)
-        << "fps" << std::setw(10) << "p50 ms" << std::setw(10) << "p99 ms"
-        << "\n";
+        << "gated" << std::setw(8) << "fps" << std::setw(10) << "p50 ms" << std::setw(10)
+        << "p99 ms"
+        << "  detector\n";
     for (const auto& p : st.ports) {
       out << std::setw(7) << p.port << std::setw(10) << p.received << std::setw(9) << p.pending
           << std::setw(10) << p.in_progress << std::setw(11) << p.completed << std::setw(8)
           << p.failed << std::setw(9) << p.dropped << std::setw(9) << p.expired << std::setw(8)
-          << fmt_double(p.fps, 1) << std::setw(10) << fmt_double(p.latency_p50_ms, 0)
-          << std::setw(10) << fmt_double(p.latency_p99_ms, 0) << "\n";
+          << p.gated << std::setw(8) << fmt_double(p.fps, 1) << std::setw(10)
+          << fmt_double(p.latency_p50_ms, 0) << std::setw(10) << fmt_double(p.latency_p99_ms, 0)
+          << "  " << port_detector(p) << "\n";
     }
+  }
+
+  /// A port's detector for the status table: the one its frames go to, and for a fallback
+  /// chain the chain, e.g. "hog (fallback; chain dnn:yolo,hog)".
+  static std::string port_detector(const api::PortStatus& p) {
+    if (p.detector_chain.empty()) return p.detector;
+    std::string chain;
+    for (const auto& d : p.detector_chain) chain += (chain.empty() ? "" : ",") + d;
+    return p.running_detector + (p.fallback ? " (fallback; chain " : " (chain ") + chain + ")";
   }
 
   void print_record(const api::ResultRecord& r) {

@@ -19,15 +19,20 @@ inline constexpr std::string_view camera_recovered = "camera.recovered";
 inline constexpr std::string_view camera_loss = "camera.loss";
 // A detector no live worker offers while frames wait for it.
 inline constexpr std::string_view detector_unavailable = "detector.unavailable";
+// A port's fallback chain (--detector PORT=A,B): its frames moved to a fallback because the
+// detector they went to lost its last live worker, and back to the first choice.
+inline constexpr std::string_view detector_fallback = "detector.fallback";
+inline constexpr std::string_view detector_restored = "detector.restored";
 // A worker.
 inline constexpr std::string_view worker_dead = "worker.dead";
 inline constexpr std::string_view worker_back = "worker.back";
 
 /// Every known type, in the order above.
-inline constexpr std::array<std::string_view, 11> all = {
+inline constexpr std::array<std::string_view, 13> all = {
     object_start,         object_zone_enter, object_zone_leave, object_stationary,
     object_end,           camera_stalled,    camera_recovered,  camera_loss,
-    detector_unavailable, worker_dead,       worker_back};
+    detector_unavailable, detector_fallback, detector_restored, worker_dead,
+    worker_back};
 
 /// The families ("object" of "object.start"); a rule may name a whole family as "object.*".
 inline constexpr std::array<std::string_view, 4> families = {"object", "camera", "detector",

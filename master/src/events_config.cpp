@@ -480,7 +480,8 @@ class Checker {
                                 " (object.start, object.zone_enter, object.zone_leave, "
                                 "object.stationary, object.end, camera.stalled, "
                                 "camera.recovered, camera.loss, detector.unavailable, "
-                                "worker.dead, worker.back, or object.* camera.* detector.* "
+                                "detector.fallback, detector.restored, worker.dead, worker.back, "
+                                "or object.* camera.* detector.* "
                                 "worker.*)");
         }
         r.types.push_back(std::move(type));

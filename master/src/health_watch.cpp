@@ -2,6 +2,7 @@
 
 #include "event_types.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string_view>
@@ -18,6 +19,12 @@ shared::api::Event make(std::string_view type, double now, int port, std::string
   e.stream = std::move(stream);
   e.detail = std::move(detail);
   return e;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
 }
 
 std::string fixed(double v, int digits) {
@@ -92,15 +99,66 @@ std::vector<shared::api::Event> HealthWatch::check(const SchedulerStatus& s, dou
     for (const auto& w : s.workers) live[w.worker_id] = w.alive;
     workers_ = std::move(live);
   }
-  std::set<std::string> waiting(s.waiting_detectors.begin(), s.waiting_detectors.end());
-  for (const auto& d : waiting) {
-    const double since = unoffered_.emplace(d, now).first->second;
-    if (now - since >= detector_grace_ && detector_alarm_.insert(d).second) {
-      const auto q = s.queue.find(d);
-      const auto pending = q == s.queue.end() ? 0 : q->second;
-      out.push_back(
-          make(event_type::detector_unavailable, now, 0, "",
-               d + ": " + std::to_string(pending) + " frame(s) wait, no live worker offers it"));
+  // Fallback chains: the detector a chain's frames go to, when a live worker offers it.
+  std::set<std::string> offered;
+  for (const auto& w : s.workers) {
+    if (w.alive) offered.insert(w.capabilities.begin(), w.capabilities.end());
+  }
+  for (const auto& p : s.ports) {
+    if (p.detector_chain.empty()) continue;
+    auto& h = ports_[p.port];
+    const std::string running = offered.count(p.running_detector) ? p.running_detector : "";
+    if (running == h.running) continue;
+    const std::string chain = " (chain " + joined(p.detector_chain) + ")";
+    if (!running.empty() && running != p.detector_chain.front() &&
+        (!h.running.empty() || h.had_first)) {
+      // The detector in use lost its last live worker (workers starting in any order, or only
+      // a fallback ever running, is no fallback event).
+      h.fallback_alarm = true;
+      const auto at = std::find(p.detector_chain.begin(), p.detector_chain.end(), running);
+      out.push_back(make(event_type::detector_fallback, now, p.port, p.stream,
+                         "frames go to " + running + ": no live worker offers " +
+                             joined({p.detector_chain.begin(), at}) + chain));
+    } else if (running == p.detector_chain.front() && h.fallback_alarm) {
+      h.fallback_alarm = false;
+      out.push_back(make(event_type::detector_restored, now, p.port, p.stream,
+                         "frames go to " + running + " again" + chain));
+    }
+    h.running = running;
+    if (running == p.detector_chain.front()) h.had_first = true;
+  }
+  // What frames wait for with no live worker: a detector, or a port's whole chain (one event
+  // for the chain, with its port; its detectors are not reported on their own).
+  std::set<std::string> waiting_set(s.waiting_detectors.begin(), s.waiting_detectors.end());
+  struct Wait {
+    int port = 0;
+    std::string stream, detail;
+  };
+  std::map<std::string, Wait> waiting;
+  std::set<std::string> in_chains;
+  for (const auto& p : s.ports) {
+    const auto& c = p.detector_chain;
+    if (c.empty() || p.state != "waiting" ||
+        !std::all_of(c.begin(), c.end(), [&](const auto& d) { return waiting_set.count(d); })) {
+      continue;
+    }
+    in_chains.insert(c.begin(), c.end());
+    waiting[std::to_string(p.port) + "=" + joined(c)] =
+        Wait{p.port, p.stream,
+             joined(c) + ": " + std::to_string(p.pending) + " frame(s) of port " +
+                 std::to_string(p.port) + " wait, no live worker offers a detector of its chain"};
+  }
+  for (const auto& d : waiting_set) {
+    if (in_chains.count(d)) continue;
+    const auto q = s.queue.find(d);
+    const auto pending = q == s.queue.end() ? 0 : q->second;
+    waiting[d] = Wait{
+        0, "", d + ": " + std::to_string(pending) + " frame(s) wait, no live worker offers it"};
+  }
+  for (const auto& [key, w] : waiting) {
+    const double since = unoffered_.emplace(key, now).first->second;
+    if (now - since >= detector_grace_ && detector_alarm_.insert(key).second) {
+      out.push_back(make(event_type::detector_unavailable, now, w.port, w.stream, w.detail));
     }
   }
   for (auto it = unoffered_.begin(); it != unoffered_.end();) {

@@ -1,9 +1,10 @@
 #pragma once
 // Camera, detector and worker health events from successive status() snapshots: camera.stalled
 // and camera.recovered (a port's state), camera.loss (the receivers' incomplete frames over a
-// window), detector.unavailable (frames wait for a detector no live worker offers), worker.dead
-// and worker.back. Pure logic over the snapshots and the times given: NOT thread-safe, the
-// event engine's thread calls it.
+// window), detector.unavailable (frames wait for a detector no live worker offers; for a port's
+// fallback chain, for none of its detectors), detector.fallback and detector.restored (a chain's
+// running detector changed), worker.dead and worker.back. Pure logic over the snapshots and the
+// times given: NOT thread-safe, the event engine's thread calls it.
 
 #include "events_config.hpp"
 #include "framehive/master/types.hpp"
@@ -34,15 +35,19 @@ class HealthWatch {
   };
   struct PortHealth {
     std::string state;              ///< last seen state
+    std::string running;            ///< a chain's detector with a live worker ("": none)
+    bool fallback_alarm = false;    ///< detector.fallback fired, detector.restored not yet
+    bool had_first = false;         ///< the chain's first choice has run this port's frames
     bool loss_alarm = false;        ///< camera.loss fired and not re-armed
     std::deque<LossSample> window;  ///< receivers' totals over the loss window
   };
 
-  const double detector_grace_;              ///< seconds
-  std::map<int, PortHealth> ports_;          ///< per port
-  std::map<std::string, bool> workers_;      ///< worker id -> alive at the last check
-  std::map<std::string, double> unoffered_;  ///< detector -> since when it waits unoffered
-  std::set<std::string> detector_alarm_;     ///< detectors whose event fired (until offered)
+  const double detector_grace_;          ///< seconds
+  std::map<int, PortHealth> ports_;      ///< per port
+  std::map<std::string, bool> workers_;  ///< worker id -> alive at the last check
+  /// detector, or "PORT=A,B" for a port's chain -> since when frames wait for it unoffered
+  std::map<std::string, double> unoffered_;
+  std::set<std::string> detector_alarm_;  ///< keys of unoffered_ whose event fired (until offered)
 };
 
 }  // namespace fh::master

@@ -5,6 +5,7 @@
 #include "framehive/shared/logging.hpp"
 #include "framehive/shared/secret.hpp"
 #include "framehive/shared/shutdown.hpp"
+#include "scheduling_options.hpp"
 
 #include <iostream>
 
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
         "the results per port in SQLite.");
     fh::master::MasterConfig c;
     std::vector<std::string> detectors;
+    std::vector<std::string> priorities;
     const fh::master::MasterConfig d;  // every default below comes from the config structs
     cli.options().add_options()(
         "bind", po::value(&c.rpc.bind)->default_value(d.rpc.bind),
@@ -40,8 +42,14 @@ int main(int argc, char** argv) {
         "seconds between worker heartbeats; 3 missed = worker dead, its tasks reassigned")(
         "monitor-interval", po::value(&c.monitor_interval)->default_value(d.monitor_interval),
         "seconds between passes of the monitor thread")(
-        "detector", po::value(&detectors)->composing(),
-        "default detector of a port, PORT=NAME (repeatable), e.g. 5001=haar:frontalface")(
+        "detector", po::value(&detectors)->composing()->value_name("PORT=NAME[,NAME...]"),
+        "detector of a port's frames (repeatable, once per port), e.g. 5001=haar:frontalface; "
+        "a list is a fallback chain: each frame goes to the first detector of it that a live "
+        "worker offers, e.g. 5001=dnn:/etc/fh/yolo-gpu.json,hog (default: --default-detector)")(
+        "priority", po::value(&priorities)->composing()->value_name("PORT=WEIGHT"),
+        "weight of a port in the round robin across ports with pending frames (repeatable; an "
+        "integer 1..1000, default 1): a port of weight 3 gets 3 hand-outs for every 1 of a "
+        "weight-1 port while both are backlogged")(
         "default-detector",
         po::value(&c.scheduler.default_detector)->default_value(d.scheduler.default_detector),
         "detector of frames whose port has no --detector and that name none")(
@@ -130,6 +138,7 @@ int main(int argc, char** argv) {
         "Examples:\n"
         "  framehive-master --port 8000 --db results.db\n"
         "  framehive-master --bind 0.0.0.0 --detector 5000=hog --detector 5001=haar:frontalface\n"
+        "  framehive-master --detector 5000=dnn:/etc/fh/yolo-gpu.json,hog --priority 5000=3\n"
         "  openssl rand -hex 32 > /etc/framehive/secret && chmod 600 /etc/framehive/secret\n"
         "  framehive-master --bind 0.0.0.0 --auth-file /etc/framehive/secret\n"
         "\n"
@@ -141,20 +150,9 @@ int main(int argc, char** argv) {
         "secret and the frames cross the network in clear (docs/operations.md, Security).");
     if (auto rc = cli.parse(argc, argv)) return *rc;
 
-    for (const auto& d : detectors) {
-      const auto eq = d.find('=');
-      if (eq == std::string::npos || eq == 0 || eq + 1 == d.size()) {
-        throw UsageError("--detector '" + d + "': expected PORT=NAME");
-      }
-      int port = 0;
-      try {
-        port = std::stoi(d.substr(0, eq));
-      } catch (const std::exception&) {
-        throw UsageError("--detector '" + d + "': bad port");
-      }
-      if (port < 1 || port > 65535) throw UsageError("--detector '" + d + "': bad port");
-      c.scheduler.port_detectors[port] = d.substr(eq + 1);
-    }
+    c.scheduler.port_detectors = fh::master::parse_detector_options(detectors);
+    c.scheduler.port_weights = fh::master::parse_priority_options(priorities);
+    if (c.scheduler.default_detector.empty()) throw UsageError("--default-detector: empty");
     if (c.rpc.port < 0 || c.rpc.port > 65535) throw UsageError("--port: 0..65535");
     if (c.scheduler.task_timeout <= 0) throw UsageError("--task-timeout: must be > 0");
     if (c.scheduler.max_attempts < 1) throw UsageError("--max-attempts: must be >= 1");

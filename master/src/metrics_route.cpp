@@ -204,7 +204,8 @@ std::string exposition(ApiContext& ctx) {
   }
   w.family("framehive_frames_total", "counter",
            "Frames of a port by outcome since the master started (received = pending + "
-           "in_progress + completed + failed + dropped + expired).");
+           "in_progress + completed + failed + dropped + expired; gated: frames the camera's "
+           "sender did not send, nothing moved, not part of received).");
   for (const auto& p : status.ports) {
     const std::string l = port_label(p.port) + ",outcome=\"";
     w.sample("framehive_frames_total", l + "received\"", static_cast<double>(p.received));
@@ -213,6 +214,7 @@ std::string exposition(ApiContext& ctx) {
     w.sample("framehive_frames_total", l + "dropped\"", static_cast<double>(p.dropped));
     w.sample("framehive_frames_total", l + "expired\"", static_cast<double>(p.expired));
     w.sample("framehive_frames_total", l + "lost_at_start\"", static_cast<double>(p.lost_at_start));
+    w.sample("framehive_frames_total", l + "gated\"", static_cast<double>(p.gated));
   }
   w.family("framehive_frames_pending", "gauge", "Frames of a port waiting for a worker.");
   for (const auto& p : status.ports) {
@@ -233,6 +235,12 @@ std::string exposition(ApiContext& ctx) {
            "1 while a port is live (frames arriving and a worker for its detector), else 0.");
   for (const auto& p : status.ports) {
     w.sample("framehive_port_up", port_label(p.port), p.state == "live" ? 1 : 0);
+  }
+  w.family("framehive_port_fallback", "gauge",
+           "1 while a port's frames go to a fallback of its detector chain (--detector PORT=A,B: "
+           "no live worker offers A), else 0.");
+  for (const auto& p : status.ports) {
+    w.sample("framehive_port_fallback", port_label(p.port), p.fallback ? 1 : 0);
   }
   w.family("framehive_port_last_received_timestamp_seconds", "gauge",
            "Unix time of the newest frame received (0: none yet).");

@@ -7,21 +7,52 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <stdexcept>
 
 namespace fh::master {
+namespace {
+
+/// The config, or std::invalid_argument for what main() refuses as usage errors.
+SchedulerConfig checked(SchedulerConfig c) {
+  if (c.default_detector.empty()) throw std::invalid_argument("default detector: empty");
+  for (const auto& [port, chain] : c.port_detectors) {
+    if (chain.empty())
+      throw std::invalid_argument("port " + std::to_string(port) + ": no detector");
+    for (const auto& d : chain) {
+      if (d.empty())
+        throw std::invalid_argument("port " + std::to_string(port) + ": empty detector");
+    }
+  }
+  for (const auto& [port, w] : c.port_weights) {
+    if (w < 1 || w > k_max_port_weight) {
+      throw std::invalid_argument("port " + std::to_string(port) + ": weight " + std::to_string(w) +
+                                  " out of 1.." + std::to_string(k_max_port_weight));
+    }
+  }
+  return c;
+}
+
+/// Each port's default detector: its chain's first choice.
+std::map<int, std::string> first_choices(const std::map<int, std::vector<std::string>>& chains) {
+  std::map<int, std::string> out;
+  for (const auto& [port, chain] : chains) out[port] = chain.front();
+  return out;
+}
+
+}  // namespace
 
 Scheduler::Scheduler(SchedulerConfig config, const shared::Clock& clock, ResultStore* store,
                      std::string id_prefix)
-    : config_(std::move(config)),
+    : config_(checked(std::move(config))),
       clock_(clock),
       store_(store),
       id_prefix_(std::move(id_prefix)),
       started_wall_(clock.wall()),
       workers_(
           std::make_unique<WorkerRegistry>(config_.heartbeat_interval, config_.heartbeat_misses)),
-      metrics_(std::make_unique<PortMetrics>(config_.default_detector, config_.port_detectors,
-                                             config_.retain_results, config_.keep_frames,
-                                             config_.keep_frames_bytes)) {
+      metrics_(std::make_unique<PortMetrics>(
+          config_.default_detector, first_choices(config_.port_detectors), config_.retain_results,
+          config_.keep_frames, config_.keep_frames_bytes)) {
   if (store_) {
     for (auto& [p, records] : store_->load_recent(config_.retain_results)) {
       metrics_->load_results(p, std::move(records));
@@ -46,6 +77,23 @@ const char* Scheduler::failure_reason(RequeueReason why) {
 Scheduler::Entry* Scheduler::find(const std::string& task_id) {
   auto it = tasks_.find(task_id);
   return it == tasks_.end() ? nullptr : &it->second;
+}
+
+const std::vector<std::string>* Scheduler::chain(int port) const {
+  auto it = config_.port_detectors.find(port);
+  return it != config_.port_detectors.end() && it->second.size() > 1 ? &it->second : nullptr;
+}
+
+const std::string& Scheduler::running_detector(const std::vector<std::string>& chain) const {
+  for (const auto& d : chain) {
+    if (workers_->offers(d)) return d;
+  }
+  return chain.front();
+}
+
+bool Scheduler::chain_alive(const std::vector<std::string>& chain) const {
+  return std::any_of(chain.begin(), chain.end(),
+                     [this](const std::string& d) { return workers_->offers(d); });
 }
 
 Scheduler::Queues& Scheduler::queues(int port) {
@@ -107,7 +155,9 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
       Frame& f = frames[i];
       Queues& q = queues(f.port);
       PortStatus& p = metrics_->stats(f.port);
-      if (f.detector.empty()) f.detector = p.detector;
+      // A frame that names no detector gets its port's, or waits for its port's chain.
+      const bool chained = f.detector.empty() && chain(f.port) != nullptr;
+      if (f.detector.empty() && !chained) f.detector = p.detector;
       if (f.received_at <= 0.0) f.received_at = now_wall;
       if (!f.stream.empty()) p.stream = f.stream;
       p.received++;
@@ -124,7 +174,8 @@ std::vector<std::string> Scheduler::add_frames(std::vector<Frame> frames) {
       e.task.attempt = 1;
       e.task.frame = std::move(f);
       e.added_mono = now_mono;
-      q[e.task.frame.detector].push_back(ids[i]);
+      e.chained = chained;
+      q[chained ? k_chain_queue : e.task.frame.detector].push_back(ids[i]);
       p.pending++;
       counters_.pending++;
       tasks_.emplace(ids[i], std::move(e));
@@ -240,48 +291,122 @@ bool Scheduler::heartbeat(const std::string& worker_id) {
   return workers_->seen(worker_id, clock_.wall(), clock_.mono()) != nullptr;
 }
 
+Scheduler::Entry* Scheduler::head_for(int port, Queues& queues,
+                                      const std::vector<std::string>& capabilities,
+                                      std::deque<std::string>*& best_q, double now_wall,
+                                      double now_mono) {
+  Entry* best = nullptr;
+  const auto consider = [&](std::deque<std::string>& q) {
+    while (!q.empty()) {
+      Entry* e = find(q.front());
+      if (!e || e->state != State::pending) {  // stale: finished late, dropped
+        q.pop_front();
+        continue;
+      }
+      if (too_old(*e, now_wall, now_mono)) {
+        q.pop_front();
+        discard_pending(port, e->task.task_id, Discard::expired);
+        continue;
+      }
+      if (!best || e->seq < best->seq) {
+        best = e;
+        best_q = &q;
+      }
+      return;
+    }
+  };
+  for (const auto& cap : capabilities) {
+    if (cap == k_chain_queue) continue;  // not a detector name
+    auto qi = queues.find(cap);
+    if (qi != queues.end()) consider(qi->second);
+  }
+  if (const auto* c = chain(port)) {
+    auto qi = queues.find(k_chain_queue);
+    if (qi != queues.end() && std::find(capabilities.begin(), capabilities.end(),
+                                        running_detector(*c)) != capabilities.end()) {
+      consider(qi->second);
+    }
+  }
+  return best;
+}
+
+bool Scheduler::runnable(int port, const Queues& queues,
+                         const std::vector<std::string>& capabilities) const {
+  for (const auto& cap : capabilities) {
+    if (cap == k_chain_queue) continue;  // not a detector name
+    auto qi = queues.find(cap);
+    if (qi != queues.end() && !qi->second.empty()) return true;
+  }
+  if (const auto* c = chain(port)) {
+    auto qi = queues.find(k_chain_queue);
+    return qi != queues.end() && !qi->second.empty() &&
+           std::find(capabilities.begin(), capabilities.end(), running_detector(*c)) !=
+               capabilities.end();
+  }
+  return false;
+}
+
 bool Scheduler::take(const std::vector<std::string>& capabilities, Entry*& out) {
   if (pending_.empty()) return false;
   const double now_wall = clock_.wall();
   const double now_mono = clock_.mono();
-  // Round robin: start with the port after the one served last, wrap around.
-  auto start = pending_.upper_bound(rr_cursor_);
-  for (std::size_t n = 0; n < pending_.size(); ++n, ++start) {
-    if (start == pending_.end()) start = pending_.begin();
-    if (metrics_->stats(start->first).pending == 0) continue;
-    Queues& queues = start->second;
-    std::deque<std::string>* best_q = nullptr;
-    Entry* best = nullptr;
-    for (const auto& cap : capabilities) {
-      auto qi = queues.find(cap);
-      if (qi == queues.end()) continue;
-      auto& q = qi->second;
-      while (!q.empty()) {
-        Entry* e = find(q.front());
-        if (!e || e->state != State::pending) {  // stale: finished late, dropped
-          q.pop_front();
-          continue;
-        }
-        if (too_old(*e, now_wall, now_mono)) {
-          q.pop_front();
-          discard_pending(start->first, e->task.task_id, Discard::expired);
-          continue;
-        }
-        if (!best || e->seq < best->seq) {
-          best = e;
-          best_q = &q;
-        }
-        break;
+  struct Candidate {
+    int port;
+    Queues* queues;
+    std::int64_t weight;
+  };
+  std::vector<Candidate> candidates;
+  candidates.reserve(pending_.size());
+  while (true) {
+    // The ports with a queue this worker can run, from the one after the port served last
+    // (ties go to the first: equal weights make a plain round robin). Smooth weighted round
+    // robin picks one: each candidate gains its weight, the largest is served and loses the
+    // total; over backlogged ports the shares follow the weights, interleaved. Queue entries
+    // are checked only for the pick (a scan of every port's head would cost a task lookup
+    // each).
+    candidates.clear();
+    std::int64_t total = 0;
+    std::size_t best = 0;
+    std::int64_t best_current = 0;
+    auto it = pending_.upper_bound(rr_cursor_);
+    for (std::size_t n = 0; n < pending_.size(); ++n, ++it) {
+      if (it == pending_.end()) it = pending_.begin();
+      const int port = it->first;
+      Queues& queues = it->second;
+      if (std::all_of(queues.begin(), queues.end(),
+                      [](const auto& q) { return q.second.empty(); })) {
+        rr_current_.erase(port);  // no backlog: it starts afresh when frames come
+        continue;
       }
+      if (!runnable(port, queues, capabilities)) continue;  // keeps its place
+      const auto w = config_.port_weights.find(port);
+      const std::int64_t weight = w == config_.port_weights.end() ? 1 : w->second;
+      const auto cur = rr_current_.find(port);
+      const std::int64_t current = (cur == rr_current_.end() ? 0 : cur->second) + weight;
+      if (candidates.empty() || current > best_current) {
+        best = candidates.size();
+        best_current = current;
+      }
+      candidates.push_back({port, &queues, weight});
+      total += weight;
     }
-    if (best) {
-      best_q->pop_front();
-      rr_cursor_ = start->first;
-      out = best;
-      return true;
+    if (candidates.empty()) return false;
+    const Candidate& pick = candidates[best];
+    std::deque<std::string>* q = nullptr;
+    Entry* e = head_for(pick.port, *pick.queues, capabilities, q, now_wall, now_mono);
+    if (!e) continue;  // only finished or expired entries, now gone from its queues: again
+    for (const auto& c : candidates) rr_current_[c.port] += c.weight;
+    rr_current_[pick.port] -= total;
+    for (const auto& c : candidates) {  // bounded whatever the candidates were before
+      std::int64_t& current = rr_current_[c.port];
+      current = std::clamp(current, -total, total);
     }
+    q->pop_front();
+    rr_cursor_ = pick.port;
+    out = e;
+    if (out->chained) out->task.frame.detector = running_detector(*chain(pick.port));
+    return true;
   }
-  return false;
 }
 
 std::optional<Task> Scheduler::request_task(const std::string& worker_id, int wait_ms) {
@@ -340,8 +465,10 @@ void Scheduler::finish(Entry& e) {
 void Scheduler::to_pending(Entry& e) {
   e.state = State::pending;
   e.worker_id.clear();
-  // Back at the front: the frame is older than anything queued behind it.
-  queues(e.task.frame.port)[e.task.frame.detector].push_front(e.task.task_id);
+  // Back at the front: the frame is older than anything queued behind it. A chained task is
+  // handed out again to the detector its chain names then.
+  queues(e.task.frame.port)[e.chained ? k_chain_queue : e.task.frame.detector].push_front(
+      e.task.task_id);
   metrics_->stats(e.task.frame.port).pending++;
   counters_.pending++;
 }
@@ -517,7 +644,8 @@ std::size_t Scheduler::tick() {
     const double now_mono = clock_.mono();
     const double now_wall = clock_.wall();
     // Dead workers: everything they hold goes back at once.
-    for (const auto& held : workers_->mark_dead(now_mono)) {
+    const auto dead = workers_->mark_dead(now_mono);
+    for (const auto& held : dead) {
       for (const auto& tid : held) {
         if (Entry* e = find(tid)) {
           requeue(*e, RequeueReason::worker_dead, failures);
@@ -551,7 +679,8 @@ std::size_t Scheduler::tick() {
         }
       }
     }
-    if (requeued) task_ready_.notify_all();
+    // A death may move a chain to its fallback: waiting workers look again.
+    if (requeued || !dead.empty()) task_ready_.notify_all();
     gone.swap(forgotten_);
   }
   persist(failures);
@@ -579,7 +708,9 @@ std::optional<TaskInfo> Scheduler::task_info(const std::string& task_id) {
     info.task_id = task_id;
     info.port = f.port;
     info.stream = f.stream;
-    info.detector = f.detector;
+    info.detector = e->chained && e->state == State::pending
+                        ? running_detector(*chain(f.port))  // where it goes if handed out now
+                        : f.detector;
     info.attempt = e->task.attempt;
     switch (e->state) {
       case State::pending:
@@ -652,7 +783,7 @@ void Scheduler::report_receiver(const std::string& receiver_id, const std::strin
 
 bool Scheduler::detector_offered(const std::string& detector) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return workers_->offered_capabilities().count(detector) > 0;
+  return workers_->offers(detector);
 }
 
 bool Scheduler::knows_port(int port) {
@@ -682,10 +813,10 @@ SchedulerStatus Scheduler::status() {
   s.uptime_s = clock_.wall() - started_wall_;
   s.workers = workers_->status_rows();
   s.ports = metrics_->status_rows(now_mono);
-  const std::set<std::string> offered = workers_->offered_capabilities();
   std::set<std::string> waiting;
   std::set<int> waiting_ports;
   for (const auto& [pn, queues] : pending_) {
+    const auto* port_chain = chain(pn);
     for (const auto& [det, q] : queues) {
       std::int64_t n = 0;
       for (const auto& id : q) {
@@ -694,8 +825,18 @@ SchedulerStatus Scheduler::status() {
         if (it != tasks_.end() && it->second.state == State::pending) ++n;
       }
       if (n == 0) continue;
+      if (det == k_chain_queue) {
+        if (!port_chain) continue;  // cannot be: only ports with a chain queue here
+        s.queue[running_detector(*port_chain)] += n;
+        // The port waits only when no detector of its chain has a live worker.
+        if (!chain_alive(*port_chain)) {
+          waiting.insert(port_chain->begin(), port_chain->end());
+          waiting_ports.insert(pn);
+        }
+        continue;
+      }
       s.queue[det] += n;
-      if (!offered.count(det)) {
+      if (!workers_->offers(det)) {
         waiting.insert(det);
         waiting_ports.insert(pn);
       }
@@ -704,6 +845,11 @@ SchedulerStatus Scheduler::status() {
   s.waiting_detectors.assign(waiting.begin(), waiting.end());
   const double now_wall = clock_.wall();
   for (auto& p : s.ports) {
+    if (const auto* c = chain(p.port)) {
+      p.detector_chain = *c;
+      p.running_detector = running_detector(*c);
+      p.fallback = p.running_detector != c->front();
+    }
     const double silent = now_wall - p.last_received_at;
     if (waiting_ports.count(p.port)) {
       p.state = "waiting";

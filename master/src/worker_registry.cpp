@@ -15,6 +15,7 @@ std::set<std::string> WorkerRegistry::register_worker(const std::string& worker_
                                                       double now_wall, double now_mono,
                                                       const std::string& peer) {
   Worker& w = workers_[worker_id];
+  if (w.info.alive) count_offered(w, -1);  // its capabilities may change
   w.peer = peer;
   std::set<std::string> held;
   held.swap(w.holding);  // a worker that registers again lost whatever it held
@@ -25,7 +26,16 @@ std::set<std::string> WorkerRegistry::register_worker(const std::string& worker_
   w.info.registered_at = now_wall;
   w.info.last_seen = now_wall;
   w.last_seen_mono = now_mono;
+  count_offered(w, +1);
   return held;
+}
+
+void WorkerRegistry::count_offered(const Worker& w, int delta) {
+  for (const auto& c : w.info.capabilities) {
+    auto it = offered_.emplace(c, 0).first;
+    it->second += delta;
+    if (it->second <= 0) offered_.erase(it);
+  }
 }
 
 const std::vector<std::string>* WorkerRegistry::seen(const std::string& worker_id, double now_wall,
@@ -68,6 +78,7 @@ std::vector<std::set<std::string>> WorkerRegistry::mark_dead(double now_mono) {
   for (auto& [id, w] : workers_) {
     if (!w.info.alive || !dead(w, now_mono)) continue;
     w.info.alive = false;
+    count_offered(w, -1);
     shared::logger("rpc")->warn("worker {} missed {} heartbeats: dead, {} task(s) reassigned", id,
                                 heartbeat_misses_, w.holding.size());
     held.push_back(w.holding);
@@ -130,9 +141,7 @@ std::vector<WorkerStatus> WorkerRegistry::status_rows() const {
 
 std::set<std::string> WorkerRegistry::offered_capabilities() const {
   std::set<std::string> offered;
-  for (const auto& [id, w] : workers_) {
-    if (w.info.alive) offered.insert(w.info.capabilities.begin(), w.info.capabilities.end());
-  }
+  for (const auto& [c, n] : offered_) offered.insert(c);
   return offered;
 }
 

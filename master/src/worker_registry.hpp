@@ -58,6 +58,8 @@ class WorkerRegistry {
   std::vector<WorkerStatus> status_rows() const;
   /// The capabilities of the alive workers.
   std::set<std::string> offered_capabilities() const;
+  /// Whether an alive worker offers the detector (no scan: counted on each change of state).
+  bool offers(const std::string& detector) const { return offered_.count(detector) > 0; }
 
  private:
   struct Worker {
@@ -69,10 +71,14 @@ class WorkerRegistry {
 
   /// Silent for longer than heartbeat_misses heartbeat intervals at now_mono.
   bool dead(const Worker& w, double now_mono) const;
+  /// Adds (+1) or removes (-1) an alive worker's capabilities from offered_.
+  void count_offered(const Worker& w, int delta);
 
   const double heartbeat_interval_;        ///< seconds between heartbeats a worker sends
   const int heartbeat_misses_;             ///< missed heartbeats after which a worker is dead
   std::map<std::string, Worker> workers_;  ///< worker id -> worker, dead ones included
+  /// capability -> alive workers offering it (entries > 0 only)
+  std::map<std::string, int> offered_;
 };
 
 }  // namespace fh::master

@@ -260,6 +260,14 @@ async function pollStatus() {
   }
 }
 
+/// A port's detector as shown: the detector its frames go to, and for a fallback chain
+/// (--detector PORT=A,B) whether that is a fallback, e.g. "hog (fallback; chain dnn:yolo,hog)".
+function detectorText(p) {
+  const chain = p.detector_chain || [];
+  if (chain.length === 0) return p.detector || "–";
+  return `${p.running_detector} (${p.fallback ? "fallback; " : ""}chain ${chain.join(", ")})`;
+}
+
 function stateBadge(p) {
   const s = p.state || "idle";
   let cls = "text-bg-secondary";
@@ -274,7 +282,10 @@ function stateBadge(p) {
   } else if (s === "waiting") {
     cls = "text-bg-info";
     text = "waiting";
-    title = `frames are pending and no live worker offers ${p.detector || "its detector"}`;
+    const chain = p.detector_chain || [];
+    title = chain.length
+      ? `frames are pending and no live worker offers any of ${chain.join(", ")}`
+      : `frames are pending and no live worker offers ${p.detector || "its detector"}`;
   } else if (s === "idle") {
     title = "no frame received yet";
   }
@@ -361,7 +372,7 @@ const overview = {
             el("div", {}, el("dt", {text: "fps in"}), m.fpsIn),
             el("div", {}, el("dt", {text: "fps detected"}), m.fpsOut),
             el("div", {}, el("dt", {text: "p50 / p99"}), m.latency),
-            el("div", {}, el("dt", {text: "completed"}), m.completed),
+            el("div", {}, el("dt", {text: "completed / gated"}), m.completed),
             el("div", {}, el("dt", {text: "dropped / expired"}), m.lost),
             el("div", {}, el("dt", {text: "failed"}), m.failed))));
     return {root, img, placeholder, name, badge, detector, m};
@@ -389,11 +400,13 @@ const overview = {
       const title = portName(p);
       t.name.textContent = title;
       t.badge.replaceChildren(stateBadge(p));
-      t.detector.textContent = `detector ${p.detector || "–"}`;
+      t.detector.textContent = `detector ${detectorText(p)}`;
+      t.detector.className = p.fallback ? "small text-warning-emphasis fw-semibold"
+                                        : "small text-body-secondary";
       t.m.fpsIn.textContent = fps(p.fps_in);
       t.m.fpsOut.textContent = fps(p.fps);
       t.m.latency.textContent = p.latency_p50_ms ? latencyPair(p) : "–";
-      t.m.completed.textContent = count(p.completed);
+      t.m.completed.textContent = `${count(p.completed)} / ${count(p.gated || 0)}`;
       t.m.lost.textContent = `${count(p.dropped)} / ${count(p.expired)}`;
       t.m.failed.textContent = count(p.failed);
       t.root.setAttribute("aria-label", `${title}, port ${p.port}: ${t.badge.textContent}`);
@@ -635,13 +648,14 @@ const camera = {
     $("camera-state").replaceChildren(stateBadge(p));
     const now = masterNow();
     const rows = [
-      ["Port", p.port], ["Stream", p.stream || "–"], ["Detector", p.detector || "–"],
+      ["Port", p.port], ["Stream", p.stream || "–"], ["Detector", detectorText(p)],
       ["fps in / detected", `${fps(p.fps_in)} / ${fps(p.fps)}`],
       ["Latency p50 / p99", `${ms(p.latency_p50_ms)} / ${ms(p.latency_p99_ms)}`],
       ["Last frame", p.last_received_at ? ago(now - p.last_received_at) : "never"],
       ["Received", count(p.received)], ["Completed", count(p.completed)],
       ["Pending / in progress", `${count(p.pending)} / ${count(p.in_progress)}`],
       ["Failed", count(p.failed)], ["Dropped / expired", `${count(p.dropped)} / ${count(p.expired)}`],
+      ["Gated (nothing moved, not sent)", count(p.gated || 0)],
     ];
     $("camera-stats").replaceChildren(...rows.flatMap(([k, v]) =>
       [el("dt", {text: k}), el("dd", {class: "num", text: String(v)})]));
@@ -838,6 +852,8 @@ const EVENT_BADGES = {
   "camera.stalled": "text-bg-warning",
   "camera.loss": "text-bg-warning",
   "detector.unavailable": "text-bg-danger",
+  "detector.fallback": "text-bg-warning",
+  "detector.restored": "text-bg-success",
   "worker.dead": "text-bg-danger",
   "camera.recovered": "text-bg-success",
   "worker.back": "text-bg-success",

@@ -6,7 +6,10 @@ Usage: test_metrics.py BIN_DIR SOURCE_DIR [unittest options]
 
 The pipeline: a master with a secret, a hog worker and a null worker; frames of vtest.avi
 through XML-RPC add_tasks to a hog port and a null port (some of the null port's frames with
-no capture time, captured_at 0, which the latency histogram leaves out), and one upload.
+no capture time, captured_at 0, which the latency histogram leaves out), and one upload. The
+null port's detector is the chain haar:frontalface,null with no haar worker: it runs on its
+fallback (framehive_port_fallback 1); some of its frames say the sender gated frames before
+them (outcome "gated").
 """
 import math
 import os
@@ -27,6 +30,8 @@ PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 HOG_PORT, NULL_PORT = 6201, 6202
 HOG_FRAMES, NULL_FRAMES, NULL_UNTIMED = 8, 20, 4
+NULL_CHAIN = ["haar:frontalface", "null"]
+NULL_GATED = 7  # frames 1..NULL_GATED of the null port each say 1 frame was gated before it
 
 
 class Cluster:
@@ -43,7 +48,7 @@ class Cluster:
             BIN + "/framehive-master", "--port", str(self.port), "--db",
             os.path.join(self.tmp, "m.db"), "--auth-file", self.secret_file, "--stats-interval",
             "0", "--max-frame-age", "0", "--max-pending-per-port", "100",
-            "--detector", "%d=hog" % HOG_PORT, "--detector", "%d=null" % NULL_PORT])
+            "--detector", "%d=hog" % HOG_PORT, "--detector", "%d=%s" % (NULL_PORT, ",".join(NULL_CHAIN))])
         self.http = fhtest.Http(self.port, self.secret)
 
         def up():
@@ -63,9 +68,12 @@ class Cluster:
             rpc.add_tasks([fhtest.frame(HOG_PORT, i + 1, j, stream="hogcam")
                            for i, j in enumerate(hog)])
             small = fhtest.vtest_jpegs(NULL_FRAMES, start=200, width=160)
-            rpc.add_tasks([fhtest.frame(NULL_PORT, i + 1, j, stream="nullcam",
-                                        captured_at=0.0 if i < NULL_UNTIMED else None)
-                           for i, j in enumerate(small)])
+            nulls = [fhtest.frame(NULL_PORT, i + 1, j, stream="nullcam",
+                                  captured_at=0.0 if i < NULL_UNTIMED else None)
+                     for i, j in enumerate(small)]
+            for f in nulls[:NULL_GATED]:
+                f["gated"] = 1
+            rpc.add_tasks(nulls)
             rpc.add_image(fhtest.vtest_jpegs(1, start=20)[0], "hog", "metrics.jpg")
 
         def quiet():
@@ -154,7 +162,7 @@ class Metrics(unittest.TestCase):
     def test_frames_agree_with_status(self):
         for p in self.status["ports"]:
             for outcome in ("received", "completed", "failed", "dropped", "expired",
-                            "lost_at_start"):
+                            "lost_at_start", "gated"):
                 self.assertEqual(self.one("framehive_frames_total", port=p["port"],
                                           outcome=outcome), p[outcome],
                                  "port %d %s: metrics vs status" % (p["port"], outcome))
@@ -167,6 +175,8 @@ class Metrics(unittest.TestCase):
             self.assertEqual((info[0]["stream"], info[0]["detector"], info[0]["source"]),
                              (p["stream"], p["detector"], p["source"]))
         ports = {p["port"]: p for p in self.status["ports"]}
+        self.assertEqual(ports[NULL_PORT]["gated"], NULL_GATED)
+        self.assertEqual(ports[HOG_PORT]["gated"], 0)
         self.assertEqual(ports[HOG_PORT]["completed"], HOG_FRAMES)
         self.assertEqual(ports[NULL_PORT]["completed"], NULL_FRAMES)
         self.assertEqual(ports[0]["source"], "upload")
@@ -223,6 +233,22 @@ class Metrics(unittest.TestCase):
         after = [v for n, l, v in again if n == "framehive_metrics_scrapes_total"]
         self.assertEqual(after, [before + 1], "each scrape counts")
 
+    def test_fallback_gauge_agrees_with_status(self):
+        ports = {p["port"]: p for p in self.status["ports"]}
+        null = ports[NULL_PORT]
+        self.assertEqual((null["detector_chain"], null["running_detector"], null["fallback"]),
+                         (NULL_CHAIN, "null", True), "no haar worker: the chain's fallback runs")
+        self.assertEqual((ports[HOG_PORT]["detector_chain"], ports[HOG_PORT]["fallback"]),
+                         ([], False))
+        self.assertEqual(self.types.get("framehive_port_fallback"), "gauge")
+        for p in self.status["ports"]:
+            self.assertEqual(self.one("framehive_port_fallback", port=p["port"]),
+                             1 if p["fallback"] else 0, "port %d" % p["port"])
+        with C.http.rpc() as rpc:
+            records = rpc.get_results(NULL_PORT, 100)
+        self.assertEqual(len(records), NULL_FRAMES)
+        self.assertEqual({r["detector"] for r in records}, {"null"},
+                         "the records name the detector that ran")
 
 
 if __name__ == "__main__":

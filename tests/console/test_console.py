@@ -2,12 +2,14 @@
 """The console (master/web/) in a real browser, against a live pipeline.
 
 Starts, on 127.0.0.1 with free ports: framehive-master with a secret (--auth-file) and a
-database in a temporary directory, framehive-receiver on two UDP ports, two workers (hog; null)
-and framehive-sender playing vtest.avi to both ports; then drives headless Chromium through
-chromedriver (Selenium) and checks:
+database in a temporary directory, framehive-receiver on two UDP ports, two workers (hog; null:
+the second port's detector is the chain haar:frontalface,null, with no haar worker it runs on
+its fallback) and framehive-sender playing vtest.avi to both ports; then drives headless
+Chromium through chromedriver (Selenium) and checks:
 
   1. without credentials, / redirects to /login; logging in through the form leads back;
-  2. the overview shows one tile per camera port, whose frame loads and changes over time;
+  2. the overview shows one tile per camera port, whose frame loads and changes over time, with
+     completed / gated frames, and the second port's tile shows its chain and "fallback";
   3. a camera page's chart has data points (Chart.js data), among them the "objects (tracks)"
      dataset; its recent events list object events; its recent results show thumbnails, a
      click opens the frame and its record;
@@ -333,9 +335,13 @@ def check_overview(b, base, ports):
             raise CheckFailed("the frame of tile %d has no alt text" % t["port"])
         if "/frame.jpg" not in (t["src"] or ""):
             raise CheckFailed("tile %d shows %r, not a task's frame.jpg" % (t["port"], t["src"]))
-        for word in ("fps in", "fps detected", "p50 / p99", "failed"):
+        for word in ("fps in", "fps detected", "p50 / p99", "failed", "completed / gated"):
             if word not in t["text"].lower():
                 raise CheckFailed("tile %d lacks %r: %r" % (t["port"], word, t["text"]))
+        chain = "null (fallback; chain haar:frontalface, null)"
+        if (chain in t["text"]) != (t["port"] == ports[1]):
+            raise CheckFailed("tile %d: the fallback chain %s: %r" % (
+                t["port"], "missing" if t["port"] == ports[1] else "shown", t["text"]))
     log("overview: tiles %s loaded (%s)" % (ports, ", ".join(t["src"] for t in tiles)))
     first = {t["port"]: t["src"] for t in tiles}
 
@@ -378,6 +384,13 @@ def check_camera(b, base, port):
     wait_for("the camera page of port %d" % port,
              lambda: d.current_url.endswith("#/camera/%d" % port) and
              d.find_element("id", "view-camera").is_displayed(), 10)
+
+    def counters():
+        text = b.js("return document.getElementById('camera-stats').innerText")
+        return text if "gated" in text.lower() and "hog" in text else None
+
+    stats = wait_for("the camera page's counters, with the gated frames", counters, 10)
+    log("camera %d: counters %r" % (port, " | ".join(stats.split("\n"))))
 
     def chart_has_points():
         c = b.js(CHART_DATA)
@@ -698,7 +711,8 @@ def start_pipeline(procs, bindir, tmp, secret_file, mport, ports):
     procs.start("master", [master, "--port", str(mport), "--db", os.path.join(tmp, "master.db"),
                            secret_flag, secret_file,
                            "--detector", "%d=hog" % hog_port,
-                           "--detector", "%d=null" % null_port, "--keep-frames", "300",
+                           "--detector", "%d=haar:frontalface,null" % null_port,
+                           "--keep-frames", "300",
                            "--stats-interval", "0", "--max-frame-age", "30",
                            # camera.stalled 3 s after the test stops the sender
                            "--stall-after", "3"])

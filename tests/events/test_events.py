@@ -66,7 +66,7 @@ MOSQUITTO_PUB = "/usr/bin/mosquitto_pub"
 OBJECT_TYPES = {"object.start", "object.zone_enter", "object.zone_leave", "object.stationary",
                 "object.end"}
 OTHER_TYPES = {"camera.stalled", "camera.recovered", "camera.loss", "detector.unavailable",
-               "worker.dead", "worker.back"}
+               "detector.fallback", "detector.restored", "worker.dead", "worker.back"}
 DELIVERED_RULES = ("people", "health")  # the rules with a webhook and MQTT
 
 

@@ -168,4 +168,77 @@ BOOST_AUTO_TEST_CASE(worker_dead_and_back) {
              boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(detector_unavailable_for_a_chain_only_when_none_of_it_is_offered) {
+  HealthWatch h(10.0);
+  SchedulerStatus s;
+  auto p = port(5001, "waiting");
+  p.detector = "a";
+  p.detector_chain = {"a", "b"};
+  p.running_detector = "a";
+  p.pending = 4;
+  s.ports = {p};
+  s.waiting_detectors = {"a", "b"};
+  s.queue = {{"a", 4}};
+  BOOST_TEST(h.check(s, 0, {}).empty());
+  auto e = h.check(s, 10, {});
+  BOOST_REQUIRE_EQUAL(e.size(), 1u);  // one event for the chain, not one per detector
+  BOOST_TEST(e[0].type == event_type::detector_unavailable);
+  BOOST_TEST(e[0].port == 5001);
+  BOOST_TEST(e[0].stream == "cam5001");
+  BOOST_TEST(e[0].detail ==
+             "a,b: 4 frame(s) of port 5001 wait, no live worker offers a detector of its chain");
+  BOOST_TEST(h.check(s, 20, {}).empty());
+  // A b worker came: the port is live on its fallback, nothing waits, the alarm re-arms.
+  s.ports[0].state = "live";
+  s.waiting_detectors.clear();
+  BOOST_TEST(h.check(s, 21, {}).empty());
+  s.ports[0].state = "waiting";
+  s.waiting_detectors = {"a", "b"};
+  BOOST_TEST(h.check(s, 22, {}).empty());
+  BOOST_TEST(h.check(s, 32, {}).size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(detector_fallback_and_restored_when_the_running_detector_changes) {
+  HealthWatch h;
+  SchedulerStatus s;
+  auto p = port(5001, "live");
+  p.detector = "a";
+  p.detector_chain = {"a", "b"};
+  fh::shared::api::WorkerStatus wa, wb;
+  wa.worker_id = "wa";
+  wa.capabilities = {"a"};
+  wb.worker_id = "wb";
+  wb.capabilities = {"b"};
+  wb.alive = true;
+  const auto snapshot = [&](bool a_alive) {
+    wa.alive = a_alive;
+    s.workers = {wa, wb};
+    p.running_detector = a_alive ? "a" : "b";
+    p.fallback = !a_alive;
+    s.ports = {p};
+  };
+  // Workers starting in any order: a fallback before the first choice came is no event.
+  snapshot(false);
+  BOOST_TEST(types(h.check(s, 0, {})).empty());
+  snapshot(true);
+  BOOST_TEST(types(h.check(s, 1, {})) == Types{std::string(event_type::worker_back)},
+             boost::test_tools::per_element());
+  snapshot(false);
+  auto e = h.check(s, 2, {});
+  BOOST_TEST(types(e) == (Types{std::string(event_type::worker_dead),
+                                std::string(event_type::detector_fallback)}),
+             boost::test_tools::per_element());
+  BOOST_REQUIRE_EQUAL(e.size(), 2u);
+  BOOST_TEST(e[1].port == 5001);
+  BOOST_TEST(e[1].detail == "frames go to b: no live worker offers a (chain a,b)");
+  BOOST_TEST(h.check(s, 3, {}).empty());
+  snapshot(true);
+  e = h.check(s, 4, {});
+  BOOST_TEST(types(e) == (Types{std::string(event_type::worker_back),
+                                std::string(event_type::detector_restored)}),
+             boost::test_tools::per_element());
+  BOOST_REQUIRE_EQUAL(e.size(), 2u);
+  BOOST_TEST(e[1].detail == "frames go to a again (chain a,b)");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

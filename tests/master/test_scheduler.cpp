@@ -166,7 +166,7 @@ BOOST_FIXTURE_TEST_CASE(dead_worker_tasks_go_back_at_once, Fixture) {
 }
 
 BOOST_FIXTURE_TEST_CASE(capability_filtering_and_waiting_detectors, Fixture) {
-  config.port_detectors[5001] = "haar:frontalface";
+  config.port_detectors[5001] = {"haar:frontalface"};
   make();
   const auto hog_id = add(5000, 1);
   const auto face_id = add(5001, 1);

@@ -1,9 +1,9 @@
 #pragma once
 // The master's task state machine: pending -> in progress -> completed | failed, with
-// capability routing, round-robin fairness across ports, bounded per-port queues, frame
-// expiry, stale-task reassignment, dead-worker detection, and result retention.
-// Thread-safe: every public method takes mutex_. Time comes from the injected Clock; tick()
-// is the monitor's step and is called periodically by the master (or by tests). The worker
+// capability routing, detector fallback chains, weighted round-robin fairness across ports,
+// bounded per-port queues, frame expiry, stale-task reassignment, dead-worker detection, and result
+// retention. Thread-safe: every public method takes mutex_. Time comes from the injected Clock;
+// tick() is the monitor's step and is called periodically by the master (or by tests). The worker
 // registry and the per-port books (metrics, results, kept frames) live in WorkerRegistry and
 // PortMetrics (master/src), guarded by mutex_ too.
 
@@ -26,6 +26,9 @@
 
 namespace fh::master {
 
+/// The largest --priority weight of a port.
+inline constexpr int k_max_port_weight = 1000;
+
 struct SchedulerConfig {
   double task_timeout = 10.0;            ///< seconds in progress before a task goes back to pending
   int max_attempts = 3;                  ///< hand-outs before a timing-out task is failed
@@ -33,12 +36,17 @@ struct SchedulerConfig {
   int heartbeat_misses = 3;              ///< missed heartbeats after which a worker is dead
   std::size_t max_pending_per_port = 8;  ///< pending frames per port; oldest dropped beyond
   double max_frame_age = 10.0;  ///< seconds since capture; older pending frames expire (0: off)
-  std::string default_detector = "hog";       ///< detector for frames that name none
-  std::map<int, std::string> port_detectors;  ///< per-port default detector
-  std::size_t retain_results = 10000;         ///< results kept per port (memory and database)
-  std::size_t retain_tasks = 100000;  ///< finished task ids remembered for duplicate detection
-  int max_wait_ms = 30000;            ///< cap on request_task long polls
-  std::size_t keep_frames = 200;      ///< completed frames (JPEG + result) kept per port
+  std::string default_detector = "hog";  ///< detector for frames that name none (not empty)
+  /// Per-port detector, or fallback chain (first choice first): a frame of the port that names
+  /// no detector goes to the first detector of the list that a live worker offers, chosen when
+  /// it is handed out (again after a requeue). One name: that detector, no fallback.
+  std::map<int, std::vector<std::string>> port_detectors;
+  /// Per-port weight (1..1000, default 1) of the weighted round robin across backlogged ports.
+  std::map<int, int> port_weights;
+  std::size_t retain_results = 10000;  ///< results kept per port (memory and database)
+  std::size_t retain_tasks = 100000;   ///< finished task ids remembered for duplicate detection
+  int max_wait_ms = 30000;             ///< cap on request_task long polls
+  std::size_t keep_frames = 200;       ///< completed frames (JPEG + result) kept per port
   /// JPEG bytes of kept frames, all ports together; the oldest kept frame goes beyond.
   std::size_t keep_frames_bytes = std::size_t{256} << 20;
   std::size_t max_ports = 256;     ///< ports the master keeps books for; frames for more refused
@@ -173,9 +181,15 @@ class Scheduler {
     double started_mono = 0.0;  ///< when handed out
     double added_mono = 0.0;
     std::optional<FailureRecord> failure;  ///< once failed
+    /// Goes to its port's fallback chain: task.frame.detector is set at each hand-out.
+    bool chained = false;
   };
   /// A port's pending task ids per detector, each queue FIFO (requeued tasks at the front).
+  /// Tasks of the port's fallback chain wait under k_chain_queue.
   using Queues = std::map<std::string, std::deque<std::string>>;
+  /// The queue key of chained tasks: no frame has an empty detector once added (frames that
+  /// name none get their port's, and default_detector is not empty).
+  static constexpr const char* k_chain_queue = "";
   /// Why a task in progress goes back to pending (or fails after max_attempts).
   enum class RequeueReason { timeout, worker_dead, worker_restarted };
   /// The failure reason recorded when a requeue fails the task ("timeout", ...).
@@ -184,9 +198,23 @@ class Scheduler {
   Entry* find(const std::string& task_id);
   /// The pending queues of a port, created (with the port's books) on first use.
   Queues& queues(int port);
-  /// The oldest pending task a worker with these capabilities can run, round robin over the
-  /// ports, popped from its queue.
+  /// The oldest pending task of one port that a worker with these capabilities can run (its
+  /// queue in *q), skipping stale entries and expiring old frames on the way; null if none.
+  Entry* head_for(int port, Queues& queues, const std::vector<std::string>& capabilities,
+                  std::deque<std::string>*& q, double now_wall, double now_mono);
+  /// Whether some queue of the port that a worker with these capabilities can run is not
+  /// empty (its entries not checked: some may have finished).
+  bool runnable(int port, const Queues& queues, const std::vector<std::string>& capabilities) const;
+  /// The pending task a worker with these capabilities gets, popped from its queue: among the
+  /// ports with a task it can run, smooth weighted round robin (port_weights), the port's
+  /// oldest such task. A chained task gets its detector here.
   bool take(const std::vector<std::string>& capabilities, Entry*& out);
+  /// The port's fallback chain (2 or more detectors), or null.
+  const std::vector<std::string>* chain(int port) const;
+  /// The first detector of a chain a live worker offers; the first one when none is offered.
+  const std::string& running_detector(const std::vector<std::string>& chain) const;
+  /// Whether some detector of the chain has a live worker.
+  bool chain_alive(const std::vector<std::string>& chain) const;
   void drop_oldest_pending(int port, Queues& queues);
   enum class Discard { dropped, expired };
   /// Takes a pending task, already popped from its queue, out of the books as dropped or
@@ -222,7 +250,10 @@ class Scheduler {
   std::unique_ptr<PortMetrics> metrics_;          ///< per-port counters, results, kept frames
   std::map<int, Queues> pending_;                 ///< port -> its pending queues
   int rr_cursor_ = 0;                             ///< last port served, for round-robin
-  SchedulerStatus counters_;                      ///< global counters (lists unused)
+  /// port -> its current weight in the smooth weighted round robin (nginx's upstream
+  /// algorithm): 0 for a port without pending frames, bounded by the sum of the weights.
+  std::map<int, std::int64_t> rr_current_;
+  SchedulerStatus counters_;            ///< global counters (lists unused)
   std::vector<std::string> forgotten_;  ///< dropped/expired ids not yet out of the journal
   /// receiver id -> its latest report (last_seen in wall time)
   std::map<std::string, shared::api::ReceiverStatus> receivers_;
