@@ -4,7 +4,7 @@ recall it costs, on a scene with idle periods. A program that prints a table, no
 
 The scene is built from vtest.avi (768x576, 10 fps, people walking) with /usr/bin/python3 + cv2:
 --cycles times (--still seconds of one vtest frame repeated with sensor-like Gaussian noise,
-then --moving seconds of vtest.avi continuing from that frame), written as an MJPG .avi (every
+then --moving seconds of vtest.avi continuing after that frame), written as an MJPG .avi (every
 frame JPEG-encoded, the noise included) into a temporary directory. Then, for each mode, the real
 pipeline on 127.0.0.1 (framehive-sender at the file's own rate -> framehive-receiver ->
 framehive-master -> 2 hog workers x 1 thread, as bench_e2e.py starts them; the master keeps
@@ -66,7 +66,7 @@ def build_scene(path, cycles, still_s, moving_s, noise_sigma, seed=1):
     fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
     n_still, n_moving = int(round(still_s * fps)), int(round(moving_s * fps))
     # Walking stretches spread over the video, each starting where its still frame was taken.
-    span = len(frames) - n_moving
+    span = len(frames) - n_moving - 1
     starts = [int(span * (c + 0.5) / cycles) for c in range(cycles)]
     h, w = frames[0].shape[:2]
     out = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
@@ -83,7 +83,7 @@ def build_scene(path, cycles, still_s, moving_s, noise_sigma, seed=1):
         for _ in range(n_still):
             put(frames[s])
             index += 1
-        for k in range(n_moving):
+        for k in range(1, n_moving + 1):  # walking resumes with the frame after the still one
             put(frames[s + k])
             moving.append(index)
             index += 1
