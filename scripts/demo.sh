@@ -100,10 +100,13 @@ for p in "$PID_receiver" "$PID_worker_hog" "$PID_worker_face"; do
 done
 
 echo "== publishing vtest.avi -> $PORT_A ($VTEST_FRAMES frames at $VTEST_FPS fps), Megamind.avi -> $PORT_B ($MEGAMIND_FPS fps)"
+# --motion off: every frame is published, so the summary counts the videos' frames (a camera's
+# default is --motion gate, docs/motion.md).
 start sender-a "$BIN/framehive-sender" --source "$DATA/vtest.avi" --receiver 127.0.0.1 \
-  --port "$PORT_A" --stream vtest --fps "$VTEST_FPS" --frames "$VTEST_FRAMES" --stats-interval 0
+  --port "$PORT_A" --stream vtest --fps "$VTEST_FPS" --frames "$VTEST_FRAMES" --stats-interval 0 \
+  --motion off
 start sender-b "$BIN/framehive-sender" --source "$DATA/Megamind.avi" --receiver 127.0.0.1 \
-  --port "$PORT_B" --stream megamind --fps "$MEGAMIND_FPS" --stats-interval 0
+  --port "$PORT_B" --stream megamind --fps "$MEGAMIND_FPS" --stats-interval 0 --motion off
 
 progress() {
   "$BIN/framehive-ctl" --master "$URL" status --json 2>/dev/null | python3 -c '

@@ -273,7 +273,7 @@ class Run:
         return Proc(f"worker-{wid}", argv, f"{d}/worker-{wid}.log")
 
     def sender(self, d, sources, extra=(), name="sender", netns=None, receiver="127.0.0.1", sec=None):
-        argv = [self.b("sender"), "--receiver", receiver, "--stats-interval", "0"]
+        argv = [self.b("sender"), "--receiver", receiver, "--stats-interval", "0", "--motion", "off"]
         for src, port in sources:
             argv += ["--source", src, "--port", str(port)]
         argv += list(extra)

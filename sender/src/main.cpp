@@ -1,6 +1,7 @@
 // framehive-sender: publishes cameras, video files or a test pattern as JPEG frames over UDP.
 #include <csignal>
 #include <iostream>
+#include <opencv2/core/utility.hpp>
 
 #include "framehive/sender/sender_app.hpp"
 #include "framehive/sender/sender_options.hpp"
@@ -23,6 +24,9 @@ int main(int argc, char** argv) {
     fh::sender::SenderOptions::add_options(cli.options());
     cli.set_epilog(fh::sender::SenderOptions::help_epilog());
     if (const auto code = cli.parse(argc, argv)) return *code;
+    // Each stream already has two threads (read, detect, encode | chunk, send): OpenCV's own
+    // worker pool would only compete with them.
+    cv::setNumThreads(1);
     fh::sender::SenderApp app(fh::sender::SenderOptions::from_vm(cli.vm()));
     // Before any other thread (libav decoder threads included) so they inherit the mask.
     fh::shared::ShutdownWatcher watcher([&app](int sig) {

@@ -45,10 +45,15 @@ int SenderApp::run(std::ostream& out) {
       po.drop_fraction = options_.drop_fraction;
       po.seed = options_.seed + i;
       po.datagram_key = options_.datagram_key;
+      po.motion = options_.motion;
+      po.detector = options_.detector_options();
+      po.idle_interval = options_.idle_interval;
+      po.hangover = options_.motion_hangover;
       const std::uint64_t session = StreamPublisher::random_session();
-      log->info("stream {}: {} -> {} session {:016x}{}", spec.stream, source->describe(),
+      log->info("stream {}: {} -> {} session {:016x}{}, motion {}", spec.stream, source->describe(),
                 sender->endpoint(), session,
-                po.datagram_key.empty() ? "" : ", datagrams tagged (HMAC-SHA256)");
+                po.datagram_key.empty() ? "" : ", datagrams tagged (HMAC-SHA256)",
+                motion_mode_name(po.motion));
       StreamPublisher::Reopen reopen = [src = spec.source, source_options] {
         return FrameSource::open(src, source_options);
       };
@@ -124,12 +129,12 @@ void SenderApp::log_periodic(std::vector<StreamStats>& last, double dt) const {
     const double fps = dt > 0 ? static_cast<double>(s.frames - p.frames) / dt : 0.0;
     const double mbit = dt > 0 ? static_cast<double>(s.bytes - p.bytes) * 8.0 / dt / 1e6 : 0.0;
     log->info(
-        "stream {} port {}: {} frames ({:.1f} fps), {} datagrams ({:.1f} Mbit/s), "
-        "dropped {}, damaged {}, send errors {}, skipped {}, encode errors {}, "
+        "stream {} port {}: {} frames sent ({:.1f} fps), {} gated, {} keep-alives, {} datagrams "
+        "({:.1f} Mbit/s), dropped {}, damaged {}, send errors {}, skipped {}, encode errors {}, "
         "decode errors {}, reconnects {}",
-        publishers_[i]->stream(), publishers_[i]->port(), s.frames, fps, s.datagrams, mbit,
-        s.dropped_datagrams, s.frames_damaged, s.send_errors, s.frames_skipped, s.encode_errors,
-        s.decode_errors, s.reconnects);
+        publishers_[i]->stream(), publishers_[i]->port(), s.frames, fps, s.gated, s.keepalives,
+        s.datagrams, mbit, s.dropped_datagrams, s.frames_damaged, s.send_errors, s.frames_skipped,
+        s.encode_errors, s.decode_errors, s.reconnects);
     last[i] = s;
   }
 }

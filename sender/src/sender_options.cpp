@@ -88,7 +88,8 @@ void SenderOptions::add_options(po::options_description& desc) {
      "tagged")
     ("frames",
      po::value<long long>()->default_value(static_cast<long long>(d.frames))->value_name("N"),
-     "stop each stream after N frames; 0 = until the source ends")
+     "stop each stream after N frames read from the source (sent, gated by --motion gate or "
+     "failed to encode); 0 = until the source ends")
     ("loop", po::bool_switch(),
      "restart files from the beginning at the end (frame numbers keep counting)")
     ("max-rate", po::value<double>()->default_value(d.max_rate_mbit)->value_name("MBIT"),
@@ -96,6 +97,38 @@ void SenderOptions::add_options(po::options_description& desc) {
      "does not leave as one burst; 0 = no limit")
     ("stats-interval", po::value<double>()->default_value(d.stats_interval)->value_name("S"),
      "seconds between periodic statistics on stderr; 0 = only the final line")
+    ("motion", po::value<std::string>()->default_value(motion_mode_name(d.motion))
+         ->value_name("MODE"),
+     "motion detection at the camera (docs/motion.md): off = none, datagrams exactly as "
+     "without this option; flag = every frame is sent with its motion score and boxes in the "
+     "datagram header; gate = only frames with motion are sent, plus --motion-hangover seconds "
+     "after motion ends and one keep-alive frame per --idle-interval (the first frame is always "
+     "sent); each frame sent says how many were gated before it. flag and gate need a receiver "
+     "that reads the motion extension (docs/protocol.md)")
+    ("idle-interval", po::value<double>()->default_value(d.idle_interval)->value_name("S"),
+     "--motion gate: send one keep-alive frame after S seconds without a frame sent, so the "
+     "console stays fresh and stationary objects are re-checked; 0.1 .. 86400. Real time for "
+     "cameras and paced files, the file's timestamps with --fps 0")
+    ("motion-hangover",
+     po::value<double>()->default_value(d.motion_hangover)->value_name("S"),
+     "--motion gate: keep sending for S seconds after the last frame with motion, so an object "
+     "is seen leaving; 0 .. 60")
+    ("motion-threshold",
+     po::value<int>()->default_value(d.motion_threshold)->value_name("T"),
+     "motion: a pixel moves when its brightness (0..255, after a 5x5 blur of a grayscale copy "
+     "at most 320 pixels wide) differs from the learnt background by more than T; 1 .. 255. "
+     "Lower finds fainter motion, and more noise")
+    ("motion-min-area",
+     po::value<double>()->default_value(d.motion_min_area, str(d.motion_min_area))
+         ->value_name("F"),
+     "motion: smallest moving region that counts, as a share of the frame's area "
+     "(0.0005 = 0.05%, about a 6x6 patch at 320x240); 0.00001 .. 1")
+    ("motion-mask", po::value<std::vector<std::string>>()->value_name("POLYGON"),
+     "motion: ignore this region (trees, clocks, timestamps); repeatable, applies to every "
+     "--source; none by default. POLYGON is \"x,y x,y x,y ...\" (or \"x,y;x,y;x,y;...\") with 3 .. 64 "
+     "points, "
+     "coordinates 0..1 as shares of the width and height from the top left, e.g. "
+     "\"0,0 0.3,0 0.3,0.1 0,0.1\" for a timestamp in the top-left corner")
     ("test-drop-fraction",
      po::value<double>()->default_value(d.drop_fraction)->value_name("F"),
      "testing: withhold this fraction (0..1) of datagrams, chosen by a seeded generator, and "
@@ -149,6 +182,23 @@ SenderOptions SenderOptions::from_vm(const po::variables_map& vm) {
   const long long seed = vm["test-seed"].as<long long>();
   if (seed < 0) throw UsageError("--test-seed must be >= 0 (got " + str(seed) + ")");
   o.seed = static_cast<std::uint64_t>(seed);
+  const std::string mode = vm["motion"].as<std::string>();
+  if (!parse_motion_mode(mode, o.motion)) {
+    throw UsageError("--motion must be off, flag or gate (got '" + mode + "')");
+  }
+  o.idle_interval = vm["idle-interval"].as<double>();
+  o.motion_hangover = vm["motion-hangover"].as<double>();
+  o.motion_threshold = vm["motion-threshold"].as<int>();
+  o.motion_min_area = vm["motion-min-area"].as<double>();
+  if (vm.count("motion-mask")) {
+    for (const auto& text : vm["motion-mask"].as<std::vector<std::string>>()) {
+      try {
+        o.motion_masks.push_back(parse_polygon(text));
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--motion-mask: ") + e.what());
+      }
+    }
+  }
   if (auto key = fh::shared::load_secret(vm, "key-file", fh::shared::k_datagram_key_env)) {
     o.datagram_key = std::move(*key);
   }
@@ -176,13 +226,17 @@ void SenderOptions::validate() const {
       }
     }
     const bool tagged = !datagram_key.empty();
-    const std::size_t min = Chunker::min_chunk_size(s.stream, tagged);
+    const bool with_motion = motion != MotionMode::off;
+    const std::size_t min = Chunker::min_chunk_size(s.stream, tagged, with_motion);
     if (chunk_size < min || chunk_size > Chunker::k_max_chunk_size) {
+      const std::string ext = with_motion ? "140-byte motion extension (--motion " +
+                                                std::string(motion_mode_name(motion)) + ") + "
+                                          : std::string();
       throw UsageError("--chunk-size must be in " + str(min) + " .. " +
                        str(Chunker::k_max_chunk_size) + " bytes for stream '" + s.stream + "' (" +
                        (tagged ? "52" : "44") + "-byte header + " + str(s.stream.size()) +
-                       "-byte name + at least 1 payload byte" + (tagged ? " + 16-byte tag" : "") +
-                       "; got " + str(chunk_size) + ")");
+                       "-byte name + " + ext + "at least 1 payload byte" +
+                       (tagged ? " + 16-byte tag" : "") + "; got " + str(chunk_size) + ")");
     }
   }
   if (fps) check_range("fps", *fps, 0, 1000);
@@ -195,6 +249,25 @@ void SenderOptions::validate() const {
   check_range("max-rate", max_rate_mbit, 0, 100000);
   check_range("stats-interval", stats_interval, 0, 86400);
   check_range("test-drop-fraction", drop_fraction, 0, 1);
+  check_range("idle-interval", idle_interval, 0.1, 86400);
+  check_range("motion-hangover", motion_hangover, 0, 60);
+  if (motion_threshold < 1 || motion_threshold > 255) {
+    throw UsageError("--motion-threshold must be in 1 .. 255 (got " + str(motion_threshold) + ")");
+  }
+  check_range("motion-min-area", motion_min_area, 0.00001, 1);
+  try {
+    MotionDetector check(detector_options());
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--motion-mask: ") + e.what());
+  }
+}
+
+MotionDetector::Options SenderOptions::detector_options() const {
+  MotionDetector::Options mo;
+  mo.threshold = motion_threshold;
+  mo.min_area = motion_min_area;
+  mo.masks = motion_masks;
+  return mo;
 }
 
 std::string SenderOptions::help_epilog() {
@@ -211,15 +284,23 @@ std::string SenderOptions::help_epilog() {
          "  # loop a file forever and withhold 20% of datagrams (receiver loss test)\n"
          "  framehive-sender --source vtest.avi --port 5000 --loop --test-drop-fraction 0.2 "
          "--test-seed 7\n"
+         "  # send only frames with motion (the default, --motion gate) and a keep-alive every\n"
+         "  # 10 s, ignoring the timestamp in the top-left corner of the picture\n"
+         "  framehive-sender --source rtsp://cam3/stream1 --receiver recv.lan --port 5002 \\\n"
+         "      --idle-interval 10 --motion-mask \"0,0 0.3,0 0.3,0.08 0,0.08\"\n"
+         "  # every frame, datagrams exactly as before motion detection existed\n"
+         "  framehive-sender --source vtest.avi --port 5000 --motion off\n"
          "  # tag every datagram with the key the receiver's --key-file holds\n"
          "  framehive-sender --source /dev/video0 --receiver recv.lan --port 5000 \\\n"
          "      --key-file /etc/framehive/datagram.key\n"
          "\n"
          "At the end (source finished, --frames reached, SIGINT or SIGTERM) one line per stream\n"
          "is printed on stdout:\n"
-         "  sender-stats port=5000 stream=vtest.avi session=<16 hex digits> frames=N "
-         "datagrams=N\n"
-         "    bytes=N dropped_datagrams=N frames_damaged=N send_errors=N seconds=S fps=F\n"
+         "  sender-stats port=5000 stream=vtest.avi session=<16 hex digits> frames=N gated=N\n"
+         "    read=N datagrams=N bytes=N dropped_datagrams=N frames_damaged=N send_errors=N\n"
+         "    seconds=S fps=F\n"
+         "frames were sent; gated were held back by --motion gate; read = frames + gated + frames\n"
+         "that failed to encode (--frames N stops after N frames read).\n"
          "datagrams/bytes count what was handed to the network; dropped_datagrams were withheld\n"
          "by --test-drop-fraction; frames_damaged frames lost at least one datagram that way.\n"
          "Logs go to stderr. Exit status: 0 ok, 1 runtime error (e.g. the source cannot be\n"

@@ -21,8 +21,8 @@ int triangle(std::int64_t t, int range) {
 
 }  // namespace
 
-TestPatternSource::TestPatternSource(int width, int height, double fps)
-    : width_(width), height_(height), fps_(fps) {
+TestPatternSource::TestPatternSource(int width, int height, double fps, Scene scene)
+    : width_(width), height_(height), fps_(fps), scene_(scene) {
   if (width < 16 || height < 16 || width > 7680 || height > 4320) {
     throw FrameSourceError("test pattern size " + std::to_string(width) + "x" +
                            std::to_string(height) + " is outside 16x16 .. 7680x4320");
@@ -35,8 +35,9 @@ TestPatternSource::TestPatternSource(int width, int height, double fps)
 std::unique_ptr<TestPatternSource> TestPatternSource::from_spec(const std::string& spec) {
   const auto bad = [&spec]() {
     return FrameSourceError("bad test pattern '" + spec +
-                            "': expected test:WIDTHxHEIGHT or test:WIDTHxHEIGHT@FPS, e.g. "
-                            "test:640x480");
+                            "': expected test:WIDTHxHEIGHT[@FPS][:SCENE] (SCENE: pattern, "
+                            "still, square or bursts), e.g. test:640x480 or "
+                            "test:320x240@10:still");
   };
   // Reads 1..5 digits at pos.
   const auto number = [&](std::size_t& pos) {
@@ -56,9 +57,26 @@ std::unique_ptr<TestPatternSource> TestPatternSource::from_spec(const std::strin
   ++pos;
   const int h = number(pos);
   double fps = k_default_fps;
-  if (pos < spec.size()) {
+  Scene scene = Scene::pattern;
+  const auto colon = spec.find(':', pos);
+  if (colon != std::string::npos) {
+    const std::string name = spec.substr(colon + 1);
+    if (name == "pattern") {
+      scene = Scene::pattern;
+    } else if (name == "still") {
+      scene = Scene::still;
+    } else if (name == "square") {
+      scene = Scene::square;
+    } else if (name == "bursts") {
+      scene = Scene::bursts;
+    } else {
+      throw bad();
+    }
+  }
+  const std::size_t end = colon == std::string::npos ? spec.size() : colon;
+  if (pos < end) {
     if (spec[pos] != '@') throw bad();
-    const std::string rate = spec.substr(pos + 1);
+    const std::string rate = spec.substr(pos + 1, end - pos - 1);
     const bool plain = !rate.empty() && rate.size() <= 10 &&
                        rate.find_first_not_of("0123456789.") == std::string::npos &&
                        std::isdigit(static_cast<unsigned char>(rate.front())) &&
@@ -66,12 +84,54 @@ std::unique_ptr<TestPatternSource> TestPatternSource::from_spec(const std::strin
     if (!plain) throw bad();
     fps = std::strtod(rate.c_str(), nullptr);
   }
-  return std::make_unique<TestPatternSource>(w, h, fps);
+  return std::make_unique<TestPatternSource>(w, h, fps, scene);
+}
+
+std::optional<cv::Rect> TestPatternSource::square_at(std::int64_t n) const {
+  const int side = std::max(4, height_ / 8);
+  const int speed = std::max(1, width_ / 80);  // crosses a 640-wide frame in ~80 frames
+  const int y =
+      std::max(0, height_ / 2 - side / 2 + triangle(n * speed / 4, height_ / 6) - height_ / 12);
+  if (scene_ == Scene::square) {
+    return cv::Rect(triangle(n * speed, width_ - side), std::min(y, height_ - side), side, side);
+  }
+  if (scene_ == Scene::bursts) {
+    const std::int64_t k = n % k_burst_cycle;
+    if (k < k_burst_still) return std::nullopt;
+    const int x =
+        static_cast<int>(std::min<std::int64_t>((k - k_burst_still) * speed * 2, width_ - side));
+    return cv::Rect(x, std::min(y, height_ - side), side, side);
+  }
+  return std::nullopt;
 }
 
 void TestPatternSource::render(std::int64_t n, cv::Mat& image) const {
   const int w = width_;
   const int h = height_;
+  if (scene_ != Scene::pattern) {
+    // A static room: wall, floor, two pieces of furniture, a sign.
+    image = cv::Mat(h, w, CV_8UC3, cv::Scalar(110, 100, 90));
+    cv::rectangle(image, cv::Rect(0, 2 * h / 3, w, h - 2 * h / 3), cv::Scalar(140, 150, 150),
+                  cv::FILLED);
+    cv::rectangle(image, cv::Rect(w / 10, h / 3, w / 6, h / 2), cv::Scalar(40, 60, 90), cv::FILLED);
+    cv::rectangle(image, cv::Rect(3 * w / 5, h / 5, w / 4, h / 6), cv::Scalar(60, 120, 60),
+                  cv::FILLED);
+    cv::putText(image, "framehive", cv::Point(w / 20, h / 10), cv::FONT_HERSHEY_SIMPLEX,
+                std::max(0.3, w / 640.0), cv::Scalar(20, 20, 20), std::max(1, w / 320),
+                cv::LINE_AA);
+    if (const auto sq = square_at(n)) {
+      cv::rectangle(image, *sq, cv::Scalar(245, 245, 245), cv::FILLED);
+    }
+    // Sensor noise, new in every frame (seeded by the frame number: reproducible).
+    cv::Mat noise(h, w, CV_16SC3);
+    cv::RNG rng(static_cast<std::uint64_t>(n) * 0x9E3779B97F4A7C15ULL + 1);
+    rng.fill(noise, cv::RNG::NORMAL, cv::Scalar::all(0), cv::Scalar::all(k_noise_sigma));
+    cv::Mat sum;
+    image.convertTo(sum, CV_16SC3);
+    sum += noise;
+    sum.convertTo(image, CV_8UC3);
+    return;
+  }
   image = cv::Mat(h, w, CV_8UC3);
   // Scrolling gradient: blue across, green down, red along the diagonal.
   for (int y = 0; y < h; ++y) {
@@ -120,7 +180,9 @@ bool TestPatternSource::rewind() {
 
 std::string TestPatternSource::describe() const {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "test pattern %dx%d %.2f fps", width_, height_, fps_);
+  static const char* const names[] = {"", ", scene still", ", scene square", ", scene bursts"};
+  std::snprintf(buf, sizeof buf, "test pattern %dx%d %.2f fps%s", width_, height_, fps_,
+                names[static_cast<int>(scene_)]);
   return buf;
 }
 

@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -78,14 +80,74 @@ bool UdpSender::send(const std::uint8_t* data, std::size_t size) {
       pause = std::min(pause * 2, std::chrono::microseconds(5000));
       continue;
     }
-    ++send_errors_;
-    if (!warned_) {
-      warned_ = true;
-      fh::shared::logger("net")->warn("send to {} failed: {} (further failures only counted)",
-                                      endpoint_, std::strerror(err));
-    }
+    count_error(err);
     return false;
   }
+}
+
+void UdpSender::count_error(int err) {
+  ++send_errors_;
+  if (!warned_) {
+    warned_ = true;
+    fh::shared::logger("net")->warn("send to {} failed: {} (further failures only counted)",
+                                    endpoint_, std::strerror(err));
+  }
+}
+
+std::size_t UdpSender::send_batch(const iovec* datagrams, std::size_t n, std::size_t* bytes_sent) {
+  std::array<mmsghdr, k_max_batch> msgs{};
+  std::array<iovec, k_max_batch> iov{};
+  std::size_t sent = 0;
+  std::size_t i = 0;
+  auto deadline = std::chrono::steady_clock::now() + k_retry_budget;
+  auto pause = std::chrono::microseconds(50);
+  bool icmp_retried = false;
+  while (i < n) {
+    const std::size_t k = std::min(k_max_batch, n - i);
+    for (std::size_t j = 0; j < k; ++j) {
+      iov[j] = datagrams[i + j];
+      msgs[j] = mmsghdr{};
+      msgs[j].msg_hdr.msg_name = &addr_;
+      msgs[j].msg_hdr.msg_namelen = sizeof addr_;
+      msgs[j].msg_hdr.msg_iov = &iov[j];
+      msgs[j].msg_hdr.msg_iovlen = 1;
+    }
+    const int r = ::sendmmsg(fd_, msgs.data(), static_cast<unsigned>(k), 0);
+    if (r > 0) {
+      // A UDP datagram leaves whole or not at all: r datagrams went out.
+      if (bytes_sent) {
+        for (int j = 0; j < r; ++j) *bytes_sent += iov[static_cast<std::size_t>(j)].iov_len;
+      }
+      sent += static_cast<std::size_t>(r);
+      i += static_cast<std::size_t>(r);
+      ++batches_;
+      deadline = std::chrono::steady_clock::now() + k_retry_budget;
+      pause = std::chrono::microseconds(50);
+      icmp_retried = false;
+      continue;
+    }
+    // The first datagram of the batch failed; errno says why.
+    const int err = r < 0 ? errno : EAGAIN;
+    if (err == EINTR) continue;
+    if ((err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH) && !icmp_retried) {
+      icmp_retried = true;
+      ++retries_;
+      continue;
+    }
+    if ((err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) &&
+        std::chrono::steady_clock::now() < deadline) {
+      ++retries_;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(5000));
+      continue;
+    }
+    count_error(err);
+    ++i;  // skip the datagram the socket refused; the rest still go
+    deadline = std::chrono::steady_clock::now() + k_retry_budget;
+    pause = std::chrono::microseconds(50);
+    icmp_retried = false;
+  }
+  return sent;
 }
 
 }  // namespace fh::sender

@@ -192,7 +192,7 @@ class Cluster:
         self.sender = self.procs.start("sender", [
             self.bin + "/framehive-sender", "--source", fhtest.VTEST, "--receiver", "127.0.0.1",
             "--port", str(self.cam), "--fps", "6", "--frames", "24", "--stream", "vtest",
-            "--stats-interval", "0"])
+            "--stats-interval", "0", "--motion", "off"])
 
         # the XML-RPC-only ports: NULL (10 frames), WAIT (1 frame, no worker), FAIL (fake worker)
         small = fhtest.vtest_jpegs(10, start=30, width=320)

@@ -87,7 +87,7 @@ def main():
             procs.start("worker-%d" % i, [os.path.join(bindir, "framehive-worker"), "--master",
                                           url, "--detector", "null", "--id", "null-%d" % i])
         sender = [os.path.join(bindir, "framehive-sender"), "--receiver", "127.0.0.1", "--fps",
-                  str(a.fps), "--loop", "--stats-interval", "0"]
+                  str(a.fps), "--loop", "--stats-interval", "0", "--motion", "off"]
         for i, p in enumerate(ports):
             sender += ["--source", tc.VTEST if i % 2 == 0 else MEGAMIND, "--port", str(p),
                        "--stream", "cam%d" % (i + 1)]

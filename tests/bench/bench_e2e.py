@@ -233,13 +233,13 @@ def decompose(recs, t0):
             (("detect", proc), ("gaps", gaps), ("start", start), ("tail", tail))}
 
 
-def run_ours(bindir, tmp, frames, fps, master_args, label, motion_off, worker_args=()):
+def run_ours(bindir, tmp, frames, fps, master_args, label, worker_args=()):
+    # The sender gates idle frames by default (issue 13); this benchmark measures every frame.
     return run_pipeline(bindir, tmp, label, VTEST, frames, fps, master_args,
-                        worker_args=worker_args,
-                        sender_args=["--motion", "off"] if motion_off else [])
+                        worker_args=worker_args, sender_args=["--motion", "off"])
 
 
-def compare_prefetch(a, tmp, motion_off, reps):
+def compare_prefetch(a, tmp, reps):
     """reps x (bare loop, e2e with --prefetch 0, e2e with --prefetch 1), side by side."""
     unbounded = ["--max-pending-per-port", "100000", "--max-frame-age", "0"]
     lines = ["| rep | bare loop fps | worker --prefetch | e2e fps | % of bare loop | gap p50 ms | "
@@ -247,8 +247,7 @@ def compare_prefetch(a, tmp, motion_off, reps):
     for rep in range(reps):
         loop_fps = bare_loop(a.bin + "/bench_detect_loop", a.frames)[0]
         for pf in ("0", "1"):
-            r = run_ours(a.bin, tmp, a.frames, 0, unbounded, "prefetch%s-%d" % (pf, rep),
-                         motion_off, ["--prefetch", pf])
+            r = run_ours(a.bin, tmp, a.frames, 0, unbounded, "prefetch%s-%d" % (pf, rep), ["--prefetch", pf])
             recs = r["records"]
             fps = len(recs) / (max(x["completed_at"] for x in recs) - r["t0"])
             d = decompose(recs, r["t0"])
@@ -291,9 +290,6 @@ def main():
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="fh-bench-e2e-")
     rows = []
-    # Issue 13 makes the sender gate idle frames by default; this benchmark measures every
-    # frame, so it turns gating off whenever the sender has the option.
-    motion_off = sender_has_motion(a.bin)
     unbounded = ["--max-pending-per-port", "100000", "--max-frame-age", "0"]
 
     loop_fps, loop_ms, loop_mean = bare_loop(a.bin + "/bench_detect_loop", a.frames)
@@ -301,7 +297,7 @@ def main():
                  "", "", "decode + hog p50 %.1f ms, mean %.1f ms; threads busy %.1f%%" % (
                      loop_ms, loop_mean, loop_mean * loop_fps / 20)))
 
-    r = run_ours(a.bin, tmp, a.frames, 0, unbounded, "throughput", motion_off)
+    r = run_ours(a.bin, tmp, a.frames, 0, unbounded, "throughput")
     recs = r["records"]
     last = max(x["completed_at"] for x in recs)
     ours_fps = len(recs) / (last - r["t0"])
@@ -336,7 +332,7 @@ def main():
 
     half = round(ours_fps / 2, 1)
     n_half = min(a.frames, max(60, int(half * 20)))
-    r = run_ours(a.bin, tmp, n_half, half, unbounded, "half", motion_off)
+    r = run_ours(a.bin, tmp, n_half, half, unbounded, "half")
     recs = r["records"]
     over = [(x["completed_at"] - x["captured_at"]) * 1000 - x["processing_ms"] for x in recs]
     lat = [(x["completed_at"] - x["captured_at"]) * 1000 for x in recs]
@@ -360,7 +356,7 @@ def main():
 
     fps_over = round(2 * ours_fps, 1)
     bounded = ["--max-pending-per-port", "8", "--max-frame-age", "0.5"]
-    r = run_ours(a.bin, tmp, a.frames, fps_over, bounded, "overload", motion_off)
+    r = run_ours(a.bin, tmp, a.frames, fps_over, bounded, "overload")
     recs = r["records"]
     lat = [(x["completed_at"] - x["captured_at"]) * 1000 for x in recs]
     port = r["status"]["ports"][0]
@@ -384,7 +380,7 @@ def main():
     text = "\n".join(lines)
     print(text, flush=True)
     if a.compare_prefetch > 0:
-        text += "\n\n" + compare_prefetch(a, tmp, motion_off, a.compare_prefetch)
+        text += "\n\n" + compare_prefetch(a, tmp, a.compare_prefetch)
     if a.out:
         open(a.out, "w").write(text + "\n")
 

@@ -695,7 +695,7 @@ def sender_args(bindir, ports):
     return [os.path.join(bindir, "framehive-sender"), "--receiver", "127.0.0.1",
             "--source", VTEST, "--port", str(hog_port), "--stream", "lobby",
             "--source", VTEST, "--port", str(null_port), "--stream", "yard",
-            "--fps", "3", "--width", "480", "--loop", "--stats-interval", "0"]
+            "--fps", "3", "--width", "480", "--loop", "--stats-interval", "0", "--motion", "off"]
 
 
 def start_pipeline(procs, bindir, tmp, secret_file, mport, ports):

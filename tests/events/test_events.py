@@ -484,7 +484,7 @@ class EventsEndToEnd(unittest.TestCase):
         cls.sender = cls.spawn("sender#%d" % cls.senders if cls.senders > 1 else "sender", [
             BIN + "/framehive-sender", "--source", fhtest.VTEST, "--receiver", "127.0.0.1",
             "--port", str(cls.cam), "--stream", "plaza", "--fps", "5", "--loop",
-            "--stats-interval", "0"])
+            "--stats-interval", "0", "--motion", "off"])
 
     @classmethod
     def workers_alive(cls):

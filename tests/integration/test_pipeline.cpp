@@ -88,12 +88,12 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
       20s));
 
   const int frames = 40;
-  Child sender(
-      bin("framehive-sender"),
-      {"--source", fh::test::vtest_avi(), "--port", std::to_string(port_a), "--source",
-       fh::test::megamind_avi(), "--port", std::to_string(port_b), "--receiver", "127.0.0.1",
-       "--fps", "0", "--frames", std::to_string(frames), "--stats-interval", "0"},
-      dir + "/sender.log");
+  Child sender(bin("framehive-sender"),
+               {"--source", fh::test::vtest_avi(), "--port", std::to_string(port_a), "--source",
+                fh::test::megamind_avi(), "--port", std::to_string(port_b), "--receiver",
+                "127.0.0.1", "--fps", "0", "--frames", std::to_string(frames), "--stats-interval",
+                "0", "--motion", "off"},
+               dir + "/sender.log");
   BOOST_REQUIRE(sender.wait(60s) == 0);
   // Wait until the master finished everything it received and nothing new arrives for a
   // while longer than the receiver's 1 s frame timeout (lost frames are counted by then).

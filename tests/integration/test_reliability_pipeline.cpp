@@ -70,7 +70,7 @@ BOOST_AUTO_TEST_CASE(master_kill_9_mid_stream_receiver_reconnects_results_surviv
   BOOST_REQUIRE(poll_until([&] { return fh::reltest::udp_bound(uport); }, 5s));
   Child sender(bin("framehive-sender"),
                {"--source", "test:320x240", "--port", std::to_string(uport), "--fps", "20",
-                "--stream", "cam", "--stats-interval", "0"},
+                "--stream", "cam", "--stats-interval", "0", "--motion", "off"},
                dir + "/sender.log");
   BOOST_REQUIRE(poll_until([&] { return completed(m.url, uport) >= 20; }, 20s));
   const auto before = results_by_task(m.url, uport);
@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(receiver_and_sender_restarts_never_mix_two_runs) {
   // kill -9 almost surely lands in the middle of one.
   Child a(bin("framehive-sender"),
           {"--source", source, "--port", std::to_string(uport), "--fps", "25", "--max-rate", "5",
-           "--quality", "80", "--stats-interval", "0"},
+           "--quality", "80", "--stats-interval", "0", "--motion", "off"},
           dir + "/sender-a.log");
   BOOST_REQUIRE(poll_until([&] { return fh::reltest::count_dump(port_dir) >= 10; }, 15s));
   receiver->signal(SIGKILL);
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(receiver_and_sender_restarts_never_mix_two_runs) {
   a.wait(5s);
   Child b(bin("framehive-sender"),
           {"--source", source, "--port", std::to_string(uport), "--fps", "25", "--max-rate", "5",
-           "--quality", "60", "--frames", "15", "--stats-interval", "0"},
+           "--quality", "60", "--frames", "15", "--stats-interval", "0", "--motion", "off"},
           dir + "/sender-b.log");
   BOOST_REQUIRE(b.wait(20s) == 0);
   BOOST_REQUIRE(poll_until(

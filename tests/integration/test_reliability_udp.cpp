@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(garbage_flood_on_one_port_is_counted_bounded_and_spares_the
   });
   Child sender(bin("framehive-sender"),
                {"--source", "test:640x480", "--port", std::to_string(valid_port), "--fps", "30",
-                "--frames", std::to_string(frames), "--stats-interval", "0"},
+                "--frames", std::to_string(frames), "--stats-interval", "0", "--motion", "off"},
                dir + "/sender.log");
   const int sender_status = sender.wait(30s);
   flooding = false;

@@ -96,7 +96,7 @@ inline std::map<int, std::string> reference_frames(const std::string& dir,
   fh::test::Child tx(fh::test::bin("framehive-sender"),
                      {"--source", source, "--port", std::to_string(port), "--frames",
                       std::to_string(frames), "--fps", "300", "--quality", std::to_string(quality),
-                      "--stats-interval", "0", "--log-level", "warn"},
+                      "--stats-interval", "0", "--log-level", "warn", "--motion", "off"},
                      dump + ".sender.log");
   BOOST_REQUIRE(tx.wait(60s) == 0);
   const std::string port_dir = dump + "/" + std::to_string(port);

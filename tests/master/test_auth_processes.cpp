@@ -138,12 +138,13 @@ BOOST_AUTO_TEST_CASE(authenticated_pipeline_with_tagged_datagrams) {
   Child sender(bin("framehive-sender"),
                {"--source", "test:320x240", "--port", std::to_string(good_port), "--receiver",
                 "127.0.0.1", "--fps", "50", "--frames", std::to_string(frames), "--key-file", key,
-                "--stats-interval", "0"},
+                "--stats-interval", "0", "--motion", "off"},
                dir + "/sender.log");
-  Child bad_sender(bin("framehive-sender"),
-                   {"--source", "test:320x240", "--port", std::to_string(bad_port), "--receiver",
-                    "127.0.0.1", "--fps", "50", "--frames", "5", "--stats-interval", "0"},
-                   dir + "/bad-sender.log");
+  Child bad_sender(
+      bin("framehive-sender"),
+      {"--source", "test:320x240", "--port", std::to_string(bad_port), "--receiver", "127.0.0.1",
+       "--fps", "50", "--frames", "5", "--stats-interval", "0", "--motion", "off"},
+      dir + "/bad-sender.log");
   BOOST_REQUIRE(sender.wait(30s) == 0);
   BOOST_REQUIRE(bad_sender.wait(30s) == 0);
   BOOST_REQUIRE_MESSAGE(poll_until(

@@ -104,8 +104,8 @@ class SenderProcess {
 std::vector<std::string> sender_args(const std::string& source, int port,
                                      const std::vector<std::string>& extra) {
   std::vector<std::string> a{
-      "--source",           source,  "--receiver", "127.0.0.1",        "--port",
-      std::to_string(port), "--fps", k_fps,        "--stats-interval", "0"};
+      "--source", source, "--receiver",       "127.0.0.1", "--port",   std::to_string(port),
+      "--fps",    k_fps,  "--stats-interval", "0",         "--motion", "off"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }

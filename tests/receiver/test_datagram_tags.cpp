@@ -182,12 +182,28 @@ BOOST_AUTO_TEST_CASE(tagging_sender_to_keyed_and_keyless_receivers) {
   BOOST_REQUIRE(keyless.wait_ready());
   const int frames = 12;
   const std::string log = tmp.path() + "/sender.log";
-  fh::test::Child sender(
-      fh::test::bin("framehive-sender"),
-      {"--source", "test:320x240", "--port", std::to_string(keyed_port), "--source", "test:320x240",
-       "--port", std::to_string(keyless_port), "--receiver", "127.0.0.1", "--fps", "60", "--frames",
-       std::to_string(frames), "--key-file", key, "--stats-interval", "0"},
-      log);
+  fh::test::Child sender(fh::test::bin("framehive-sender"),
+                         {"--source",
+                          "test:320x240",
+                          "--port",
+                          std::to_string(keyed_port),
+                          "--source",
+                          "test:320x240",
+                          "--port",
+                          std::to_string(keyless_port),
+                          "--receiver",
+                          "127.0.0.1",
+                          "--fps",
+                          "60",
+                          "--frames",
+                          std::to_string(frames),
+                          "--key-file",
+                          key,
+                          "--stats-interval",
+                          "0",
+                          "--motion",
+                          "off"},
+                         log);
   BOOST_REQUIRE(sender.wait(30000ms) == 0);
   BOOST_TEST(fh::test::read_file(log).find("datagrams tagged") != std::string::npos);
   for (ReceiverProcess* rx : {&keyed, &keyless}) {

@@ -65,7 +65,7 @@ fh::test::Child start_sender(int port, const std::string& pattern, int frames,
   std::vector<std::string> args = {
       "--source",         pattern,     "--port",   std::to_string(port),
       "--receiver",       "127.0.0.1", "--frames", std::to_string(frames),
-      "--stats-interval", "0"};
+      "--stats-interval", "0",         "--motion", "off"};
   args.insert(args.end(), extra.begin(), extra.end());
   return fh::test::Child(fh::test::bin("framehive-sender"), args, log);
 }

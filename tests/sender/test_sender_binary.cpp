@@ -27,8 +27,14 @@ struct Run {
   std::map<std::string, std::string> stats;
 };
 
-/// Runs the sender to completion (at most `timeout`), merging stdout and stderr.
-Run run_sender(const std::vector<std::string>& args, std::chrono::milliseconds timeout = 20s) {
+/// Runs the sender to completion (at most `timeout`), merging stdout and stderr. With --motion
+/// off (added here) so that every frame is sent: these tests count them (tests of the motion
+/// modes are in test_motion_sender.cpp).
+Run run_sender(std::vector<std::string> args, std::chrono::milliseconds timeout = 20s) {
+  if (args.size() > 1) {
+    args.push_back("--motion");
+    args.push_back("off");
+  }
   static int counter = 0;
   static const std::string dir = fh::test::make_temp_dir("sender-run");
   const std::string log = dir + "/run" + std::to_string(counter++) + ".log";
@@ -311,7 +317,7 @@ BOOST_AUTO_TEST_CASE(sigint_stops_after_the_current_frame_with_final_stats) {
   const std::string log = dir + "/run.log";
   fh::test::Child child(fh::test::bin("framehive-sender"),
                         {"--source", "test:320x240", "--port", std::to_string(sock.port()),
-                         "--stats-interval", "0.2"},
+                         "--stats-interval", "0.2", "--motion", "off"},
                         log);
   // Runs until told to stop: wait for a few frames to arrive, then interrupt.
   BOOST_REQUIRE(fh::test::poll_until([&] { return sock.count() > 20; }, 10s));
@@ -334,8 +340,9 @@ BOOST_AUTO_TEST_CASE(sigint_stops_after_the_current_frame_with_final_stats) {
 
   // SIGTERM works the same way.
   const std::string log2 = dir + "/term.log";
-  fh::test::Child term(fh::test::bin("framehive-sender"),
-                       {"--source", "test:64x48", "--port", std::to_string(sock.port())}, log2);
+  fh::test::Child term(
+      fh::test::bin("framehive-sender"),
+      {"--source", "test:64x48", "--port", std::to_string(sock.port()), "--motion", "off"}, log2);
   BOOST_REQUIRE(fh::test::poll_until(
       [&] { return fh::test::read_file(log2).find("session") != std::string::npos; }, 5s));
   term.signal(SIGTERM);
@@ -350,7 +357,7 @@ BOOST_AUTO_TEST_CASE(network_camera_is_paced_by_itself_thinned_by_fps_and_reconn
   const std::string log = dir + "/run.log";
   fh::test::Child child(fh::test::bin("framehive-sender"),
                         {"--source", camera.url(), "--port", std::to_string(sock.port()), "--fps",
-                         "10", "--stats-interval", "0", "--log-level", "debug"},
+                         "10", "--stats-interval", "0", "--log-level", "debug", "--motion", "off"},
                         log);
   const auto frames_seen = [&] {
     return fh::sender_test::reassemble(sock.datagrams()).frames.size();
@@ -438,10 +445,31 @@ BOOST_AUTO_TEST_CASE(missing_or_corrupt_source_exits_1_with_one_line) {
 BOOST_AUTO_TEST_CASE(help_and_version) {
   const auto help = run_sender({"--help"}, 5s);
   BOOST_TEST(help.status == 0);
-  for (const char* flag : {"--source", "--receiver", "--port", "--stream", "--fps", "--width",
-                           "--quality", "--chunk-size", "--frames", "--loop", "--max-rate",
-                           "--stats-interval", "--test-drop-fraction", "--test-seed", "--log-level",
-                           "--version", "Examples:", "sender-stats"}) {
+  for (const char* flag : {"--source",
+                           "--receiver",
+                           "--port",
+                           "--stream",
+                           "--fps",
+                           "--width",
+                           "--quality",
+                           "--chunk-size",
+                           "--frames",
+                           "--loop",
+                           "--max-rate",
+                           "--stats-interval",
+                           "--test-drop-fraction",
+                           "--test-seed",
+                           "--log-level",
+                           "--version",
+                           "Examples:",
+                           "sender-stats",
+                           "--motion MODE (=gate)",
+                           "--idle-interval S (=5)",
+                           "--motion-hangover",
+                           "--motion-threshold",
+                           "--motion-min-area F (=0.0005)",
+                           "--motion-mask",
+                           "gated=N"}) {
     BOOST_TEST(help.output.find(flag) != std::string::npos, flag);
   }
   const auto version = run_sender({"--version"}, 5s);

@@ -90,15 +90,59 @@ BOOST_AUTO_TEST_CASE(several_sources_pair_with_ports_and_streams) {
 }
 
 BOOST_AUTO_TEST_CASE(chunk_size_bounds_depend_on_the_stream_name) {
-  // "vtest.avi" is 9 bytes: 44 + 9 + 1 = 54.
-  BOOST_TEST(usage_error({"--source", "vtest.avi", "--port", "1", "--chunk-size", "54"}).empty());
-  BOOST_TEST(
-      usage_error({"--source", "vtest.avi", "--port", "1", "--chunk-size", "65000"}).empty());
-  const auto msg = usage_error({"--source", "vtest.avi", "--port", "1", "--chunk-size", "53"});
+  // "vtest.avi" is 9 bytes: 44 + 9 + 1 = 54 with --motion off.
+  const Args off{"--source", "vtest.avi", "--port", "1", "--motion", "off", "--chunk-size"};
+  const auto with = [](Args a, const char* v) {
+    a.push_back(v);
+    return a;
+  };
+  BOOST_TEST(usage_error(with(off, "54")).empty());
+  BOOST_TEST(usage_error(with(off, "65000")).empty());
+  const auto msg = usage_error(with(off, "53"));
   BOOST_TEST(msg.find("--chunk-size must be in 54 .. 65000") != std::string::npos);
-  BOOST_TEST(
-      !usage_error({"--source", "vtest.avi", "--port", "1", "--chunk-size", "65001"}).empty());
-  BOOST_TEST(!usage_error({"--source", "vtest.avi", "--port", "1", "--chunk-size", "-5"}).empty());
+  BOOST_TEST(!usage_error(with(off, "65001")).empty());
+  BOOST_TEST(!usage_error(with(off, "-5")).empty());
+  // With motion (flag, or gate, the default) there must be room for the largest extension:
+  // 16 boxes, 12 + 16 * 8 = 140 bytes.
+  for (const char* mode : {"flag", "gate"}) {
+    const Args motion{"--source", "vtest.avi", "--port", "1", "--motion", mode, "--chunk-size"};
+    BOOST_TEST(usage_error(with(motion, "194")).empty());
+    const auto m = usage_error(with(motion, "193"));
+    BOOST_TEST(m.find("--chunk-size must be in 194 .. 65000") != std::string::npos, m);
+    BOOST_TEST(m.find("140-byte motion extension") != std::string::npos, m);
+  }
+  BOOST_TEST(!usage_error({"--source", "vtest.avi", "--port", "1", "--chunk-size", "193"}).empty());
+}
+
+BOOST_AUTO_TEST_CASE(motion_options_and_their_defaults) {
+  const auto d = parse({"--source", "x.avi", "--port", "1"});
+  BOOST_TEST((d.motion == fh::sender::MotionMode::gate));  // the camera operator's default
+  BOOST_TEST(d.idle_interval == 5.0);
+  BOOST_TEST(d.motion_hangover == 1.0);
+  BOOST_TEST(d.motion_threshold == 25);
+  BOOST_TEST(d.motion_min_area == 0.0005);
+  BOOST_TEST(d.motion_masks.empty());
+  const auto o =
+      parse({"--source", "x.avi", "--port", "1", "--motion", "flag", "--idle-interval", "2.5",
+             "--motion-hangover", "0", "--motion-threshold", "12", "--motion-min-area", "0.01",
+             "--motion-mask", "0,0 0.3,0 0.3,0.1 0,0.1", "--motion-mask", "0.5,0.5 1,0.5 1,1"});
+  BOOST_TEST((o.motion == fh::sender::MotionMode::flag));
+  BOOST_TEST(o.idle_interval == 2.5);
+  BOOST_TEST(o.motion_hangover == 0.0);
+  BOOST_REQUIRE(o.motion_masks.size() == 2u);
+  BOOST_TEST(o.motion_masks[1].size() == 3u);
+  const auto det = o.detector_options();
+  BOOST_TEST(det.threshold == 12);
+  BOOST_TEST(det.min_area == 0.01);
+  BOOST_TEST(det.masks.size() == 2u);
+  BOOST_TEST((parse({"--source", "x.avi", "--port", "1", "--motion", "off"}).motion ==
+              fh::sender::MotionMode::off));
+  // A mask error quotes the polygon and says what is wrong.
+  const auto msg =
+      usage_error({"--source", "x.avi", "--port", "1", "--motion-mask", "0,0 1,0 1:1"});
+  BOOST_TEST(msg.find("--motion-mask: mask polygon '0,0 1,0 1:1': point 3 '1:1' is not two "
+                      "numbers x,y") == 0u,
+             msg);
 }
 
 BOOST_AUTO_TEST_CASE(bad_values_are_usage_errors_naming_the_flag) {
@@ -130,6 +174,17 @@ BOOST_AUTO_TEST_CASE(bad_values_are_usage_errors_naming_the_flag) {
       {{"--source", "x.avi", "--port", "1", "--receiver", ""}, "--receiver"},
       {{"--source", "test:10x10", "--port", "1"}, "--source"},
       {{"--source", "test:abc", "--port", "1"}, "--source"},
+      {{"--source", "test:64x64:windy", "--port", "1"}, "--source"},
+      {{"--source", "x.avi", "--port", "1", "--motion", "on"}, "--motion"},
+      {{"--source", "x.avi", "--port", "1", "--idle-interval", "0"}, "--idle-interval"},
+      {{"--source", "x.avi", "--port", "1", "--idle-interval", "inf"}, "--idle-interval"},
+      {{"--source", "x.avi", "--port", "1", "--motion-hangover", "-1"}, "--motion-hangover"},
+      {{"--source", "x.avi", "--port", "1", "--motion-threshold", "0"}, "--motion-threshold"},
+      {{"--source", "x.avi", "--port", "1", "--motion-threshold", "256"}, "--motion-threshold"},
+      {{"--source", "x.avi", "--port", "1", "--motion-min-area", "0"}, "--motion-min-area"},
+      {{"--source", "x.avi", "--port", "1", "--motion-min-area", "2"}, "--motion-min-area"},
+      {{"--source", "x.avi", "--port", "1", "--motion-mask", "0,0 1,0"}, "--motion-mask"},
+      {{"--source", "x.avi", "--port", "1", "--motion-mask", "0,0 1,0 1,2"}, "--motion-mask"},
   };
   for (const auto& [args, flag] : cases) {
     const std::string msg = usage_error(args);

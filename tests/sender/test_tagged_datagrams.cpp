@@ -108,11 +108,18 @@ BOOST_AUTO_TEST_CASE(key_file_option_sets_the_key_and_the_smallest_chunk_grows) 
       {"--source", "test:64x64", "--port", "5000", "--stream", "cam", "--key-file", dir.key_file});
   BOOST_TEST(o.datagram_key == k_key);
   BOOST_TEST(parse({"--source", "test:64x64", "--port", "5000"}).datagram_key.empty());
+  BOOST_CHECK_NO_THROW(
+      parse({"--source", "test:64x64", "--port", "5000", "--stream", "cam", "--key-file",
+             dir.key_file, "--chunk-size", "72", "--motion", "off"}));
+  // With motion the extension's 140 bytes come on top.
   BOOST_CHECK_NO_THROW(parse({"--source", "test:64x64", "--port", "5000", "--stream", "cam",
-                              "--key-file", dir.key_file, "--chunk-size", "72"}));
+                              "--key-file", dir.key_file, "--chunk-size", "212"}));
+  BOOST_CHECK_THROW(parse({"--source", "test:64x64", "--port", "5000", "--stream", "cam",
+                           "--key-file", dir.key_file, "--chunk-size", "211"}),
+                    fh::shared::UsageError);
   try {
     parse({"--source", "test:64x64", "--port", "5000", "--stream", "cam", "--key-file",
-           dir.key_file, "--chunk-size", "71"});
+           dir.key_file, "--chunk-size", "71", "--motion", "off"});
     BOOST_TEST(false, "a chunk without room for the tag must be refused");
   } catch (const fh::shared::UsageError& e) {
     BOOST_TEST(std::string(e.what()).find("16-byte tag") != std::string::npos, e.what());
