@@ -247,7 +247,8 @@ def compare_prefetch(a, tmp, reps):
     for rep in range(reps):
         loop_fps = bare_loop(a.bin + "/bench_detect_loop", a.frames)[0]
         for pf in ("0", "1"):
-            r = run_ours(a.bin, tmp, a.frames, 0, unbounded, "prefetch%s-%d" % (pf, rep), ["--prefetch", pf])
+            r = run_ours(a.bin, tmp, a.frames, 0, unbounded, "prefetch%s-%d" % (pf, rep),
+                         ["--prefetch", pf])
             recs = r["records"]
             fps = len(recs) / (max(x["completed_at"] for x in recs) - r["t0"])
             d = decompose(recs, r["t0"])
