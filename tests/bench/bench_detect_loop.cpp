@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <numeric>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,8 +68,10 @@ int main(int argc, char** argv) {
   std::sort(sorted.begin(), sorted.end());
   std::printf(
       "detector=%s threads=%d frames=%zu seconds=%.3f frames_per_s=%.2f "
-      "decode_detect_ms_p50=%.1f detections=%ld\n",
+      "decode_detect_ms_p50=%.1f decode_detect_ms_mean=%.2f detections=%ld\n",
       detector.c_str(), threads, jpegs.size(), secs, static_cast<double>(jpegs.size()) / secs,
-      sorted.empty() ? 0.0 : sorted[sorted.size() / 2], detections.load());
+      sorted.empty() ? 0.0 : sorted[sorted.size() / 2],
+      sorted.empty() ? 0.0 : std::accumulate(sorted.begin(), sorted.end(), 0.0) / sorted.size(),
+      detections.load());
   return 0;
 }

@@ -215,3 +215,94 @@ BOOST_AUTO_TEST_CASE(corrupt_jpeg_ends_in_fail_task_and_the_worker_keeps_working
   worker.signal(SIGTERM);
   BOOST_TEST(worker.wait(10s) == 0);
 }
+
+// The worker sends each report on a thread of its own while it asks for its next task
+// (WorkerApp's ReportThread): when it ends by itself (--max-tasks) every task it took is
+// already reported, so the master has all of them the moment the process is gone.
+BOOST_AUTO_TEST_CASE(worker_exits_only_after_reporting_every_task_it_took) {
+  const auto dir = fh::test::make_temp_dir("worker-reports");
+  MasterProc master(dir, {"--max-frame-age", "0"});
+  RpcClient c(master.url, 10000);
+  const auto jpegs = vtest_jpegs(200, 4);
+  std::vector<xmlrpc_c::value> frames;
+  for (int i = 0; i < 4; ++i) {
+    frames.push_back(
+        xmlrpc_c::value_struct(Struct{{"port", xmlrpc_c::value_int(5000)},
+                                      {"frame_id", xmlrpc_c::value_int(i)},
+                                      {"captured_at", xmlrpc_c::value_double(0)},
+                                      {"detector", xmlrpc_c::value_string("hog")},
+                                      {"image", xmlrpc_c::value_bytestring(jpegs.at(i))}}));
+  }
+  xmlrpc_c::paramList p;
+  p.add(xmlrpc_c::value_array(frames));
+  c.call("add_tasks", p);
+  Child worker(bin("framehive-worker"),
+               {"--master", master.url, "--detector", "hog", "--id", "w", "--max-tasks", "4",
+                "--log-level", "warn"},
+               dir + "/worker.log");
+  BOOST_REQUIRE(worker.wait(120s) == 0);
+  const auto s = status(c);
+  BOOST_TEST(num(s, "completed") == 4);
+  BOOST_TEST(num(s, "in_progress") == 0);
+  xmlrpc_c::paramList q;
+  q.add(xmlrpc_c::value_int(5000));
+  const auto recs = xmlrpc_c::value_array(c.call("get_results", q)).vectorValueValue();
+  BOOST_REQUIRE(recs.size() == 4u);
+  for (const auto& v : recs) {
+    const Struct r = static_cast<Struct>(xmlrpc_c::value_struct(v));
+    BOOST_TEST(static_cast<std::string>(xmlrpc_c::value_string(r.at("worker_id"))) == "w");
+    BOOST_TEST(xmlrpc_c::value_double(r.at("processing_ms")) > 0.0);
+  }
+}
+
+// --prefetch (default on): while a detection runs the worker asks for the next task without
+// waiting. It takes frames that are pending (queued behind the one it runs), and none when the
+// queue is empty: a frame added later goes to a long poll, never to a prefetch.
+BOOST_AUTO_TEST_CASE(worker_prefetches_pending_frames_only) {
+  const auto dir = fh::test::make_temp_dir("worker-prefetch");
+  MasterProc master(dir, {"--max-frame-age", "0"});
+  RpcClient c(master.url, 10000);
+  const auto jpegs = vtest_jpegs(300, 3);
+  auto add = [&](int port, int id) {
+    xmlrpc_c::paramList p;
+    p.add(xmlrpc_c::value_struct(Struct{{"port", xmlrpc_c::value_int(port)},
+                                        {"frame_id", xmlrpc_c::value_int(id)},
+                                        {"captured_at", xmlrpc_c::value_double(0)},
+                                        {"detector", xmlrpc_c::value_string("hog")},
+                                        {"image", xmlrpc_c::value_bytestring(jpegs.at(id))}}));
+    c.call("add_task", p);
+  };
+  // A field of the worker's final line "worker-stats id=... completed=N ... prefetched=N".
+  auto field = [](const std::string& path, const std::string& key) -> long {
+    const std::string log = fh::test::read_file(path);
+    const auto line = log.find("worker-stats");
+    const auto at = log.find(" " + key + "=", line);
+    if (line == std::string::npos || at == std::string::npos) return -1;
+    return std::stol(log.substr(at + key.size() + 2));
+  };
+  // Three frames queued at once: the long poll takes the first, each detection prefetches the
+  // next, the third runs without one (--max-tasks reached).
+  for (int i = 0; i < 3; ++i) add(5000, i);
+  {
+    Child worker(bin("framehive-worker"),
+                 {"--master", master.url, "--detector", "hog", "--id", "w1", "--max-tasks", "3",
+                  "--log-level", "warn"},
+                 dir + "/queued.log");
+    BOOST_REQUIRE(worker.wait(120s) == 0);
+  }
+  BOOST_TEST(field(dir + "/queued.log", "completed") == 3);
+  BOOST_TEST(field(dir + "/queued.log", "prefetched") == 2);
+  // One frame at a time, each added after the previous one completed: nothing is pending when
+  // the worker asks during a detection, so every frame comes through the long poll.
+  Child worker(bin("framehive-worker"),
+               {"--master", master.url, "--detector", "hog", "--id", "w2", "--max-tasks", "3",
+                "--log-level", "warn"},
+               dir + "/one-by-one.log");
+  for (int i = 0; i < 3; ++i) {
+    add(5001, i);
+    BOOST_REQUIRE(poll_until([&] { return num(status(c), "completed") == 4 + i; }, 60s));
+  }
+  BOOST_REQUIRE(worker.wait(60s) == 0);
+  BOOST_TEST(field(dir + "/one-by-one.log", "completed") == 3);
+  BOOST_TEST(field(dir + "/one-by-one.log", "prefetched") == 0);
+}

@@ -64,7 +64,14 @@ int main(int argc, char** argv) {
         "size (0..4); smaller saves more CPU and loses more recall (docs/motion.md)")(
         "ca-file", po::value<std::string>()->value_name("PATH"),
         "CA certificate(s) (PEM) that an https:// master's certificate is checked against; "
-        "default: the system's trusted CAs");
+        "default: the system's trusted CAs")(
+        "prefetch", po::value(&c.prefetch)->default_value(c.prefetch),
+        "while a detection runs, ask for the next task without waiting (1 = yes, 0 = no). The "
+        "master hands one out only if one is pending, which with idle workers long-polling "
+        "means all of them are busy; it then waits at this worker instead of in the master's "
+        "queue (it counts as in "
+        "progress, so --task-timeout must cover two detections), and no round trip sits "
+        "between two detections");
     cli.set_epilog(
         "Examples:\n"
         "  framehive-worker --master http://10.0.0.5:8000/RPC2 --detector hog --threads 2\n"

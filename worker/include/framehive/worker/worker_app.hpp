@@ -1,11 +1,14 @@
 #pragma once
 // The framehive-worker process: registers with the master, heartbeats on its own thread,
-// long-polls for tasks on N task threads (one XML-RPC client and one detector set per thread),
+// long-polls for tasks on N task threads (one XML-RPC client and one detector set per thread;
+// a second client and thread per task thread sends the reports and asks for the next task
+// while the detector runs),
 // decodes, detects, and completes or fails each task. Re-registers when the master forgot it,
 // backs off and reconnects while the master is down; when the master refuses its credentials
 // (HTTP 401) it keeps backing off and logs that error every 30 s. run() blocks until stop() and the
 // threads have finished the tasks they hold; stop() is thread-safe.
 
+#include "framehive/shared/api/types.hpp"
 #include "framehive/shared/jpeg.hpp"
 #include "framehive/shared/log_throttle.hpp"
 #include "framehive/worker/crop_plan.hpp"
@@ -15,10 +18,17 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+namespace fh::shared::api {
+class MasterClient;
+}
+
 namespace fh::worker {
+
+struct TaskOutcome;
 
 struct WorkerConfig {
   std::string master_url = "http://127.0.0.1:8000/RPC2";
@@ -32,6 +42,9 @@ struct WorkerConfig {
   std::string auth_secret;             ///< HTTP Basic password for the master; empty: none
   /// Frames whose JPEG header declares more pixels are failed without decoding.
   std::size_t max_pixels = shared::k_default_max_jpeg_pixels;
+  /// Ask for the next task (without waiting) while a detection runs; the master hands one out
+  /// only if one is pending, i.e. while every worker is busy (docs/benchmarks.md).
+  bool prefetch = true;
   /// --motion-crop: frames with motion boxes run on their motion regions only.
   bool motion_crop = false;
   /// --crop-pad: each side of a motion box grows by this fraction of its size (+ 32 px).
@@ -48,6 +61,7 @@ struct WorkerCounters {
   std::atomic<std::int64_t> auth_errors{0};    ///< calls the master refused with HTTP 401
   std::atomic<std::int64_t> cropped{0};        ///< tasks run on motion regions (--motion-crop)
   std::atomic<std::int64_t> ignored_motion_boxes{0};  ///< unusable motion boxes in tasks
+  std::atomic<std::int64_t> prefetched{0};            ///< tasks taken while a detection ran
 };
 
 class WorkerApp {
@@ -64,6 +78,13 @@ class WorkerApp {
 
  private:
   void task_loop(int index);
+  /// Sends one task's outcome (complete_task or fail_task), retrying while the master is
+  /// briefly unreachable; runs on the task thread's report thread.
+  /// request_task without waiting, on the task thread's second connection; nothing on error
+  /// (counted; the task thread's own long poll logs and backs off).
+  std::optional<shared::api::Task> prefetch_task(shared::api::MasterClient& client);
+  void report(shared::api::MasterClient& client, const std::string& task_id, TaskOutcome& outcome,
+              double ms);
   void heartbeat_loop();
   /// Registers (retrying with backoff until it works or stop); returns false on stop.
   bool ensure_registered();
