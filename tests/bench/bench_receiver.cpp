@@ -280,7 +280,8 @@ class Blaster {
           const double wait = limiter.reserve(c.size() + k_ip_udp_overhead, mono());
           if (wait > 0) std::this_thread::sleep_for(std::chrono::duration<double>(wait));
         }
-        if (tx.send(c.data(), c.size())) ++result_.datagrams;
+        const iovec one{c.data(), c.size()};
+        result_.datagrams += tx.send_batch(&one, 1);
       }
       ++seq;
       ++result_.frames;
