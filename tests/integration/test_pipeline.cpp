@@ -283,3 +283,82 @@ BOOST_AUTO_TEST_CASE(ctl_detect_uploads_still_images) {
              1);
   BOOST_TEST(out.find("still pending after 1 s") != std::string::npos, out);
 }
+
+// Motion gating end to end (docs/motion.md): a gating sender (the bursts test scene: still
+// stretches, then a moving square) -> receiver -> master -> a worker. Every frame the camera read
+// is accounted for: read = sent + gated at the sender; the receiver's stats line and report and
+// the master's PortStatus.gated say the same number of gated frames; every frame sent is
+// completed. (That the frames carry their motion to the worker: tests/receiver/
+// test_motion_process.cpp and tests/integration/test_motion_crop.cpp.)
+BOOST_AUTO_TEST_CASE(gated_frames_are_counted_from_the_camera_to_the_master) {
+  const auto dir = fh::test::make_temp_dir("gating");
+  const int mport = fh::test::free_tcp_port();
+  const int port = fh::test::free_udp_port();
+  const std::string url = "http://127.0.0.1:" + std::to_string(mport) + "/RPC2";
+  const std::string ctl = bin("framehive-ctl") + " --master " + url + " ";
+  Child master(bin("framehive-master"),
+               {"--port", std::to_string(mport), "--db", dir + "/master.db", "--detector",
+                std::to_string(port) + "=null", "--max-pending-per-port", "1000", "--max-frame-age",
+                "0", "--stats-interval", "0", "--log-level", "warn"},
+               dir + "/master.log");
+  std::string out;
+  BOOST_REQUIRE(poll_until(
+      [&] { return fh::test::run_command(ctl + "status >/dev/null 2>&1", out) == 0; }, 10s));
+  auto receiver = std::make_unique<Child>(
+      bin("framehive-receiver"),
+      std::vector<std::string>{"--bind", "127.0.0.1", "--ports", std::to_string(port), "--master",
+                               url, "--queue-per-port", "1000", "--stats-interval", "0",
+                               "--report-interval", "0.3"},
+      dir + "/receiver.log");
+  Child worker(bin("framehive-worker"),
+               {"--master", url, "--detector", "null", "--id", "null", "--log-level", "warn"},
+               dir + "/worker.log");
+  // 240 frames at 40 fps (6 s): the bursts scene's still stretches are gated, one keep-alive
+  // per 0.5 s; its moving squares are sent with their boxes.
+  const int frames = 240;
+  Child sender(bin("framehive-sender"),
+               {"--source", "test:320x240@40:bursts", "--port", std::to_string(port), "--receiver",
+                "127.0.0.1", "--frames", std::to_string(frames), "--motion", "gate",
+                "--idle-interval", "0.5", "--stats-interval", "0"},
+               dir + "/sender.log");
+  BOOST_REQUIRE(sender.wait(60s) == 0);
+  const KV s = stats_line(fh::test::read_file(dir + "/sender.log"), "sender-stats", port);
+  const long sent = num(s, "frames"), gated = num(s, "gated");
+  BOOST_TEST(num(s, "read") == frames);
+  BOOST_TEST(sent + gated == frames);
+  BOOST_TEST(gated > frames / 4);  // the still stretches
+  BOOST_TEST(sent > 10);           // the moving squares and the keep-alives
+  // The master completes every frame sent, and counts the gated ones.
+  const auto port_row = [&] {
+    fh::test::run_command(ctl + "status --json", out);
+    const auto at = out.find("{\"port\":" + std::to_string(port) + ",\"stream\":");
+    return at == std::string::npos ? std::string() : out.substr(at, out.find('}', at) - at + 1);
+  };
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        const auto p = port_row();
+        return !p.empty() && json_num(p, "completed") == sent;
+      },
+      60s));
+  const std::string p = port_row();
+  BOOST_TEST(json_num(p, "received") == sent);
+  BOOST_TEST(json_num(p, "gated") == gated);
+  // The receiver's report reaches the master with the same count.
+  BOOST_REQUIRE(poll_until(
+      [&] {
+        fh::test::run_command(ctl + "status --json", out);
+        const auto at = out.find("{\"port\":" + std::to_string(port) + ",\"datagrams\":");
+        if (at == std::string::npos) return false;
+        const std::string rep = out.substr(at, out.find('}', at) - at + 1);
+        return json_num(rep, "frames_complete") == sent && json_num(rep, "gated") == gated;
+      },
+      20s));
+  receiver->signal(SIGTERM);
+  BOOST_REQUIRE(receiver->wait(20s) == 0);
+  const KV r = stats_line(fh::test::read_file(dir + "/receiver.log"), "receiver-stats", port);
+  BOOST_TEST(num(r, "gated") == gated);
+  BOOST_TEST(num(r, "frames_incomplete") == 0);
+  // framehive-ctl status shows the gated count in its table.
+  BOOST_REQUIRE(fh::test::run_command(ctl + "status", out) == 0);
+  BOOST_TEST(out.find("gated") != std::string::npos, out);
+}
