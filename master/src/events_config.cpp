@@ -376,7 +376,7 @@ class Checker {
       for (std::size_t i = 0; i < list.size(); ++i) {
         Where zw = pw.index(i);
         const json& z = object(list[i], zw);
-        known_keys(z, zw, {"name", "polygon"});
+        known_keys(z, zw, {"name", "polygon", "leave_after"});
         Zone zone;
         zone.name = name(required(z, zw, "name"), zw.key("name"));
         for (const Zone& other : out) {
@@ -385,6 +385,9 @@ class Checker {
           }
         }
         zone.polygon = polygon(required(z, zw, "polygon"), zw.key("polygon"));
+        if (z.contains("leave_after")) {
+          zone.leave_after = number(z["leave_after"], zw.key("leave_after"), 0, true, 3600);
+        }
         out.push_back(std::move(zone));
       }
     }

@@ -24,6 +24,9 @@ struct Point {
 struct Zone {
   std::string name;
   std::vector<Point> polygon;  ///< at least 3 points, normalized
+  /// A track has left the zone once its reference point has been outside for this long (on
+  /// at least two updates); a return inside before that cancels the leave. 0: at once.
+  double leave_after = 1.0;
 };
 
 struct WebhookAction {

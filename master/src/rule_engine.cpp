@@ -123,6 +123,19 @@ std::vector<std::string> RuleEngine::zones_at(const Track& t,
   return now;
 }
 
+bool RuleEngine::leave_pending(TrackState& st, const Track& t, const std::string& name,
+                               double time) const {
+  const Zone* zone = nullptr;
+  if (auto zit = config_->zones.find(t.port); zit != config_->zones.end()) {
+    for (const Zone& z : zit->second) {
+      if (z.name == name) zone = &z;
+    }
+  }
+  if (zone == nullptr || zone->leave_after <= 0) return false;  // gone with a reload, or at once
+  auto [since, first] = st.outside_since.try_emplace(name, time);
+  return first || time - since->second < zone->leave_after;
+}
+
 bool RuleEngine::static_match(const Rule& r, const Made& m, double best_confidence) const {
   const shared::api::Event& e = m.event;
   if (!port_selected(r, e.port)) return false;
@@ -259,14 +272,28 @@ std::vector<EmittedEvent> RuleEngine::on_track(const TrackUpdate& u) {
     st.stationary = t.stationary;
   } else {
     if (u.change == TrackChange::moving) st.stationary = false;
-    std::vector<std::string> now = zones_at(t, st.inside);
-    if (u.change == TrackChange::confirmed) make(event_type::object_start, now);
+    const std::vector<std::string> at = zones_at(t, st.inside);
+    std::vector<std::string> now;  // zones held, in order of entry
+    std::vector<std::string> left;
     for (const std::string& z : st.inside) {
-      if (!contains(now, z)) make(event_type::object_zone_leave, {z})->zone = z;
+      if (contains(at, z)) {
+        st.outside_since.erase(z);
+        now.push_back(z);
+      } else if (leave_pending(st, t, z, u.time)) {
+        now.push_back(z);
+      } else {
+        st.outside_since.erase(z);
+        left.push_back(z);
+      }
     }
-    for (const std::string& z : now) {
-      if (!contains(st.inside, z)) make(event_type::object_zone_enter, {z})->zone = z;
+    std::vector<std::string> entered;
+    for (const std::string& z : at) {
+      if (!contains(st.inside, z)) entered.push_back(z);
     }
+    now.insert(now.end(), entered.begin(), entered.end());
+    if (u.change == TrackChange::confirmed) make(event_type::object_start, now);
+    for (const std::string& z : left) make(event_type::object_zone_leave, {z})->zone = z;
+    for (const std::string& z : entered) make(event_type::object_zone_enter, {z})->zone = z;
     st.inside = std::move(now);
     if (u.change == TrackChange::stationary) {
       st.stationary = true;

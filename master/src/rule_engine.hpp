@@ -7,7 +7,10 @@
 // - Made for every confirmed track whatever the rules (the master stores and shows them); rules
 //   only decide deliveries. object.start on TrackChange::confirmed, object.stationary on
 //   stationary, object.end on ended; object.zone_enter / object.zone_leave when the track's
-//   reference point enters / leaves a zone polygon of its port. Within one update: zone_leave
+//   reference point enters / leaves a zone polygon of its port. Entering is at once; leaving
+//   is decided once the point has been outside for the zone's leave_after (1 s; on a later
+//   update than the first one outside), so a box jittering over the edge gives no
+//   leave/enter pairs; a return inside before then cancels it. Within one update: zone_leave
 //   events (zones in the order the track entered them), then zone_enter (config order), then
 //   object.stationary; object.start comes first, and an ended track gets a zone_leave for each
 //   zone it was last inside, then object.end. `moving` makes no event.
@@ -27,7 +30,8 @@
 //   events), start (track.start), end (track.last_seen for object.end, else 0),
 //   snapshot_task_id (best_task_id), rules (the rules delivering it now, see below).
 // - A config reload (set_config) keeps all per-track state; the zones are re-evaluated on each
-//   track's next update: a zone that is gone or moved away gives a zone_leave.
+//   track's next update: a zone that is gone gives a zone_leave at once, one moved away like
+//   any leave.
 //
 // Rules, for object events. A rule matches an event when all hold:
 // - ports: the event's port is listed (or ports is empty); labels: likewise the track's label;
@@ -158,6 +162,9 @@ class RuleEngine {
   struct TrackState {
     std::uint64_t order = 0;          ///< key in order_ (eviction)
     std::vector<std::string> inside;  ///< zones the track is in, in order of entry
+    /// Zones of `inside` the reference point was last seen outside of, since when (the leave
+    /// is decided after the zone's leave_after).
+    std::map<std::string, double> outside_since;
     bool stationary = false;
     std::map<std::string, RuleTrack> rules;  ///< by rule name
   };
@@ -172,6 +179,9 @@ class RuleEngine {
 
   TrackState& state_of(const TrackUpdate& u, bool* created);
   std::vector<std::string> zones_at(const Track& t, const std::vector<std::string>& before) const;
+  /// Whether a track whose reference point is outside zone `name` at `time` still counts as
+  /// inside it (its leave_after has not passed); keeps st.outside_since.
+  bool leave_pending(TrackState& st, const Track& t, const std::string& name, double time) const;
   bool static_match(const Rule& r, const Made& m, double best_confidence) const;
   /// Cooldown decision and deliveries of one event to one rule (the hold already passed).
   bool deliver(const Rule& r, RuleTrack& rt, const shared::api::Event& e,

@@ -89,6 +89,7 @@ BOOST_AUTO_TEST_CASE(the_minimal_documented_file_is_accepted_with_its_values_and
   BOOST_REQUIRE(zone.polygon.size() == 4u);
   BOOST_TEST(zone.polygon[1].x == 1.0);
   BOOST_TEST(zone.polygon[1].y == 0.5);
+  BOOST_TEST(zone.leave_after == 1.0);
   BOOST_REQUIRE(c->rules.size() == 1u);
   const auto& r = c->rules[0];
   BOOST_TEST(r.name == "people");
@@ -249,6 +250,14 @@ BOOST_AUTO_TEST_CASE(bad_zones_and_polygons_name_their_line) {
       "{\"zones\": {\"5000\": [{\"name\": \"z\", \"polygon\": [[0, 0], [1, 0], [1, 1]]},\n"
       "  {\"name\": \"z\", \"polygon\": [[0, 0], [1, 0], [1, 1]]}]}}",
       2, "duplicate zone name \"z\" on port 5000");
+  d.fails(
+      "{\"zones\": {\"5000\": [{\"name\": \"z\", \"polygon\": [[0, 0], [1, 0], [1, 1]],\n"
+      "  \"leave_after\": -1}]}}",
+      2, "zones.5000[0].leave_after: must be >= 0");
+  auto c = d.parse(
+      "{\"zones\": {\"5000\": [{\"name\": \"z\", \"polygon\": [[0, 0], [1, 0], [1, 1]],"
+      " \"leave_after\": 0}]}}");
+  BOOST_TEST(c->zones.at(5000).at(0).leave_after == 0.0);
   // The same name on two ports is fine.
   BOOST_CHECK_NO_THROW(
       d.parse("{\"zones\": {\"1\": [{\"name\": \"z\", \"polygon\": [[0, 0], [1, 0], [1, 1]]}],"

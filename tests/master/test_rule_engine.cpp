@@ -24,8 +24,13 @@ using fh::master::Zone;
 
 using Types = std::vector<std::string>;
 
-Zone zone(const std::string& name, std::vector<Point> polygon) {
-  return {name, std::move(polygon)};
+/// A zone left at once (leave_after 0): the debounce of leaving has its own cases below.
+Zone zone(const std::string& name, std::vector<Point> polygon, double leave_after = 0) {
+  Zone z;
+  z.name = name;
+  z.polygon = std::move(polygon);
+  z.leave_after = leave_after;
+  return z;
 }
 
 /// Port 5000 with "path", the bottom half of the frame; MQTT on.
@@ -228,6 +233,67 @@ BOOST_AUTO_TEST_CASE(
   out = h.update(TrackChange::ended, 1, 12, 0.5, 0.75);
   BOOST_TEST(types_of(out) == (Types{"object.zone_leave:path", "object.end"}));
   BOOST_TEST(delivered(out) == (Types{"object.zone_leave:path", "object.end"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_box_jittering_over_a_zone_edge_gives_no_leave_enter_pairs) {
+  auto c = config_with({rule("all")});
+  c->zones[5000] = {zone("path", {{0, 0.5}, {1, 0.5}, {1, 1}, {0, 1}}, 1.0)};
+  Harness h(c);
+  auto out = h.update(TrackChange::confirmed, 1, 10, 0.5, 0.52);
+  BOOST_TEST(types_of(out) == (Types{"object.start", "object.zone_enter:path"}));
+  // Feet out, in, out, in, 0.2 s apart (5 fps): no event.
+  for (int i = 1; i <= 8; ++i) {
+    out = h.update(TrackChange::updated, 1, 10 + 0.2 * i, 0.5, i % 2 ? 0.48 : 0.52);
+    BOOST_TEST(out.empty(), "update " << i << ": " << types_of(out).size() << " event(s)");
+  }
+  // Out for good: the leave is decided 1 s after the first update outside, not before.
+  out = h.update(TrackChange::updated, 1, 12.0, 0.5, 0.40);
+  BOOST_TEST(out.empty());
+  out = h.update(TrackChange::updated, 1, 12.8, 0.5, 0.30);
+  BOOST_TEST(out.empty());
+  out = h.update(TrackChange::updated, 1, 13.0, 0.5, 0.30);
+  BOOST_TEST(types_of(out) == Types{"object.zone_leave:path"});
+  BOOST_TEST(out.at(0).event.time == 13.0);
+  // And in again: at once.
+  out = h.update(TrackChange::updated, 1, 13.2, 0.5, 0.60);
+  BOOST_TEST(types_of(out) == Types{"object.zone_enter:path"});
+}
+
+BOOST_AUTO_TEST_CASE(a_pending_leave_needs_a_second_update_and_ends_with_the_track) {
+  auto c = config_with({rule("all")});
+  c->zones[5000] = {zone("path", {{0, 0.5}, {1, 0.5}, {1, 1}, {0, 1}}, 1.0)};
+  Harness h(c);
+  h.update(TrackChange::confirmed, 1, 10, 0.5, 0.75);
+  // Keep-alives of a gated camera 5 s apart: the first one outside only starts the clock.
+  auto out = h.update(TrackChange::updated, 1, 15, 0.5, 0.25);
+  BOOST_TEST(out.empty());
+  out = h.update(TrackChange::updated, 1, 20, 0.5, 0.25);
+  BOOST_TEST(types_of(out) == Types{"object.zone_leave:path"});
+  // A track that ends while its leave is pending leaves the zone with its end.
+  h.update(TrackChange::confirmed, 2, 30, 0.5, 0.75);
+  out = h.update(TrackChange::updated, 2, 30.2, 0.5, 0.25);
+  BOOST_TEST(out.empty());
+  out = h.update(TrackChange::ended, 2, 30.4, 0.5, 0.25);
+  BOOST_TEST(types_of(out) == (Types{"object.zone_leave:path", "object.end"}));
+  // With leave_after 0 the first update outside leaves.
+  c = config_with({rule("all")});
+  c->zones[5000] = {zone("path", {{0, 0.5}, {1, 0.5}, {1, 1}, {0, 1}}, 0.0)};
+  Harness h0(c);
+  h0.update(TrackChange::confirmed, 1, 10, 0.5, 0.75);
+  out = h0.update(TrackChange::updated, 1, 10.2, 0.5, 0.25);
+  BOOST_TEST(types_of(out) == Types{"object.zone_leave:path"});
+}
+
+BOOST_AUTO_TEST_CASE(a_zone_removed_by_a_reload_is_left_at_once_despite_leave_after) {
+  auto c = config_with({rule("all")});
+  c->zones[5000] = {zone("path", {{0, 0.5}, {1, 0.5}, {1, 1}, {0, 1}}, 5.0)};
+  Harness h(c);
+  h.update(TrackChange::confirmed, 1, 10, 0.5, 0.75);
+  auto c2 = config_with({rule("all")});
+  c2->zones[5000] = {zone("lawn", {{0, 0}, {1, 0}, {1, 0.1}, {0, 0.1}}, 5.0)};
+  h.engine.set_config(c2);
+  auto out = h.update(TrackChange::updated, 1, 10.2, 0.5, 0.75);
+  BOOST_TEST(types_of(out) == Types{"object.zone_leave:path"});
 }
 
 BOOST_AUTO_TEST_CASE(zone_edges_through_the_engine) {
