@@ -15,6 +15,18 @@ namespace {
 
 auto log() { return shared::logger("events"); }
 
+/// The master's tracker parameters with what the config's "tracking" section sets.
+TrackerConfig with_tracking(TrackerConfig c, const TrackingSettings& t) {
+  if (t.iou_threshold) c.iou_threshold = *t.iou_threshold;
+  if (t.confirm_hits) c.confirm_hits = *t.confirm_hits;
+  if (t.confirm_window) c.confirm_window = *t.confirm_window;
+  if (t.end_after) c.end_after_s = *t.end_after;
+  if (t.stationary_after) c.stationary_after_s = *t.stationary_after;
+  if (t.stationary_max_motion) c.stationary_max_motion = *t.stationary_max_motion;
+  if (t.stationary_end_after) c.stationary_end_after_s = *t.stationary_end_after;
+  return c;
+}
+
 constexpr double k_tick_s = 0.25;       ///< the engine's pass when idle
 constexpr double k_prune_every_s = 60;  ///< retention pass
 
@@ -38,7 +50,8 @@ EventEngine::EventEngine(Scheduler& scheduler, const std::string& db_path, std::
   for (const auto& e : store_->query(newest)) {
     first_track_id = std::max(first_track_id, e.track_id + 1);
   }
-  tracker_ = std::make_unique<Tracker>(config_.tracker, std::max<std::int64_t>(1, first_track_id));
+  tracker_ = std::make_unique<Tracker>(with_tracking(config_.tracker, events_config_->tracking),
+                                       std::max<std::int64_t>(1, first_track_id));
   rules_ = std::make_unique<RuleEngine>(
       events_config_, [this] { return id_prefix_ + "-ev" + std::to_string(next_event_++); });
   health_ = std::make_unique<HealthWatch>(config_.detector_grace);
@@ -104,6 +117,7 @@ std::string EventEngine::reload() {
     std::lock_guard<std::mutex> lock(work_mutex_);
     events_config_ = fresh;
     rules_->set_config(fresh);
+    tracker_->set_config(with_tracking(config_.tracker, fresh->tracking));
     reloads_++;
   }
   delivery_->set_config(fresh);

@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "event_types.hpp"
+#include "tracker.hpp"
 
 namespace fh::master {
 
@@ -180,11 +181,14 @@ class Checker {
     config->path = path_;
     Where top;
     object(doc, top);
-    known_keys(doc, top, {"mqtt", "zones", "rules", "delivery", "camera", "retention"});
+    known_keys(doc, top, {"mqtt", "zones", "rules", "delivery", "camera", "tracking", "retention"});
     if (doc.contains("mqtt")) mqtt(doc["mqtt"], top.key("mqtt"), config->mqtt);
     if (doc.contains("zones")) zones(doc["zones"], top.key("zones"), *config);
     if (doc.contains("delivery")) delivery(doc["delivery"], top.key("delivery"), config->delivery);
     if (doc.contains("camera")) camera(doc["camera"], top.key("camera"), config->camera);
+    if (doc.contains("tracking")) {
+      tracking(doc["tracking"], top.key("tracking"), config->tracking);
+    }
     if (doc.contains("retention")) {
       config->retention = number(doc["retention"], top.key("retention"), 0, false);
     }
@@ -450,6 +454,49 @@ class Checker {
     }
     if (v.contains("loss_window")) {
       c.loss_window = number(v["loss_window"], w.key("loss_window"), 0, false);
+    }
+  }
+
+  void tracking(const json& v, const Where& w, TrackingSettings& t) const {
+    object(v, w);
+    known_keys(v, w,
+               {"iou_threshold", "confirm_hits", "confirm_window", "end_after", "stationary_after",
+                "stationary_max_motion", "stationary_end_after"});
+    auto seconds = [&](const char* key, std::optional<double>& out) {
+      if (v.contains(key)) out = number(v[key], w.key(key), 0, false, 7 * 86400);
+    };
+    if (v.contains("iou_threshold")) {
+      t.iou_threshold = number(v["iou_threshold"], w.key("iou_threshold"), 0, false, 1);
+    }
+    if (v.contains("confirm_hits")) {
+      t.confirm_hits = static_cast<int>(integer(v["confirm_hits"], w.key("confirm_hits"), 1, 100));
+    }
+    if (v.contains("confirm_window")) {
+      t.confirm_window =
+          static_cast<int>(integer(v["confirm_window"], w.key("confirm_window"), 1, 100));
+    }
+    seconds("end_after", t.end_after);
+    seconds("stationary_after", t.stationary_after);
+    if (v.contains("stationary_max_motion")) {
+      t.stationary_max_motion =
+          number(v["stationary_max_motion"], w.key("stationary_max_motion"), 0, false, 1);
+    }
+    seconds("stationary_end_after", t.stationary_end_after);
+    // The pairs that must agree, with the tracker's defaults for what the file leaves out.
+    const TrackerConfig d;
+    const int hits = t.confirm_hits.value_or(d.confirm_hits);
+    const int window = t.confirm_window.value_or(d.confirm_window);
+    if (hits > window) {
+      fail(w.key(t.confirm_hits ? "confirm_hits" : "confirm_window"),
+           "confirm_hits (" + std::to_string(hits) + ") must be <= confirm_window (" +
+               std::to_string(window) + ")");
+    }
+    const double end = t.end_after.value_or(d.end_after_s);
+    const double parked = t.stationary_end_after.value_or(d.stationary_end_after_s);
+    if (parked < end) {
+      std::ostringstream m;
+      m << "stationary_end_after (" << parked << ") must be >= end_after (" << end << ")";
+      fail(w.key(t.stationary_end_after ? "stationary_end_after" : "end_after"), m.str());
     }
   }
 

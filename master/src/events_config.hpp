@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -82,6 +83,18 @@ struct CameraHealthSettings {
   double loss_window = 60;      ///< seconds
 };
 
+/// The "tracking" section: the tracker parameters the file sets (tracker.hpp TrackerConfig);
+/// unset ones keep the master's values. Applied at start and on every reload.
+struct TrackingSettings {
+  std::optional<double> iou_threshold;
+  std::optional<int> confirm_hits;
+  std::optional<int> confirm_window;
+  std::optional<double> end_after;
+  std::optional<double> stationary_after;
+  std::optional<double> stationary_max_motion;
+  std::optional<double> stationary_end_after;
+};
+
 struct EventsConfig {
   std::string path;                        ///< the file it came from (empty: built in, no file)
   std::map<int, std::vector<Zone>> zones;  ///< per port
@@ -89,6 +102,7 @@ struct EventsConfig {
   MqttSettings mqtt;
   DeliverySettings delivery;
   CameraHealthSettings camera;
+  TrackingSettings tracking;
   double retention = 7 * 86400;  ///< seconds events and their snapshots are kept
 };
 

@@ -47,8 +47,10 @@ std::vector<shared::api::Event> HealthWatch::check(const SchedulerStatus& s, dou
       t.incomplete += c.frames_incomplete;
     }
   }
+  std::map<int, std::string> streams;
   for (const auto& p : s.ports) {
     if (p.source == "upload") continue;
+    streams[p.port] = p.stream;
     auto& h = ports_[p.port];
     if (p.state == "stalled" && !h.state.empty() && h.state != "stalled" && h.state != "idle") {
       out.push_back(make(event_type::camera_stalled, now, p.port, p.stream,
@@ -57,31 +59,34 @@ std::vector<shared::api::Event> HealthWatch::check(const SchedulerStatus& s, dou
       out.push_back(make(event_type::camera_recovered, now, p.port, p.stream, "frames again"));
     }
     h.state = p.state;
-    if (auto t = totals.find(p.port); t != totals.end()) {
-      t->second.time = now;
-      h.window.push_back(t->second);
-      // The oldest sample kept is the last one at least loss_window old: the baseline.
-      while (h.window.size() > 2 && now - h.window[1].time >= camera.loss_window) {
-        h.window.pop_front();
-      }
-      const auto& first = h.window.front();
-      const auto& last = h.window.back();
-      const auto incomplete = last.incomplete - first.incomplete;
-      const auto total = incomplete + (last.complete - first.complete);
-      // A receiver restart makes the totals go backwards: start the window again.
-      if (incomplete < 0 || total < 0) {
-        h.window.erase(h.window.begin(), h.window.end() - 1);
-      } else if (total >= 10) {
-        const double ratio = static_cast<double>(incomplete) / static_cast<double>(total);
-        if (!h.loss_alarm && ratio > camera.loss_threshold) {
-          h.loss_alarm = true;
-          out.push_back(make(event_type::camera_loss, now, p.port, p.stream,
-                             fixed(100 * ratio, 1) + "% of frames incomplete (" +
-                                 std::to_string(incomplete) + " of " + std::to_string(total) +
-                                 " over " + fixed(last.time - first.time, 0) + " s)"));
-        } else if (h.loss_alarm && ratio < camera.loss_threshold / 2) {
-          h.loss_alarm = false;  // re-armed
-        }
+  }
+  // Loss over every port the receivers report, including one whose frames all arrive broken
+  // (it never reaches the scheduler's ports).
+  for (auto& [port, sample] : totals) {
+    auto& h = ports_[port];
+    sample.time = now;
+    h.window.push_back(sample);
+    // The oldest sample kept is the last one at least loss_window old: the baseline.
+    while (h.window.size() > 2 && now - h.window[1].time >= camera.loss_window) {
+      h.window.pop_front();
+    }
+    const auto& first = h.window.front();
+    const auto& last = h.window.back();
+    const auto incomplete = last.incomplete - first.incomplete;
+    const auto total = incomplete + (last.complete - first.complete);
+    // A receiver restart makes the totals go backwards: start the window again.
+    if (incomplete < 0 || total < 0) {
+      h.window.erase(h.window.begin(), h.window.end() - 1);
+    } else if (total >= 10) {
+      const double ratio = static_cast<double>(incomplete) / static_cast<double>(total);
+      if (!h.loss_alarm && ratio > camera.loss_threshold) {
+        h.loss_alarm = true;
+        out.push_back(make(event_type::camera_loss, now, port, streams[port],
+                           fixed(100 * ratio, 1) + "% of frames incomplete (" +
+                               std::to_string(incomplete) + " of " + std::to_string(total) +
+                               " over " + fixed(last.time - first.time, 0) + " s)"));
+      } else if (h.loss_alarm && ratio < camera.loss_threshold / 2) {
+        h.loss_alarm = false;  // re-armed
       }
     }
   }

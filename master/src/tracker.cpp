@@ -329,8 +329,12 @@ struct Tracker::Port {
   std::vector<State> tracks;          ///< tentative and confirmed, at most max_tracks_per_port
 };
 
-Tracker::Tracker(TrackerConfig config, std::int64_t first_track_id)
-    : config_(config), next_id_(first_track_id) {
+Tracker::Tracker(TrackerConfig config, std::int64_t first_track_id) : next_id_(first_track_id) {
+  set_config(config);
+}
+
+void Tracker::set_config(TrackerConfig config) {
+  config_ = config;
   config_.confirm_hits = std::max(config_.confirm_hits, 1);
   config_.confirm_window = std::max(config_.confirm_window, config_.confirm_hits);
   config_.reorder_max_frames = std::max<std::size_t>(config_.reorder_max_frames, 1);

@@ -82,6 +82,11 @@ class Tracker {
   /// Releases results held longer than reorder_window_s and ends tracks unseen too long; call ~4x
   /// per second.
   std::vector<TrackedResult> tick(double now_mono);
+  /// New parameters (a reloaded events config) for what comes next; tracks and held results
+  /// stay.
+  void set_config(TrackerConfig config);
+  /// The parameters in use.
+  const TrackerConfig& config() const { return config_; }
   /// The confirmed tracks of a port now (for counts per label).
   std::vector<Track> tracks(int port) const;
 

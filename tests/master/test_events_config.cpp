@@ -264,6 +264,34 @@ BOOST_AUTO_TEST_CASE(bad_zones_and_polygons_name_their_line) {
               " \"2\": [{\"name\": \"z\", \"polygon\": [[0, 0], [1, 0], [1, 1]]}]}}"));
 }
 
+BOOST_AUTO_TEST_CASE(the_tracking_section_sets_only_what_it_names_and_checks_its_pairs) {
+  Dir d;
+  auto c = d.parse(
+      "{\"tracking\": {\"confirm_hits\": 2, \"confirm_window\": 4, \"end_after\": 5,\n"
+      " \"stationary_after\": 30, \"stationary_max_motion\": 0.1,\n"
+      " \"stationary_end_after\": 600, \"iou_threshold\": 0.3}}");
+  BOOST_TEST(*c->tracking.confirm_hits == 2);
+  BOOST_TEST(*c->tracking.confirm_window == 4);
+  BOOST_TEST(*c->tracking.end_after == 5.0);
+  BOOST_TEST(*c->tracking.stationary_after == 30.0);
+  BOOST_TEST(*c->tracking.stationary_max_motion == 0.1);
+  BOOST_TEST(*c->tracking.stationary_end_after == 600.0);
+  BOOST_TEST(*c->tracking.iou_threshold == 0.3);
+  c = d.parse("{\"tracking\": {\"stationary_after\": 4}}");
+  BOOST_TEST(!c->tracking.end_after.has_value());
+  BOOST_TEST(!d.parse("{}")->tracking.stationary_after.has_value());
+  d.fails("{\"tracking\": {\n\"confirm_hits\": 7}}", 2,
+          "tracking.confirm_hits: confirm_hits (7) must be <= confirm_window (5)");
+  d.fails("{\"tracking\": {\"confirm_hits\": 2,\n\"confirm_window\": 1}}", 1,
+          "confirm_hits (2) must be <= confirm_window (1)");
+  d.fails("{\"tracking\": {\n\"end_after\": 200}}", 2,
+          "stationary_end_after (120) must be >= end_after (200)");
+  d.fails("{\"tracking\": {\"end_after\": 0}}", 1, "tracking.end_after: must be > 0");
+  d.fails("{\"tracking\": {\"confirm_hits\": 1.5}}", 1, "must be an integer");
+  d.fails("{\"tracking\": {\"stationary_max_motion\": 2}}", 1, "must be > 0 and <= 1");
+  d.fails("{\"tracking\": {\n\"stationary\": 3}}", 2, "stationary");
+}
+
 BOOST_AUTO_TEST_CASE(bad_names_name_their_line) {
   Dir d;
   d.fails(rule_with("    \"zones\": [\"a b\"]"), 4, "a name has only the characters");

@@ -112,6 +112,28 @@ BOOST_AUTO_TEST_CASE(loss_over_the_window_fires_once_and_rearms_below_half) {
              boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(a_camera_whose_every_frame_arrives_broken_still_gets_camera_loss) {
+  // No frame of port 5001 was ever complete, so the scheduler has never listed it: the
+  // receivers' reports alone must raise the alarm.
+  HealthWatch h;
+  SchedulerStatus s;
+  s.ports = {port(5000, "live")};
+  fh::shared::api::ReceiverStatus r;
+  r.ports.resize(2);
+  r.ports[0].port = 5000;
+  r.ports[1].port = 5001;
+  s.receivers = {r};
+  BOOST_TEST(h.check(s, 0, {}).empty());
+  r.ports[0].frames_complete = 50;
+  r.ports[1].frames_incomplete = 40;
+  s.receivers = {r};
+  auto e = h.check(s, 5, {});
+  BOOST_REQUIRE_EQUAL(e.size(), 1u);
+  BOOST_TEST(e[0].type == event_type::camera_loss);
+  BOOST_TEST(e[0].port == 5001);
+  BOOST_TEST(e[0].detail.find("100.0% of frames incomplete (40 of 40") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_receiver_restart_restarts_the_loss_window) {
   HealthWatch h;
   SchedulerStatus s;

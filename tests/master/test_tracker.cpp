@@ -469,6 +469,27 @@ BOOST_AUTO_TEST_CASE(a_parked_car_becomes_stationary_once) {
   BOOST_TEST(run.tracker.tracks(1).at(0).stationary);
 }
 
+BOOST_AUTO_TEST_CASE(set_config_changes_the_thresholds_for_tracks_already_held) {
+  Run run;
+  const std::vector<SimFrame> frames = parked(100, [](double) { return true; });  // 20 s
+  for (std::size_t i = 0; i < 20; ++i) run.feed(frames[i], frames[i].t);          // 4 s: not yet
+  BOOST_TEST(run.count(TrackChange::stationary) == 0u);
+  TrackerConfig c = run.tracker.config();
+  c.stationary_after_s = 3.0;  // a reload: the parked car's 4 s now suffice
+  run.tracker.set_config(c);
+  BOOST_TEST(run.tracker.config().stationary_after_s == 3.0);
+  for (std::size_t i = 20; i < 30; ++i) run.feed(frames[i], frames[i].t);
+  run.tick(frames[29].t + 2);
+  BOOST_TEST_REQUIRE(run.count(TrackChange::stationary) == 1u);
+  BOOST_TEST(run.updates(TrackChange::stationary).at(0).time - k_t0 <= 5.0 + 1e-6);
+  BOOST_TEST(run.count(TrackChange::confirmed) == 1u);  // the same track
+  // confirm_window below confirm_hits is raised to it, as at construction.
+  c.confirm_hits = 4;
+  c.confirm_window = 2;
+  run.tracker.set_config(c);
+  BOOST_TEST(run.tracker.config().confirm_window == 4);
+}
+
 BOOST_AUTO_TEST_CASE(a_stationary_track_unseen_for_60_s_keeps_its_id_and_moves_on) {
   // Parked for 15 s, missed by the detector for 60 s (frames keep coming), seen again for 5 s,
   // then driving off right at 50 px/s.
