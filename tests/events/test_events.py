@@ -29,6 +29,21 @@ vtest.avi. Then, in order (each step polls with a deadline, never sleeps for wha
   6. the API (paging, order, since, type), results' track_id, snapshots as JPEG, summary
      tracks, framehive-ctl events/summary, XML-RPC get_events, the retained MQTT topics.
 
+ParkedLossyUnoffered, with a master, database and config of its own (camera.loss_window 5 s;
+a rule "parked" = person object.start/stationary of one port, a rule "alarms" = camera.loss and
+detector.unavailable, both to a signed webhook), one receiver, one hog worker and three senders
+started at once, shows the three event types the scenario above cannot make:
+
+  1. object.stationary: a still clip (one vtest.avi frame with people, written with cv2 as MJPG,
+     14 s at 5 fps, looped; --motion off) gives each person one object.start and, 10 s later,
+     object.stationary (store, webhook, framehive-ctl), and no new tracks while they stand;
+  2. camera.loss: a UDP forwarder in a thread drops every 16th datagram of a second port
+     (9 datagrams a frame); camera.loss names the incomplete ratio, and the receiver's reported
+     incomplete frames (/api/v1/status) are > 0 and at most what the forwarder damaged;
+  3. detector.unavailable: a third port's frames go to haar:frontalface (--detector), which no
+     worker offers: the event comes after the 10 s grace naming the detector; then a haar worker
+     starts and the port's frames get done.
+
 Separately, a master given a config with an unknown key on line 3 exits non-zero naming the
 file and line 3. The processes' logs, the MQTT messages, the webhook's requests and a summary
 go to the artifacts directory ($FH_ARTIFACTS, else BIN_DIR/../test-artifacts/events).
@@ -349,9 +364,61 @@ def mqtt_topic_of(e):
 
 
 # ---------------------------------------------------------------------------------------------
+# Reading the store
+
+class MasterStore:
+    """The master's event store and the webhook, for a TestCase with .http (fhtest.Http),
+    .hook (Webhook) and .alive() (AssertionError when one of its processes exited)."""
+
+    def events(self, **query):
+        """Every stored event matching query, oldest first, through all pages (limit 1000,
+        after=)."""
+        out = []
+        after = 0
+        while True:
+            q = dict(query, after=after, limit=1000, order="asc")
+            j = self.http.get_json("/api/v1/events?" + urllib.parse.urlencode(q))
+            page = j["events"]
+            if not page:
+                return out
+            for e in page:
+                check_event(e, "GET /api/v1/events", api=True)
+                check_schema(e, "GET /api/v1/events: %s" % e["id"])
+            seqs = [e["seq"] for e in page]
+            self.assertEqual(seqs, sorted(set(seqs)), "order=asc: seq increasing")
+            self.assertGreater(seqs[0], after, "after=%d returned seq %d" % (after, seqs[0]))
+            self.assertEqual(j["after"], seqs[-1], "the page's after is its last seq")
+            out += page
+            after = j["after"]
+
+    def last_seq(self):
+        page = self.http.get_json("/api/v1/events?order=desc&limit=1")["events"]
+        return page[0]["seq"] if page else 0
+
+    def wait_event(self, what, timeout, pred, **query):
+        """The first stored event matching query and pred (polled)."""
+        def find():
+            self.alive()
+            return next((e for e in self.events(**query) if pred(e)), None)
+        e = wait_until(find, timeout, what, step=0.5)
+        log("%s: %s seq %d %s" % (what, e["type"], e["seq"], e.get("detail") or
+                                  "track %s" % e.get("track_id")))
+        return e
+
+    def posts(self):
+        """What the webhook received so far; AssertionError as soon as one request was wrong
+        (a bad signature, headers that do not match the body)."""
+        posts, problems = self.hook.snapshot()
+        if problems:
+            raise AssertionError("the webhook got %d bad request(s): %s" % (
+                len(problems), "; ".join(problems[:3])))
+        return posts
+
+
+# ---------------------------------------------------------------------------------------------
 # The scenario
 
-class EventsEndToEnd(unittest.TestCase):
+class EventsEndToEnd(MasterStore, unittest.TestCase):
     """One pipeline, the steps in order (test_1 ... test_7); a step is skipped when an earlier
     one failed."""
 
@@ -489,52 +556,6 @@ class EventsEndToEnd(unittest.TestCase):
     @classmethod
     def workers_alive(cls):
         return sum(1 for w in cls.http.get_json("/api/v1/workers")["workers"] if w["alive"])
-
-    # -- the master's store -----------------------------------------------------------------
-
-    def events(self, **query):
-        """Every stored event matching query, oldest first, through all pages (limit 1000,
-        after=)."""
-        out = []
-        after = 0
-        while True:
-            q = dict(query, after=after, limit=1000, order="asc")
-            j = self.http.get_json("/api/v1/events?" + urllib.parse.urlencode(q))
-            page = j["events"]
-            if not page:
-                return out
-            for e in page:
-                check_event(e, "GET /api/v1/events", api=True)
-                check_schema(e, "GET /api/v1/events: %s" % e["id"])
-            seqs = [e["seq"] for e in page]
-            self.assertEqual(seqs, sorted(set(seqs)), "order=asc: seq increasing")
-            self.assertGreater(seqs[0], after, "after=%d returned seq %d" % (after, seqs[0]))
-            self.assertEqual(j["after"], seqs[-1], "the page's after is its last seq")
-            out += page
-            after = j["after"]
-
-    def last_seq(self):
-        page = self.http.get_json("/api/v1/events?order=desc&limit=1")["events"]
-        return page[0]["seq"] if page else 0
-
-    def wait_event(self, what, timeout, pred, **query):
-        """The first stored event matching query and pred (polled)."""
-        def find():
-            self.alive()
-            return next((e for e in self.events(**query) if pred(e)), None)
-        e = wait_until(find, timeout, what, step=0.5)
-        log("%s: %s seq %d %s" % (what, e["type"], e["seq"], e.get("detail") or
-                                  "track %s" % e.get("track_id")))
-        return e
-
-    def posts(self):
-        """What the webhook received so far; AssertionError as soon as one request was wrong
-        (a bad signature, headers that do not match the body)."""
-        posts, problems = self.hook.snapshot()
-        if problems:
-            raise AssertionError("the webhook got %d bad request(s): %s" % (
-                len(problems), "; ".join(problems[:3])))
-        return posts
 
     # -- step bookkeeping -----------------------------------------------------------------------
 
@@ -990,6 +1011,368 @@ class EventsEndToEnd(unittest.TestCase):
             print("tracks vs detections: %d person tracks, %d person detections in %d frames"
                   % (n["tracks"], n["detections"], n["frames"]))
         print("artifacts: %s" % cls.s.artifacts, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# A parked scene, a lossy link and a detector nobody offers
+
+MEGAMIND = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi"
+
+
+def write_still_clip(path, frame_index, seconds, fps):
+    """An MJPG .avi of frame frame_index of vtest.avi repeated for seconds at fps (a camera
+    looking at people who stand still). Returns how many people OpenCV's HOG finds in it (the
+    worker's parameters); AssertionError when it finds none."""
+    import cv2
+    cap = cv2.VideoCapture(fhtest.VTEST)
+    img = None
+    for _ in range(frame_index + 1):
+        ok, img = cap.read()
+        if not ok:
+            raise AssertionError("vtest.avi has no frame %d" % frame_index)
+    cap.release()
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+    people, _ = hog.detectMultiScale(img, hitThreshold=0, winStride=(8, 8), padding=(8, 8),
+                                     scale=1.05, groupThreshold=2)
+    if len(people) == 0:
+        raise AssertionError("HOG finds no person in frame %d of vtest.avi" % frame_index)
+    out = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps,
+                          (img.shape[1], img.shape[0]))
+    if not out.isOpened():
+        raise AssertionError("cv2.VideoWriter cannot write MJPG to %s" % path)
+    for _ in range(int(seconds * fps)):
+        out.write(img)
+    out.release()
+    return len(people)
+
+
+class LossyForwarder:
+    """A lossy network between a sender and the receiver: a UDP socket on a free 127.0.0.1 port,
+    read by a thread that forwards every datagram to the target port except every drop_every-th
+    one (counted from the first: deterministic). Counts the datagrams and the frames it saw and
+    damaged (a frame is its header's session and frame_seq, docs/protocol.md)."""
+
+    def __init__(self, target_port, drop_every):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.target = ("127.0.0.1", target_port)
+        self.drop_every = drop_every
+        self.lock = threading.Lock()  # guards datagrams, dropped, frames, damaged
+        self.datagrams = 0
+        self.dropped = 0
+        self.frames = set()   # (session, frame_seq) bytes of every frame seen
+        self.damaged = set()  # ... of the frames that lost a datagram here
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            frame = data[8:20]
+            with self.lock:
+                self.datagrams += 1
+                self.frames.add(frame)
+                drop = self.datagrams % self.drop_every == 0
+                if drop:
+                    self.dropped += 1
+                    self.damaged.add(frame)
+            if not drop:
+                self.out.sendto(data, self.target)
+
+    def counts(self):
+        with self.lock:
+            return {"datagrams": self.datagrams, "dropped": self.dropped,
+                    "frames": len(self.frames), "damaged": len(self.damaged)}
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(5)
+        self.sock.close()
+        self.out.close()
+
+
+class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
+    """object.stationary, camera.loss and detector.unavailable with real processes, all three at
+    once: a master of its own (own database; an events config with camera.loss_window 5 s, rule
+    "parked" = person object.start/stationary of the parked port, rule "alarms" = camera.loss and
+    detector.unavailable, both to a signed webhook), one receiver (reports every 1 s), one hog
+    worker and three senders:
+      - port parked: one vtest.avi frame with people as a 14 s clip at 5 fps, looped;
+      - port lossy: vtest.avi at 320 px, 2000-byte datagrams, through a LossyForwarder that
+        drops every 16th datagram;
+      - port faces: Megamind.avi, --detector faces=haar:frontalface, which no worker offers
+        until test_3 starts one.
+    The steps only wait and look (test_3 then starts the haar worker); each can fail alone."""
+
+    LOSS_WINDOW = 5     # camera.loss_window (s); loss_threshold stays 0.2 (20 %)
+    DROP_EVERY = 16     # with ~9 datagrams a frame: about half the lossy port's frames damaged
+    PARKED_FRAME = 50   # of vtest.avi: HOG finds 5 people in it
+    numbers = {}
+
+    @classmethod
+    def setUpClass(cls):
+        s = scratch()
+        cls.s = s
+        cls.t0 = time.monotonic()
+        cls.t0_wall = time.time()
+        cls.procs = fhtest.Procs(s.artifacts)
+        atexit.register(cls.procs.stop_all)
+        cls.current = {}
+        cls.hook = cls.forwarder = None
+        try:
+            cls.start_all()
+        except BaseException:
+            cls.stop_all()
+            print("logs in %s" % s.artifacts, file=sys.stderr)
+            raise
+        cls.numbers["setup_s"] = round(time.monotonic() - cls.t0, 1)
+
+    @classmethod
+    def start_all(cls):
+        s = cls.s
+        for f in (fhtest.VTEST, MEGAMIND):
+            if not os.path.exists(f):
+                raise AssertionError("%s is missing (package opencv-doc)" % f)
+        cls.secret = secrets.token_hex(16)
+        cls.secret_file = os.path.join(s.tmp, "plu-secret")
+        fhtest.write_secret(cls.secret_file, cls.secret)
+        hook_secret = secrets.token_hex(20)
+        fhtest.write_secret(os.path.join(s.tmp, "plu-hook.secret"), hook_secret)
+        cls.hook = Webhook(hook_secret, os.path.join(s.artifacts, "plu-webhook.log"))
+        ports = set()
+        while len(ports) < 3:
+            ports.add(free_port(socket.SOCK_DGRAM))
+        cls.parked, cls.lossy, cls.faces = sorted(ports)
+        cls.clip = os.path.join(s.tmp, "parked.avi")
+        cls.people = write_still_clip(cls.clip, cls.PARKED_FRAME, 14, 5)
+        log("%s: frame %d of vtest.avi for 14 s at 5 fps, %d people for HOG" % (
+            cls.clip, cls.PARKED_FRAME, cls.people))
+
+        hook = [{"url": cls.hook.url(), "secret_file": "plu-hook.secret"}]
+        cls.config = os.path.join(s.tmp, "plu-events.json")
+        with open(cls.config, "w") as f:
+            json.dump({"rules": [{"name": "parked", "ports": [cls.parked], "labels": ["person"],
+                                  "types": ["object.start", "object.stationary"],
+                                  "webhooks": hook},
+                                 {"name": "alarms", "types": ["camera.loss",
+                                                              "detector.unavailable"],
+                                  "webhooks": hook}],
+                       "camera": {"loss_window": cls.LOSS_WINDOW},
+                       "delivery": {"backoff_initial": 0.2, "backoff_max": 2}}, f, indent=1)
+        cls.mport = free_port()
+        cls.url = "http://127.0.0.1:%d/RPC2" % cls.mport
+        cls.http = fhtest.Http(cls.mport, cls.secret)
+        master = cls.spawn("plu-master", [
+            BIN + "/framehive-master", "--port", str(cls.mport),
+            "--db", os.path.join(s.tmp, "plu-master.db"), "--auth-file", cls.secret_file,
+            "--events-config", cls.config, "--heartbeat-interval", "1",
+            "--detector", "%d=haar:frontalface" % cls.faces, "--stats-interval", "5"])
+
+        def up():
+            if master.poll() is not None:
+                raise AssertionError("the master exited (%s):\n%s" % (
+                    master.returncode, cls.procs.tail("plu-master")))
+            return cls.http.get("/api/v1/status").status == 200
+        wait_until(up, 30, "the master answering /api/v1/status")
+        cls.start_worker("hog")
+        cls.spawn("plu-receiver", [
+            BIN + "/framehive-receiver", "--bind", "127.0.0.1", "--ports",
+            "%d,%d,%d" % (cls.parked, cls.lossy, cls.faces), "--master", cls.url,
+            "--auth-file", cls.secret_file, "--stats-interval", "0", "--report-interval", "1"])
+        wait_until(lambda: cls.offered("hog"), 30, "the hog worker registered")
+        cls.forwarder = LossyForwarder(cls.lossy, cls.DROP_EVERY)
+
+        def sender(name, port, source, *extra):
+            # --motion off everywhere: a gating sender sends a still scene only as one keep-alive
+            # frame per --idle-interval (docs/motion.md), too few frames to see a track stand.
+            return cls.spawn("plu-sender-" + name, [
+                BIN + "/framehive-sender", "--source", source, "--receiver", "127.0.0.1",
+                "--port", str(port), "--stream", name, "--loop", "--motion", "off",
+                "--stats-interval", "0"] + list(extra))
+        cls.t_faces = time.time()
+        sender("faces", cls.faces, MEGAMIND, "--fps", "2", "--width", "360")
+        sender("parked", cls.parked, cls.clip, "--fps", "5")
+        # 320 px frames (~13 KB) in 2000-byte datagrams: several datagrams a frame.
+        sender("lossy", cls.forwarder.port, fhtest.VTEST, "--fps", "5", "--width", "320",
+               "--chunk-size", "2000")
+
+    @classmethod
+    def spawn(cls, name, args):
+        p = cls.procs.start(name, args)
+        cls.current[name] = p
+        log("started %s (pid %d)" % (name, p.pid))
+        return p
+
+    @classmethod
+    def start_worker(cls, detector):
+        name = detector.split(":")[0]
+        return cls.spawn("plu-worker-" + name, [
+            BIN + "/framehive-worker", "--master", cls.url, "--detector", detector,
+            "--id", "plu-" + name, "--auth-file", cls.secret_file])
+
+    @classmethod
+    def offered(cls, detector):
+        return any(w["alive"] and detector in w["capabilities"]
+                   for w in cls.http.get_json("/api/v1/workers")["workers"])
+
+    @classmethod
+    def alive(cls):
+        for name, p in cls.current.items():
+            if p.poll() is not None:
+                raise AssertionError("%s (pid %d) exited with status %s; its log ends:\n%s" % (
+                    name, p.pid, p.returncode, cls.procs.tail(name)))
+
+    def results(self, port, limit=100):
+        return self.http.get_json("/api/v1/ports/%d/results?limit=%d" % (port, limit))["results"]
+
+    def delivered(self, e):
+        """Waits for e at the webhook, answered 200."""
+        wait_until(lambda: any(p["id"] == e["id"] and p["status"] == 200 for p in self.posts()),
+                   20, "%s %s at the webhook" % (e["type"], e["id"]), step=0.2)
+
+    def took(self, what, at=None):
+        """Records when what happened (the event's time, else now), in s since the setup began."""
+        type(self).numbers[what + "_at_s"] = round((at or time.time()) - self.t0_wall, 1)
+
+    # -- the three event types --------------------------------------------------------------
+
+    def test_1_object_stationary(self):
+        """A parked person: object.start once, object.stationary after 10 s, no new tracks."""
+        e = self.wait_event("object.stationary of a person on port %d" % self.parked, 45,
+                            lambda e: e["label"] == "person", port=self.parked,
+                            type="object.stationary")
+        self.took("stationary", e["time"])
+        self.assertEqual(e["stream"], "parked")
+        self.assertIn("parked", e["rules"])
+        self.assertGreaterEqual(e["time"] - e["start"], 10 - 0.01,
+                                "stationary only after 10 s standing: %s" % e)
+        self.delivered(e)
+        # Stays parked: look again once frames captured 3 s after it are done.
+        wait_until(lambda: self.alive() or any(r["captured_at"] > e["time"] + 3
+                                               for r in self.results(self.parked, 5)),
+                   20, "results of port %d captured 3 s after the stationary event" % self.parked,
+                   step=0.3)
+        starts = self.events(port=self.parked, type="object.start")
+        tracks = {s["track_id"] for s in starts}
+        mine = [s["id"] for s in starts if s["track_id"] == e["track_id"]]
+        self.assertEqual(len(mine), 1, "one object.start of the parked track %d: %s" % (
+            e["track_id"], mine))
+        self.assertEqual(len(tracks), len(starts), "one object.start per track")
+        most = max(len(r["detections"]) for r in self.results(self.parked))
+        self.assertLessEqual(len(tracks), most, "tracks of a still scene: at most the people in "
+                             "a frame (%d), not new ones while they stand" % most)
+        self.assertEqual([x["id"] for x in self.events(port=self.parked, type="object.end")
+                          if x["track_id"] == e["track_id"]], [],
+                         "the parked track did not end")
+        hooked = {p["id"] for p in self.posts() if p["status"] == 200 and
+                  p["type"] == "object.start" and p["body"].get("track_id") == e["track_id"]}
+        self.assertEqual(len(hooked), 1, "the webhook got one object.start of track %d" %
+                         e["track_id"])
+        r = subprocess.run([BIN + "/framehive-ctl", "--master", self.url, "--auth-file",
+                            self.secret_file, "events", "--json", "--port", str(self.parked),
+                            "--type", "object.stationary"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, "framehive-ctl events: %s" % r.stderr)
+        self.assertIn(e["id"], [json.loads(ln)["id"] for ln in r.stdout.splitlines()
+                                if ln.startswith("{")], "framehive-ctl events prints it")
+        type(self).numbers.update({"parked_tracks": len(tracks), "people_per_frame": most})
+
+    def test_2_camera_loss(self):
+        """Every 16th datagram of port lossy dropped: camera.loss names the incomplete ratio."""
+        e = self.wait_event("camera.loss of port %d" % self.lossy, 30, lambda e: True,
+                            port=self.lossy, type="camera.loss")
+        self.took("camera_loss", e["time"])
+        fwd = self.forwarder.counts()
+        self.assertEqual(e["stream"], "lossy")
+        self.assertIn("alarms", e["rules"])
+        m = re.fullmatch(r"(\d+\.\d)% of frames incomplete \((\d+) of (\d+) over (\d+) s\)",
+                         e["detail"])
+        self.assertIsNotNone(m, "the detail of camera.loss: %r" % e["detail"])
+        ratio, incomplete, total = float(m.group(1)), int(m.group(2)), int(m.group(3))
+        self.assertAlmostEqual(ratio, 100.0 * incomplete / total, delta=0.06, msg=e["detail"])
+        self.assertGreater(ratio, 20.0, "above the threshold: %s" % e["detail"])
+        self.assertLessEqual(int(m.group(4)), self.LOSS_WINDOW + 2, "within the window")
+        self.assertLessEqual(incomplete, fwd["damaged"],
+                             "no more incomplete frames than the forwarder damaged: %s" % fwd)
+        self.assertGreaterEqual(fwd["datagrams"], 3 * fwd["frames"] - 3,
+                                "several datagrams a frame: %s" % fwd)
+        self.delivered(e)
+        status = self.http.get_json("/api/v1/status")
+        reported = sum(c["frames_incomplete"] for r in status["receivers"] for c in r["ports"]
+                       if c["port"] == self.lossy)
+        row = next(p for p in status["ports"] if p["port"] == self.lossy)
+        damaged = self.forwarder.counts()["damaged"]
+        self.assertGreater(reported, 0, "the receiver's report of port %d" % self.lossy)
+        self.assertLessEqual(reported, damaged, "reported incomplete <= damaged")
+        self.assertEqual(row["incomplete"], reported, "ports[].incomplete: the receivers' sum")
+        self.assertEqual(self.events(port=self.parked, type="camera.loss"), [],
+                         "no camera.loss of the port without a lossy link")
+        log("camera.loss: %s; forwarder %s; receivers report %d incomplete" % (
+            e["detail"], fwd, reported))
+        type(self).numbers.update({"loss_detail": e["detail"], "forwarder": fwd,
+                                   "reported_incomplete": reported})
+
+    def test_3_detector_unavailable(self):
+        """Port faces waits for haar:frontalface: detector.unavailable after 10 s; a worker
+        offering it starts and the frames get done."""
+        e = self.wait_event("detector.unavailable of haar:frontalface", 40,
+                            lambda e: "haar:frontalface" in e["detail"],
+                            type="detector.unavailable")
+        self.took("detector_unavailable", e["time"])
+        self.assertIn("alarms", e["rules"])
+        self.assertEqual(e["port"], 0, "a single detector's event belongs to no camera")
+        self.assertRegex(e["detail"], r"^haar:frontalface: \d+ frame\(s\) wait, no live worker "
+                         r"offers it$")
+        self.assertGreaterEqual(e["time"], self.t_faces + 10,
+                                "after the 10 s grace (the faces sender started at %.3f)" %
+                                self.t_faces)
+        self.delivered(e)
+        status = self.http.get_json("/api/v1/status")
+        self.assertIn("haar:frontalface", status["waiting_detectors"])
+        self.assertEqual(next(p["state"] for p in status["ports"] if p["port"] == self.faces),
+                         "waiting")
+        self.assertEqual(self.results(self.faces), [], "no frame of port faces done yet")
+        t = time.time()
+        self.start_worker("haar:frontalface")
+        done = wait_until(lambda: self.alive() or [r for r in self.results(self.faces)
+                                                   if r["completed_at"] > t], 30,
+                          "results of port %d after the haar worker started" % self.faces,
+                          step=0.3)
+        self.took("faces_done")
+        self.assertTrue(all(r["detector"] == "haar:frontalface" for r in done))
+        wait_until(lambda: "haar:frontalface" not in
+                   self.http.get_json("/api/v1/status")["waiting_detectors"], 10,
+                   "haar:frontalface no longer waited for")
+        log("port %d: %d results after the haar worker started" % (self.faces, len(done)))
+
+    @classmethod
+    def stop_all(cls):
+        cls.procs.stop_all()
+        if cls.hook:
+            cls.hook.close()
+        if cls.forwarder:
+            cls.forwarder.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_all()
+        bad = [(name, p.returncode) for name, p in cls.current.items() if p.returncode != 0]
+        cls.numbers["wall_s"] = round(time.monotonic() - cls.t0, 1)
+        with open(os.path.join(cls.s.artifacts, "plu-summary.json"), "w") as f:
+            json.dump(cls.numbers, f, indent=1)
+        log("ParkedLossyUnoffered: %s" % json.dumps(cls.numbers))
+        if bad:
+            raise AssertionError("not a clean stop (SIGTERM, exit 0): %s" % bad)
 
 
 # ---------------------------------------------------------------------------------------------
