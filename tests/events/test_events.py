@@ -29,17 +29,21 @@ vtest.avi. Then, in order (each step polls with a deadline, never sleeps for wha
   6. the API (paging, order, since, type), results' track_id, snapshots as JPEG, summary
      tracks, framehive-ctl events/summary, XML-RPC get_events, the retained MQTT topics.
 
-ParkedLossyUnoffered, with a master, database and config of its own (camera.loss_window 5 s;
-a rule "parked" = person object.start/stationary of one port, a rule "alarms" = camera.loss and
-detector.unavailable, both to a signed webhook), one receiver, one hog worker and three senders
-started at once, shows the three event types the scenario above cannot make:
+ParkedLossyUnoffered, with a master, database and config of its own (camera.loss_window 5 s,
+tracking.stationary_after 6 s; a rule "parked" = person object.start/stationary of one port, a
+rule "alarms" = camera.loss and detector.unavailable, both to a signed webhook), one receiver,
+one hog worker and four senders started at once, shows the event types the scenario above
+cannot make:
 
   1. object.stationary: a still clip (one vtest.avi frame with people, written with cv2 as MJPG,
-     14 s at 5 fps, looped; --motion off) gives each person one object.start and, 10 s later,
-     object.stationary (store, webhook, framehive-ctl), and no new tracks while they stand;
+     14 s at 5 fps, looped; --motion off) gives each person one object.start and, 6 s later
+     (the config's tracking section; the default is 10), object.stationary (store, webhook,
+     framehive-ctl), and no new tracks while they stand;
   2. camera.loss: a UDP forwarder in a thread drops every 16th datagram of a second port
      (9 datagrams a frame); camera.loss names the incomplete ratio, and the receiver's reported
-     incomplete frames (/api/v1/status) are > 0 and at most what the forwarder damaged;
+     incomplete frames (/api/v1/status) are > 0 and at most what the forwarder damaged; a
+     fourth port loses every 3rd datagram, so none of its frames ever reaches the master:
+     camera.loss at 100 % from the receiver's reports alone;
   3. detector.unavailable: a third port's frames go to haar:frontalface (--detector), which no
      worker offers: the event comes after the 10 s grace naming the detector; then a haar worker
      starts and the port's frames get done.
@@ -1111,10 +1115,14 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
       - port lossy: vtest.avi at 320 px, 2000-byte datagrams, through a LossyForwarder that
         drops every 16th datagram;
       - port faces: Megamind.avi, --detector faces=haar:frontalface, which no worker offers
-        until test_3 starts one.
+        until test_3 starts one;
+      - port broken: vtest.avi at 320 px, 2 fps, through a LossyForwarder dropping every 3rd
+        datagram: no frame arrives whole, the master knows the port only from the receiver's
+        reports, and camera.loss must still fire.
     The steps only wait and look (test_3 then starts the haar worker); each can fail alone."""
 
     LOSS_WINDOW = 5     # camera.loss_window (s); loss_threshold stays 0.2 (20 %)
+    STATIONARY_AFTER = 6  # the config's tracking.stationary_after (s); the default is 10
     DROP_EVERY = 16     # with ~9 datagrams a frame: about half the lossy port's frames damaged
     PARKED_FRAME = 50   # of vtest.avi: HOG finds 5 people in it
     numbers = {}
@@ -1128,7 +1136,7 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
         cls.procs = fhtest.Procs(s.artifacts)
         atexit.register(cls.procs.stop_all)
         cls.current = {}
-        cls.hook = cls.forwarder = None
+        cls.hook = cls.forwarder = cls.breaker = None
         try:
             cls.start_all()
         except BaseException:
@@ -1150,9 +1158,9 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
         fhtest.write_secret(os.path.join(s.tmp, "plu-hook.secret"), hook_secret)
         cls.hook = Webhook(hook_secret, os.path.join(s.artifacts, "plu-webhook.log"))
         ports = set()
-        while len(ports) < 3:
+        while len(ports) < 4:
             ports.add(free_port(socket.SOCK_DGRAM))
-        cls.parked, cls.lossy, cls.faces = sorted(ports)
+        cls.parked, cls.lossy, cls.faces, cls.broken = sorted(ports)
         cls.clip = os.path.join(s.tmp, "parked.avi")
         cls.people = write_still_clip(cls.clip, cls.PARKED_FRAME, 14, 5)
         log("%s: frame %d of vtest.avi for 14 s at 5 fps, %d people for HOG" % (
@@ -1168,6 +1176,7 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
                                                               "detector.unavailable"],
                                   "webhooks": hook}],
                        "camera": {"loss_window": cls.LOSS_WINDOW},
+                       "tracking": {"stationary_after": cls.STATIONARY_AFTER},
                        "delivery": {"backoff_initial": 0.2, "backoff_max": 2}}, f, indent=1)
         cls.mport = free_port()
         cls.url = "http://127.0.0.1:%d/RPC2" % cls.mport
@@ -1187,10 +1196,12 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
         cls.start_worker("hog")
         cls.spawn("plu-receiver", [
             BIN + "/framehive-receiver", "--bind", "127.0.0.1", "--ports",
-            "%d,%d,%d" % (cls.parked, cls.lossy, cls.faces), "--master", cls.url,
+            "%d,%d,%d,%d" % (cls.parked, cls.lossy, cls.faces, cls.broken), "--master", cls.url,
             "--auth-file", cls.secret_file, "--stats-interval", "0", "--report-interval", "1"])
         wait_until(lambda: cls.offered("hog"), 30, "the hog worker registered")
         cls.forwarder = LossyForwarder(cls.lossy, cls.DROP_EVERY)
+        # Every 3rd datagram of ~9-datagram frames: no frame of port broken arrives whole.
+        cls.breaker = LossyForwarder(cls.broken, 3)
 
         def sender(name, port, source, *extra):
             # --motion off everywhere: a gating sender sends a still scene only as one keep-alive
@@ -1204,6 +1215,8 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
         sender("parked", cls.parked, cls.clip, "--fps", "5")
         # 320 px frames (~13 KB) in 2000-byte datagrams: several datagrams a frame.
         sender("lossy", cls.forwarder.port, fhtest.VTEST, "--fps", "5", "--width", "320",
+               "--chunk-size", "2000")
+        sender("broken", cls.breaker.port, fhtest.VTEST, "--fps", "2", "--width", "320",
                "--chunk-size", "2000")
 
     @classmethod
@@ -1247,15 +1260,19 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
     # -- the three event types --------------------------------------------------------------
 
     def test_1_object_stationary(self):
-        """A parked person: object.start once, object.stationary after 10 s, no new tracks."""
+        """A parked person: object.start once, object.stationary after the config's
+        tracking.stationary_after (6 s, not the default 10), no new tracks."""
         e = self.wait_event("object.stationary of a person on port %d" % self.parked, 45,
                             lambda e: e["label"] == "person", port=self.parked,
                             type="object.stationary")
         self.took("stationary", e["time"])
         self.assertEqual(e["stream"], "parked")
         self.assertIn("parked", e["rules"])
-        self.assertGreaterEqual(e["time"] - e["start"], 10 - 0.01,
-                                "stationary only after 10 s standing: %s" % e)
+        stood = e["time"] - e["start"]
+        self.assertGreaterEqual(stood, self.STATIONARY_AFTER - 0.01,
+                                "stationary only after standing %d s: %s" % (
+                                    self.STATIONARY_AFTER, e))
+        self.assertLess(stood, 10 - 0.01, "the config's stationary_after, not the default 10 s")
         self.delivered(e)
         # Stays parked: look again once frames captured 3 s after it are done.
         wait_until(lambda: self.alive() or any(r["captured_at"] > e["time"] + 3
@@ -1322,6 +1339,22 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
         type(self).numbers.update({"loss_detail": e["detail"], "forwarder": fwd,
                                    "reported_incomplete": reported})
 
+    def test_2b_camera_loss_of_a_camera_never_seen_whole(self):
+        """Every frame of port broken loses a datagram: the master never gets one of its frames,
+        yet the receivers' reports raise camera.loss at 100 %."""
+        e = self.wait_event("camera.loss of port %d" % self.broken, 30, lambda e: True,
+                            port=self.broken, type="camera.loss")
+        self.took("camera_loss_broken", e["time"])
+        fwd = self.breaker.counts()
+        self.assertEqual(fwd["damaged"], fwd["frames"], "every frame damaged: %s" % fwd)
+        self.assertRegex(e["detail"], r"^100\.0% of frames incomplete \(\d+ of \d+ over \d+ s\)$")
+        self.assertIn("alarms", e["rules"])
+        self.delivered(e)
+        status = self.http.get_json("/api/v1/status")
+        self.assertEqual([p for p in status["ports"] if p["port"] == self.broken], [],
+                         "no frame of port %d reached the master" % self.broken)
+        log("camera.loss of a camera never seen whole: %s; forwarder %s" % (e["detail"], fwd))
+
     def test_3_detector_unavailable(self):
         """Port faces waits for haar:frontalface: detector.unavailable after 10 s; a worker
         offering it starts and the frames get done."""
@@ -1360,8 +1393,9 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
         cls.procs.stop_all()
         if cls.hook:
             cls.hook.close()
-        if cls.forwarder:
-            cls.forwarder.close()
+        for f in (cls.forwarder, cls.breaker):
+            if f:
+                f.close()
 
     @classmethod
     def tearDownClass(cls):
