@@ -1,6 +1,7 @@
 #include "event_delivery.hpp"
 
 #include "framehive/shared/logging.hpp"
+#include "framehive/shared/secret.hpp"
 
 #include <curl/curl.h>
 #include <mosquitto.h>
@@ -341,8 +342,8 @@ void EventDelivery::webhook_loop() {
           store_.retry(item.id, until, r.error);
           store_.defer_target("webhook", item.delivery.target, until);
           if (item.attempts == 0 || streak == 0) {
-            log()->warn("webhook {} (event {}): {}; retrying", item.delivery.target, item.event_id,
-                        r.error);
+            log()->warn("webhook {} (event {}): {}; retrying",
+                        shared::redact_url(item.delivery.target), item.event_id, r.error);
           }
         }
       } catch (const std::exception& e) {
