@@ -214,6 +214,9 @@ void EventEngine::process(std::vector<TrackedResult> released, std::vector<Emitt
       tracked = tracked || d.track_id != 0;
     }
     if (tracked) scheduler_.set_track_ids(tr.record.task_id, tr.record.port, ids);
+    for (const auto& [task_id, earlier] : tr.earlier_ids) {
+      scheduler_.set_track_ids(task_id, tr.record.port, earlier);
+    }
     keep_best_snapshots(tr.updates);
     bool counts_changed = false;
     for (const auto& u : tr.updates) {

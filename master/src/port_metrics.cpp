@@ -191,7 +191,7 @@ std::optional<ResultRecord> PortMetrics::find_result(int port, const std::string
 namespace {
 void apply_track_ids(std::vector<Detection>& detections, const std::vector<std::int64_t>& ids) {
   for (std::size_t i = 0; i < detections.size() && i < ids.size(); ++i) {
-    detections[i].track_id = ids[i];
+    if (ids[i] != 0) detections[i].track_id = ids[i];
   }
 }
 }  // namespace

@@ -69,6 +69,9 @@ struct TrackedResult {
   int width = 0;
   int height = 0;
   std::vector<TrackUpdate> updates;
+  /// Earlier results' detections that were the tentative hits of a track this result
+  /// confirmed: per task id, the track id of each detection (0: not one of them, leave it).
+  std::vector<std::pair<std::string, std::vector<std::int64_t>>> earlier_ids;
 };
 
 }  // namespace fh::master

@@ -256,6 +256,9 @@ struct Tracker::State {
   Walk r;                        ///< aspect w / h
   double t = 0;                  ///< frame time of the filter's state
   std::int64_t birth_frame = 0;  ///< the port's released-frame count when it started
+  /// While tentative: the results and detection indexes of its hits (given its id once it is
+  /// confirmed; at most confirm_hits).
+  std::vector<std::pair<std::string, std::size_t>> tentative_hits;
   double anchor_x = 0, anchor_y = 0, anchor_t = 0;  ///< stationary: where and since when
   int misses = 0;  ///< frames since it was last seen that looked where it is and missed it
 
@@ -535,6 +538,18 @@ TrackedResult Tracker::process(Port& port, TrackInput in) {
         tr.confirmed = true;
         tr.id = next_id_++;
         ++stats_.tracks_confirmed;
+        // Its tentative hits in earlier results get its id too.
+        for (const auto& [task, index] : st.tentative_hits) {
+          auto e = std::find_if(res.earlier_ids.begin(), res.earlier_ids.end(),
+                                [&t = task](const auto& x) { return x.first == t; });
+          if (e == res.earlier_ids.end()) e = res.earlier_ids.insert(e, {task, {}});
+          if (e->second.size() <= index) e->second.resize(index + 1, 0);
+          e->second[index] = tr.id;
+        }
+        st.tentative_hits.clear();
+        st.tentative_hits.shrink_to_fit();
+      } else if (!tr.confirmed) {
+        st.tentative_hits.emplace_back(rec.task_id, dets[i]);
       }
       // Stationary: the centre stays within a radius of an anchor for stationary_after_s.
       const Box b = st.box();

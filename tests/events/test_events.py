@@ -1285,7 +1285,17 @@ class ParkedLossyUnoffered(MasterStore, unittest.TestCase):
         self.assertEqual(len(mine), 1, "one object.start of the parked track %d: %s" % (
             e["track_id"], mine))
         self.assertEqual(len(tracks), len(starts), "one object.start per track")
-        most = max(len(r["detections"]) for r in self.results(self.parked))
+        results = self.results(self.parked)
+        most = max(len(r["detections"]) for r in results)
+        # The first frame's detections were tentative hits: they get their tracks' ids when the
+        # tracks are confirmed (on the third frame), in the results already stored.
+        first = min(results, key=lambda r: r["frame_id"])
+        self.assertEqual(first["frame_id"], 0, "the clip's first frame is among the results")
+        self.assertTrue(first["detections"], "HOG found people in the first frame")
+        self.assertEqual([d for d in first["detections"] if not d.get("track_id")], [],
+                         "every detection of the first frame carries its track's id")
+        self.assertLessEqual({d["track_id"] for d in first["detections"]}, tracks,
+                             "the first frame's ids are those of the object.start events")
         self.assertLessEqual(len(tracks), most, "tracks of a still scene: at most the people in "
                              "a frame (%d), not new ones while they stand" % most)
         self.assertEqual([x["id"] for x in self.events(port=self.parked, type="object.end")

@@ -69,4 +69,27 @@ BOOST_AUTO_TEST_CASE(prune_keeps_the_newest_results_detections_and_failures_of_e
   BOOST_TEST(store.result_count() == 13);
 }
 
+BOOST_AUTO_TEST_CASE(set_track_ids_sets_the_non_zero_ones_and_leaves_the_rest) {
+  // The engine sets a result's ids when it is tracked, and later the ids of the detections
+  // that confirmed a track (its first frames): a 0 must not undo an earlier id.
+  ResultStore store(fh::test::make_temp_dir("store") + "/master.db");
+  ResultRecord r;
+  r.task_id = "e1-1";
+  r.port = 6000;
+  r.frame_id = 1;
+  r.captured_at = 1000.0;
+  r.detections = {Detection{"person", 0.9, 0, 0, 1, 1}, Detection{"person", 0.8, 5, 0, 1, 1},
+                  Detection{"car", 0.7, 9, 0, 1, 1}};
+  store.add_result(r);
+  store.set_track_ids("e1-1", {7, 0, 0});
+  store.set_track_ids("e1-1", {0, 0, 9});
+  store.set_track_ids("e1-1", {0});
+  store.set_track_ids("e1-nope", {1, 2, 3});  // unknown: nothing happens
+  const auto recent = store.load_recent(10);
+  BOOST_REQUIRE(recent.at(6000).size() == 1u);
+  std::vector<std::int64_t> ids;
+  for (const auto& d : recent.at(6000).at(0).detections) ids.push_back(d.track_id);
+  BOOST_TEST(ids == (std::vector<std::int64_t>{7, 0, 9}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -401,6 +401,22 @@ BOOST_AUTO_TEST_CASE(confirmation_takes_n_of_the_first_m_frames) {
     }
   }
   BOOST_TEST(run.count(TrackChange::updated, id3) == 1u);  // frame 25
+  // Its tentative hits (frames 20 and 22, detection 1 each) get the id with the confirming
+  // result; the false positives never confirmed get none.
+  std::map<std::string, std::vector<std::int64_t>> earlier;
+  for (const TrackedResult& r : run.out) {
+    for (const auto& [task, ids_of] : r.earlier_ids) {
+      BOOST_TEST(r.record.task_id == (ids_of.back() == id3 ? "cam1-24" : "cam1-2"));
+      earlier[task] = ids_of;
+    }
+  }
+  BOOST_TEST(earlier.at("cam1-20") == (std::vector<std::int64_t>{0, id3}),
+             boost::test_tools::per_element());
+  BOOST_TEST(earlier.at("cam1-22") == (std::vector<std::int64_t>{0, id3}),
+             boost::test_tools::per_element());
+  BOOST_TEST(earlier.count("cam1-3") == 0u);
+  BOOST_TEST(earlier.count("cam1-10") == 0u);
+  BOOST_TEST(earlier.count("cam1-12") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(the_assignment_maximizes_total_iou_not_greedy) {

@@ -78,7 +78,7 @@ class ResultStore {
   void prune(std::size_t keep);
 
   /// Sets the track ids of a stored result's detections (in the order they were reported; 0
-  /// leaves a detection untracked). Nothing happens for an unknown task.
+  /// leaves a detection as it is). Nothing happens for an unknown task.
   void set_track_ids(const std::string& task_id, const std::vector<std::int64_t>& track_ids);
   /// The largest track id stored (0 when none): a restarted master continues after it.
   std::int64_t max_track_id();

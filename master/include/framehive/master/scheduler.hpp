@@ -152,7 +152,8 @@ class Scheduler {
   /// before the master serves.
   using CompletionListener = std::function<void(const ResultRecord&, const CompletedFrame&)>;
   void set_completion_listener(CompletionListener listener);
-  /// Sets the track ids of a completed result's detections, in memory and in the store.
+  /// Sets the track ids of a completed result's detections, in memory and in the store (by
+  /// detection index; a 0 leaves that detection as it is).
   void set_track_ids(const std::string& task_id, int port, const std::vector<std::int64_t>& ids);
 
   /// The newest results of a port (limit 0: all retained), newest first.
