@@ -1,5 +1,6 @@
 #include "framehive/ctl/ctl.hpp"
 
+#include "framehive/shared/api/event_type.hpp"
 #include "framehive/shared/api/json.hpp"
 #include "framehive/shared/api/master_client.hpp"
 #include "framehive/shared/api/names.hpp"
@@ -318,7 +319,7 @@ struct Session {
       const auto page = client.get_events(port, since, 1000, after);
       for (const auto& e : page) {
         after = std::max(after, e.seq);
-        if (!type_matches(e.type)) continue;
+        if (!type_wanted(e.type)) continue;
         last.push_back(e);
         if (last.size() > static_cast<std::size_t>(o.limit)) last.pop_front();
       }
@@ -330,19 +331,16 @@ struct Session {
       std::this_thread::sleep_for(std::chrono::duration<double>(o.follow_poll_s));
       for (const auto& e : client.get_events(port, since, 1000, after)) {
         after = std::max(after, e.seq);
-        if (type_matches(e.type)) print_event(e);
+        if (type_wanted(e.type)) print_event(e);
       }
       out.flush();
     }
     return 0;
   }
 
-  bool type_matches(const std::string& type) const {
-    if (o.type.empty()) return true;
-    if (o.type.size() > 2 && o.type.compare(o.type.size() - 2, 2, ".*") == 0) {
-      return type.compare(0, o.type.size() - 1, o.type, 0, o.type.size() - 1) == 0;
-    }
-    return type == o.type;
+  /// Whether --type (none: every type) lets an event of type through.
+  bool type_wanted(const std::string& type) const {
+    return o.type.empty() || api::event_type::type_matches(o.type, type);
   }
 
   void print_event(const api::Event& e) {

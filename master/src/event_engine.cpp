@@ -229,8 +229,8 @@ void EventEngine::process(std::vector<TrackedResult> released, std::vector<Emitt
           if (auto b = best_.find(ev.track_id);
               b != best_.end() && b->second.first == ev.snapshot_task_id) {
             jpeg = b->second.second;
-          } else if (auto f = scheduler_.get_frame(ev.snapshot_task_id)) {
-            jpeg = f->image;
+          } else {
+            jpeg = scheduler_.kept_image(ev.snapshot_task_id);
           }
           if (jpeg) {
             store_->put_snapshot(ev.snapshot_task_id, ev.port, jpeg, clock_.wall());
@@ -256,8 +256,8 @@ void EventEngine::keep_best_snapshots(const std::vector<TrackUpdate>& updates) {
     if (u.change == TrackChange::ended || u.track.best_task_id.empty()) continue;
     auto& best = best_[u.track.id];
     if (best.first == u.track.best_task_id) continue;
-    if (auto f = scheduler_.get_frame(u.track.best_task_id)) {
-      best = {u.track.best_task_id, f->image};
+    if (auto jpeg = scheduler_.kept_image(u.track.best_task_id)) {
+      best = {u.track.best_task_id, std::move(jpeg)};
     }
   }
 }

@@ -2,6 +2,8 @@
 // The event type names (docs/events.md), the one place the master spells them, and the test of a
 // rule's "types" entry (exact, or "family.*"). Constants and pure functions: thread-safe.
 
+#include "framehive/shared/api/event_type.hpp"
+
 #include <array>
 #include <string_view>
 
@@ -58,13 +60,9 @@ constexpr bool known_type_pattern(std::string_view pattern) {
   return false;
 }
 
-/// Whether type matches pattern: equal, or pattern is "family.*" and type starts "family.".
-constexpr bool type_matches(std::string_view pattern, std::string_view type) {
-  if (pattern == type) return true;
-  if (pattern.size() < 2 || pattern.substr(pattern.size() - 2) != ".*") return false;
-  std::string_view prefix = pattern.substr(0, pattern.size() - 1);  // "object."
-  return type.size() > prefix.size() && type.substr(0, prefix.size()) == prefix;
-}
+/// Whether type matches pattern: equal, or pattern is "family.*" and type starts "family."
+/// (shared with framehive-ctl events --type).
+using shared::api::event_type::type_matches;
 
 /// The types a rule delivers when its "types" is empty: the object events but object.stationary.
 inline constexpr std::array<std::string_view, 4> default_rule_types = {

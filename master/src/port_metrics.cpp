@@ -138,6 +138,11 @@ std::optional<KeptFrame> PortMetrics::kept_frame(const std::string& task_id) con
   return it->second;
 }
 
+shared::api::Image PortMetrics::kept_image(const std::string& task_id) const {
+  auto it = kept_.find(task_id);
+  return it == kept_.end() ? nullptr : it->second.image;
+}
+
 std::vector<ResultRecord> PortMetrics::results(int port, std::size_t limit) const {
   auto it = ports_.find(port);
   if (it == ports_.end()) return {};

@@ -54,6 +54,8 @@ class PortMetrics {
   bool is_kept(const std::string& task_id) const { return kept_.count(task_id) > 0; }
   /// A kept frame with its record, if still kept.
   std::optional<KeptFrame> kept_frame(const std::string& task_id) const;
+  /// Only the JPEG of a kept frame (a shared buffer: no copy); null when not kept.
+  shared::api::Image kept_image(const std::string& task_id) const;
   /// The newest results of a port (limit 0: all retained), newest first.
   std::vector<ResultRecord> results(int port, std::size_t limit) const;
   /// One status row per port, in port order, with fps and latency percentiles at now_mono.

@@ -47,6 +47,10 @@ ResultStore::ResultStore(const std::string& path) {
       "INSERT OR REPLACE INTO inflight (task_id, port, stream, frame_id, captured_at)"
       " VALUES (?,?,?,?,?)");
   journal_delete_ = prepare("DELETE FROM inflight WHERE task_id = ?");
+  first_detection_ = prepare(
+      "SELECT MIN(d.rowid), COUNT(*) FROM detections d JOIN results r ON d.result_id = r.id"
+      " WHERE r.task_id = ?");
+  update_track_id_ = prepare("UPDATE detections SET track_id = ? WHERE rowid = ?");
 }
 
 ResultStore::~ResultStore() {
@@ -55,6 +59,8 @@ ResultStore::~ResultStore() {
   sqlite3_finalize(insert_failure_);
   sqlite3_finalize(journal_insert_);
   sqlite3_finalize(journal_delete_);
+  sqlite3_finalize(first_detection_);
+  sqlite3_finalize(update_track_id_);
   sqlite3_close(db_);
 }
 
@@ -200,23 +206,23 @@ void ResultStore::set_track_ids(const std::string& task_id,
                                 const std::vector<std::int64_t>& track_ids) {
   std::lock_guard<std::mutex> lock(mutex_);
   transaction("cannot store track ids", [&] {
-    Stmt first{prepare(
-        "SELECT MIN(d.rowid), COUNT(*) FROM detections d JOIN results r ON d.result_id = r.id"
-        " WHERE r.task_id = ?")};
-    bind_text(first.s, 1, task_id);
-    if (sqlite3_step(first.s) != SQLITE_ROW || sqlite3_column_type(first.s, 0) == SQLITE_NULL) {
-      return;  // no detections stored (or the result is not stored): nothing to mark
-    }
-    const auto base = sqlite3_column_int64(first.s, 0);
-    const auto count = sqlite3_column_int64(first.s, 1);
+    sqlite3_stmt* first = first_detection_;
+    sqlite3_reset(first);
+    bind_text(first, 1, task_id);
+    const bool found =
+        sqlite3_step(first) == SQLITE_ROW && sqlite3_column_type(first, 0) != SQLITE_NULL;
+    const auto base = found ? sqlite3_column_int64(first, 0) : 0;
+    const auto count = found ? sqlite3_column_int64(first, 1) : 0;
+    sqlite3_reset(first);  // no read left open past the transaction
+    if (!found) return;    // no detections stored (or the result is not stored): nothing to mark
     // Detections of one result are inserted in one transaction: consecutive row ids, in order.
-    Stmt upd{prepare("UPDATE detections SET track_id = ? WHERE rowid = ?")};
+    sqlite3_stmt* upd = update_track_id_;
     for (std::size_t i = 0; i < track_ids.size() && static_cast<std::int64_t>(i) < count; ++i) {
       if (track_ids[i] == 0) continue;
-      sqlite3_reset(upd.s);
-      sqlite3_bind_int64(upd.s, 1, track_ids[i]);
-      sqlite3_bind_int64(upd.s, 2, base + static_cast<std::int64_t>(i));
-      if (sqlite3_step(upd.s) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+      sqlite3_reset(upd);
+      sqlite3_bind_int64(upd, 1, track_ids[i]);
+      sqlite3_bind_int64(upd, 2, base + static_cast<std::int64_t>(i));
+      if (sqlite3_step(upd) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
     }
   });
 }

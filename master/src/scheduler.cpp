@@ -693,6 +693,11 @@ std::optional<KeptFrame> Scheduler::get_frame(const std::string& task_id) {
   return metrics_->kept_frame(task_id);
 }
 
+shared::api::Image Scheduler::kept_image(const std::string& task_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return metrics_->kept_image(task_id);
+}
+
 std::optional<KeptFrame> Scheduler::latest_frame(int port) {
   std::lock_guard<std::mutex> lock(mutex_);
   return metrics_->latest_frame(port);

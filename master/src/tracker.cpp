@@ -229,10 +229,9 @@ bool overlaps(const Box& a, const Box& b) {
 std::vector<Box> looked_at(const shared::api::Motion& m, int width, int height, double pad) {
   std::vector<Box> out;
   if (!m.present || m.keepalive || m.boxes.empty() || width <= 0 || height <= 0) return out;
-  for (const auto& b : m.boxes) {
-    const double w = b.w * width, h = b.h * height;
-    out.push_back(
-        Box{b.x * width - pad * w, b.y * height - pad * h, w * (1 + 2 * pad), h * (1 + 2 * pad)});
+  for (const auto& mb : m.boxes) {
+    const auto b = shared::api::to_pixels(mb, width, height);
+    out.push_back(Box{b.x - pad * b.w, b.y - pad * b.h, b.w * (1 + 2 * pad), b.h * (1 + 2 * pad)});
   }
   return out;
 }

@@ -34,13 +34,10 @@ shared::api::Frame to_api(const ReceivedFrame& f) {
     const auto& m = *f.motion;
     out.gated = m.gated;
     out.motion.present = true;
-    out.motion.score = m.score / 10000.0;
+    out.motion.score = shared::decode_motion_score(m.score);
     out.motion.keepalive = (m.flags & shared::k_motion_keepalive) != 0;
     out.motion.boxes.reserve(m.boxes.size());
-    constexpr double scale = shared::k_motion_box_scale;
-    for (const auto& b : m.boxes) {
-      out.motion.boxes.push_back({b.x / scale, b.y / scale, b.w / scale, b.h / scale});
-    }
+    for (const auto& b : m.boxes) out.motion.boxes.push_back(shared::decode_motion_box(b));
   }
   return out;
 }

@@ -114,6 +114,7 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
   s->last_seen = clock_.mono();
 
   const Key key{h.session, h.frame_seq};
+  const bool has_motion = (h.flags & fh::shared::k_flag_motion) != 0;
   auto it = ps.partials.find(key);
   if (it == ps.partials.end()) {
     if (auto f = s->finished.find(h.frame_seq); f != s->finished.end()) {
@@ -129,7 +130,6 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
     account_sequence(ps, *s, port, h.session, h.frame_seq);
     // The frames the sender gated before this one count once, now: the frame may still end
     // incomplete (evicted right below, timed out, superseded), the gated ones stay counted.
-    const bool has_motion = (h.flags & fh::shared::k_flag_motion) != 0;
     if (has_motion) st.gated.fetch_add(h.motion.gated, relaxed);
     if (!make_room(ps, h.session, h.frame_len)) {
       // Every slot holds a frame of a live session and this one is not live: this frame is
@@ -154,7 +154,6 @@ DecodeError Reassembler::push(std::uint16_t port, const std::uint8_t* data, std:
     it = ps.partials.emplace(key, std::move(p)).first;
   } else {
     const Partial& p = it->second;
-    const bool has_motion = (h.flags & fh::shared::k_flag_motion) != 0;
     if (p.chunk_count != h.chunk_count || p.frame_len != h.frame_len ||
         p.chunk_size != chunk_size || p.capture_us != h.capture_us || p.stream != h.stream ||
         p.motion.has_value() != has_motion || (has_motion && *p.motion != h.motion)) {

@@ -128,22 +128,11 @@ shared::MotionExtension to_extension(const MotionResult& m, MotionGate::Verdict 
   shared::MotionExtension e;
   if (m.moving) e.flags |= shared::k_motion_moving;
   if (v == MotionGate::Verdict::keepalive) e.flags |= shared::k_motion_keepalive;
-  e.score = static_cast<std::uint16_t>(std::lround(std::clamp(m.score, 0.0, 1.0) * 10000.0));
+  e.score = shared::encode_motion_score(m.score);
   e.gated = gated;
-  const auto scale = static_cast<double>(shared::k_motion_box_scale);
-  const auto unit = [scale](double v) {
-    return static_cast<std::uint32_t>(std::lround(std::clamp(v, 0.0, 1.0) * scale));
-  };
   for (const auto& b : m.boxes) {
     if (e.boxes.size() == shared::k_motion_ext_max_boxes) break;
-    shared::MotionExtension::Box box;
-    const std::uint32_t x = unit(b.x);
-    const std::uint32_t y = unit(b.y);
-    box.x = static_cast<std::uint16_t>(x);
-    box.y = static_cast<std::uint16_t>(y);
-    box.w = static_cast<std::uint16_t>(std::min(unit(b.width), shared::k_motion_box_scale - x));
-    box.h = static_cast<std::uint16_t>(std::min(unit(b.height), shared::k_motion_box_scale - y));
-    e.boxes.push_back(box);
+    e.boxes.push_back(shared::encode_motion_box({b.x, b.y, b.width, b.height}));
   }
   return e;
 }

@@ -2,6 +2,8 @@
 
 #include "framehive/shared/datagram_tagger.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace fh::shared {
@@ -263,6 +265,32 @@ void encode_tagged_datagram(DatagramHeader h, const std::uint8_t* payload, std::
     out.resize(begin);
     throw std::runtime_error("HMAC-SHA256 of a datagram failed (OpenSSL)");
   }
+}
+
+std::uint16_t encode_motion_score(double share) {
+  return static_cast<std::uint16_t>(
+      std::lround(std::clamp(share, 0.0, 1.0) * double{k_motion_score_scale}));
+}
+
+double decode_motion_score(std::uint16_t score) { return score / double{k_motion_score_scale}; }
+
+MotionExtension::Box encode_motion_box(const api::MotionBox& box) {
+  const auto unit = [](double v) {
+    return static_cast<std::uint32_t>(std::lround(std::clamp(v, 0.0, 1.0) * k_motion_box_scale));
+  };
+  const std::uint32_t x = unit(box.x);
+  const std::uint32_t y = unit(box.y);
+  MotionExtension::Box b;
+  b.x = static_cast<std::uint16_t>(x);
+  b.y = static_cast<std::uint16_t>(y);
+  b.w = static_cast<std::uint16_t>(std::min(unit(box.w), k_motion_box_scale - x));
+  b.h = static_cast<std::uint16_t>(std::min(unit(box.h), k_motion_box_scale - y));
+  return b;
+}
+
+api::MotionBox decode_motion_box(const MotionExtension::Box& box) {
+  constexpr double scale = k_motion_box_scale;
+  return api::MotionBox{box.x / scale, box.y / scale, box.w / scale, box.h / scale};
 }
 
 }  // namespace fh::shared

@@ -1,6 +1,9 @@
 // Implementation of test_util.hpp (library fh_testutil).
 #include "test_util.hpp"
 
+#include "framehive/shared/api/names.hpp"
+#include "framehive/shared/rpc_client.hpp"
+
 #include <iterator>
 
 #include <arpa/inet.h>
@@ -79,6 +82,28 @@ bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
     if (std::chrono::steady_clock::now() >= deadline) return pred();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+std::unique_ptr<Child> start_master(int port, const std::vector<std::string>& args,
+                                    const std::string& log_file,
+                                    std::chrono::milliseconds timeout) {
+  std::vector<std::string> argv = {"--port", std::to_string(port)};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto master = std::make_unique<Child>(bin("framehive-master"), argv, log_file);
+  shared::RpcClient c("http://127.0.0.1:" + std::to_string(port) + "/RPC2", 10000);
+  const auto answers = [&] {
+    try {
+      c.call(shared::api::method::status, xmlrpc_c::paramList());
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  if (!poll_until([&] { return !master->running() || answers(); }, timeout) || !master->running()) {
+    throw std::runtime_error("framehive-master on port " + std::to_string(port) +
+                             " did not answer status: " + read_file(log_file));
+  }
+  return master;
 }
 
 std::string make_temp_dir(const std::string& tag) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,13 @@ class Child {
 
 /// Polls pred every 20 ms until it is true or the deadline passes; returns pred's last value.
 bool poll_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+/// Starts bin("framehive-master") --port port args... (its output to log_file) and returns it
+/// once its XML-RPC status answers at http://127.0.0.1:port/RPC2 (no credentials). Throws
+/// std::runtime_error with the log when it exits or does not answer within timeout.
+std::unique_ptr<Child> start_master(int port, const std::vector<std::string>& args,
+                                    const std::string& log_file,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 /// A real 8x8 JPEG (tests/fuzz/corpus/jpeg/optimized_8x8.jpg, 363 bytes): passes the master's
 /// header check (shared::check_jpeg) and decodes.

@@ -80,40 +80,15 @@ BOOST_AUTO_TEST_CASE(fallback_chain_survives_kill_9_of_the_first_choice_and_retu
   const int cam = 5301;
   const std::string url = "http://127.0.0.1:" + std::to_string(mport) + "/RPC2";
   // Heartbeats every 0.3 s: a killed worker is dead within ~1 s, long before the task timeout.
-  Child master(bin("framehive-master"),
-               {"--port",
-                std::to_string(mport),
-                "--db",
-                dir + "/master.db",
-                "--detector",
-                std::to_string(cam) + "=hog,null",
-                "--priority",
-                std::to_string(cam) + "=2",
-                "--heartbeat-interval",
-                "0.3",
-                "--task-timeout",
-                "60",
-                "--max-frame-age",
-                "0",
-                "--max-pending-per-port",
-                "200",
-                "--stats-interval",
-                "0",
-                "--log-level",
-                "warn"},
-               dir + "/master.log");
+  const auto master = fh::test::start_master(
+      mport,
+      {"--db", dir + "/master.db", "--detector", std::to_string(cam) + "=hog,null", "--priority",
+       std::to_string(cam) + "=2", "--heartbeat-interval", "0.3", "--task-timeout", "60",
+       "--max-frame-age", "0", "--max-pending-per-port", "200", "--stats-interval", "0",
+       "--log-level", "warn"},
+      dir + "/master.log");
   RpcClient c(url, 10000);
   const auto status = [&] { return as_struct(c.call("status", xmlrpc_c::paramList())); };
-  BOOST_REQUIRE(poll_until(
-      [&] {
-        try {
-          status();
-          return true;
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      10s));
   const auto port_row = [&] {
     for (const auto& p : as_array(status().at("ports"))) {
       const auto row = as_struct(p);
@@ -238,8 +213,8 @@ BOOST_AUTO_TEST_CASE(fallback_chain_survives_kill_9_of_the_first_choice_and_retu
   BOOST_TEST(hog->wait(10s) == 0);
   null_worker.signal(SIGTERM);
   BOOST_TEST(null_worker.wait(10s) == 0);
-  master.signal(SIGTERM);
-  BOOST_TEST(master.wait(10s) == 0);
+  master->signal(SIGTERM);
+  BOOST_TEST(master->wait(10s) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(bad_priority_and_detector_options_are_usage_errors) {

@@ -45,22 +45,12 @@ BOOST_AUTO_TEST_CASE(worker_motion_crop_end_to_end) {
   const auto dir = fh::test::make_temp_dir("motion-crop");
   const int port = fh::test::free_tcp_port();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/RPC2";
-  Child master(bin("framehive-master"),
-               {"--port", std::to_string(port), "--db", dir + "/master.db", "--stats-interval", "0",
-                "--log-level", "warn", "--max-frame-age", "0"},
-               dir + "/master.log");
+  const auto master = fh::test::start_master(port,
+                                             {"--db", dir + "/master.db", "--stats-interval", "0",
+                                              "--log-level", "warn", "--max-frame-age", "0"},
+                                             dir + "/master.log");
   RpcClient c(url, 10000);
   const auto status = [&] { return as_struct(c.call("status", xmlrpc_c::paramList())); };
-  BOOST_REQUIRE(poll_until(
-      [&] {
-        try {
-          status();
-          return true;
-        } catch (const std::exception&) {
-          return false;
-        }
-      },
-      10s));
 
   // vtest.avi frame 100; HOG finds the man in black at about (325,148) 76x152 (768x576).
   cv::VideoCapture cap(fh::test::vtest_avi());
@@ -124,6 +114,6 @@ BOOST_AUTO_TEST_CASE(worker_motion_crop_end_to_end) {
   // Keep-alive and motion-less frames ran whole: the same boxes, more than the crop's.
   BOOST_TEST(found[1] == found[2]);
   BOOST_TEST(found[1].size() > found[0].size());
-  master.signal(SIGTERM);
-  BOOST_TEST(master.wait(10s) == 0);
+  master->signal(SIGTERM);
+  BOOST_TEST(master->wait(10s) == 0);
 }

@@ -56,15 +56,13 @@ BOOST_AUTO_TEST_CASE(whole_pipeline_two_ports_counts_add_up) {
   const std::string url = "http://127.0.0.1:" + std::to_string(mport) + "/RPC2";
   const std::string ctl = bin("framehive-ctl") + " --master " + url + " ";
 
-  Child master(bin("framehive-master"),
-               {"--port", std::to_string(mport), "--db", dir + "/master.db", "--detector",
-                std::to_string(port_a) + "=hog", "--detector",
-                std::to_string(port_b) + "=haar:frontalface", "--max-pending-per-port", "1000",
-                "--max-frame-age", "0", "--stats-interval", "0", "--log-level", "warn"},
-               dir + "/master.log");
+  const auto master = fh::test::start_master(
+      mport,
+      {"--db", dir + "/master.db", "--detector", std::to_string(port_a) + "=hog", "--detector",
+       std::to_string(port_b) + "=haar:frontalface", "--max-pending-per-port", "1000",
+       "--max-frame-age", "0", "--stats-interval", "0", "--log-level", "warn"},
+      dir + "/master.log");
   std::string out;
-  BOOST_REQUIRE(poll_until(
-      [&] { return fh::test::run_command(ctl + "status >/dev/null 2>&1", out) == 0; }, 10s));
   auto receiver = std::make_unique<Child>(
       bin("framehive-receiver"),
       std::vector<std::string>{"--bind", "127.0.0.1", "--ports",
@@ -296,14 +294,13 @@ BOOST_AUTO_TEST_CASE(gated_frames_are_counted_from_the_camera_to_the_master) {
   const int port = fh::test::free_udp_port();
   const std::string url = "http://127.0.0.1:" + std::to_string(mport) + "/RPC2";
   const std::string ctl = bin("framehive-ctl") + " --master " + url + " ";
-  Child master(bin("framehive-master"),
-               {"--port", std::to_string(mport), "--db", dir + "/master.db", "--detector",
-                std::to_string(port) + "=null", "--max-pending-per-port", "1000", "--max-frame-age",
-                "0", "--stats-interval", "0", "--log-level", "warn"},
-               dir + "/master.log");
+  const auto master = fh::test::start_master(
+      mport,
+      {"--db", dir + "/master.db", "--detector", std::to_string(port) + "=null",
+       "--max-pending-per-port", "1000", "--max-frame-age", "0", "--stats-interval", "0",
+       "--log-level", "warn"},
+      dir + "/master.log");
   std::string out;
-  BOOST_REQUIRE(poll_until(
-      [&] { return fh::test::run_command(ctl + "status >/dev/null 2>&1", out) == 0; }, 10s));
   auto receiver = std::make_unique<Child>(
       bin("framehive-receiver"),
       std::vector<std::string>{"--bind", "127.0.0.1", "--ports", std::to_string(port), "--master",

@@ -102,7 +102,7 @@ std::int64_t get(const std::map<std::string, std::int64_t>& m, const std::string
   return it == m.end() ? 0 : it->second;
 }
 
-// ---- A webhook receiver: HTTP/1.1 on 127.0.0.1, a thread per connection ----
+// ---- A webhook receiver: HTTP/1.1 or HTTPS on 127.0.0.1, a thread per connection ----
 
 class HookServer {
  public:
@@ -113,15 +113,25 @@ class HookServer {
   };
   /// Decides the status of each request (called in order of arrival, under the lock).
   using Policy = std::function<int(const Request&, std::size_t index)>;
+  /// The certificate chain and private key (PEM files) of an HTTPS server.
+  struct Tls {
+    std::string cert, key;
+  };
 
+  /// Plain HTTP; each answer waits delay_s first.
   HookServer(int port, Policy policy, double delay_s = 0)
       : policy_(std::move(policy)), delay_s_(delay_s), acceptor_(io_) {
-    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen();
-    accept_thread_ = std::thread([this] { accept_loop(); });
+    listen(port);
+  }
+  /// HTTPS with tls's certificate; counts failed handshakes.
+  HookServer(int port, Policy policy, const Tls& tls)
+      : policy_(std::move(policy)),
+        delay_s_(0),
+        ssl_(std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server)),
+        acceptor_(io_) {
+    ssl_->use_certificate_chain_file(tls.cert);
+    ssl_->use_private_key_file(tls.key, asio::ssl::context::pem);
+    listen(port);
   }
   ~HookServer() {
     {
@@ -152,86 +162,14 @@ class HookServer {
     }
     return out;
   }
+  /// TLS handshakes that failed (HTTPS only).
+  int handshakes_failed() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return handshakes_failed_;
+  }
 
  private:
-  void accept_loop() {
-    for (;;) {
-      tcp::socket s(io_);
-      boost::system::error_code ec;
-      acceptor_.accept(s, ec);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (ec || stopping_) return;
-      fds_.insert(s.native_handle());
-      threads_.emplace_back([this, sock = std::move(s)]() mutable { serve(std::move(sock)); });
-    }
-  }
-
-  void serve(tcp::socket s) {
-    try {
-      serve_requests(s);
-    } catch (const std::exception& e) {
-      BOOST_TEST_MESSAGE("hook server: " << e.what());
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    fds_.erase(s.native_handle());  // before the socket closes: its number may be reused
-  }
-
-  void serve_requests(tcp::socket& s) {
-    beast::flat_buffer buf;
-    for (;;) {
-      http::request<http::string_body> req;
-      boost::system::error_code ec;
-      http::read(s, buf, req, ec);
-      if (ec) break;
-      Request r;
-      r.arrived = Clock::now();
-      r.body = req.body();
-      r.event_id = std::string(req["X-Framehive-Event-Id"]);
-      r.event_type = std::string(req["X-Framehive-Event-Type"]);
-      r.signature = std::string(req["X-Framehive-Signature"]);
-      r.content_type = std::string(req[http::field::content_type]);
-      if (delay_s_ > 0) {
-        std::unique_lock<std::mutex> lk(mutex_);
-        cv_.wait_for(lk, std::chrono::duration<double>(delay_s_), [this] { return stopping_; });
-      }
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) break;
-        r.status = policy_(r, requests_.size());
-        requests_.push_back(r);
-      }
-      http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
-      res.keep_alive(req.keep_alive());
-      res.prepare_payload();
-      http::write(s, res, ec);
-      if (ec || !req.keep_alive()) break;
-    }
-  }
-
-  Policy policy_;
-  const double delay_s_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;  ///< used by accept_thread_ only (shut down by its fd at the end)
-  std::thread accept_thread_;
-  std::mutex mutex_;            ///< guards stopping_, fds_, threads_, requests_ (and calls policy_)
-  std::condition_variable cv_;  ///< stopping_
-  bool stopping_ = false;
-  std::set<int> fds_;  ///< open connections
-  std::vector<std::thread> threads_;
-  std::vector<Request> requests_;
-};
-
-/// An HTTPS webhook receiver (TLS with the given certificate), a thread per connection: every
-/// POST answered 200; records (event id, signature, body) of the requests it read.
-class TlsHookServer {
- public:
-  struct Request {
-    std::string event_id, signature, body;
-  };
-  TlsHookServer(int port, const std::string& cert, const std::string& key)
-      : ssl_(asio::ssl::context::tls_server), acceptor_(io_) {
-    ssl_.use_certificate_chain_file(cert);
-    ssl_.use_private_key_file(key, asio::ssl::context::pem);
+  void listen(int port) {
     tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
     acceptor_.open(ep.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -239,31 +177,7 @@ class TlsHookServer {
     acceptor_.listen();
     accept_thread_ = std::thread([this] { accept_loop(); });
   }
-  ~TlsHookServer() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-    }
-    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
-    accept_thread_.join();
-    std::vector<std::thread> threads;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      threads.swap(threads_);
-    }
-    for (auto& t : threads) t.join();
-  }
-  std::vector<Request> requests() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return requests_;
-  }
-  int handshakes_failed() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return handshakes_failed_;
-  }
 
- private:
   void accept_loop() {
     for (;;) {
       tcp::socket s(io_);
@@ -278,38 +192,75 @@ class TlsHookServer {
 
   void serve(tcp::socket s) {
     const int fd = s.native_handle();
-    asio::ssl::stream<tcp::socket> tls(std::move(s), ssl_);
+    if (!ssl_) {
+      serve_requests(s);
+      forget(fd);
+      return;
+    }
+    asio::ssl::stream<tcp::socket> tls(std::move(s), *ssl_);
     boost::system::error_code ec;
     tls.handshake(asio::ssl::stream_base::server, ec);
     if (ec) {
       std::lock_guard<std::mutex> lock(mutex_);
       handshakes_failed_++;
+    } else {
+      serve_requests(tls);
     }
-    beast::flat_buffer buf;
-    while (!ec) {
-      http::request<http::string_body> req;
-      http::read(tls, buf, req, ec);
-      if (ec) break;
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        requests_.push_back({std::string(req["X-Framehive-Event-Id"]),
-                             std::string(req["X-Framehive-Signature"]), req.body()});
-      }
-      http::response<http::string_body> res{http::status::ok, req.version()};
-      res.keep_alive(req.keep_alive());
-      res.prepare_payload();
-      http::write(tls, res, ec);
-      if (!req.keep_alive()) break;
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    fds_.erase(fd);  // before the socket closes: its number may be reused
+    forget(fd);
   }
 
+  /// Drops a connection from fds_: before its socket closes, as its number may be reused.
+  void forget(int fd) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    fds_.erase(fd);
+  }
+
+  template <class Stream>
+  void serve_requests(Stream& s) {
+    try {
+      beast::flat_buffer buf;
+      for (;;) {
+        http::request<http::string_body> req;
+        boost::system::error_code ec;
+        http::read(s, buf, req, ec);
+        if (ec) break;
+        Request r;
+        r.arrived = Clock::now();
+        r.body = req.body();
+        r.event_id = std::string(req["X-Framehive-Event-Id"]);
+        r.event_type = std::string(req["X-Framehive-Event-Type"]);
+        r.signature = std::string(req["X-Framehive-Signature"]);
+        r.content_type = std::string(req[http::field::content_type]);
+        if (delay_s_ > 0) {
+          std::unique_lock<std::mutex> lk(mutex_);
+          cv_.wait_for(lk, std::chrono::duration<double>(delay_s_), [this] { return stopping_; });
+        }
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (stopping_) break;
+          r.status = policy_(r, requests_.size());
+          requests_.push_back(r);
+        }
+        http::response<http::string_body> res{static_cast<http::status>(r.status), req.version()};
+        res.keep_alive(req.keep_alive());
+        res.prepare_payload();
+        http::write(s, res, ec);
+        if (ec || !req.keep_alive()) break;
+      }
+    } catch (const std::exception& e) {
+      BOOST_TEST_MESSAGE("hook server: " << e.what());
+    }
+  }
+
+  Policy policy_;
+  const double delay_s_;
   asio::io_context io_;
-  asio::ssl::context ssl_;
+  std::unique_ptr<asio::ssl::context> ssl_;  ///< HTTPS when set (read-only once listening)
   tcp::acceptor acceptor_;  ///< used by accept_thread_ only (shut down by its fd at the end)
   std::thread accept_thread_;
-  std::mutex mutex_;  ///< guards stopping_, fds_, threads_, requests_, handshakes_failed_
+  std::mutex mutex_;  ///< guards stopping_, fds_, threads_, requests_, handshakes_failed_ (and
+                      ///< calls policy_)
+  std::condition_variable cv_;  ///< stopping_
   bool stopping_ = false;
   std::set<int> fds_;  ///< open connections
   std::vector<std::thread> threads_;
@@ -1024,7 +975,7 @@ BOOST_AUTO_TEST_CASE(https_webhooks_verify_the_target_against_the_ca_file) {
   BOOST_REQUIRE_MESSAGE(rc == 0, out);
   std::ofstream(dir + "/secret") << "tls-s3cret\n";
   const int port = fh::test::free_tcp_port();
-  TlsHookServer server(port, dir + "/cert.pem", dir + "/key.pem");
+  HookServer server(port, always(200), HookServer::Tls{dir + "/cert.pem", dir + "/key.pem"});
   // Without the CA (the system's trusted CAs do not know this certificate): refused, retried.
   auto cfg = fast_config();
   EventStore store(":memory:");

@@ -238,6 +238,50 @@ BOOST_AUTO_TEST_CASE(malformed_motion_extensions_are_bad_length) {
   BOOST_CHECK_THROW(encode_datagram(h, p.data(), p.size(), out), std::invalid_argument);
 }
 
+// The motion extension's wire units and the contract's fractions: exact at 0, 1 unit and the
+// maximum, to nearest in between, clamped outside 0..1, boxes cut to the frame.
+BOOST_AUTO_TEST_CASE(motion_units_round_trip_between_wire_and_fractions) {
+  for (std::uint16_t s : {0, 1, 5000, 9999, 10000}) {
+    BOOST_TEST(encode_motion_score(decode_motion_score(s)) == s);
+  }
+  BOOST_TEST(decode_motion_score(0) == 0.0);
+  BOOST_TEST(decode_motion_score(10000) == 1.0);
+  BOOST_TEST(decode_motion_score(1) == 1e-4, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(encode_motion_score(0.12344) == 1234);  // 1234.4 -> 1234
+  BOOST_TEST(encode_motion_score(0.12346) == 1235);  // 1234.6 -> 1235
+  BOOST_TEST(encode_motion_score(0.00005) == 1);     // a half unit rounds away from zero
+  BOOST_TEST(encode_motion_score(-0.5) == 0);
+  BOOST_TEST(encode_motion_score(1.5) == 10000);
+
+  for (std::uint16_t v : {0, 1, 2, 32767, 65534, 65535}) {
+    const MotionExtension::Box b{v, v, static_cast<std::uint16_t>(65535 - v),
+                                 static_cast<std::uint16_t>(65535 - v)};
+    const auto back = encode_motion_box(decode_motion_box(b));
+    BOOST_TEST_CONTEXT("unit " << v) {
+      BOOST_TEST(back.x == b.x);
+      BOOST_TEST(back.y == b.y);
+      BOOST_TEST(back.w == b.w);
+      BOOST_TEST(back.h == b.h);
+    }
+  }
+  const auto one = decode_motion_box({1, 0, 65535, 65535});
+  BOOST_TEST(one.x == 1.0 / 65535, boost::test_tools::tolerance(1e-15));
+  BOOST_TEST(one.y == 0.0);
+  BOOST_TEST(one.w == 1.0);
+  // 0.25 * 65535 = 16383.75 -> 16384; 0.1 * 65535 = 6553.5 -> 6554 (half away from zero).
+  const auto mid = encode_motion_box({0.25, 0.1, 0.5, 0.2});
+  BOOST_TEST(mid.x == 16384);
+  BOOST_TEST(mid.y == 6554);
+  BOOST_TEST(mid.w == 32768);  // 32767.5 -> 32768
+  BOOST_TEST(mid.h == 13107);
+  // Outside 0..1 clamped; a box over the edge cut so that x + w stays 65535.
+  const auto edge = encode_motion_box({-0.2, 0.9, 2.0, 0.5});
+  BOOST_TEST(edge.x == 0);
+  BOOST_TEST(edge.w == 65535);
+  BOOST_TEST(edge.y == 58982);  // 58981.5 -> 58982
+  BOOST_TEST(edge.h == 65535 - 58982);
+}
+
 BOOST_AUTO_TEST_CASE(random_garbage_never_decodes_and_never_crashes) {
   std::mt19937 rng(7);
   for (int i = 0; i < 20000; ++i) {

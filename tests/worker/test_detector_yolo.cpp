@@ -32,6 +32,45 @@ std::string str(const YoloBox& b) {
   return os.str();
 }
 
+/// The YOLOv5 output [1, N, 5+C] of three candidates, in input pixels; confidence =
+/// objectness * class score.
+cv::Mat yolov5_output() {
+  const int sizes[] = {1, 3, 7};
+  cv::Mat out(3, sizes, CV_32F);
+  const float rows[3][7] = {
+      {160, 160, 32, 32, 0.8f, 0.9f, 0.1f},  // 0.72, class 0
+      {100, 100, 32, 32, 0.5f, 0.9f, 0.1f},  // 0.45: under threshold
+      {10, 10, 20, 20, 0.9f, 0.2f, 0.6f},    // 0.54, class 1, at the corner
+  };
+  std::memcpy(out.ptr<float>(), rows, sizeof rows);
+  return out;
+}
+
+/// The YOLOv8 output [1, 4+C, N] of the same places, one column per candidate, input pixels,
+/// no objectness.
+cv::Mat yolov8_output() {
+  const int sizes[] = {1, 6, 3};
+  cv::Mat out(3, sizes, CV_32F);
+  const float cols[3][6] = {
+      {160, 160, 32, 32, 0.9f, 0.1f},  // 0.9, class 0
+      {100, 100, 32, 32, 0.4f, 0.3f},  // 0.4: under threshold
+      {10, 10, 20, 20, 0.2f, 0.6f},    // 0.6, class 1, at the corner
+  };
+  for (int c = 0; c < 3; ++c) {
+    for (int k = 0; k < 6; ++k) out.ptr<float>()[k * 3 + c] = cols[c][k];
+  }
+  return out;
+}
+
+YoloDecodeParams yolo_params(YoloLayout layout) {
+  YoloDecodeParams p;
+  p.layout = layout;
+  p.input_size = cv::Size(320, 320);
+  p.frame_size = cv::Size(640, 480);  // x2, x1.5
+  p.confidence = 0.5f;
+  return p;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(detector_yolo)
@@ -87,59 +126,37 @@ BOOST_AUTO_TEST_CASE(darknet_threshold_nms_clip) {
   BOOST_TEST(decode_yolo({out1, out2}, p).empty());
 }
 
-// YOLOv5 layout: [1, N, 5+C] in input pixels; confidence = objectness * class score.
-BOOST_AUTO_TEST_CASE(yolov5_layout) {
-  const int sizes[] = {1, 3, 7};
-  cv::Mat out(3, sizes, CV_32F);
-  const float rows[3][7] = {
-      {160, 160, 32, 32, 0.8f, 0.9f, 0.1f},  // 0.72, class 0
-      {100, 100, 32, 32, 0.5f, 0.9f, 0.1f},  // 0.45: under threshold
-      {10, 10, 20, 20, 0.9f, 0.2f, 0.6f},    // 0.54, class 1, at the corner
+// YOLOv5 and YOLOv8 layouts: the same two candidates over the threshold come back scaled to the
+// frame, the one under it is dropped.
+BOOST_AUTO_TEST_CASE(yolov5_and_yolov8_layouts) {
+  struct Case {
+    const char* name;
+    YoloLayout layout;
+    cv::Mat out;
+    float confidence0, confidence1;  ///< of the class-0 and the class-1 box
   };
-  std::memcpy(out.ptr<float>(), rows, sizeof rows);
-  YoloDecodeParams p;
-  p.layout = YoloLayout::yolov5;
-  p.input_size = cv::Size(320, 320);
-  p.frame_size = cv::Size(640, 480);  // x2, x1.5
-  p.confidence = 0.5f;
-  const auto boxes = decode_yolo({out}, p);
-  for (const auto& b : boxes) BOOST_TEST_MESSAGE(str(b));
-  BOOST_TEST_REQUIRE(boxes.size() == 2u);
-  BOOST_TEST(boxes[0].class_id == 0);
-  BOOST_TEST(std::abs(boxes[0].confidence - 0.72f) < 1e-6f);
-  BOOST_TEST(boxes[0].box == cv::Rect(288, 216, 64, 48));
-  BOOST_TEST(boxes[1].class_id == 1);
-  BOOST_TEST(std::abs(boxes[1].confidence - 0.54f) < 1e-6f);
-  BOOST_TEST(boxes[1].box == cv::Rect(0, 0, 40, 30));
+  const Case cases[] = {
+      {"yolov5", YoloLayout::yolov5, yolov5_output(), 0.72f, 0.54f},
+      {"yolov8", YoloLayout::yolov8, yolov8_output(), 0.9f, 0.6f},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const auto boxes = decode_yolo({c.out}, yolo_params(c.layout));
+      for (const auto& b : boxes) BOOST_TEST_MESSAGE(str(b));
+      BOOST_TEST_REQUIRE(boxes.size() == 2u);
+      BOOST_TEST(boxes[0].class_id == 0);
+      BOOST_TEST(std::abs(boxes[0].confidence - c.confidence0) < 1e-6f);
+      BOOST_TEST(boxes[0].box == cv::Rect(288, 216, 64, 48));
+      BOOST_TEST(boxes[1].class_id == 1);
+      BOOST_TEST(std::abs(boxes[1].confidence - c.confidence1) < 1e-6f);
+      BOOST_TEST(boxes[1].box == cv::Rect(0, 0, 40, 30));
+    }
+  }
 }
 
-// YOLOv8 layout: [1, 4+C, N], one column per candidate, input pixels, no objectness.
-BOOST_AUTO_TEST_CASE(yolov8_layout) {
-  const int sizes[] = {1, 6, 3};
-  cv::Mat out(3, sizes, CV_32F);
-  const float cols[3][6] = {
-      {160, 160, 32, 32, 0.9f, 0.1f},  // 0.9, class 0
-      {100, 100, 32, 32, 0.4f, 0.3f},  // 0.4: under threshold
-      {10, 10, 20, 20, 0.2f, 0.6f},    // 0.6, class 1, at the corner
-  };
-  for (int c = 0; c < 3; ++c) {
-    for (int k = 0; k < 6; ++k) out.ptr<float>()[k * 3 + c] = cols[c][k];
-  }
-  YoloDecodeParams p;
-  p.layout = YoloLayout::yolov8;
-  p.input_size = cv::Size(320, 320);
-  p.frame_size = cv::Size(640, 480);  // x2, x1.5
-  p.confidence = 0.5f;
-  const auto boxes = decode_yolo({out}, p);
-  for (const auto& b : boxes) BOOST_TEST_MESSAGE(str(b));
-  BOOST_TEST_REQUIRE(boxes.size() == 2u);
-  BOOST_TEST(boxes[0].class_id == 0);
-  BOOST_TEST(std::abs(boxes[0].confidence - 0.9f) < 1e-6f);
-  BOOST_TEST(boxes[0].box == cv::Rect(288, 216, 64, 48));
-  BOOST_TEST(boxes[1].class_id == 1);
-  BOOST_TEST(std::abs(boxes[1].confidence - 0.6f) < 1e-6f);
-  BOOST_TEST(boxes[1].box == cv::Rect(0, 0, 40, 30));
-  // A batch of two is not one image's candidates: skipped, like rows too short for a box.
+// YOLOv8: a batch of two is not one image's candidates: skipped, like rows too short for a box.
+BOOST_AUTO_TEST_CASE(yolov8_skips_batches_and_short_rows) {
+  const auto p = yolo_params(YoloLayout::yolov8);
   const int batch2[] = {2, 6, 3};
   BOOST_TEST(decode_yolo({cv::Mat(3, batch2, CV_32F, cv::Scalar(0.9))}, p).empty());
   const int short_rows[] = {1, 4, 3};

@@ -62,8 +62,8 @@ CropPlan plan_crops(const shared::api::Motion& motion, cv::Size frame, const Cro
   std::vector<cv::Rect2d> px;
   px.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& b = motion.boxes[i];
-    px.emplace_back(b.x * frame.width, b.y * frame.height, b.w * frame.width, b.h * frame.height);
+    const auto b = shared::api::to_pixels(motion.boxes[i], frame.width, frame.height);
+    px.emplace_back(b.x, b.y, b.w, b.h);
   }
   CropPlan plan = plan_crops_px(px, frame, params);
   plan.ignored_boxes += motion.boxes.size() - n;

@@ -105,6 +105,8 @@ class ResultStore {
   sqlite3_stmt* insert_failure_ = nullptr;    ///< prepared INSERT into failures
   sqlite3_stmt* journal_insert_ = nullptr;    ///< prepared INSERT into inflight
   sqlite3_stmt* journal_delete_ = nullptr;    ///< prepared DELETE from inflight
+  sqlite3_stmt* first_detection_ = nullptr;   ///< prepared first detection row id of a task
+  sqlite3_stmt* update_track_id_ = nullptr;   ///< prepared UPDATE of one detection's track_id
 };
 
 }  // namespace fh::master

@@ -125,6 +125,8 @@ class Scheduler {
 
   /// A recently completed frame with its JPEG, if still kept (--keep-frames per port).
   std::optional<KeptFrame> get_frame(const std::string& task_id);
+  /// Only the JPEG of a kept frame (no copy of its record); null when not kept.
+  shared::api::Image kept_image(const std::string& task_id);
   /// The newest kept frame of a port.
   std::optional<KeptFrame> latest_frame(int port);
   /// Where a task is and, once it ended, its record or failure; nullopt when the master does

@@ -3,6 +3,8 @@
 // optional HMAC integrity tag. Thread-safe except through a DatagramTagger, which is one per
 // thread. Decoding never throws: malformed input yields a DecodeError.
 
+#include "framehive/shared/api/types.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +46,8 @@ constexpr std::uint8_t k_motion_moving = 0x01;     ///< the detector saw motion 
 constexpr std::uint8_t k_motion_keepalive = 0x02;  ///< sent without motion (idle keep-alive)
 /// Box coordinates are fractions of the frame in units of 1/65535.
 constexpr std::uint32_t k_motion_box_scale = 65535;
+/// The score is a share of the frame's area in units of 1/10000.
+constexpr std::uint32_t k_motion_score_scale = 10000;
 /// Largest motion extension this build writes (a reader accepts up to 255 bytes).
 constexpr std::size_t k_max_motion_ext =
     k_motion_ext_fixed + k_motion_ext_max_boxes * k_motion_box_bytes;
@@ -70,6 +74,18 @@ inline bool operator==(const MotionExtension& a, const MotionExtension& b) {
   return a.flags == b.flags && a.score == b.score && a.gated == b.gated && a.boxes == b.boxes;
 }
 inline bool operator!=(const MotionExtension& a, const MotionExtension& b) { return !(a == b); }
+
+/// The wire units of the motion extension and the contract's fractions (api::Motion), both
+/// ways: the sender encodes, the receiver decodes.
+/// A share of the frame (clamped to 0..1) in 1/10000ths, rounded to nearest.
+std::uint16_t encode_motion_score(double share);
+/// A score in 1/10000ths as a share of the frame.
+double decode_motion_score(std::uint16_t score);
+/// A box in fractions of the frame (each clamped to 0..1) in 1/65535ths, rounded to nearest;
+/// w and h are cut so that x + w and y + h stay within the frame (<= 65535).
+MotionExtension::Box encode_motion_box(const api::MotionBox& box);
+/// A box in 1/65535ths as fractions of the frame.
+api::MotionBox decode_motion_box(const MotionExtension::Box& box);
 
 class DatagramTagger;
 

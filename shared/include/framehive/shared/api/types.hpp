@@ -24,6 +24,16 @@ struct MotionBox {
   double x = 0.0, y = 0.0, w = 0.0, h = 0.0;
 };
 
+/// A MotionBox in pixels of a frame: not rounded, not clipped.
+struct PixelBox {
+  double x = 0.0, y = 0.0, w = 0.0, h = 0.0;
+};
+
+/// b scaled to a width x height frame.
+constexpr PixelBox to_pixels(const MotionBox& b, int width, int height) {
+  return PixelBox{b.x * width, b.y * height, b.w * width, b.h * height};
+}
+
 /// What the sender's motion detector (framehive-sender --motion flag|gate) said about a frame
 /// (docs/motion.md). Absent (present false) for senders without motion detection.
 struct Motion {
