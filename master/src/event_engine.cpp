@@ -195,6 +195,12 @@ void EventEngine::run() {
       log()->error("event engine: {}", e.what());
     }
     store(std::move(out));
+    std::vector<std::tuple<int, std::string, std::vector<std::int64_t>>> earlier;
+    {
+      std::lock_guard<std::mutex> lock(work_mutex_);
+      earlier.swap(earlier_ids_);
+    }
+    for (const auto& [port, task_id, ids] : earlier) scheduler_.set_track_ids(task_id, port, ids);
     if (stopping) {
       std::lock_guard<std::mutex> lock(queue_mutex_);
       if (queue_.empty()) break;
@@ -214,8 +220,8 @@ void EventEngine::process(std::vector<TrackedResult> released, std::vector<Emitt
       tracked = tracked || d.track_id != 0;
     }
     if (tracked) scheduler_.set_track_ids(tr.record.task_id, tr.record.port, ids);
-    for (const auto& [task_id, earlier] : tr.earlier_ids) {
-      scheduler_.set_track_ids(task_id, tr.record.port, earlier);
+    for (auto& [task_id, earlier] : tr.earlier_ids) {
+      earlier_ids_.emplace_back(tr.record.port, std::move(task_id), std::move(earlier));
     }
     keep_best_snapshots(tr.updates);
     bool counts_changed = false;

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace fh::master {
@@ -108,7 +109,10 @@ class EventEngine {
   /// track id -> its best frame (task id, JPEG), while the track lives: its snapshot, taken
   /// when it becomes the best (the kept frames of a port roll over long before a track ends).
   std::map<std::int64_t, std::pair<std::string, shared::api::Image>> best_;
-  std::map<std::int64_t, std::string> stored_snapshot_;        ///< track id -> task id stored
+  std::map<std::int64_t, std::string> stored_snapshot_;  ///< track id -> task id stored
+  /// The ids of earlier results' detections that confirmed a track (TrackedResult::earlier_ids:
+  /// port, task id, ids), set after the round's events are stored, off their latency.
+  std::vector<std::tuple<int, std::string, std::vector<std::int64_t>>> earlier_ids_;
   std::map<int, std::map<std::string, std::int64_t>> counts_;  ///< published counts per port
 
   std::thread thread_;  ///< run()

@@ -219,10 +219,12 @@ void ResultStore::set_track_ids(const std::string& task_id,
     sqlite3_stmt* upd = update_track_id_;
     for (std::size_t i = 0; i < track_ids.size() && static_cast<std::int64_t>(i) < count; ++i) {
       if (track_ids[i] == 0) continue;
-      sqlite3_reset(upd);
       sqlite3_bind_int64(upd, 1, track_ids[i]);
       sqlite3_bind_int64(upd, 2, base + static_cast<std::int64_t>(i));
-      if (sqlite3_step(upd) != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+      const int rc = sqlite3_step(upd);
+      const std::string error = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db_);
+      sqlite3_reset(upd);  // nothing left pending on the connection at COMMIT
+      if (rc != SQLITE_DONE) throw std::runtime_error(error);
     }
   });
 }
