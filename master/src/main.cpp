@@ -124,11 +124,12 @@ int main(int argc, char** argv) {
         po::value<std::string>()->default_value(fh::shared::k_default_max_pixels_text),
         fh::shared::k_max_pixels_help)(
         "events-config", po::value(&c.events_config)->value_name("FILE"),
-        "zones, rules and their webhooks and MQTT broker (JSON, docs/events.md); checked at "
-        "start (errors name the line) and read again on SIGHUP (a bad file keeps the running "
-        "config). Without it, tracks and events are still made and kept, nothing is delivered")(
-        "stats-interval", po::value(&c.stats_interval)->default_value(d.stats_interval),
-        "seconds between status log lines; 0 = off")(
+        "zones, rules and their webhooks and MQTT broker, tracking thresholds (JSON, "
+        "docs/events.md); checked at start (errors name the line) and read again on SIGHUP (a "
+        "bad file keeps the running config). Without it, tracks and events are still made and "
+        "kept, nothing is delivered")("stats-interval",
+                                      po::value(&c.stats_interval)->default_value(d.stats_interval),
+                                      "seconds between status log lines; 0 = off")(
         "auth-file", po::value<std::string>()->value_name("PATH"),
         "require HTTP Basic credentials (user 'framehive', password = the secret) on every "
         "XML-RPC request; the secret is the first line of PATH (whitespace trimmed; the file "
